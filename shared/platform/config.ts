@@ -1,0 +1,137 @@
+/**
+ * The app's configuration: every setting it reads, parsed once from the environment with zod.
+ *
+ * A missing or malformed setting fails start-up with one {@link ConfigError} that names every
+ * offending setting. The same names are set by local.settings.sample.json (sandbox values) and by the
+ * Bicep in infra/ (Azure values): pointing the app at real Azure is only configuration.
+ */
+import { z } from 'zod';
+import { BridgeError } from './errors';
+
+/** A setting failed validation; `settings` lists each offending name with its problem. */
+export class ConfigError extends BridgeError {
+  readonly settings: ReadonlyArray<{ name: string; problem: string }>;
+  constructor(settings: ReadonlyArray<{ name: string; problem: string }>) {
+    super(
+      `Invalid configuration: ${settings.map((s) => `${s.name} (${s.problem})`).join('; ')}. ` +
+        'See local.settings.sample.json and the configuration table in README.md.',
+    );
+    this.name = 'ConfigError';
+    this.settings = settings;
+  }
+}
+
+const booleanSetting = (defaultValue: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0', 'yes', 'no', 'True', 'False'])
+    .optional()
+    .transform((v) => (v === undefined ? defaultValue : ['true', '1', 'yes', 'True'].includes(v)));
+
+const intSetting = (defaultValue: number, min: number, max: number) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v === '') return defaultValue;
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < min || n > max) {
+        ctx.addIssue({ code: 'custom', message: `must be an integer from ${min} to ${max}` });
+        return z.NEVER;
+      }
+      return n;
+    });
+
+const urlSetting = z.url({ protocol: /^https?$/ });
+
+/**
+ * Every environment variable the app reads. `@default` values apply when the setting is absent.
+ * The storage connection is either a connection string (`AzureWebJobsStorage`, Azurite locally) or an
+ * identity-based connection (`AzureWebJobsStorage__accountName` or the per-service URIs, with
+ * `AzureWebJobsStorage__credential=managedidentity` and `__clientId`), as the Functions host reads it.
+ */
+export const settingsSchema = z.object({
+  AzureWebJobsStorage: z.string().min(1).optional(),
+  AzureWebJobsStorage__accountName: z.string().min(1).optional(),
+  AzureWebJobsStorage__queueServiceUri: urlSetting.optional(),
+  AzureWebJobsStorage__tableServiceUri: urlSetting.optional(),
+  AzureWebJobsStorage__clientId: z.string().min(1).optional(),
+  AzureWebJobsStorage__credential: z.string().min(1).optional(),
+
+  /** Table of tracking records. @default 'referrals' */
+  REFERRALS_TABLE_NAME: z.string().regex(/^[A-Za-z][A-Za-z0-9]{2,62}$/).default('referrals'),
+
+  /** Partner Center API origin. @default 'https://api.partner.microsoft.com' */
+  PARTNER_CENTER_BASE_URL: urlSetting.default('https://api.partner.microsoft.com'),
+  /** Token audience for the referrals API (not api.partnercenter.microsoft.com). */
+  PARTNER_CENTER_RESOURCE: z.string().min(1).default('https://api.partner.microsoft.com'),
+  /** Partner Center calls in flight at once per instance. @default 16 */
+  PARTNER_CENTER_CONCURRENCY: intSetting(16, 1, 256),
+  /** Time budget of one Partner Center HTTP call. @default 30000 */
+  PARTNER_CENTER_TIMEOUT_MS: intSetting(30_000, 100, 600_000),
+  /** Attempts of one Partner Center call before the failure goes back to the queue. @default 4 */
+  PARTNER_CENTER_MAX_ATTEMPTS: intSetting(4, 1, 20),
+  /** Time the HTTP submit waits for Partner Center before answering 202 and finishing from the queue. @default 20000 */
+  SUBMIT_TIME_BUDGET_MS: intSetting(20_000, 0, 200_000),
+
+  /** Entra authority host. @default 'https://login.microsoftonline.com' */
+  ENTRA_AUTHORITY_HOST: urlSetting.default('https://login.microsoftonline.com'),
+  /** The partner's Entra tenant id (or domain) that issued the refresh token. */
+  ENTRA_TENANT_ID: z.string().min(1),
+
+  /** Key Vault URL holding the app credentials and the refresh token. */
+  KEY_VAULT_URL: urlSetting,
+  /** Secret names inside that vault. */
+  KEY_VAULT_CLIENT_ID_SECRET_NAME: z.string().min(1).default('partner-center-client-id'),
+  KEY_VAULT_CLIENT_SECRET_SECRET_NAME: z.string().min(1).default('partner-center-client-secret'),
+  KEY_VAULT_REFRESH_TOKEN_SECRET_NAME: z.string().min(1).default('partner-center-refresh-token'),
+  /** Renew the cached access token this long before it expires. @default 300 */
+  TOKEN_EXPIRY_MARGIN_SECONDS: intSetting(300, 0, 3000),
+
+  /** Let unknown referral fields pass through unchanged (fields Partner Center adds later). @default false */
+  REFERRAL_ALLOW_UNKNOWN_FIELDS: booleanSetting(false),
+  /** Allow callbackUrl on loopback/private addresses and http (the sandbox only). @default false */
+  CALLBACK_ALLOW_PRIVATE_TARGETS: booleanSetting(false),
+  /** Age after which the sweeper pushes an intermediate record forward. @default 120 */
+  SWEEPER_STALE_AFTER_SECONDS: intSetting(120, 1, 86_400),
+
+  /** Public base URL of this app, for Location headers and links (else taken from the request). */
+  PUBLIC_BASE_URL: urlSetting.optional(),
+  /** Shown by /api/health. */
+  APP_VERSION: z.string().optional(),
+});
+
+/** The parsed settings. */
+export type Settings = z.infer<typeof settingsSchema>;
+
+/** The names of every setting the app reads (used by the Bicep and sample-settings consistency tests). */
+export const SETTING_NAMES = Object.keys(settingsSchema.shape) as ReadonlyArray<keyof Settings>;
+
+/**
+ * Parses `env` (default `process.env`) into {@link Settings}, or throws one {@link ConfigError} naming
+ * every missing or malformed setting. Values are never echoed: a setting can hold a secret.
+ */
+export function loadSettings(env: Record<string, string | undefined> = process.env): Settings {
+  const result = settingsSchema.safeParse(env);
+  if (!result.success) {
+    throw new ConfigError(
+      result.error.issues.map((issue) => ({
+        name: String(issue.path[0] ?? '(root)'),
+        problem: issue.code === 'invalid_type' && issue.input === undefined ? 'missing' : issue.message,
+      })),
+    );
+  }
+  const settings = result.data;
+  const hasStorage =
+    settings.AzureWebJobsStorage ||
+    settings.AzureWebJobsStorage__accountName ||
+    (settings.AzureWebJobsStorage__queueServiceUri && settings.AzureWebJobsStorage__tableServiceUri);
+  if (!hasStorage) {
+    throw new ConfigError([
+      {
+        name: 'AzureWebJobsStorage',
+        problem: 'missing: set a connection string, or AzureWebJobsStorage__accountName (identity-based connection)',
+      },
+    ]);
+  }
+  return settings;
+}

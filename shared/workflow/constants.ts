@@ -1,0 +1,16 @@
+/**
+ * Names shared by the functions, the Bicep and host.json. A test checks that infra/ and the code agree.
+ */
+
+/** Queue of referral requests from upstream systems and Power Automate. */
+export const INTAKE_QUEUE_NAME = 'referral-intake';
+/** Internal queue: `{ trackingId }` messages that create the Microsoft referral of a co-sell deal. */
+export const LINK_QUEUE_NAME = 'referral-link';
+/** Internal queue: submissions accepted durably (202) that the HTTP edge could not finish in its time budget. */
+export const SUBMIT_QUEUE_NAME = 'referral-submit';
+/** Every queue the app uses, each with its `-poison` twin that the runtime creates. */
+export const QUEUE_NAMES = [INTAKE_QUEUE_NAME, LINK_QUEUE_NAME, SUBMIT_QUEUE_NAME] as const;
+/** Suffix the Functions runtime appends for messages that exhausted maxDequeueCount. */
+export const POISON_SUFFIX = '-poison';
+/** App setting naming the storage connection of the queue triggers (the Functions default). */
+export const STORAGE_CONNECTION_SETTING = 'AzureWebJobsStorage';
