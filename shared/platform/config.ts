@@ -94,6 +94,16 @@ export const settingsSchema = z.object({
   /** Age after which the sweeper pushes an intermediate record forward. @default 120 */
   SWEEPER_STALE_AFTER_SECONDS: intSetting(120, 1, 86_400),
 
+  /** NCRONTAB schedule of the sweeper timer. @default '0 */1 * * * *' (every minute) */
+  SWEEPER_SCHEDULE: z.string().regex(/^(\S+\s+){5}\S+$/, 'must be a 6-field NCRONTAB expression').optional(),
+  /**
+   * When the link step lists the engagement for an existing Microsoft referral before creating one:
+   * `on-retry` (only when an earlier attempt may have created it; the MS-RequestId covers a lost
+   * response) or `always` (also adopts one made outside the bridge, one more call per co-sell deal).
+   * @default 'on-retry'
+   */
+  LINK_ADOPT_LOOKUP: z.enum(['on-retry', 'always']).default('on-retry'),
+
   /** Public base URL of this app, for Location headers and links (else taken from the request). */
   PUBLIC_BASE_URL: urlSetting.optional(),
   /** Shown by /api/health. */

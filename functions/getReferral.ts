@@ -1,0 +1,25 @@
+import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
+import { getAppServices } from '../shared/platform/composition';
+import { problem } from '../shared/referral/problem';
+import { toTrackingView } from '../shared/workflow/trackingView';
+import { baseUrlOf, guard, jsonResponse, problemResponse } from './edge/http';
+
+/**
+ * GET /api/referrals/{trackingId}: the tracking view. 202 + Retry-After while work continues (the
+ * async pattern Power Automate polls), 200 once final, 404 for an unknown id.
+ */
+export async function getReferral(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
+  return guard(context, async () => {
+    const trackingId = request.params.trackingId ?? '';
+    const notFound = problemResponse(problem(404, 'not-found', 'No such referral request', 'No tracking record has this id.'));
+    if (!/^r[0-9a-f]{31}$/.test(trackingId)) return notFound;
+    const { workflow, settings } = getAppServices();
+    const record = await workflow.get(trackingId);
+    if (!record) return notFound;
+    const location = `${baseUrlOf(request, settings.PUBLIC_BASE_URL)}/api/referrals/${trackingId}`;
+    const view = toTrackingView(record, location);
+    return view.final ? jsonResponse(200, view) : jsonResponse(202, view, { Location: location, 'Retry-After': '5' });
+  });
+}
+
+app.http('getReferral', { methods: ['GET'], route: 'referrals/{trackingId}', authLevel: 'function', handler: getReferral });

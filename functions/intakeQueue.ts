@@ -1,0 +1,37 @@
+import { app, type InvocationContext } from '@azure/functions';
+import { getAppServices } from '../shared/platform/composition';
+import { decodeQueuePayload, parseIntakeMessage } from '../shared/workflow/messages';
+import { INTAKE_QUEUE_NAME, STORAGE_CONNECTION_SETTING } from '../shared/workflow/constants';
+import { runQueueStep } from './edge/queue';
+
+/**
+ * Queue `referral-intake`: the POST body as plain JSON text (Power Automate) or base64 JSON (SDKs),
+ * optionally in an envelope `{ idempotencyKey, referral }`. Invalid messages are recorded as Rejected
+ * and consumed; transient failures are thrown for the runtime's retry.
+ */
+export async function intakeQueue(payload: unknown, context: InvocationContext): Promise<void> {
+  await runQueueStep(context, async () => {
+    const { workflow } = getAppServices();
+    const decoded = decodeQueuePayload(payload);
+    if (!decoded.ok) {
+      const record = await workflow.rejectInvalidMessage(decoded.text, decoded.problem);
+      context.warn(`Intake message is not JSON; recorded as ${record.trackingId} (Rejected)`);
+      return;
+    }
+    const message = parseIntakeMessage(decoded.value, decoded.text);
+    const outcome = await workflow.submit({
+      body: message.body,
+      idempotencyKey: message.idempotencyKey,
+      source: 'queue',
+      traceparent: message.traceparent ?? context.traceContext?.traceParent ?? undefined,
+    });
+    if (outcome.kind === 'invalid' || outcome.kind === 'keyReused') {
+      const record = await workflow.rejectInvalidMessage(decoded.text, outcome.problem);
+      context.warn(`Intake message refused (${outcome.problem.status}); recorded as ${record.trackingId} (Rejected)`);
+      return;
+    }
+    context.log(`Intake message tracked as ${outcome.record.trackingId} (${outcome.record.state})`);
+  });
+}
+
+app.storageQueue('intakeQueue', { queueName: INTAKE_QUEUE_NAME, connection: STORAGE_CONNECTION_SETTING, handler: intakeQueue });

@@ -1,0 +1,21 @@
+import { app, type InvocationContext } from '@azure/functions';
+import { getAppServices } from '../shared/platform/composition';
+import { decodeQueuePayload, stepMessageSchema } from '../shared/workflow/messages';
+import { LINK_QUEUE_NAME, STORAGE_CONNECTION_SETTING } from '../shared/workflow/constants';
+import { runQueueStep } from './edge/queue';
+
+/** Queue `referral-link`: `{ trackingId, traceparent }`: create and link the Microsoft referral of a co-sell deal. */
+export async function linkQueue(payload: unknown, context: InvocationContext): Promise<void> {
+  await runQueueStep(context, async () => {
+    const decoded = decodeQueuePayload(payload);
+    const message = decoded.ok ? stepMessageSchema.safeParse(decoded.value) : undefined;
+    if (!message?.success) {
+      context.error('Malformed referral-link message consumed');
+      return;
+    }
+    const { record } = await getAppServices().workflow.advanceLink(message.data.trackingId);
+    context.log(`Link step for ${record.trackingId}: ${record.state}`);
+  });
+}
+
+app.storageQueue('linkQueue', { queueName: LINK_QUEUE_NAME, connection: STORAGE_CONNECTION_SETTING, handler: linkQueue });

@@ -1,0 +1,21 @@
+import { app, type InvocationContext } from '@azure/functions';
+import { getAppServices } from '../shared/platform/composition';
+import { decodeQueuePayload, stepMessageSchema } from '../shared/workflow/messages';
+import { SUBMIT_QUEUE_NAME, STORAGE_CONNECTION_SETTING } from '../shared/workflow/constants';
+import { runQueueStep } from './edge/queue';
+
+/** Queue `referral-submit`: `{ trackingId }` of a request whose partner referral is still to be created. */
+export async function submitQueue(payload: unknown, context: InvocationContext): Promise<void> {
+  await runQueueStep(context, async () => {
+    const decoded = decodeQueuePayload(payload);
+    const message = decoded.ok ? stepMessageSchema.safeParse(decoded.value) : undefined;
+    if (!message?.success) {
+      context.error('Malformed referral-submit message consumed');
+      return;
+    }
+    const { record } = await getAppServices().workflow.advancePartner(message.data.trackingId);
+    context.log(`Partner step for ${record.trackingId}: ${record.state}`);
+  });
+}
+
+app.storageQueue('submitQueue', { queueName: SUBMIT_QUEUE_NAME, connection: STORAGE_CONNECTION_SETTING, handler: submitQueue });

@@ -1,0 +1,48 @@
+import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
+import { getAppServices } from '../shared/platform/composition';
+import { problem } from '../shared/referral/problem';
+import { toTrackingView } from '../shared/workflow/trackingView';
+import { TrackingState } from '../shared/tracking/states';
+import { baseUrlOf, guard, jsonResponse, problemResponse, readJsonBody } from './edge/http';
+
+/** Seconds a poller should wait before asking again. */
+const RETRY_AFTER_SECONDS = '5';
+
+/**
+ * POST /api/referrals: submit a referral. 201 when the partner referral exists and nothing else is to
+ * do, 202 + Location while work continues (co-sell link, or Partner Center slow), 200 for a replay of
+ * a finished request, 400/415/413 for bad input, 422 for a Partner Center refusal or a reused key.
+ */
+export async function submitReferral(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
+  return guard(context, async () => {
+    const body = await readJsonBody(request);
+    if (!body.ok) return body.response;
+    const { workflow, settings } = getAppServices();
+    const outcome = await workflow.submit({
+      body: body.value,
+      idempotencyKey: request.headers.get('idempotency-key') ?? undefined,
+      source: 'http',
+      timeBudgetMs: settings.SUBMIT_TIME_BUDGET_MS,
+      traceparent: context.traceContext?.traceParent ?? undefined,
+    });
+    if (outcome.kind === 'invalid') return problemResponse(outcome.problem);
+    if (outcome.kind === 'keyReused') return problemResponse(outcome.problem);
+    const location = `${baseUrlOf(request, settings.PUBLIC_BASE_URL)}/api/referrals/${outcome.record.trackingId}`;
+    const view = toTrackingView(outcome.record, location);
+    const replayHeader: Record<string, string> = outcome.replayed ? { 'Idempotent-Replayed': 'true' } : {};
+    if (view.state === TrackingState.Rejected) {
+      return problemResponse(
+        problem(422, 'partner-center-rejected', 'Partner Center rejected the referral', view.lastError?.message, {
+          trackingId: view.trackingId,
+          partnerCenterError: view.lastError ? { status: view.lastError.status, code: view.lastError.code } : undefined,
+          tracking: view,
+        }),
+        { Location: location, ...replayHeader },
+      );
+    }
+    if (!view.final) return jsonResponse(202, view, { Location: location, 'Retry-After': RETRY_AFTER_SECONDS, ...replayHeader });
+    return jsonResponse(outcome.replayed ? 200 : 201, view, { Location: location, ...replayHeader });
+  });
+}
+
+app.http('submitReferral', { methods: ['POST'], route: 'referrals', authLevel: 'function', handler: submitReferral });

@@ -1,0 +1,21 @@
+import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
+import { loadSettings } from '../shared/platform/config';
+import { validateReferralRequest } from '../shared/referral';
+import { guard, jsonResponse, problemResponse, readJsonBody } from './edge/http';
+
+/** POST /api/referrals/validate: a dry run. 200 with the normalised referral, or 400 problem+json. */
+export async function validateReferral(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
+  return guard(context, async () => {
+    const body = await readJsonBody(request);
+    if (!body.ok) return body.response;
+    const settings = loadSettings();
+    const result = validateReferralRequest(body.value, {
+      allowUnknownFields: settings.REFERRAL_ALLOW_UNKNOWN_FIELDS,
+      allowInsecureCallback: settings.CALLBACK_ALLOW_PRIVATE_TARGETS,
+    });
+    if (!result.ok) return problemResponse(result.problem);
+    return jsonResponse(200, { valid: true, dealType: result.value.dealType, referral: result.value.referral, ...(result.value.coSell ? { coSell: result.value.coSell } : {}) });
+  });
+}
+
+app.http('validateReferral', { methods: ['POST'], route: 'referrals/validate', authLevel: 'function', handler: validateReferral });

@@ -1,0 +1,5 @@
+export * from './errors';
+export * from './odata';
+export * from './requestId';
+export * from './concurrencyLimiter';
+export * from './partnerCenterClient';

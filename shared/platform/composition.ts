@@ -1,0 +1,111 @@
+/**
+ * The composition root: builds every long-lived client once per process, from settings.
+ *
+ * Heavy SDKs (@azure/identity, @azure/keyvault-secrets, @azure/data-tables, @azure/storage-queue) are
+ * loaded here on first use, not when a function module is loaded, to keep cold starts short. Tests
+ * and the sandbox pass overrides through {@link buildAppServices}.
+ */
+import type { TokenCredential } from '@azure/core-auth';
+import { loadSettings, type Settings } from './config';
+import { createLogger, type Logger } from './logging';
+import { createQueueClient, createTableClient, JsonQueueSender } from './storageClients';
+import type { ReferralWorkflow } from '../workflow/referralWorkflow';
+import type { Sweeper } from '../workflow/sweeper';
+import type { TrackingStore } from '../tracking/trackingStore';
+import type { PartnerCenterClient } from '../partner-center/partnerCenterClient';
+import type { TokenBroker } from '../auth';
+import { LINK_QUEUE_NAME, SUBMIT_QUEUE_NAME } from '../workflow/constants';
+
+/** Everything the function edges use. */
+export interface AppServices {
+  settings: Settings;
+  logger: Logger;
+  workflow: ReferralWorkflow;
+  sweeper: Sweeper;
+  store: TrackingStore;
+  partnerCenter: PartnerCenterClient;
+  tokenBroker: TokenBroker;
+  queues: { submit: JsonQueueSender; link: JsonQueueSender };
+}
+
+/** Optional replacements for the real dependencies. */
+export interface AppServiceOverrides {
+  credential?: TokenCredential;
+  logger?: Logger;
+}
+
+let cached: AppServices | undefined;
+
+/**
+ * The process-wide services, built on first call from `process.env`. Throws a ConfigError naming
+ * every missing or malformed setting.
+ */
+export function getAppServices(): AppServices {
+  cached ??= buildAppServices(loadSettings());
+  return cached;
+}
+
+/** Builds a fresh set of services (tests, benchmarks). */
+export function buildAppServices(settings: Settings, overrides: AppServiceOverrides = {}): AppServices {
+  const logger = overrides.logger ?? createLogger({ fields: { app: 'cosell-referral-bridge' } });
+  let credential = overrides.credential;
+  const lazyCredential = (): TokenCredential => {
+    if (!credential) {
+      const { DefaultAzureCredential } = require('@azure/identity') as typeof import('@azure/identity');
+      credential = new DefaultAzureCredential();
+    }
+    return credential;
+  };
+  const needsCredential = !settings.AzureWebJobsStorage;
+  const table = createTableClient(settings, settings.REFERRALS_TABLE_NAME, needsCredential ? lazyCredential() : undefined);
+
+  const { TrackingStore: Store } = require('../tracking/trackingStore') as typeof import('../tracking/trackingStore');
+  const { PartnerCenterClient: Client } = require('../partner-center/partnerCenterClient') as typeof import('../partner-center/partnerCenterClient');
+  const { createTokenBrokerFromSettings } = require('../auth') as typeof import('../auth');
+  const { ReferralWorkflow: Workflow } = require('../workflow/referralWorkflow') as typeof import('../workflow/referralWorkflow');
+  const { Sweeper: SweeperClass } = require('../workflow/sweeper') as typeof import('../workflow/sweeper');
+  const { CallbackNotifier } = require('../workflow/callbackNotifier') as typeof import('../workflow/callbackNotifier');
+
+  const store = new Store({ table });
+  const tokenBroker = createTokenBrokerFromSettings(settings, { credential: lazyCredential(), logger, tableClient: table });
+  const partnerCenter = new Client({
+    baseUrl: settings.PARTNER_CENTER_BASE_URL,
+    tokens: tokenBroker,
+    concurrency: settings.PARTNER_CENTER_CONCURRENCY,
+    timeoutMs: settings.PARTNER_CENTER_TIMEOUT_MS,
+    maxAttempts: settings.PARTNER_CENTER_MAX_ATTEMPTS,
+    logger,
+  });
+  const queueCredential = needsCredential ? lazyCredential() : undefined;
+  const queues = {
+    submit: new JsonQueueSender(createQueueClient(settings, SUBMIT_QUEUE_NAME, queueCredential)),
+    link: new JsonQueueSender(createQueueClient(settings, LINK_QUEUE_NAME, queueCredential)),
+  };
+  const base = settings.PUBLIC_BASE_URL?.replace(/\/+$/, '') ?? '';
+  const workflow = new Workflow({
+    store,
+    partnerCenter,
+    submitQueue: queues.submit,
+    linkQueue: queues.link,
+    logger,
+    callbacks: new CallbackNotifier({ allowPrivateTargets: settings.CALLBACK_ALLOW_PRIVATE_TARGETS, logger }),
+    statusUrlFor: (trackingId) => `${base}/api/referrals/${trackingId}`,
+    allowUnknownFields: settings.REFERRAL_ALLOW_UNKNOWN_FIELDS,
+    allowInsecureCallback: settings.CALLBACK_ALLOW_PRIVATE_TARGETS,
+    leaseDurationMs: settings.PARTNER_CENTER_TIMEOUT_MS * settings.PARTNER_CENTER_MAX_ATTEMPTS + 60_000,
+    linkAdoptLookup: settings.LINK_ADOPT_LOOKUP,
+  });
+  const sweeper = new SweeperClass({
+    workflow,
+    store,
+    tokens: tokenBroker,
+    staleAfterMs: settings.SWEEPER_STALE_AFTER_SECONDS * 1000,
+    logger,
+  });
+  return { settings, logger, workflow, sweeper, store, partnerCenter, tokenBroker, queues };
+}
+
+/** Forgets the cached services (tests). */
+export function resetAppServices(): void {
+  cached = undefined;
+}

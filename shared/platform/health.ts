@@ -1,0 +1,71 @@
+import type { AppServices } from './composition';
+import { ensureError } from './errors';
+import { TrackingState } from '../tracking/states';
+
+/** State of one dependency. */
+export interface DependencyHealth {
+  status: 'ok' | 'degraded' | 'down' | 'not-configured';
+  detail?: string;
+  [extra: string]: unknown;
+}
+
+/** The body of GET /api/health. */
+export interface HealthReport {
+  status: 'ok' | 'degraded' | 'unhealthy';
+  version: string;
+  time: string;
+  dependencies: Record<string, DependencyHealth>;
+}
+
+const VERSION = process.env.APP_VERSION ?? packageVersion();
+
+/** The app's package.json version (walks up from this file: works from the sources and from dist/). */
+function packageVersion(): string {
+  const { existsSync, readFileSync } = require('node:fs') as typeof import('node:fs');
+  const path = require('node:path') as typeof import('node:path');
+  for (let dir = __dirname; dir !== path.dirname(dir); dir = path.dirname(dir)) {
+    const file = path.join(dir, 'package.json');
+    if (existsSync(file)) return (JSON.parse(readFileSync(file, 'utf8')) as { version?: string }).version ?? '0.0.0';
+  }
+  return '0.0.0';
+}
+
+/**
+ * Checks configuration, Table Storage (one cheap read), the token broker's state (no redemption is
+ * forced) and counts parked referrals. Never throws: a failing dependency is reported, not raised.
+ */
+export async function checkHealth(getServices: () => AppServices): Promise<HealthReport> {
+  const dependencies: Record<string, DependencyHealth> = {};
+  let services: AppServices;
+  try {
+    services = getServices();
+    dependencies.configuration = { status: 'ok' };
+  } catch (thrown) {
+    dependencies.configuration = { status: 'down', detail: ensureError(thrown).message };
+    return { status: 'unhealthy', version: VERSION, time: new Date().toISOString(), dependencies };
+  }
+  const { store, tokenBroker, settings } = services;
+  try {
+    await store.ensureTable();
+    await store.read('r0000000000000000000000000000000');
+    dependencies.tableStorage = { status: 'ok', table: settings.REFERRALS_TABLE_NAME };
+  } catch (thrown) {
+    dependencies.tableStorage = { status: 'down', detail: ensureError(thrown).message.slice(0, 300) };
+  }
+  const broker = tokenBroker.health();
+  dependencies.partnerCenterTokens = {
+    status: broker.state === 'ok' || broker.state === 'unknown' ? 'ok' : broker.state === 'degraded' ? 'degraded' : 'down',
+    state: broker.state,
+    ...(broker.since !== undefined ? { since: broker.since } : {}),
+    keyVault: settings.KEY_VAULT_URL,
+  };
+  if (dependencies.tableStorage.status === 'ok') {
+    let parked = 0;
+    for await (const _record of store.listStale([TrackingState.AwaitingReauthorization], Date.now() + 1)) parked++;
+    dependencies.parkedReferrals = { status: parked === 0 ? 'ok' : 'degraded', count: parked };
+  }
+  dependencies.partnerCenter = { status: 'ok', baseUrl: settings.PARTNER_CENTER_BASE_URL };
+  const statuses = Object.values(dependencies).map((d) => d.status);
+  const status = statuses.includes('down') ? 'unhealthy' : statuses.includes('degraded') ? 'degraded' : 'ok';
+  return { status, version: VERSION, time: new Date().toISOString(), dependencies };
+}

@@ -1,0 +1,55 @@
+/**
+ * The tracking state machine: one record per referral request.
+ *
+ * ```
+ * Received ──► CreatingPartner ──┬──► Completed                                  (Private, PartnerLed)
+ *                    │           └──► LinkQueued ──► CreatingMicrosoft ──► Linked  (CoSell)
+ *                    ├──► Rejected                 (Partner Center said 4xx: permanent, with its error code)
+ *                    └──► AwaitingReauthorization  (refresh token refused) ──► back to where it was parked
+ * ```
+ * The design card's `PartnerCreated` is not a stored state: the partner referral's id and engagementId
+ * are written in the same conditional write as the next state (`Completed` or `LinkQueued`), so there is
+ * no moment where the referral exists but the next step is not recorded (docs/architecture.md).
+ * `CreatingMicrosoft` can also end in `Rejected` (the Microsoft referral was refused; the partner
+ * referral exists and the record says so) or park in `AwaitingReauthorization`.
+ */
+export const TrackingState = {
+  Received: 'Received',
+  CreatingPartner: 'CreatingPartner',
+  Completed: 'Completed',
+  LinkQueued: 'LinkQueued',
+  CreatingMicrosoft: 'CreatingMicrosoft',
+  Linked: 'Linked',
+  Rejected: 'Rejected',
+  AwaitingReauthorization: 'AwaitingReauthorization',
+} as const;
+export type TrackingState = (typeof TrackingState)[keyof typeof TrackingState];
+
+/** States a record never leaves. */
+export const FINAL_STATES: ReadonlySet<TrackingState> = new Set([
+  TrackingState.Completed,
+  TrackingState.Linked,
+  TrackingState.Rejected,
+]);
+
+/** Allowed transitions; every write goes through {@link assertTransition}. */
+export const ALLOWED_TRANSITIONS: Readonly<Record<TrackingState, readonly TrackingState[]>> = {
+  Received: ['CreatingPartner', 'Rejected', 'AwaitingReauthorization'],
+  CreatingPartner: ['CreatingPartner', 'Completed', 'LinkQueued', 'Rejected', 'AwaitingReauthorization'],
+  LinkQueued: ['CreatingMicrosoft', 'Rejected', 'AwaitingReauthorization'],
+  CreatingMicrosoft: ['CreatingMicrosoft', 'Linked', 'Rejected', 'AwaitingReauthorization'],
+  AwaitingReauthorization: ['Received', 'LinkQueued', 'Rejected'],
+  Completed: [],
+  Linked: [],
+  Rejected: [],
+};
+
+/** True when the record will not change any more. */
+export function isFinalState(state: TrackingState): boolean {
+  return FINAL_STATES.has(state);
+}
+
+/** True when `from → to` is a transition of the state machine. */
+export function canTransition(from: TrackingState, to: TrackingState): boolean {
+  return ALLOWED_TRANSITIONS[from].includes(to);
+}

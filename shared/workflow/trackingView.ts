@@ -1,0 +1,38 @@
+import { isFinalState, type TrackingState } from '../tracking/states';
+import type { TrackingError, TrackingRecord } from '../tracking/trackingRecord';
+
+/** What callers see of a tracking record: ids and states, never the referral's contact data. */
+export interface TrackingView {
+  trackingId: string;
+  state: TrackingState;
+  /** True when the state will not change any more. */
+  final: boolean;
+  dealType: string;
+  partnerReferral?: { id: string; engagementId?: string };
+  microsoftReferral?: { id: string };
+  lastError?: TrackingError;
+  /** The state a parked record resumes to once a new refresh token is stored. */
+  parkedFrom?: TrackingState;
+  createdAt: string;
+  updatedAt: string;
+  links: { self: string };
+}
+
+/** Builds the public view of a record; `selfUrl` is the absolute status URL. */
+export function toTrackingView(record: TrackingRecord, selfUrl: string): TrackingView {
+  return {
+    trackingId: record.trackingId,
+    state: record.state,
+    final: isFinalState(record.state),
+    dealType: record.dealType,
+    ...(record.partnerReferralId
+      ? { partnerReferral: { id: record.partnerReferralId, ...(record.engagementId ? { engagementId: record.engagementId } : {}) } }
+      : {}),
+    ...(record.microsoftReferralId ? { microsoftReferral: { id: record.microsoftReferralId } } : {}),
+    ...(record.lastError ? { lastError: record.lastError } : {}),
+    ...(record.parkedFrom ? { parkedFrom: record.parkedFrom } : {}),
+    createdAt: new Date(record.createdAtEpochMs).toISOString(),
+    updatedAt: new Date(record.updatedAtEpochMs).toISOString(),
+    links: { self: selfUrl },
+  };
+}
