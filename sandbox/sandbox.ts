@@ -1,0 +1,198 @@
+/**
+ * The whole product on loopback: Azurite, the Entra and Key Vault stand-ins (TLS with a generated CA),
+ * the Partner Center simulator and the local Functions host running the built app. `npm start` runs it
+ * with fixed ports; tests, chaos runs and benchmarks run it with free ports.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { startAzurite, type RunningAzurite } from './azurite';
+import { createSandboxTls } from './tls';
+import { startEntra } from './entra/server';
+import { startKeyVault } from './key-vault/server';
+import { startPartnerCenter } from './partner-center/server';
+import { startLocalHost, type RunningHost } from './host';
+
+/** Ports `npm start` prefers (0 everywhere = free ports). */
+export const DEFAULT_PORTS = { host: 7071, partnerCenter: 7081, entra: 7082, keyVault: 7083 } as const;
+
+/** Options for {@link startSandbox}. */
+export interface SandboxOptions {
+  /** The app to host (the repository root). */
+  appDir: string;
+  /** Where the CA, endpoints.json and Azurite data go. @default `<appDir>/.sandbox` */
+  stateDir?: string;
+  /** Use free ports instead of the defaults. @default false */
+  freePorts?: boolean;
+  /** Keep Azurite in memory (tests). @default false: data in a temp folder */
+  inMemoryStorage?: boolean;
+  /** Extra app settings (override the sandbox's). */
+  appSettings?: Record<string, string>;
+  /** host.json override for the local host (tests shorten polling and retries). */
+  hostJson?: object;
+  /** Access-token lifetime the Entra stand-in issues. @default 3600 */
+  accessTokenLifetimeSeconds?: number;
+  /** Seed of the stand-ins' fault injection. */
+  seed?: number;
+  quiet?: boolean;
+  /** Start the local host (false: only the stand-ins and Azurite). @default true */
+  startHost?: boolean;
+}
+
+/** Every URL the sandbox serves, as written to `.sandbox/endpoints.json`. */
+export interface SandboxEndpoints {
+  functions: string;
+  partnerCenter: string;
+  entra: string;
+  keyVault: string;
+  queue: string;
+  table: string;
+  blob: string;
+  caCertificate: string;
+}
+
+/** A running sandbox. */
+export interface RunningSandbox {
+  endpoints: SandboxEndpoints;
+  /** The settings the app runs with (also usable by in-process tests). */
+  appSettings: Record<string, string>;
+  azurite: RunningAzurite;
+  entra: Awaited<ReturnType<typeof startEntra>>;
+  keyVault: Awaited<ReturnType<typeof startKeyVault>>;
+  partnerCenter: Awaited<ReturnType<typeof startPartnerCenter>>;
+  host?: RunningHost;
+  /** The CA the stand-ins' certificates chain to (PEM). */
+  caPem: string;
+  /** Kills the local host (SIGKILL, like a crash) and starts it again on the same port. */
+  restartHost(options?: { kill?: boolean }): Promise<RunningHost>;
+  stop(): Promise<void>;
+}
+
+/** Secret names and ids the sandbox seeds. */
+export const SANDBOX_IDS = {
+  tenantId: 'sandbox-partner-tenant',
+  appClientId: 'cosell-bridge-sandbox-app',
+  keyVaultReaderClientId: 'cosell-bridge-sandbox-identity',
+  partnerOrganization: { id: '7d23e5ca-19dc-4eaa-aac8-5e6b559f0d1d', name: 'Contoso Partner (sandbox)' },
+} as const;
+
+/** Starts everything; see {@link SandboxOptions}. */
+export async function startSandbox(options: SandboxOptions): Promise<RunningSandbox> {
+  const stateDir = options.stateDir ?? path.join(options.appDir, '.sandbox');
+  mkdirSync(stateDir, { recursive: true });
+  const port = (preferred: number) => (options.freePorts ? 0 : preferred);
+  const stops: Array<() => Promise<void>> = [];
+  const stopAll = async () => {
+    for (const stop of stops.reverse()) await stop().catch(() => undefined);
+  };
+  try {
+    const caPath = path.join(stateDir, 'ca.pem');
+    const tls = await createSandboxTls({ caPath });
+    const azurite = await startAzurite({ inMemory: options.inMemoryStorage, quiet: true });
+    stops.push(() => azurite.stop());
+
+    const appSecret = randomBytes(24).toString('base64url');
+    const identitySecret = randomBytes(24).toString('base64url');
+    const entra = await startEntra({
+      tls,
+      port: port(DEFAULT_PORTS.entra),
+      tenantId: SANDBOX_IDS.tenantId,
+      clients: [
+        { clientId: SANDBOX_IDS.appClientId, clientSecret: appSecret },
+        { clientId: SANDBOX_IDS.keyVaultReaderClientId, clientSecret: identitySecret },
+      ],
+      accessTokenLifetimeSeconds: options.accessTokenLifetimeSeconds,
+      seed: options.seed,
+    });
+    stops.push(() => entra.close());
+    const secretNames = {
+      clientId: 'partner-center-client-id',
+      clientSecret: 'partner-center-client-secret',
+      refreshToken: 'partner-center-refresh-token',
+    };
+    const keyVault = await startKeyVault({
+      tls,
+      port: port(DEFAULT_PORTS.keyVault),
+      entra: entraVerification(entra),
+      secrets: {
+        [secretNames.clientId]: SANDBOX_IDS.appClientId,
+        [secretNames.clientSecret]: appSecret,
+        [secretNames.refreshToken]: entra.issueRefreshToken('referrals-admin@partner.example'),
+      },
+    } as Parameters<typeof startKeyVault>[0]);
+    stops.push(() => keyVault.close());
+    const partnerCenter = await startPartnerCenter({
+      port: port(DEFAULT_PORTS.partnerCenter),
+      entra: entraVerification(entra),
+      seed: options.seed,
+      partnerOrganization: SANDBOX_IDS.partnerOrganization,
+    } as Parameters<typeof startPartnerCenter>[0]);
+    stops.push(() => partnerCenter.close());
+
+    const appSettings: Record<string, string> = {
+      FUNCTIONS_WORKER_RUNTIME: 'node',
+      AzureWebJobsStorage: azurite.connectionString,
+      PARTNER_CENTER_BASE_URL: partnerCenter.url,
+      ENTRA_AUTHORITY_HOST: entra.authorityHost,
+      ENTRA_TENANT_ID: SANDBOX_IDS.tenantId,
+      KEY_VAULT_URL: keyVault.url,
+      KEY_VAULT_CLIENT_ID_SECRET_NAME: secretNames.clientId,
+      KEY_VAULT_CLIENT_SECRET_SECRET_NAME: secretNames.clientSecret,
+      KEY_VAULT_REFRESH_TOKEN_SECRET_NAME: secretNames.refreshToken,
+      CALLBACK_ALLOW_PRIVATE_TARGETS: 'true',
+      // DefaultAzureCredential → EnvironmentCredential → the Entra stand-in (the app's identity in Azure).
+      AZURE_TENANT_ID: SANDBOX_IDS.tenantId,
+      AZURE_CLIENT_ID: SANDBOX_IDS.keyVaultReaderClientId,
+      AZURE_CLIENT_SECRET: identitySecret,
+      AZURE_AUTHORITY_HOST: entra.authorityHost,
+      NODE_EXTRA_CA_CERTS: caPath,
+      ...options.appSettings,
+    };
+    let host: RunningHost | undefined;
+    const hostPort = port(DEFAULT_PORTS.host);
+    const launchHost = async (fixedPort: number) =>
+      startLocalHost({ appDir: options.appDir, port: fixedPort, env: appSettings, hostJson: options.hostJson, quiet: options.quiet });
+    if (options.startHost !== false) {
+      host = await launchHost(hostPort);
+      stops.push(() => host?.stop() ?? Promise.resolve());
+    }
+    const endpoints: SandboxEndpoints = {
+      functions: host ? `${host.url}/api` : '',
+      partnerCenter: `${partnerCenter.url}/v1.0/engagements/referrals`,
+      entra: entra.authorityHost,
+      keyVault: keyVault.url,
+      queue: azurite.queueUrl,
+      table: azurite.tableUrl,
+      blob: azurite.blobUrl,
+      caCertificate: caPath,
+    };
+    writeFileSync(path.join(stateDir, 'endpoints.json'), `${JSON.stringify(endpoints, null, 2)}\n`);
+    const sandbox: RunningSandbox = {
+      endpoints,
+      appSettings,
+      azurite,
+      entra,
+      keyVault,
+      partnerCenter,
+      host,
+      caPem: tls.caPem,
+      async restartHost({ kill = true } = {}) {
+        const previous = sandbox.host;
+        if (previous) await (kill ? previous.kill() : previous.stop());
+        sandbox.host = await launchHost(previous?.port ?? hostPort);
+        host = sandbox.host;
+        return sandbox.host;
+      },
+      stop: stopAll,
+    };
+    return sandbox;
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}
+
+/** What the Key Vault stand-in and the simulator need to verify the Entra stand-in's tokens. */
+function entraVerification(entra: Awaited<ReturnType<typeof startEntra>>) {
+  return entra.verification;
+}
