@@ -14,7 +14,7 @@ import { startPartnerCenter } from './partner-center/server';
 import { startLocalHost, type RunningHost } from './host';
 
 /** Ports `npm start` prefers (0 everywhere = free ports). */
-export const DEFAULT_PORTS = { host: 7071, partnerCenter: 7081, entra: 7082, keyVault: 7083 } as const;
+export const DEFAULT_PORTS = { host: 7071, partnerCenter: 7081, entra: 7082, keyVault: 7083, blob: 10000, queue: 10001, table: 10002 } as const;
 
 /** Options for {@link startSandbox}. */
 export interface SandboxOptions {
@@ -88,7 +88,13 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
   try {
     const caPath = path.join(stateDir, 'ca.pem');
     const tls = await createSandboxTls({ caPath });
-    const azurite = await startAzurite({ inMemory: options.inMemoryStorage, quiet: true });
+    const azurite = await startAzurite({
+      inMemory: options.inMemoryStorage,
+      quiet: true,
+      blobPort: port(DEFAULT_PORTS.blob),
+      queuePort: port(DEFAULT_PORTS.queue),
+      tablePort: port(DEFAULT_PORTS.table),
+    });
     stops.push(() => azurite.stop());
 
     const appSecret = randomBytes(24).toString('base64url');
@@ -113,20 +119,20 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
     const keyVault = await startKeyVault({
       tls,
       port: port(DEFAULT_PORTS.keyVault),
-      entra: entraVerification(entra),
+      entra: entra.verification,
       secrets: {
         [secretNames.clientId]: SANDBOX_IDS.appClientId,
         [secretNames.clientSecret]: appSecret,
         [secretNames.refreshToken]: entra.issueRefreshToken('referrals-admin@partner.example'),
       },
-    } as Parameters<typeof startKeyVault>[0]);
+    });
     stops.push(() => keyVault.close());
     const partnerCenter = await startPartnerCenter({
       port: port(DEFAULT_PORTS.partnerCenter),
-      entra: entraVerification(entra),
+      entra: entra.verification,
       seed: options.seed,
       partnerOrganization: SANDBOX_IDS.partnerOrganization,
-    } as Parameters<typeof startPartnerCenter>[0]);
+    });
     stops.push(() => partnerCenter.close());
 
     const appSettings: Record<string, string> = {
@@ -145,6 +151,8 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
       AZURE_CLIENT_ID: SANDBOX_IDS.keyVaultReaderClientId,
       AZURE_CLIENT_SECRET: identitySecret,
       AZURE_AUTHORITY_HOST: entra.authorityHost,
+      // MSAL's instance discovery asks login.microsoftonline.com, unreachable offline (docs/sandbox.md).
+      AZURE_DISABLE_INSTANCE_DISCOVERY: 'true',
       NODE_EXTRA_CA_CERTS: caPath,
       ...options.appSettings,
     };
@@ -190,9 +198,4 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
     await stopAll();
     throw error;
   }
-}
-
-/** What the Key Vault stand-in and the simulator need to verify the Entra stand-in's tokens. */
-function entraVerification(entra: Awaited<ReturnType<typeof startEntra>>) {
-  return entra.verification;
 }

@@ -52,7 +52,7 @@ export function buildAppServices(settings: Settings, overrides: AppServiceOverri
   const lazyCredential = (): TokenCredential => {
     if (!credential) {
       const { DefaultAzureCredential } = require('@azure/identity') as typeof import('@azure/identity');
-      credential = new DefaultAzureCredential();
+      credential = new DefaultAzureCredential(settings.AZURE_DISABLE_INSTANCE_DISCOVERY ? { disableInstanceDiscovery: true } : {});
     }
     return credential;
   };

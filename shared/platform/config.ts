@@ -84,6 +84,11 @@ export const settingsSchema = z.object({
   KEY_VAULT_CLIENT_ID_SECRET_NAME: z.string().min(1).default('partner-center-client-id'),
   KEY_VAULT_CLIENT_SECRET_SECRET_NAME: z.string().min(1).default('partner-center-client-secret'),
   KEY_VAULT_REFRESH_TOKEN_SECRET_NAME: z.string().min(1).default('partner-center-refresh-token'),
+  /**
+   * Skip MSAL's instance discovery (a call to login.microsoftonline.com) for a custom authority host:
+   * needed offline against the sandbox's Entra stand-in; harmless against real Entra. @default false
+   */
+  AZURE_DISABLE_INSTANCE_DISCOVERY: booleanSetting(false),
   /** Renew the cached access token this long before it expires. @default 300 */
   TOKEN_EXPIRY_MARGIN_SECONDS: intSetting(300, 0, 3000),
 
@@ -94,7 +99,7 @@ export const settingsSchema = z.object({
   /** Age after which the sweeper pushes an intermediate record forward. @default 120 */
   SWEEPER_STALE_AFTER_SECONDS: intSetting(120, 1, 86_400),
 
-  /** NCRONTAB schedule of the sweeper timer. @default '0 */1 * * * *' (every minute) */
+  /** NCRONTAB schedule of the sweeper timer (6 fields, with seconds). @default every minute */
   SWEEPER_SCHEDULE: z.string().regex(/^(\S+\s+){5}\S+$/, 'must be a 6-field NCRONTAB expression').optional(),
   /**
    * When the link step lists the engagement for an existing Microsoft referral before creating one:

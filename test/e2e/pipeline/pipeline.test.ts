@@ -8,8 +8,9 @@ import { example, uniqueDeal } from '../../helpers/examples';
 import { identifyRequest, trackingIdForRawMessage } from '../../../shared/workflow/idempotency';
 
 let sandbox: RunningSandbox;
-const referralsIn = (engagementId: string) => sandbox.partnerCenter.referrals().filter((r: any) => r.engagementId === engagementId);
-const byName = (name: string) => sandbox.partnerCenter.referrals().filter((r: any) => r.name === name);
+const stored = (): any[] => sandbox.partnerCenter.referrals() as any[];
+const referralsIn = (engagementId: string) => stored().filter((r) => r.engagementId === engagementId);
+const byName = (name: string) => stored().filter((r) => r.name === name);
 
 beforeAll(async () => {
   sandbox = await startTestSandbox();
@@ -38,7 +39,7 @@ describe('HTTP submit', () => {
     expect(view.state).toBe('Linked');
     const engagement = referralsIn(view.partnerReferral.engagementId);
     expect(engagement).toHaveLength(2);
-    const microsoft = engagement.find((r: any) => r.organizationId === 'msft');
+    const microsoft = engagement.find((r) => r.organizationId === 'msft')!;
     expect(microsoft.id).toBe(view.microsoftReferral.id);
     expect(microsoft.target).toEqual([{ type: 'BusinessProfileLocation', id: 'msft' }]);
     expect(microsoft.inviteContext.assistanceRequestCode).toBe(body.coSell.assistanceRequestCode);
