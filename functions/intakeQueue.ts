@@ -14,7 +14,7 @@ export async function intakeQueue(payload: unknown, context: InvocationContext):
     const { workflow } = getAppServices();
     const decoded = decodeQueuePayload(payload);
     if (!decoded.ok) {
-      const record = await workflow.rejectInvalidMessage(decoded.text, decoded.problem);
+      const record = await workflow.rejectInvalidMessage(payload, decoded.problem);
       context.warn(`Intake message is not JSON; recorded as ${record.trackingId} (Rejected)`);
       return;
     }
@@ -26,7 +26,7 @@ export async function intakeQueue(payload: unknown, context: InvocationContext):
       traceparent: message.traceparent ?? context.traceContext?.traceParent ?? undefined,
     });
     if (outcome.kind === 'invalid' || outcome.kind === 'keyReused') {
-      const record = await workflow.rejectInvalidMessage(decoded.text, outcome.problem);
+      const record = await workflow.rejectInvalidMessage(payload, outcome.problem);
       context.warn(`Intake message refused (${outcome.problem.status}); recorded as ${record.trackingId} (Rejected)`);
       return;
     }

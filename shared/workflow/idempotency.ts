@@ -40,9 +40,23 @@ export function identifyRequest(
   return { trackingId: trackingIdFor('hash', requestHash), keySource: KeySource.Hash, requestHash };
 }
 
-/** trackingId of a message that could not be validated: derived from its text, so a redelivery lands on the same record. */
-export function trackingIdForRawMessage(text: string): string {
-  return trackingIdFor('message', sha256(text));
+/**
+ * trackingId of a queue message that could not be accepted, derived from its content so that a
+ * redelivery lands on the same record: JSON is taken in canonical form (the host may hand it over
+ * parsed or as text), anything else as its raw text.
+ */
+export function trackingIdForInvalidMessage(payload: unknown): string {
+  let content: string;
+  if (typeof payload === 'string') {
+    try {
+      content = canonicalJson(JSON.parse(payload));
+    } catch {
+      content = payload;
+    }
+  } else {
+    content = canonicalJson(payload);
+  }
+  return trackingIdFor('message', sha256(content));
 }
 
 function trackingIdFor(namespace: string, value: string): string {

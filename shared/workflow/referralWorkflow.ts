@@ -21,7 +21,7 @@ import {
   type TrackingError,
   type TrackingRecord,
 } from '../tracking/trackingRecord';
-import { identifyRequest, isValidIdempotencyKey, trackingIdForRawMessage } from './idempotency';
+import { identifyRequest, isValidIdempotencyKey, trackingIdForInvalidMessage } from './idempotency';
 import { buildMicrosoftReferral, isMicrosoftReferral, type CoSellBlock } from './microsoftReferral';
 import type { StepMessage } from './messages';
 import type { CallbackNotifier } from './callbackNotifier';
@@ -195,8 +195,8 @@ export class ReferralWorkflow {
    * Records an intake message that failed validation as `Rejected` (idempotent per message text),
    * so a bad message is visible and is not retried five times.
    */
-  async rejectInvalidMessage(text: string, invalid: ProblemDetails): Promise<TrackingRecord> {
-    const trackingId = trackingIdForRawMessage(text);
+  async rejectInvalidMessage(payload: unknown, invalid: ProblemDetails): Promise<TrackingRecord> {
+    const trackingId = trackingIdForInvalidMessage(payload);
     const lastError: TrackingError = {
       step: TrackingStep.Validation,
       status: invalid.status,

@@ -5,7 +5,7 @@ import { QueueServiceClient } from '@azure/storage-queue';
 import type { RunningSandbox } from '../../../sandbox/sandbox';
 import { call, startTestSandbox, waitForFinal } from '../../helpers/sandboxHarness';
 import { example, uniqueDeal } from '../../helpers/examples';
-import { identifyRequest, trackingIdForRawMessage } from '../../../shared/workflow/idempotency';
+import { identifyRequest, trackingIdForInvalidMessage } from '../../../shared/workflow/idempotency';
 
 let sandbox: RunningSandbox;
 const stored = (): any[] => sandbox.partnerCenter.referrals() as any[];
@@ -92,8 +92,9 @@ describe('queue intake', () => {
     { encoding: 'plain JSON text', encode: (text: string) => text },
     { encoding: 'base64 JSON', encode: (text: string) => Buffer.from(text).toString('base64') },
   ])('finishes a CoSell deal put on the intake queue as $encoding', async ({ encode }) => {
-    const body = uniqueDeal(example('cosell-deal.json'), `queue-${encode('x')}`);
-    const envelope = { idempotencyKey: `queue-key-${body.name}`, referral: body };
+    const tag = `queue-${encode('x')}`;
+    const body = uniqueDeal(example('cosell-deal.json'), tag);
+    const envelope = { idempotencyKey: `queue-key-${tag}`, referral: body };
     await intake().createIfNotExists();
     await intake().sendMessage(encode(JSON.stringify(envelope)));
     const { trackingId } = identifyRequest({ referral: body } as never, { key: envelope.idempotencyKey, source: 'envelope' });
@@ -107,7 +108,7 @@ describe('queue intake', () => {
     const before = sandbox.partnerCenter.referrals().length;
     const text = '{"name": "missing everything"}';
     await intake().sendMessage(text);
-    const view = await waitForFinal(sandbox, trackingIdForRawMessage(text));
+    const view = await waitForFinal(sandbox, trackingIdForInvalidMessage(text));
     expect(view).toMatchObject({ state: 'Rejected', lastError: { step: 'validation', status: 400 } });
     expect(view.lastError.errors.length).toBeGreaterThan(0);
     const poison = QueueServiceClient.fromConnectionString(sandbox.azurite.connectionString).getQueueClient('referral-intake-poison');

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { canonicalJson } from '../../../shared/workflow/canonicalJson';
-import { identifyRequest, isValidIdempotencyKey, trackingIdForRawMessage } from '../../../shared/workflow/idempotency';
+import { identifyRequest, isValidIdempotencyKey, trackingIdForInvalidMessage } from '../../../shared/workflow/idempotency';
 
 describe('canonicalJson', () => {
   it('gives the same text whatever the key order', () => {
@@ -52,9 +52,10 @@ describe('identifyRequest', () => {
     expect(a.requestHash).not.toBe(c.requestHash);
   });
 
-  it('derives a stable trackingId for a raw message', () => {
-    expect(trackingIdForRawMessage('not json')).toBe(trackingIdForRawMessage('not json'));
-    expect(trackingIdForRawMessage('a')).not.toBe(trackingIdForRawMessage('b'));
+  it('derives one trackingId for an invalid message whether the host hands it over as text or parsed', () => {
+    expect(trackingIdForInvalidMessage('not json')).toBe(trackingIdForInvalidMessage('not json'));
+    expect(trackingIdForInvalidMessage('a')).not.toBe(trackingIdForInvalidMessage('b'));
+    expect(trackingIdForInvalidMessage('{"b": 1, "a": [2]}')).toBe(trackingIdForInvalidMessage({ a: [2], b: 1 }));
   });
 });
 
