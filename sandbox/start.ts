@@ -1,0 +1,61 @@
+/**
+ * `npm start`: runs the whole product offline. Builds are done by the npm script; this starts Azurite,
+ * the stand-ins and the local Functions host, prints one line per endpoint and a final `ready` line,
+ * and stops everything on Ctrl-C.
+ *
+ * Environment: SANDBOX_FREE_PORTS=1 uses free ports instead of 7071/7081-7083 and 10000-10002.
+ */
+import path from 'node:path';
+import { startSandbox } from './sandbox';
+
+async function main(): Promise<void> {
+  const appDir = findAppDir();
+  const freePorts = process.env.SANDBOX_FREE_PORTS === '1';
+  console.log('Starting the co-sell referral bridge sandbox (Azurite, Partner Center, Entra, Key Vault, Functions host)...');
+  const sandbox = await startSandbox({ appDir, freePorts, quiet: false });
+  const e = sandbox.endpoints;
+  const lines: Array<[string, string]> = [
+    ['Functions API', e.functions],
+    ['  POST', `${e.functions}/referrals`],
+    ['  POST', `${e.functions}/referrals/validate`],
+    ['  GET', `${e.functions}/referrals/{trackingId}`],
+    ['  GET', `${e.functions}/health`],
+    ['Partner Center simulator', e.partnerCenter],
+    ['  inspect', `${sandbox.partnerCenter.url}/_sandbox/referrals`],
+    ['Entra token endpoint (TLS)', e.entra],
+    ['Key Vault (TLS)', e.keyVault],
+    ['Azurite queues', e.queue],
+    ['Azurite tables', e.table],
+    ['Sandbox CA certificate', e.caCertificate],
+  ];
+  for (const [name, url] of lines) console.log(`${name.padEnd(28)} ${url}`);
+  console.log(`Endpoints written to ${path.join(appDir, '.sandbox', 'endpoints.json')}`);
+  console.log('Sandbox ready. Press Ctrl-C to stop.');
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`\n${signal}: stopping the sandbox...`);
+    await sandbox.stop();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+}
+
+/** The repository root: the folder with package.json above this file (works from dist/ too). */
+function findAppDir(): string {
+  const { existsSync } = require('node:fs') as typeof import('node:fs');
+  for (let dir = __dirname; dir !== path.dirname(dir); dir = path.dirname(dir)) {
+    if (existsSync(path.join(dir, 'package.json')) && existsSync(path.join(dir, 'host.json'))) return dir;
+  }
+  return process.cwd();
+}
+
+main().catch((error: unknown) => {
+  const message = error instanceof Error ? error.message : String(error);
+  console.error(`The sandbox could not start: ${message}`);
+  if (/EADDRINUSE/.test(message)) console.error('A port is in use. Stop the other process, or run: SANDBOX_FREE_PORTS=1 npm start');
+  process.exit(1);
+});
