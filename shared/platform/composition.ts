@@ -92,7 +92,10 @@ export function buildAppServices(settings: Settings, overrides: AppServiceOverri
     statusUrlFor: (trackingId) => `${base}/api/referrals/${trackingId}`,
     allowUnknownFields: settings.REFERRAL_ALLOW_UNKNOWN_FIELDS,
     allowInsecureCallback: settings.CALLBACK_ALLOW_PRIVATE_TARGETS,
-    leaseDurationMs: settings.PARTNER_CENTER_TIMEOUT_MS * settings.PARTNER_CENTER_MAX_ATTEMPTS + 60_000,
+    leaseDurationMs:
+      settings.STEP_LEASE_SECONDS > 0
+        ? settings.STEP_LEASE_SECONDS * 1000
+        : (settings.PARTNER_CENTER_TIMEOUT_MS + 30_000) * settings.PARTNER_CENTER_MAX_ATTEMPTS, // each attempt + its longest backoff
     linkAdoptLookup: settings.LINK_ADOPT_LOOKUP,
   });
   const sweeper = new SweeperClass({

@@ -70,6 +70,12 @@ export const settingsSchema = z.object({
   PARTNER_CENTER_TIMEOUT_MS: intSetting(30_000, 100, 600_000),
   /** Attempts of one Partner Center call before the failure goes back to the queue. @default 4 */
   PARTNER_CENTER_MAX_ATTEMPTS: intSetting(4, 1, 20),
+  /**
+   * How long a step (one Partner Center create with its retries) holds its lease on a record before
+   * another instance may take it over. Must outlast PARTNER_CENTER_TIMEOUT_MS × PARTNER_CENTER_MAX_ATTEMPTS
+   * plus backoff. @default (PARTNER_CENTER_TIMEOUT_MS + 30 s) × PARTNER_CENTER_MAX_ATTEMPTS
+   */
+  STEP_LEASE_SECONDS: intSetting(0, 0, 86_400),
   /** Time the HTTP submit waits for Partner Center before answering 202 and finishing from the queue. @default 20000 */
   SUBMIT_TIME_BUDGET_MS: intSetting(20_000, 0, 200_000),
 
