@@ -1,0 +1,158 @@
+/**
+ * Key Vault access of the broker: reads a secret (latest version) and writes a new version, with bounded
+ * retries, per-attempt timeouts and errors that never carry a secret value.
+ */
+import { SecretStoreError } from './errors';
+import { parseRetryAfterMs, withRetry, type RetryDeps, type RetryPolicy } from './retry';
+import type { SecretClientLike } from './types';
+
+/** One secret value with the version id Key Vault gave it. */
+export interface SecretVersion {
+  value: string;
+  /** Key Vault version id (safe to log). */
+  version: string;
+}
+
+/** Options of {@link SecretStore}. */
+export interface SecretStoreOptions {
+  client: SecretClientLike;
+  retry: RetryPolicy;
+  deps: RetryDeps;
+  /** Called once per attempt (the broker's `keyVaultReads` / `keyVaultWrites`). */
+  onAttempt?: (operation: 'read' | 'write') => void;
+  /** Called before each backoff. */
+  onRetry?: (info: { operation: 'read' | 'write'; secretName: string; attempt: number; delayMs: number; error: unknown }) => void;
+}
+
+/** Reads and writes the broker's secrets in Key Vault. */
+export class SecretStore {
+  readonly #o: SecretStoreOptions;
+
+  constructor(options: SecretStoreOptions) {
+    this.#o = options;
+  }
+
+  /**
+   * The latest version of `secretName`. Throws {@link SecretStoreError}: `code: 'SecretNotFound'` (not
+   * retryable) when it does not exist, retryable after 429/5xx/timeouts once the retries are spent.
+   */
+  async read(secretName: string, options: { deadlineEpochMs?: number } = {}): Promise<SecretVersion> {
+    return withRetry(
+      async () => {
+        this.#o.onAttempt?.('read');
+        const secret = await this.#timed('read', secretName, (abortSignal) => this.#o.client.getSecret(secretName, { abortSignal }));
+        const version = secret.properties.version ?? '';
+        if (typeof secret.value !== 'string' || secret.value === '') {
+          throw new SecretStoreError(`Key Vault secret '${secretName}' (version ${version || 'unknown'}) has no value`, {
+            retryable: false,
+            secretName,
+            operation: 'read',
+            code: 'EmptySecret',
+          });
+        }
+        return { value: secret.value, version };
+      },
+      this.#retryOptions('read', secretName, options.deadlineEpochMs),
+    );
+  }
+
+  /** Stores `value` as a new version of `secretName`; returns the new version id. */
+  async write(secretName: string, value: string, options: { tags?: Record<string, string>; deadlineEpochMs?: number } = {}): Promise<{ version: string }> {
+    return withRetry(
+      async () => {
+        this.#o.onAttempt?.('write');
+        const secret = await this.#timed('write', secretName, (abortSignal) =>
+          this.#o.client.setSecret(secretName, value, { abortSignal, ...(options.tags ? { tags: options.tags } : {}) }),
+        );
+        return { version: secret.properties.version ?? '' };
+      },
+      this.#retryOptions('write', secretName, options.deadlineEpochMs),
+    );
+  }
+
+  #retryOptions(operation: 'read' | 'write', secretName: string, deadlineEpochMs: number | undefined) {
+    return {
+      policy: this.#o.retry,
+      deps: this.#o.deps,
+      deadlineEpochMs,
+      onRetry: (info: { attempt: number; delayMs: number; error: unknown }) => this.#o.onRetry?.({ operation, secretName, ...info }),
+    };
+  }
+
+  async #timed<T>(operation: 'read' | 'write', secretName: string, call: (abortSignal: AbortSignal) => Promise<T>): Promise<T> {
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), this.#o.retry.attemptTimeoutMs);
+    try {
+      return await call(controller.signal);
+    } catch (thrown) {
+      throw toSecretStoreError(thrown, operation, secretName, controller.signal.aborted, this.#o.deps.nowMs());
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+/** Statuses after which the same Key Vault call may succeed. */
+const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504]);
+
+/**
+ * Maps an SDK failure to a {@link SecretStoreError}. The SDK's RestError holds the request (and for a
+ * write, the secret value in its body): it is replaced by a plain Error with only name, message, status
+ * and code, so the value cannot leak through `cause`.
+ */
+function toSecretStoreError(thrown: unknown, operation: 'read' | 'write', secretName: string, timedOut: boolean, nowMs: number): SecretStoreError {
+  if (thrown instanceof SecretStoreError) return thrown;
+  const info = describeRestError(thrown);
+  const cause = Object.assign(new Error(`${info.name}: ${info.message}`.slice(0, 500)), { statusCode: info.status, code: info.code });
+  if (timedOut || info.name === 'AbortError') {
+    return new SecretStoreError(`Key Vault ${operation} of '${secretName}' timed out`, { retryable: true, secretName, operation, code: 'timeout', cause });
+  }
+  if (info.status === undefined) {
+    return new SecretStoreError(`Key Vault ${operation} of '${secretName}' failed: network error (${info.code ?? info.name})`, {
+      retryable: true,
+      secretName,
+      operation,
+      code: info.code ?? 'network',
+      cause,
+    });
+  }
+  const retryAfterMs = parseRetryAfterMs(info.retryAfter, nowMs);
+  const code = info.status === 404 ? 'SecretNotFound' : info.code;
+  return new SecretStoreError(`Key Vault ${operation} of '${secretName}' failed with HTTP ${info.status}${code ? ` (${code})` : ''}`, {
+    retryable: RETRYABLE_STATUS.has(info.status),
+    secretName,
+    operation,
+    status: info.status,
+    code,
+    retryAfterMs,
+    cause,
+  });
+}
+
+interface RestErrorInfo {
+  name: string;
+  message: string;
+  status?: number;
+  code?: string;
+  retryAfter?: string;
+}
+
+/** Reads what matters from an `@azure/core-rest-pipeline` RestError (duck-typed) or any other thrown value. */
+function describeRestError(thrown: unknown): RestErrorInfo {
+  if (typeof thrown !== 'object' || thrown === null) return { name: 'Error', message: String(thrown) };
+  const error = thrown as {
+    name?: unknown;
+    message?: unknown;
+    statusCode?: unknown;
+    code?: unknown;
+    response?: { headers?: { get?(name: string): string | undefined } };
+  };
+  const headers = error.response?.headers;
+  return {
+    name: typeof error.name === 'string' ? error.name : 'Error',
+    message: typeof error.message === 'string' ? error.message : '',
+    status: typeof error.statusCode === 'number' ? error.statusCode : undefined,
+    code: typeof error.code === 'string' ? error.code : undefined,
+    retryAfter: typeof headers?.get === 'function' ? headers.get('retry-after') : undefined,
+  };
+}

@@ -1,0 +1,190 @@
+/**
+ * The cross-instance redemption lease: one Table Storage row that at most one instance holds at a time,
+ * so that two instances never redeem the same refresh token (Entra rotates it on every redemption; a
+ * replay of the spent one can revoke the whole token family).
+ *
+ * Row: table `referrals`, PartitionKey `$lease`, RowKey `partner-center-token`, columns `ownerId`,
+ * `leaseUntilEpochMs`. Every write is conditional: `createEntity` when the row is absent (409 if another
+ * instance created it first), `updateEntity` with the ETag of the read that saw the lease free or expired
+ * (412 if another instance wrote in between). The etag is always the real one, never `*`.
+ *
+ * ```
+ *  row:       free (leaseUntil ≤ now)   │ held by A: leaseUntil = t0 + L (extended with If-Match if A runs long)  │ free (0)
+ *  ───────────────────────────────────────┼─────────────────────────────────────────────────────────────────────┼───────────────▶ t
+ *  A:  read ─ claim (create / If-Match) t0  re-read RT vN ─ redeem vN ─ write RT vN+1 (new version) ─ release t1 (If-Match) ─ use AT
+ *                                          │◀──────── must finish before t0 + L: deadline passed to every retry ───▶│
+ *  B:  read ─ held by A ─ sleep(jitter) ─ read ─ held ─ sleep ─ ...... read ─ free ─ claim ─ re-read RT vN+1 ─ redeem ─ write vN+2 ─ release
+ *  B, A crashed after t0:   read ─ held ─ sleep ─ ... ─ read ─ expired (now > t0 + L) ─ updateEntity(If-Match: read ETag) ─ ...
+ *  A and B both see it free:  both update with the same read ETag: one wins, the other gets 412 and reads again
+ * ```
+ *
+ * L (`leaseDurationMs`, default 60 s) must outlast one redemption plus the Key Vault write; the broker
+ * stops retrying when an attempt could not end inside the lease, and extends the lease (If-Match) before
+ * the Key Vault write if little time is left. A holder that dies keeps the others waiting at most L.
+ * Expiry compares epoch ms from different instances' clocks (NTP-synchronised in Azure; skew ≪ L).
+ */
+import type { Logger } from '../platform/logging';
+import { TOKEN_LEASE_KEYS } from './constants';
+import { TokenLeaseError } from './errors';
+import type { RetryDeps } from './retry';
+import type { LeaseTableClient } from './types';
+
+/** A lease this instance holds: the ETag of its last write and when it ends. */
+export interface HeldLease {
+  etag: string;
+  leaseUntilEpochMs: number;
+}
+
+/** Options of {@link TokenLease}. */
+export interface TokenLeaseOptions {
+  table: LeaseTableClient;
+  /** Written to the row so operators and the other instances see who holds it. */
+  ownerId: string;
+  durationMs: number;
+  pollIntervalMs: number;
+  /** Longest wait for a lease held elsewhere before giving up (retryable). */
+  waitMs: number;
+  deps: RetryDeps;
+  logger: Logger;
+  /** Called each time the lease is found held by another instance. */
+  onWait?: (heldBy: string) => void;
+}
+
+interface LeaseRow {
+  partitionKey: string;
+  rowKey: string;
+  ownerId: string;
+  leaseUntilEpochMs: number;
+}
+
+/** Table errors other than 404/409/412 tolerated in one acquire before giving up. */
+const MAX_TRANSIENT_TABLE_ERRORS = 3;
+
+/** Claims, extends and releases the redemption lease row. */
+export class TokenLease {
+  readonly #o: TokenLeaseOptions;
+  #tableReady: Promise<void> | undefined;
+
+  constructor(options: TokenLeaseOptions) {
+    this.#o = options;
+  }
+
+  /**
+   * Claims the lease, waiting (jittered polls, bounded by `waitMs`) while another instance holds an
+   * unexpired one. Throws {@link TokenLeaseError} (retryable) when the wait or Table Storage fails.
+   */
+  async acquire(): Promise<HeldLease> {
+    await this.#ensureTable();
+    const { deps, durationMs, pollIntervalMs, waitMs } = this.#o;
+    const deadlineEpochMs = deps.nowMs() + waitMs;
+    // Bounded even when the clock does not move (tests): every round either returns, sleeps or re-reads after a lost race.
+    const maxRounds = Math.ceil(waitMs / Math.max(1, pollIntervalMs / 2)) + 20;
+    let transientErrors = 0;
+    let heldBy: string | undefined;
+    for (let round = 0; round < maxRounds; round++) {
+      const nowMs = deps.nowMs();
+      try {
+        const current = await this.#read();
+        const claim: LeaseRow = { ...TOKEN_LEASE_KEYS, ownerId: this.#o.ownerId, leaseUntilEpochMs: nowMs + durationMs };
+        if (!current) {
+          const created = await this.#o.table.createEntity(claim);
+          return { etag: requireEtag(created.etag), leaseUntilEpochMs: claim.leaseUntilEpochMs };
+        }
+        if (current.row.leaseUntilEpochMs <= nowMs || current.row.ownerId === this.#o.ownerId) {
+          const updated = await this.#o.table.updateEntity(claim, 'Replace', { etag: current.etag });
+          return { etag: requireEtag(updated.etag), leaseUntilEpochMs: claim.leaseUntilEpochMs };
+        }
+        heldBy = current.row.ownerId;
+        this.#o.onWait?.(heldBy);
+        if (nowMs >= deadlineEpochMs) break;
+        const jitteredMs = pollIntervalMs * (0.5 + deps.random());
+        await deps.sleep(Math.max(1, Math.min(jitteredMs, current.row.leaseUntilEpochMs - nowMs + 1, deadlineEpochMs - nowMs)));
+      } catch (thrown) {
+        const status = statusOf(thrown);
+        if (status === 409 || status === 412) continue; // another instance won this round: look again
+        if (++transientErrors > MAX_TRANSIENT_TABLE_ERRORS) {
+          throw new TokenLeaseError(`Table Storage failed while claiming the token lease (${describe(thrown)})`, { operation: 'claim', cause: sanitize(thrown) });
+        }
+        await deps.sleep(Math.round(pollIntervalMs * (0.5 + deps.random())));
+      }
+    }
+    throw new TokenLeaseError(`The token lease is still held by ${heldBy ?? 'another instance'} after ${waitMs} ms`, { operation: 'claim', heldBy });
+  }
+
+  /** Pushes the end of a held lease to now + duration (If-Match). Throws {@link TokenLeaseError} if it was lost. */
+  async extend(lease: HeldLease): Promise<HeldLease> {
+    const leaseUntilEpochMs = this.#o.deps.nowMs() + this.#o.durationMs;
+    try {
+      const row: LeaseRow = { ...TOKEN_LEASE_KEYS, ownerId: this.#o.ownerId, leaseUntilEpochMs };
+      const updated = await this.#o.table.updateEntity(row, 'Replace', { etag: lease.etag });
+      return { etag: requireEtag(updated.etag), leaseUntilEpochMs };
+    } catch (thrown) {
+      throw new TokenLeaseError(
+        statusOf(thrown) === 412 ? 'The token lease was taken over by another instance' : `Could not extend the token lease (${describe(thrown)})`,
+        { operation: 'extend', cause: sanitize(thrown) },
+      );
+    }
+  }
+
+  /** Frees a held lease (leaseUntilEpochMs = 0, If-Match). Never throws: an unreleased lease expires by itself. */
+  async release(lease: HeldLease): Promise<void> {
+    try {
+      await this.#o.table.updateEntity({ ...TOKEN_LEASE_KEYS, ownerId: this.#o.ownerId, leaseUntilEpochMs: 0 }, 'Replace', { etag: lease.etag });
+    } catch (thrown) {
+      const lost = statusOf(thrown) === 412;
+      this.#o.logger.warn(lost ? 'Token lease was taken over before release (it had expired)' : 'Could not release the token lease; it expires by itself', {
+        leaseUntilEpochMs: lease.leaseUntilEpochMs,
+        reason: describe(thrown),
+      });
+    }
+  }
+
+  async #read(): Promise<{ row: LeaseRow; etag: string } | undefined> {
+    try {
+      const entity = await this.#o.table.getEntity<{ ownerId?: unknown; leaseUntilEpochMs?: unknown }>(TOKEN_LEASE_KEYS.partitionKey, TOKEN_LEASE_KEYS.rowKey);
+      const leaseUntilEpochMs = Number(entity.leaseUntilEpochMs ?? 0);
+      return {
+        row: {
+          ...TOKEN_LEASE_KEYS,
+          ownerId: typeof entity.ownerId === 'string' ? entity.ownerId : '',
+          leaseUntilEpochMs: Number.isFinite(leaseUntilEpochMs) ? leaseUntilEpochMs : 0,
+        },
+        etag: requireEtag(entity.etag),
+      };
+    } catch (thrown) {
+      if (statusOf(thrown) === 404) return undefined;
+      throw thrown;
+    }
+  }
+
+  /** Creates the table once per process (409 TableAlreadyExists is fine); a failure is retried at the next acquire. */
+  #ensureTable(): Promise<void> {
+    this.#tableReady ??= this.#o.table.createTable().catch((thrown: unknown) => {
+      if (statusOf(thrown) === 409) return;
+      this.#tableReady = undefined;
+      throw new TokenLeaseError(`Could not create the lease table (${describe(thrown)})`, { operation: 'createTable', cause: sanitize(thrown) });
+    });
+    return this.#tableReady;
+  }
+}
+
+function requireEtag(etag: string | undefined): string {
+  if (!etag) throw new TokenLeaseError('Table Storage answered without an ETag', { operation: 'claim' });
+  return etag;
+}
+
+function statusOf(thrown: unknown): number | undefined {
+  const status = (thrown as { statusCode?: unknown } | undefined)?.statusCode;
+  return typeof status === 'number' ? status : undefined;
+}
+
+function describe(thrown: unknown): string {
+  const status = statusOf(thrown);
+  const code = (thrown as { code?: unknown } | undefined)?.code;
+  const name = thrown instanceof Error ? thrown.name : 'Error';
+  return [name, status, typeof code === 'string' ? code : undefined].filter((part) => part !== undefined).join(' ');
+}
+
+function sanitize(thrown: unknown): Error {
+  return Object.assign(new Error(describe(thrown)), { statusCode: statusOf(thrown) });
+}
