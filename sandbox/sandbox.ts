@@ -175,6 +175,8 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
       caCertificate: caPath,
     };
     writeFileSync(path.join(stateDir, 'endpoints.json'), `${JSON.stringify(endpoints, null, 2)}\n`);
+    // The settings the app runs with, for tools such as `npm run auth:consent -- --settings .sandbox/local.settings.json`.
+    writeFileSync(path.join(stateDir, 'local.settings.json'), `${JSON.stringify({ IsEncrypted: false, Values: appSettings }, null, 2)}\n`, { mode: 0o600 });
     const sandbox: RunningSandbox = {
       endpoints,
       appSettings,

@@ -47,7 +47,8 @@ export function getAppServices(): AppServices {
 
 /** Builds a fresh set of services (tests, benchmarks). */
 export function buildAppServices(settings: Settings, overrides: AppServiceOverrides = {}): AppServices {
-  const logger = overrides.logger ?? createLogger({ fields: { app: 'cosell-referral-bridge' } });
+  const logger = overrides.logger ?? createLogger({ minLevel: settings.LOG_LEVEL, fields: { app: 'cosell-referral-bridge' } });
+  guardUnhandledRejections(logger);
   let credential = overrides.credential;
   const lazyCredential = (): TokenCredential => {
     if (!credential) {
@@ -106,6 +107,22 @@ export function buildAppServices(settings: Settings, overrides: AppServiceOverri
     logger,
   });
   return { settings, logger, workflow, sweeper, store, partnerCenter, tokenBroker, queues };
+}
+
+let rejectionGuardInstalled = false;
+
+/**
+ * The Azure SDK's Key Vault token cache refreshes in the background and does not catch a failure of
+ * that refresh; an unhandled rejection would end the worker process. Log such rejections instead
+ * (the next call that needs the token retries, with its own error handling).
+ */
+function guardUnhandledRejections(logger: Logger): void {
+  if (rejectionGuardInstalled) return;
+  rejectionGuardInstalled = true;
+  process.on('unhandledRejection', (reason: unknown) => {
+    const error = reason instanceof Error ? reason : new Error(String(reason));
+    logger.error('Unhandled promise rejection (logged, not fatal)', { error: { name: error.name, message: error.message } });
+  });
 }
 
 /** Forgets the cached services (tests). */

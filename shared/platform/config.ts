@@ -107,6 +107,10 @@ export const settingsSchema = z.object({
 
   /** NCRONTAB schedule of the sweeper timer (6 fields, with seconds). @default every minute */
   SWEEPER_SCHEDULE: z.string().regex(/^(\S+\s+){5}\S+$/, 'must be a 6-field NCRONTAB expression').optional(),
+  /** NCRONTAB schedule of the daily token keep-alive (keeps the refresh token from expiring unused). @default 03:17 daily */
+  TOKEN_KEEPALIVE_SCHEDULE: z.string().regex(/^(\S+\s+){5}\S+$/, 'must be a 6-field NCRONTAB expression').optional(),
+  /** Lowest level written to the logs: debug, info, warn, error. @default 'info' */
+  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   /**
    * When the link step lists the engagement for an existing Microsoft referral before creating one:
    * `on-retry` (only when an earlier attempt may have created it; the MS-RequestId covers a lost

@@ -29,6 +29,9 @@ const OPTIONAL_SETTINGS: Record<string, string> = {
   LINK_ADOPT_LOOKUP: 'has a default (on-retry)',
   PUBLIC_BASE_URL: 'the app takes the base URL from the request; set it behind a custom domain or a gateway',
   APP_VERSION: '/api/health falls back to the package.json version',
+  STEP_LEASE_SECONDS: 'derived from the Partner Center timeout and attempts by default',
+  TOKEN_KEEPALIVE_SCHEDULE: 'the keep-alive timer has a default schedule (daily)',
+  LOG_LEVEL: 'defaults to info',
 };
 
 /** Settings the app does not read but the platform does: the Functions host, the Azure SDK credential, telemetry. */
