@@ -1,0 +1,116 @@
+/**
+ * The bridge's own metrics, through `@opentelemetry/api` (meter `cosell-referral-bridge`).
+ *
+ * Without an SDK every call is a no-op that does not even load `@opentelemetry/api`. With one (started
+ * by shared/platform/telemetry.ts, or a test's in-memory provider) the instruments are created on
+ * first use and again whenever the global meter provider changes. In Application Insights they land in
+ * `customMetrics`, with the attributes in `customDimensions` (docs/observability.md).
+ */
+import type { Counter, Histogram, Meter } from '@opentelemetry/api';
+import { isRegistered } from './telemetry';
+
+/** The meter every instrument here belongs to. */
+export const METER_NAME = 'cosell-referral-bridge';
+
+/** Instrument names, as they appear in `customMetrics.name`. */
+export const MetricName = {
+  transitions: 'referrals.transitions',
+  partnerCenterCalls: 'partner_center.calls',
+  partnerCenterDuration: 'partner_center.duration_ms',
+  tokenRedemptions: 'tokens.redemptions',
+  poisonMessages: 'queue.poison_messages',
+} as const;
+export type MetricName = (typeof MetricName)[keyof typeof MetricName];
+
+/** Outcome of one refresh-token redemption at the Entra token endpoint. */
+export const RedemptionOutcome = { Success: 'success', Failure: 'failure' } as const;
+export type RedemptionOutcome = (typeof RedemptionOutcome)[keyof typeof RedemptionOutcome];
+
+/** The Partner Center operations the client makes (the `operation` attribute). */
+export const PartnerCenterOperation = {
+  CreateReferral: 'createReferral',
+  GetReferral: 'getReferral',
+  ListReferrals: 'listReferrals',
+} as const;
+export type PartnerCenterOperation = (typeof PartnerCenterOperation)[keyof typeof PartnerCenterOperation];
+
+interface Instruments {
+  provider: unknown;
+  transitions: Counter;
+  partnerCenterCalls: Counter;
+  partnerCenterDuration: Histogram;
+  tokenRedemptions: Counter;
+  poisonMessages: Counter;
+}
+
+let instruments: Instruments | undefined;
+
+/** Counts a tracking record entering `state` (`referrals.transitions` {state, dealType}). */
+export function recordTransition(state: string, dealType: string): void {
+  current()?.transitions.add(1, { state, dealType });
+}
+
+/**
+ * Counts one Partner Center HTTP attempt and its duration (`partner_center.calls` {operation, status}
+ * and `partner_center.duration_ms` {operation, status}). `status` is the HTTP status (`"201"`,
+ * `"429"`), or `"timeout"` / `"network"` when no answer came.
+ */
+export function recordPartnerCenterCall(operation: string, status: string | number, durationMs: number): void {
+  const found = current();
+  if (!found) return;
+  const attributes = { operation, status: String(status) };
+  found.partnerCenterCalls.add(1, attributes);
+  if (Number.isFinite(durationMs) && durationMs >= 0) found.partnerCenterDuration.record(durationMs, attributes);
+}
+
+/** Counts one refresh-token redemption (`tokens.redemptions` {outcome}). */
+export function recordRedemption(outcome: RedemptionOutcome = RedemptionOutcome.Success): void {
+  current()?.tokenRedemptions.add(1, { outcome });
+}
+
+/** Counts a message that exhausted its tries on `queue` and goes to `<queue>-poison` (`queue.poison_messages` {queue}). */
+export function recordPoison(queue: string): void {
+  current()?.poisonMessages.add(1, { queue });
+}
+
+/** The operation name of a Partner Center call from its method and path (for {@link recordPartnerCenterCall}). */
+export function partnerCenterOperation(method: string, path: string): PartnerCenterOperation {
+  if (method.toUpperCase() === 'POST') return PartnerCenterOperation.CreateReferral;
+  const pathOnly = path.split('?')[0]!.replace(/\/+$/, '');
+  return /\/referrals\/[^/]+$/.test(pathOnly) ? PartnerCenterOperation.GetReferral : PartnerCenterOperation.ListReferrals;
+}
+
+/** The instruments of the current global meter provider, or undefined when none is registered. */
+function current(): Instruments | undefined {
+  if (!isRegistered('metrics')) return undefined;
+  const api = require('@opentelemetry/api') as typeof import('@opentelemetry/api');
+  const provider = api.metrics.getMeterProvider();
+  if (instruments?.provider !== provider) instruments = create(provider, api.metrics.getMeter(METER_NAME));
+  return instruments;
+}
+
+function create(provider: unknown, meter: Meter): Instruments {
+  return {
+    provider,
+    transitions: meter.createCounter(MetricName.transitions, {
+      description: 'Tracking records entering a state',
+      unit: '{transition}',
+    }),
+    partnerCenterCalls: meter.createCounter(MetricName.partnerCenterCalls, {
+      description: 'Partner Center HTTP attempts by operation and status',
+      unit: '{call}',
+    }),
+    partnerCenterDuration: meter.createHistogram(MetricName.partnerCenterDuration, {
+      description: 'Duration of one Partner Center HTTP attempt',
+      unit: 'ms',
+    }),
+    tokenRedemptions: meter.createCounter(MetricName.tokenRedemptions, {
+      description: 'Refresh-token redemptions at the Entra token endpoint',
+      unit: '{redemption}',
+    }),
+    poisonMessages: meter.createCounter(MetricName.poisonMessages, {
+      description: 'Queue messages that exhausted their tries (moved to <queue>-poison)',
+      unit: '{message}',
+    }),
+  };
+}
