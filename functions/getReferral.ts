@@ -1,5 +1,5 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
-import { getAppServices } from '../shared/platform/composition';
+import { getAppServices } from '../shared/app/composition';
 import { problem } from '../shared/referral/problem';
 import { toTrackingView } from '../shared/workflow/trackingView';
 import { baseUrlOf, guard, jsonResponse, problemResponse } from './edge/http';

@@ -1,6 +1,6 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
-import { getAppServices } from '../shared/platform/composition';
-import { checkHealth } from '../shared/platform/health';
+import { getAppServices } from '../shared/app/composition';
+import { checkHealth } from '../shared/app/health';
 import { jsonResponse } from './edge/http';
 
 /** GET /api/health: version and the state of each configured dependency; 503 when one is down. */

@@ -1,8 +1,9 @@
 import { app, type InvocationContext } from '@azure/functions';
-import { getAppServices } from '../shared/platform/composition';
+import { getAppServices } from '../shared/app/composition';
 import { decodeQueuePayload, parseIntakeMessage } from '../shared/workflow/messages';
 import { INTAKE_QUEUE_NAME, STORAGE_CONNECTION_SETTING } from '../shared/workflow/constants';
 import { runQueueStep } from './edge/queue';
+import { withTraceParent } from '../shared/platform/telemetry';
 
 /**
  * Queue `referral-intake`: the POST body as plain JSON text (Power Automate) or base64 JSON (SDKs),
@@ -19,12 +20,10 @@ export async function intakeQueue(payload: unknown, context: InvocationContext):
       return;
     }
     const message = parseIntakeMessage(decoded.value, decoded.text);
-    const outcome = await workflow.submit({
-      body: message.body,
-      idempotencyKey: message.idempotencyKey,
-      source: 'queue',
-      traceparent: message.traceparent ?? context.traceContext?.traceParent ?? undefined,
-    });
+    const traceparent = message.traceparent ?? context.traceContext?.traceParent ?? undefined;
+    const outcome = await withTraceParent(traceparent, 'referral-intake', () =>
+      workflow.submit({ body: message.body, idempotencyKey: message.idempotencyKey, source: 'queue', traceparent }),
+    );
     if (outcome.kind === 'invalid' || outcome.kind === 'keyReused') {
       const record = await workflow.rejectInvalidMessage(payload, outcome.problem);
       context.warn(`Intake message refused (${outcome.problem.status}); recorded as ${record.trackingId} (Rejected)`);

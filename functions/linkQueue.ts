@@ -1,8 +1,9 @@
 import { app, type InvocationContext } from '@azure/functions';
-import { getAppServices } from '../shared/platform/composition';
+import { getAppServices } from '../shared/app/composition';
 import { decodeQueuePayload, stepMessageSchema } from '../shared/workflow/messages';
 import { LINK_QUEUE_NAME, STORAGE_CONNECTION_SETTING } from '../shared/workflow/constants';
 import { runQueueStep } from './edge/queue';
+import { withTraceParent } from '../shared/platform/telemetry';
 
 /** Queue `referral-link`: `{ trackingId, traceparent }`: create and link the Microsoft referral of a co-sell deal. */
 export async function linkQueue(payload: unknown, context: InvocationContext): Promise<void> {
@@ -13,7 +14,8 @@ export async function linkQueue(payload: unknown, context: InvocationContext): P
       context.error('Malformed referral-link message consumed');
       return;
     }
-    const { record } = await getAppServices().workflow.advanceLink(message.data.trackingId);
+    const { trackingId, traceparent } = message.data;
+    const { record } = await withTraceParent(traceparent, 'referral-link', () => getAppServices().workflow.advanceLink(trackingId), { attributes: { trackingId } });
     context.log(`Link step for ${record.trackingId}: ${record.state}`);
   });
 }

@@ -1,8 +1,9 @@
 import { app, type InvocationContext } from '@azure/functions';
-import { getAppServices } from '../shared/platform/composition';
+import { getAppServices } from '../shared/app/composition';
 import { decodeQueuePayload, stepMessageSchema } from '../shared/workflow/messages';
 import { SUBMIT_QUEUE_NAME, STORAGE_CONNECTION_SETTING } from '../shared/workflow/constants';
 import { runQueueStep } from './edge/queue';
+import { withTraceParent } from '../shared/platform/telemetry';
 
 /** Queue `referral-submit`: `{ trackingId }` of a request whose partner referral is still to be created. */
 export async function submitQueue(payload: unknown, context: InvocationContext): Promise<void> {
@@ -13,7 +14,8 @@ export async function submitQueue(payload: unknown, context: InvocationContext):
       context.error('Malformed referral-submit message consumed');
       return;
     }
-    const { record } = await getAppServices().workflow.advancePartner(message.data.trackingId);
+    const { trackingId, traceparent } = message.data;
+    const { record } = await withTraceParent(traceparent, 'referral-submit', () => getAppServices().workflow.advancePartner(trackingId), { attributes: { trackingId } });
     context.log(`Partner step for ${record.trackingId}: ${record.state}`);
   });
 }

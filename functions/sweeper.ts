@@ -1,5 +1,5 @@
 import { app, type InvocationContext, type Timer } from '@azure/functions';
-import { getAppServices } from '../shared/platform/composition';
+import { getAppServices } from '../shared/app/composition';
 
 /** NCRONTAB schedule of the sweeper; SWEEPER_SCHEDULE overrides it (tests run it every few seconds). */
 const SCHEDULE = process.env.SWEEPER_SCHEDULE ?? '0 */1 * * * *';

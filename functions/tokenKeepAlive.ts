@@ -1,5 +1,5 @@
 import { app, type InvocationContext, type Timer } from '@azure/functions';
-import { getAppServices } from '../shared/platform/composition';
+import { getAppServices } from '../shared/app/composition';
 
 /**
  * Daily timer: asks the token broker for a token, so the refresh token is redeemed (and rotated) at

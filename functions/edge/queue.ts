@@ -4,6 +4,10 @@
  */
 import type { InvocationContext } from '@azure/functions';
 import { ensureError, isRetryable } from '../../shared/platform/errors';
+import { recordPoison } from '../../shared/platform/metrics';
+
+/** host.json `extensions.queues.maxDequeueCount`: the try after which the runtime moves a message to poison. */
+const MAX_DEQUEUE_COUNT = 5;
 
 /** Runs `step`; rethrows only what a retry could fix. */
 export async function runQueueStep(context: InvocationContext, step: () => Promise<void>): Promise<void> {
@@ -12,6 +16,8 @@ export async function runQueueStep(context: InvocationContext, step: () => Promi
   } catch (thrown) {
     const error = ensureError(thrown);
     if (isRetryable(error)) {
+      const dequeueCount = Number(context.triggerMetadata?.dequeueCount ?? 0);
+      if (dequeueCount >= MAX_DEQUEUE_COUNT) recordPoison(String(context.options.trigger.queueName ?? context.functionName));
       context.warn(`Retryable failure (dequeueCount ${String(context.triggerMetadata?.dequeueCount ?? '?')}): ${error.name}: ${error.message}`);
       throw error;
     }

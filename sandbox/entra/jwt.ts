@@ -1,7 +1,7 @@
 /**
  * Compact JWS (RS256) signing and verification with node:crypto: enough JWT for the stand-ins.
  */
-import { createPublicKey, createSign, createVerify, type KeyObject } from 'node:crypto';
+import { createHash, createPublicKey, createSign, createVerify, type KeyObject } from 'node:crypto';
 
 /** An RSA public key as a JWKS serves it. */
 export interface PublicJwk {
@@ -100,4 +100,10 @@ export function keysFromJwks(jwks: readonly PublicJwk[]): Map<string, KeyObject>
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** A GUID derived from a string (object ids of service principals, stable across runs). */
+export function derivedGuid(seed: string): string {
+  const hex = createHash('sha256').update(seed).digest('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-9${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }

@@ -11,7 +11,7 @@
  * ```
  */
 import { randomBytes } from 'node:crypto';
-import { derivedGuid } from './tokenIssuer';
+import { derivedGuid } from './jwt';
 
 /** The signed-in user a refresh token family belongs to. */
 export interface SandboxUser {

@@ -2,8 +2,8 @@
  * Mints the Entra stand-in's signed tokens: App+User and app-only access tokens, and ID tokens.
  * The RS256 key pair is generated at construction (one per run) and published as a JWK.
  */
-import { createHash, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
-import { signJwt, type JwtClaims, type PublicJwk } from './jwt';
+import { generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
+import { derivedGuid, signJwt, type JwtClaims, type PublicJwk } from './jwt';
 import type { SandboxUser } from './refreshTokenStore';
 
 /** Token format version: v1 (`/oauth2/token`, `resource`) or v2 (`/oauth2/v2.0/token`, `scope`). */
@@ -35,12 +35,6 @@ export interface TokenIssuerOptions {
   /** @default 3600 */
   accessTokenLifetimeSeconds?: number;
   nowMs?: () => number;
-}
-
-/** A GUID derived from a string (object ids of service principals, stable across runs). */
-export function derivedGuid(seed: string): string {
-  const hex = createHash('sha256').update(seed).digest('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-9${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }
 
 /** Signs the stand-in's tokens with a key generated per run. */

@@ -35,7 +35,7 @@ export interface TokenBrokerFactoryDeps {
  * const broker = createTokenBrokerFromSettings(loadSettings(), { logger });
  */
 export function createTokenBrokerFromSettings(settings: Settings, deps: TokenBrokerFactoryDeps = {}): TokenBroker {
-  // Loaded here, not at module load: cold starts stay short (see shared/platform/composition.ts).
+  // Loaded here, not at module load: cold starts stay short (see shared/app/composition.ts).
   const { SecretClient } = require('@azure/keyvault-secrets') as typeof import('@azure/keyvault-secrets');
   const credential = deps.credential ?? createDefaultCredential({ disableInstanceDiscovery: settings.AZURE_DISABLE_INSTANCE_DISCOVERY, httpsAgent: deps.httpsAgent });
   const secretClient = new SecretClient(settings.KEY_VAULT_URL, credential, {

@@ -20,6 +20,7 @@
  * later token lifetime costs 1 read (the refresh token inside the lease) and 1 write (its rotated
  * successor): the client credentials stay cached for the life of the process.
  */
+import { recordRedemption } from '../platform/metrics';
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { createLogger, type Logger } from '../platform/logging';
@@ -349,8 +350,10 @@ export class TokenBroker implements AccessTokenProvider {
           { clientId: creds.clientId, clientSecret: creds.clientSecret, refreshToken: from.value, resource: this.#o.resource },
           { deadlineEpochMs: deadline() },
         );
+        recordRedemption('success');
         return { tokens, from, requestedAtMs };
       } catch (thrown) {
+        recordRedemption('failure');
         if (!(thrown instanceof TokenEndpointError)) throw thrown;
         if (thrown.oauthError === OAuthError.invalidClient && !reloadedCredentials) {
           reloadedCredentials = true;

@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import nodeFetch, { type RequestInit, type Response } from 'node-fetch';
 import type { Logger } from '../platform/logging';
 import { createLogger, silentSink } from '../platform/logging';
+import { partnerCenterOperation, recordPartnerCenterCall } from '../platform/metrics';
 import { ConcurrencyLimiter } from './concurrencyLimiter';
 import {
   PartnerCenterError,
@@ -227,15 +228,19 @@ export class PartnerCenterClient {
         agent: this.#agent,
         signal: controller.signal as RequestInit['signal'],
       };
+      const startedAtMs = this.#nowMs();
+      const operation = partnerCenterOperation(method, path);
       try {
         const response = await this.#fetch(`${this.#baseUrl}${path}`, init);
         this.#count(String(response.status));
+        recordPartnerCenterCall(operation, response.status, this.#nowMs() - startedAtMs);
         // Read the body inside the slot so the socket is free for the next caller.
         const text = await response.text();
         return new nodeFetch.Response(text, { status: response.status, headers: response.headers });
       } catch (error) {
         const aborted = controller.signal.aborted;
         this.#count(aborted ? 'timeout' : 'network');
+        recordPartnerCenterCall(operation, aborted ? 'timeout' : 'network', this.#nowMs() - startedAtMs);
         return new PartnerCenterUnavailableError(
           aborted ? `Partner Center did not answer within ${remainingMs} ms` : 'The connection to Partner Center failed',
           { code: aborted ? 'timeout' : 'network', requestId, correlationId, cause: error },

@@ -3,6 +3,7 @@ import type { TableClient, TableEntity, TableEntityResult } from '@azure/data-ta
 import { canTransition, type TrackingState } from './states';
 import type { TrackingChanges, TrackingRecord } from './trackingRecord';
 import { InvalidTransitionError, TrackingConflictError, TrackingStorageError } from './errors';
+import { recordTransition } from '../platform/metrics';
 
 /** RowKey of the tracking record inside its partition. */
 export const RECORD_ROW_KEY = 'record';
@@ -77,6 +78,7 @@ export class TrackingStore {
     try {
       this.#stats.writes++;
       const response = await this.#table.createEntity(entity);
+      recordTransition(record.state, record.dealType);
       return { created: true, record: { ...record, createdAtEpochMs: now, updatedAtEpochMs: now, etag: response.etag ?? '' } };
     } catch (error) {
       if (statusOf(error) !== 409) throw new TrackingStorageError('Could not create a tracking record', { cause: error });
@@ -119,6 +121,7 @@ export class TrackingStore {
     try {
       this.#stats.writes++;
       const response = await this.#table.updateEntity(toEntity(next, writeId), 'Replace', { etag: record.etag });
+      if (changes.state !== undefined && changes.state !== record.state) recordTransition(changes.state, record.dealType);
       return { ...next, etag: response.etag ?? '' };
     } catch (error) {
       const status = statusOf(error);

@@ -6,9 +6,9 @@
  * and the sandbox pass overrides through {@link buildAppServices}.
  */
 import type { TokenCredential } from '@azure/core-auth';
-import { loadSettings, type Settings } from './config';
-import { createLogger, type Logger } from './logging';
-import { createQueueClient, createTableClient, JsonQueueSender } from './storageClients';
+import { loadSettings, type Settings } from '../platform/config';
+import { createLogger, type Logger } from '../platform/logging';
+import { createQueueClient, createTableClient, JsonQueueSender } from '../platform/storageClients';
 import type { ReferralWorkflow } from '../workflow/referralWorkflow';
 import type { Sweeper } from '../workflow/sweeper';
 import type { TrackingStore } from '../tracking/trackingStore';

@@ -1,5 +1,5 @@
 import type { AppServices } from './composition';
-import { ensureError } from './errors';
+import { ensureError } from '../platform/errors';
 import { TrackingState } from '../tracking/states';
 
 /** State of one dependency. */
