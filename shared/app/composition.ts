@@ -52,8 +52,8 @@ export function buildAppServices(settings: Settings, overrides: AppServiceOverri
   let credential = overrides.credential;
   const lazyCredential = (): TokenCredential => {
     if (!credential) {
-      const { DefaultAzureCredential } = require('@azure/identity') as typeof import('@azure/identity');
-      credential = new DefaultAzureCredential(settings.AZURE_DISABLE_INSTANCE_DISCOVERY ? { disableInstanceDiscovery: true } : {});
+      const { createDefaultCredential } = require('../auth/defaultCredential') as typeof import('../auth/defaultCredential');
+      credential = createDefaultCredential({ disableInstanceDiscovery: settings.AZURE_DISABLE_INSTANCE_DISCOVERY });
     }
     return credential;
   };

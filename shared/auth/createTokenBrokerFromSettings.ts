@@ -55,6 +55,7 @@ export function createTokenBrokerFromSettings(settings: Settings, deps: TokenBro
       refreshToken: settings.KEY_VAULT_REFRESH_TOKEN_SECRET_NAME,
     },
     expiryMarginSeconds: settings.TOKEN_EXPIRY_MARGIN_SECONDS,
+    recheckIntervalMs: settings.TOKEN_REAUTH_RECHECK_SECONDS * 1000,
     logger: deps.logger,
     httpsAgent: deps.httpsAgent,
     onStateChange: deps.onStateChange,

@@ -95,6 +95,8 @@ export const settingsSchema = z.object({
    * needed offline against the sandbox's Entra stand-in; harmless against real Entra. @default false
    */
   AZURE_DISABLE_INSTANCE_DISCOVERY: booleanSetting(false),
+  /** While reauthorisation is required, how often Key Vault is re-read for a newly stored refresh token. @default 30 */
+  TOKEN_REAUTH_RECHECK_SECONDS: intSetting(30, 1, 3600),
   /** Renew the cached access token this long before it expires. @default 300 */
   TOKEN_EXPIRY_MARGIN_SECONDS: intSetting(300, 0, 3000),
 

@@ -32,6 +32,7 @@ const OPTIONAL_SETTINGS: Record<string, string> = {
   STEP_LEASE_SECONDS: 'derived from the Partner Center timeout and attempts by default',
   TOKEN_KEEPALIVE_SCHEDULE: 'the keep-alive timer has a default schedule (daily)',
   LOG_LEVEL: 'defaults to info',
+  TOKEN_REAUTH_RECHECK_SECONDS: 'tuning; has a default',
 };
 
 /** Settings the app does not read but the platform does: the Functions host, the Azure SDK credential, telemetry. */
