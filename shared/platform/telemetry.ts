@@ -60,6 +60,11 @@ export class TelemetryStartError extends BridgeError {
 
 /** Options of {@link startTelemetry}. */
 export interface StartTelemetryOptions {
+  /**
+   * Instruments the hosting runtime once the SDK runs (the Functions edge passes one that enables
+   * `AzureFunctionsInstrumentation`; shared/ itself never loads @azure/functions).
+   */
+  instrumentHost?: (load: (id: string) => unknown) => void;
   /** Loads a module (tests pass fakes). @default require */
   load?: (moduleId: string) => unknown;
   /** Credential for Entra authentication of the exporter. @default DefaultAzureCredential (with the ClientId of the authentication string) */
@@ -115,7 +120,7 @@ export function startTelemetry(env: Record<string, string | undefined> = process
   try {
     if (plan.azureMonitor) startAzureMonitor(plan, load, options.credential);
     else startOtlpOnly(load);
-    instrumentAzureFunctions(load);
+    options.instrumentHost?.(load);
     status = { started: true, exporters: exportersOf(plan) };
   } catch (thrown) {
     const error = new TelemetryStartError(`OpenTelemetry did not start: ${ensureError(thrown).message}`, thrown);
@@ -259,18 +264,6 @@ function startOtlpOnly(load: (id: string) => unknown): void {
   const { NodeSDK } = load('@opentelemetry/sdk-node') as typeof import('@opentelemetry/sdk-node');
   const { HttpInstrumentation } = load('@opentelemetry/instrumentation-http') as typeof import('@opentelemetry/instrumentation-http');
   new NodeSDK({ instrumentations: [new HttpInstrumentation({ disableIncomingRequestInstrumentation: true })] }).start();
-}
-
-/**
- * `AzureFunctionsInstrumentation` (constructed after the SDK so its logger is the SDK's): tells the host
- * the worker sends its own logs, turns `context.log` into OpenTelemetry logs, and runs each handler in
- * the host's invocation trace. Constructing it enables it; requiring `@azure/functions` once more applies
- * its patch even though the function modules loaded the package before this one.
- */
-function instrumentAzureFunctions(load: (id: string) => unknown): void {
-  const { AzureFunctionsInstrumentation } = load('@azure/functions-opentelemetry-instrumentation') as typeof import('@azure/functions-opentelemetry-instrumentation');
-  new AzureFunctionsInstrumentation();
-  load('@azure/functions');
 }
 
 function exportersOf(plan: TelemetryPlan): TelemetryExporter[] {

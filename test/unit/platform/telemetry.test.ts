@@ -5,6 +5,7 @@ import {
   telemetryStatus,
   TelemetryStartError,
 } from '../../../shared/platform/telemetry';
+import { instrumentAzureFunctions } from '../../../functions/telemetry';
 
 const CONNECTION_STRING = 'InstrumentationKey=00000000-0000-0000-0000-000000000001;IngestionEndpoint=https://example.invalid/';
 
@@ -105,6 +106,13 @@ describe('planTelemetry', () => {
 });
 
 describe('startTelemetry', () => {
+  it('leaves the Functions library alone unless the edge asks for its instrumentation', () => {
+    const { load, loaded } = fakeLoader();
+    startTelemetry({ APPLICATIONINSIGHTS_CONNECTION_STRING: CONNECTION_STRING }, { load });
+    expect(loaded).not.toContain('@azure/functions');
+    expect(loaded).not.toContain('@azure/functions-opentelemetry-instrumentation');
+  });
+
   it('does nothing and loads no module when neither destination is configured', () => {
     const { load, loaded } = fakeLoader();
     const status = startTelemetry({}, { load });
@@ -115,7 +123,7 @@ describe('startTelemetry', () => {
 
   it('starts the Azure Monitor distro first, then the Functions instrumentation, then re-requires @azure/functions to patch it', () => {
     const { load, loaded, calls } = fakeLoader();
-    const status = startTelemetry({ APPLICATIONINSIGHTS_CONNECTION_STRING: CONNECTION_STRING }, { load });
+    const status = startTelemetry({ APPLICATIONINSIGHTS_CONNECTION_STRING: CONNECTION_STRING }, { load, instrumentHost: instrumentAzureFunctions });
     expect(status).toEqual({ started: true, exporters: ['azureMonitor'] });
     expect(calls.map((c) => c.what)).toEqual(['useAzureMonitor', 'AzureFunctionsInstrumentation']);
     expect(loaded.at(-1)).toBe('@azure/functions');
@@ -162,7 +170,7 @@ describe('startTelemetry', () => {
 
   it('starts the plain OpenTelemetry SDK, configured from OTEL_* variables, for an OTLP endpoint alone', () => {
     const { load, loaded, calls } = fakeLoader();
-    const status = startTelemetry({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' }, { load });
+    const status = startTelemetry({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' }, { load, instrumentHost: instrumentAzureFunctions });
     expect(status).toEqual({ started: true, exporters: ['otlp'] });
     expect(loaded).not.toContain('@azure/monitor-opentelemetry');
     expect(calls.map((c) => c.what)).toEqual(['NodeSDK', 'NodeSDK.start', 'AzureFunctionsInstrumentation']);
