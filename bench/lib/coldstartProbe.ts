@@ -1,0 +1,90 @@
+/**
+ * The child process of bench/coldstart.ts: loads either every function module of the app (the built
+ * files package.json `main` matches, with `@azure/functions-core` served by the local host's stand-in
+ * so the `app.*` registrations run) or bare `@azure/functions`, and prints one JSON line with the time
+ * it took. With `--trace` it also records the inclusive time of every `require` made by the app's own
+ * files, to show which imports cost most.
+ *
+ * Usage (from the repository root, after `npm run build`):
+ * `node dist/bench/lib/coldstartProbe.js --mode app|bare [--trace]`
+ */
+import Module from 'node:module';
+import path from 'node:path';
+import { readFileSync } from 'node:fs';
+import fg from 'fast-glob';
+import { FunctionsCore } from '../../sandbox/host/functionsCore';
+import { parseOptions } from './args';
+import { repoRoot } from './repo';
+
+/** What the probe prints. */
+export interface ProbeResult {
+  mode: 'app' | 'bare';
+  /** Time to load the modules, from the first require to the last. */
+  loadMs: number;
+  /** Modules added to the require cache while loading. */
+  modulesLoaded: number;
+  /** Functions registered (app mode). */
+  functionsRegistered: number;
+  /** With --trace: the slowest requires made by the app's files, inclusive of what they load. */
+  imports?: Array<{ request: string; from: string; ms: number }>;
+}
+
+/** The app's entry points: the files package.json `main` matches, sorted, as the worker loads them. */
+export function appEntryPoints(root: string): string[] {
+  const main = (JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { main: string }).main;
+  return fg.sync(main, { cwd: root, onlyFiles: true }).sort().map((relative) => path.join(root, relative));
+}
+
+type LoadFn = (request: string, parent: { filename?: string } | undefined, isMain: boolean) => unknown;
+
+function traceRequires(appDist: string): { stop(): Array<{ request: string; from: string; ms: number }> } {
+  const moduleInternals = Module as unknown as { _load: LoadFn };
+  const original = moduleInternals._load;
+  const records: Array<{ request: string; from: string; ms: number }> = [];
+  moduleInternals._load = function traced(request, parent, isMain) {
+    const from = parent?.filename ?? '';
+    const fromApp = from.startsWith(appDist) && !from.includes(`${path.sep}node_modules${path.sep}`);
+    if (!fromApp) return original.call(this, request, parent, isMain);
+    const started = process.hrtime.bigint();
+    try {
+      return original.call(this, request, parent, isMain);
+    } finally {
+      records.push({ request, from: path.relative(appDist, from), ms: Number(process.hrtime.bigint() - started) / 1e6 });
+    }
+  };
+  return {
+    stop() {
+      moduleInternals._load = original;
+      return records;
+    },
+  };
+}
+
+function main(): void {
+  const options = parseOptions({ mode: { kind: 'string', default: 'app' }, trace: { kind: 'boolean' } });
+  if (options.mode !== 'app' && options.mode !== 'bare') throw new Error('--mode must be app or bare');
+  const root = repoRoot();
+  const entryPoints = options.mode === 'app' ? appEntryPoints(root) : [];
+  const core = new FunctionsCore();
+  core.install();
+  const tracer = options.trace ? traceRequires(path.join(root, 'dist')) : undefined;
+  const cachedBefore = Object.keys(require.cache).length;
+  const started = process.hrtime.bigint();
+  if (options.mode === 'bare') {
+    require('@azure/functions');
+  } else {
+    for (const file of entryPoints) require(file);
+  }
+  const loadMs = Number(process.hrtime.bigint() - started) / 1e6;
+  const imports = tracer?.stop();
+  const result: ProbeResult = {
+    mode: options.mode,
+    loadMs,
+    modulesLoaded: Object.keys(require.cache).length - cachedBefore,
+    functionsRegistered: core.functions.size,
+    ...(imports ? { imports: imports.sort((a, b) => b.ms - a.ms) } : {}),
+  };
+  console.log(JSON.stringify(result));
+}
+
+if (require.main === module) main();

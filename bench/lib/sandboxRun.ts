@@ -1,0 +1,121 @@
+/**
+ * The sandbox as the benchmarks and the chaos and fuzz runs use it: free loopback ports, in-memory
+ * Azurite, a temporary state folder, quiet host output, fast queue polling, and optionally a
+ * {@link startCountingProxy counting proxy} in front of Azurite's table endpoint (the app's table
+ * traffic goes through it; queue traffic stays direct).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { startSandbox, type RunningSandbox } from '../../sandbox/sandbox';
+import { startLocalHost, type RunningHost } from '../../sandbox/host';
+import { repoRoot } from './repo';
+import { startCountingProxy, withTableEndpoint, type RunningCountingProxy } from './countingProxy';
+
+/**
+ * host.json override of the runs: like test/helpers/sandboxHarness.ts FAST_QUEUES_HOST_JSON, with an
+ * idle queue checked at least every 100 ms.
+ */
+export const BENCH_HOST_JSON = {
+  version: '2.0',
+  extensions: {
+    http: { routePrefix: 'api' },
+    queues: {
+      messageEncoding: 'none',
+      maxDequeueCount: 5,
+      visibilityTimeout: '00:00:01',
+      maxPollingInterval: '00:00:00.100',
+      batchSize: 16,
+      newBatchThreshold: 8,
+    },
+  },
+} as const;
+
+/** Options for {@link startBenchSandbox}. */
+export interface BenchSandboxOptions {
+  /** App settings over the sandbox's own. */
+  appSettings?: Record<string, string>;
+  /** @default {@link BENCH_HOST_JSON} */
+  hostJson?: object;
+  /** Seed of the stand-ins' fault injection. */
+  seed?: number;
+  /** Put a counting proxy in front of the table endpoint. @default false */
+  countTableOperations?: boolean;
+  /** Lifetime of the access tokens the Entra stand-in issues. @default 3600 */
+  accessTokenLifetimeSeconds?: number;
+  /** Echo the host's output. @default false */
+  verbose?: boolean;
+}
+
+/** A running bench sandbox. */
+export interface BenchSandbox {
+  sandbox: RunningSandbox;
+  /** The current host (changes after {@link restartHost}). */
+  host(): RunningHost;
+  /** `http://127.0.0.1:<port>/api` of the current host. */
+  functionsUrl(): string;
+  /** The table proxy, when asked for. */
+  tableProxy?: RunningCountingProxy;
+  /** Kills the host (SIGKILL, a crash) and starts it again on the same port. */
+  restartHost(): Promise<RunningHost>;
+  stop(): Promise<void>;
+}
+
+/** Starts the sandbox for a bench run; see {@link BenchSandboxOptions}. */
+export async function startBenchSandbox(options: BenchSandboxOptions = {}): Promise<BenchSandbox> {
+  const stateDir = mkdtempSync(path.join(tmpdir(), 'bridge-bench-'));
+  const countTables = options.countTableOperations === true;
+  const sandbox = await startSandbox({
+    appDir: repoRoot(),
+    stateDir,
+    freePorts: true,
+    inMemoryStorage: true,
+    quiet: !options.verbose,
+    hostJson: options.hostJson ?? BENCH_HOST_JSON,
+    seed: options.seed,
+    appSettings: options.appSettings,
+    ...(options.accessTokenLifetimeSeconds !== undefined ? { accessTokenLifetimeSeconds: options.accessTokenLifetimeSeconds } : {}),
+    startHost: !countTables,
+  });
+  let tableProxy: RunningCountingProxy | undefined;
+  let ownHost: RunningHost | undefined;
+  let env: Record<string, string> = sandbox.appSettings;
+  const launch = async (port: number): Promise<RunningHost> =>
+    startLocalHost({ appDir: repoRoot(), port, env, hostJson: options.hostJson ?? BENCH_HOST_JSON, quiet: !options.verbose });
+  try {
+    if (countTables) {
+      const { upstreamOrigin } = withTableEndpoint(sandbox.azurite.connectionString, 'http://127.0.0.1:1');
+      tableProxy = await startCountingProxy({ upstreamUrl: upstreamOrigin });
+      env = { ...sandbox.appSettings, AzureWebJobsStorage: withTableEndpoint(sandbox.azurite.connectionString, tableProxy.url).connectionString };
+      ownHost = await launch(0);
+    }
+  } catch (error) {
+    await tableProxy?.close();
+    await sandbox.stop();
+    throw error;
+  }
+  const host = (): RunningHost => {
+    const current = ownHost ?? sandbox.host;
+    if (!current) throw new Error('The sandbox has no host');
+    return current;
+  };
+  return {
+    sandbox,
+    host,
+    functionsUrl: () => `${host().url}/api`,
+    tableProxy,
+    async restartHost() {
+      if (!ownHost) return sandbox.restartHost({ kill: true });
+      const port = ownHost.port;
+      await ownHost.kill();
+      ownHost = await launch(port);
+      return ownHost;
+    },
+    async stop() {
+      await ownHost?.stop().catch(() => undefined);
+      await sandbox.stop();
+      await tableProxy?.close();
+      rmSync(stateDir, { recursive: true, force: true });
+    },
+  };
+}
