@@ -13,9 +13,11 @@ import { withTraceParent } from '../shared/platform/telemetry';
 export async function intakeQueue(payload: unknown, context: InvocationContext): Promise<void> {
   await runQueueStep(context, async () => {
     const { workflow } = getAppServices();
+    // The message as sent (the host hands JSON over parsed): what identifies a refused message.
+    const sent = typeof context.triggerMetadata?.queueTrigger === 'string' ? context.triggerMetadata.queueTrigger : payload;
     const decoded = decodeQueuePayload(payload);
     if (!decoded.ok) {
-      const record = await workflow.rejectInvalidMessage(payload, decoded.problem);
+      const record = await workflow.rejectInvalidMessage(sent, decoded.problem);
       context.warn(`Intake message is not JSON; recorded as ${record.trackingId} (Rejected)`);
       return;
     }
@@ -25,7 +27,7 @@ export async function intakeQueue(payload: unknown, context: InvocationContext):
       workflow.submit({ body: message.body, idempotencyKey: message.idempotencyKey, source: 'queue', traceparent }),
     );
     if (outcome.kind === 'invalid' || outcome.kind === 'keyReused') {
-      const record = await workflow.rejectInvalidMessage(payload, outcome.problem);
+      const record = await workflow.rejectInvalidMessage(sent, outcome.problem);
       context.warn(`Intake message refused (${outcome.problem.status}); recorded as ${record.trackingId} (Rejected)`);
       return;
     }

@@ -1,6 +1,6 @@
 import { app, type InvocationContext } from '@azure/functions';
 import { getAppServices } from '../shared/app/composition';
-import { decodeQueuePayload, stepMessageSchema } from '../shared/workflow/messages';
+import { decodeQueuePayload, parseStepMessage } from '../shared/workflow/messages';
 import { SUBMIT_QUEUE_NAME, STORAGE_CONNECTION_SETTING } from '../shared/workflow/constants';
 import { runQueueStep } from './edge/queue';
 import { withTraceParent } from '../shared/platform/telemetry';
@@ -9,12 +9,12 @@ import { withTraceParent } from '../shared/platform/telemetry';
 export async function submitQueue(payload: unknown, context: InvocationContext): Promise<void> {
   await runQueueStep(context, async () => {
     const decoded = decodeQueuePayload(payload);
-    const message = decoded.ok ? stepMessageSchema.safeParse(decoded.value) : undefined;
-    if (!message?.success) {
+    const message = decoded.ok ? parseStepMessage(decoded.value) : undefined;
+    if (!message) {
       context.error('Malformed referral-submit message consumed');
       return;
     }
-    const { trackingId, traceparent } = message.data;
+    const { trackingId, traceparent } = message;
     const { record } = await withTraceParent(traceparent, 'referral-submit', () => getAppServices().workflow.advancePartner(trackingId), { attributes: { trackingId } });
     context.log(`Partner step for ${record.trackingId}: ${record.state}`);
   });

@@ -181,7 +181,9 @@ function mutation(): fc.Arbitrary<Draft> {
       setAt(body, pick(pathsOf(body), p), 'x'.repeat(length));
       return { kind: 'mutation:hugeString', value: body };
     }),
-    fc.tuple(base, pathPick, fc.constantFrom(33, 200, 5_000, 50_000), fc.boolean()).map(([b, p, depth, arrays]): Draft => {
+    // Deeper than ~2,000 levels a queue message never reaches the app: @azure/functions camel-cases trigger
+    // metadata recursively and overflows first (docs/reliability.md, known limits). HTTP bodies are not affected.
+    fc.tuple(base, pathPick, fc.constantFrom(33, 200, 1_000), fc.boolean()).map(([b, p, depth, arrays]): Draft => {
       const { body } = taggedExample(b);
       setAt(body, pick(pathsOf(body), p), RAW_SLOT);
       const raw = arrays ? `${'['.repeat(depth)}1${']'.repeat(depth)}` : `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`;

@@ -4,7 +4,6 @@
  */
 import type { InvocationContext } from '@azure/functions';
 import { ensureError, isRetryable } from '../../shared/platform/errors';
-import { recordPoison } from '../../shared/platform/metrics';
 
 /** host.json `extensions.queues.maxDequeueCount`: the try after which the runtime moves a message to poison. */
 const MAX_DEQUEUE_COUNT = 5;
@@ -17,7 +16,7 @@ export async function runQueueStep(context: InvocationContext, step: () => Promi
     const error = ensureError(thrown);
     if (isRetryable(error)) {
       const dequeueCount = Number(context.triggerMetadata?.dequeueCount ?? 0);
-      if (dequeueCount >= MAX_DEQUEUE_COUNT) recordPoison(String(context.options.trigger.queueName ?? context.functionName));
+      if (dequeueCount >= MAX_DEQUEUE_COUNT) (require('../../shared/platform/metrics') as typeof import('../../shared/platform/metrics')).recordPoison(String(context.options.trigger.queueName ?? context.functionName));
       context.warn(`Retryable failure (dequeueCount ${String(context.triggerMetadata?.dequeueCount ?? '?')}): ${error.name}: ${error.message}`);
       throw error;
     }

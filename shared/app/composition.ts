@@ -6,15 +6,14 @@
  * and the sandbox pass overrides through {@link buildAppServices}.
  */
 import type { TokenCredential } from '@azure/core-auth';
-import { loadSettings, type Settings } from '../platform/config';
-import { createLogger, type Logger } from '../platform/logging';
-import { createQueueClient, createTableClient, JsonQueueSender } from '../platform/storageClients';
+import type { Settings } from '../platform/config';
+import type { Logger } from '../platform/logging';
+import type { JsonQueueSender } from '../platform/storageClients';
 import type { ReferralWorkflow } from '../workflow/referralWorkflow';
 import type { Sweeper } from '../workflow/sweeper';
 import type { TrackingStore } from '../tracking/trackingStore';
 import type { PartnerCenterClient } from '../partner-center/partnerCenterClient';
 import type { TokenBroker } from '../auth';
-import { LINK_QUEUE_NAME, SUBMIT_QUEUE_NAME } from '../workflow/constants';
 
 /** Everything the function edges use. */
 export interface AppServices {
@@ -41,12 +40,19 @@ let cached: AppServices | undefined;
  * every missing or malformed setting.
  */
 export function getAppServices(): AppServices {
-  cached ??= buildAppServices(loadSettings());
+  if (!cached) {
+    // zod (behind the settings schema) is loaded on first use, not when a function module loads.
+    const { loadSettings } = require('../platform/config') as typeof import('../platform/config');
+    cached = buildAppServices(loadSettings());
+  }
   return cached;
 }
 
 /** Builds a fresh set of services (tests, benchmarks). */
 export function buildAppServices(settings: Settings, overrides: AppServiceOverrides = {}): AppServices {
+  const { createLogger } = require('../platform/logging') as typeof import('../platform/logging');
+  const { createQueueClient, createTableClient, JsonQueueSender } = require('../platform/storageClients') as typeof import('../platform/storageClients');
+  const { LINK_QUEUE_NAME, SUBMIT_QUEUE_NAME } = require('../workflow/constants') as typeof import('../workflow/constants');
   const logger = overrides.logger ?? createLogger({ minLevel: settings.LOG_LEVEL, fields: { app: 'cosell-referral-bridge' } });
   guardUnhandledRejections(logger);
   let credential = overrides.credential;

@@ -47,16 +47,21 @@ export function identifyRequest(
  */
 export function trackingIdForInvalidMessage(payload: unknown): string {
   let content: string;
-  if (typeof payload === 'string') {
-    try {
-      content = canonicalJson(JSON.parse(payload));
-    } catch {
-      content = payload;
-    }
-  } else {
-    content = canonicalJson(payload);
+  try {
+    content = canonicalJson(typeof payload === 'string' ? JSON.parse(payload) : payload);
+  } catch {
+    // Not JSON, or nested too deep to walk (a hostile message): the raw text identifies it.
+    content = typeof payload === 'string' ? payload : rawText(payload);
   }
   return trackingIdFor('message', sha256(content));
+}
+
+function rawText(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return `unserialisable:${typeof value}`;
+  }
 }
 
 function trackingIdFor(namespace: string, value: string): string {

@@ -1,4 +1,3 @@
-import { z } from 'zod';
 import { problem, type ProblemDetails } from '../referral/problem';
 
 /**
@@ -7,11 +6,23 @@ import { problem, type ProblemDetails } from '../referral/problem';
  */
 
 /** `referral-link` and `referral-submit`: which record to push forward, and the trace to continue. */
-export const stepMessageSchema = z.strictObject({
-  trackingId: z.string().regex(/^r[0-9a-f]{31}$/),
-  traceparent: z.string().max(100).optional(),
-});
-export type StepMessage = z.infer<typeof stepMessageSchema>;
+export interface StepMessage {
+  trackingId: string;
+  traceparent?: string;
+}
+
+/**
+ * Checks a `referral-link` / `referral-submit` message: exactly `trackingId` (our own id format) and an
+ * optional `traceparent`. Hand-written rather than zod so queue functions load without the schema library.
+ */
+export function parseStepMessage(value: unknown): StepMessage | undefined {
+  if (!value || typeof value !== 'object' || Array.isArray(value)) return undefined;
+  const record = value as Record<string, unknown>;
+  if (!Object.keys(record).every((key) => key === 'trackingId' || key === 'traceparent')) return undefined;
+  if (typeof record.trackingId !== 'string' || !/^r[0-9a-f]{31}$/.test(record.trackingId)) return undefined;
+  if (record.traceparent !== undefined && (typeof record.traceparent !== 'string' || record.traceparent.length > 100)) return undefined;
+  return record.traceparent === undefined ? { trackingId: record.trackingId } : { trackingId: record.trackingId, traceparent: record.traceparent };
+}
 
 /** The optional envelope on `referral-intake`: `{ idempotencyKey, referral: <the POST body> }`. */
 export interface IntakeMessage {

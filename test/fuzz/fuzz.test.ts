@@ -49,9 +49,11 @@ describe('fuzz: 150 seeded cases over HTTP and the intake queue', () => {
 });
 
 describe('fuzz regressions', () => {
-  it('records an intake message nested thousands of levels deep as Rejected instead of poisoning it', async () => {
+  it('records an intake message nested a thousand levels deep as Rejected instead of poisoning it', async () => {
     const before = [...(await readAllRecords(sandbox)).values()].filter((r) => r.keySource === 'queueMessage').length;
-    const depth = 5_000;
+    // 1,000 levels: far past the validator's depth cap. Much deeper messages are poisoned by @azure/functions
+    // itself before any app code runs (recursive toCamelCaseValue of the trigger metadata): docs/reliability.md.
+    const depth = 1_000;
     await new IntakeSender(sandbox).send(`{"name":"deep","customerProfile":${'['.repeat(depth)}1${']'.repeat(depth)}}`);
     // Bounded wait: the message is either recorded as Rejected or, after five failed tries, poisoned.
     const deadline = Date.now() + 30_000;

@@ -1,4 +1,4 @@
-import { decodeQueuePayload, parseIntakeMessage, stepMessageSchema } from '../../../shared/workflow/messages';
+import { decodeQueuePayload, parseIntakeMessage, parseStepMessage } from '../../../shared/workflow/messages';
 
 describe('decodeQueuePayload', () => {
   const body = { name: 'Deal', details: { dealValue: 1 } };
@@ -36,10 +36,15 @@ describe('parseIntakeMessage', () => {
   });
 });
 
-describe('stepMessageSchema', () => {
+describe('parseStepMessage', () => {
   it('accepts a trackingId and a traceparent, and nothing else', () => {
-    expect(stepMessageSchema.safeParse({ trackingId: `r${'a'.repeat(31)}`, traceparent: '00-abc-def-01' }).success).toBe(true);
-    expect(stepMessageSchema.safeParse({ trackingId: `r${'a'.repeat(31)}`, extra: 1 }).success).toBe(false);
-    expect(stepMessageSchema.safeParse({ trackingId: "r' or 1 eq 1" }).success).toBe(false);
+    const trackingId = `r${'a'.repeat(31)}`;
+    expect(parseStepMessage({ trackingId, traceparent: '00-abc-def-01' })).toEqual({ trackingId, traceparent: '00-abc-def-01' });
+    expect(parseStepMessage({ trackingId })).toEqual({ trackingId });
+    expect(parseStepMessage({ trackingId, extra: 1 })).toBeUndefined();
+    expect(parseStepMessage({ trackingId: "r' or 1 eq 1" })).toBeUndefined();
+    expect(parseStepMessage({ trackingId, traceparent: 'x'.repeat(101) })).toBeUndefined();
+    expect(parseStepMessage([trackingId])).toBeUndefined();
+    expect(parseStepMessage(null)).toBeUndefined();
   });
 });
