@@ -16,6 +16,27 @@ import { startLocalHost, type RunningHost } from './host';
 /** Ports `npm start` prefers (0 everywhere = free ports). */
 export const DEFAULT_PORTS = { host: 7071, partnerCenter: 7081, entra: 7082, keyVault: 7083, blob: 10000, queue: 10001, table: 10002 } as const;
 
+/**
+ * host.json override that makes queue work fast for tests, chaos runs and benchmarks: a failed message
+ * comes back after 1 s and an idle queue is polled at least every `maxPollingIntervalMs`.
+ */
+export function fastQueuesHostJson(maxPollingIntervalMs = 200): object {
+  return {
+    version: '2.0',
+    extensions: {
+      http: { routePrefix: 'api' },
+      queues: {
+        messageEncoding: 'none',
+        maxDequeueCount: 5,
+        visibilityTimeout: '00:00:01',
+        maxPollingInterval: `00:00:00.${String(maxPollingIntervalMs).padStart(3, '0')}`,
+        batchSize: 16,
+        newBatchThreshold: 8,
+      },
+    },
+  };
+}
+
 /** Options for {@link startSandbox}. */
 export interface SandboxOptions {
   /** The app to host (the repository root). */

@@ -7,29 +7,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { startSandbox, type RunningSandbox } from '../../sandbox/sandbox';
+import { fastQueuesHostJson, startSandbox, type RunningSandbox } from '../../sandbox/sandbox';
 import { startLocalHost, type RunningHost } from '../../sandbox/host';
 import { repoRoot } from './repo';
 import { startCountingProxy, withTableEndpoint, type RunningCountingProxy } from './countingProxy';
 
-/**
- * host.json override of the runs: like test/helpers/sandboxHarness.ts FAST_QUEUES_HOST_JSON, with an
- * idle queue checked at least every 100 ms.
- */
-export const BENCH_HOST_JSON = {
-  version: '2.0',
-  extensions: {
-    http: { routePrefix: 'api' },
-    queues: {
-      messageEncoding: 'none',
-      maxDequeueCount: 5,
-      visibilityTimeout: '00:00:01',
-      maxPollingInterval: '00:00:00.100',
-      batchSize: 16,
-      newBatchThreshold: 8,
-    },
-  },
-} as const;
+/** host.json override of the runs: fast queues, an idle queue checked at least every 100 ms. */
+export const BENCH_HOST_JSON = fastQueuesHostJson(100);
 
 /** Options for {@link startBenchSandbox}. */
 export interface BenchSandboxOptions {

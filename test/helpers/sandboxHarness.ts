@@ -2,26 +2,13 @@ import path from 'node:path';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import nodeFetch, { type Response } from 'node-fetch';
-import { startSandbox, type RunningSandbox, type SandboxOptions } from '../../sandbox/sandbox';
+import { fastQueuesHostJson, startSandbox, type RunningSandbox, type SandboxOptions } from '../../sandbox/sandbox';
 
 /** The repository root (the app the local host loads from dist/). */
 export const APP_DIR = path.resolve(__dirname, '../..');
 
 /** host.json overrides that make queue retries fast in tests. */
-export const FAST_QUEUES_HOST_JSON = {
-  version: '2.0',
-  extensions: {
-    http: { routePrefix: 'api' },
-    queues: {
-      messageEncoding: 'none',
-      maxDequeueCount: 5,
-      visibilityTimeout: '00:00:01',
-      maxPollingInterval: '00:00:00.200',
-      batchSize: 16,
-      newBatchThreshold: 8,
-    },
-  },
-};
+export const FAST_QUEUES_HOST_JSON = fastQueuesHostJson(200);
 
 /** Starts the whole sandbox with free ports, in-memory storage and fast queues. */
 export async function startTestSandbox(options: Partial<SandboxOptions> = {}): Promise<RunningSandbox> {

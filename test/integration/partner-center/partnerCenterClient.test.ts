@@ -65,7 +65,7 @@ describe('PartnerCenterClient', () => {
     partnerCenter.clearFaults();
     const again = await pc.createReferral(step1('client-drop'), { requestId });
     expect(again.id).toBe(created.id);
-    expect((partnerCenter.referrals() as Array<{ name: string }>).filter((r) => r.name === 'client-drop')).toHaveLength(1);
+    expect((partnerCenter.referrals() as unknown as Array<{ name: string }>).filter((r) => r.name === 'client-drop')).toHaveLength(1);
   });
 
   it('honours Retry-After on 429 and gives up with a retryable throttling error', async () => {
