@@ -65,7 +65,12 @@ async function main(): Promise<void> {
   const keyVault = await startKeyVault({
     tls,
     entra: entra.verification,
-    secrets: { [SECRET_NAMES.clientId]: app.clientId, [SECRET_NAMES.clientSecret]: app.clientSecret, [SECRET_NAMES.refreshToken]: entra.issueRefreshToken() },
+    secrets: {
+      [SECRET_NAMES.clientId]: app.clientId,
+      // Tagged with the client id, as docs/auth.md recommends: a cold instance reads 2 secrets, not 3.
+      [SECRET_NAMES.clientSecret]: { value: app.clientSecret, tags: { clientId: app.clientId } },
+      [SECRET_NAMES.refreshToken]: entra.issueRefreshToken(),
+    },
   });
   const azurite = await startAzurite({ inMemory: true });
   const agent = new https.Agent({ ca: tls.caPem });

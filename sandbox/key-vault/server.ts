@@ -53,8 +53,8 @@ export interface StartKeyVaultOptions {
   port?: number;
   /** The Entra stand-in (`RunningEntra.verification`). */
   entra: EntraVerification;
-  /** Initial secrets, `{ name: value }`. */
-  secrets?: Record<string, string>;
+  /** Initial secrets, `{ name: value }` or `{ name: { value, tags } }`. */
+  secrets?: Record<string, string | { value: string; tags?: Record<string, string> }>;
   /** Resource named in the 401 challenge. @default {@link SANDBOX_VAULT_RESOURCE} */
   challengeResource?: string;
   /** Seed of the fault-injection PRNG. @default 1 */
@@ -103,7 +103,7 @@ const PAGE_SIZE_MAX = 25;
 export async function startKeyVault(options: StartKeyVaultOptions): Promise<RunningKeyVault> {
   const nowMs = options.nowMs ?? Date.now;
   const store = new SecretStore({ nowMs });
-  for (const [name, value] of Object.entries(options.secrets ?? {})) store.set(name, { value });
+  for (const [name, seed] of Object.entries(options.secrets ?? {})) store.set(name, typeof seed === 'string' ? { value: seed } : seed);
   const faults = new FaultInjector({ seed: options.seed, faults: options.faults, defaultDropOperations: ['set'], nowMs });
   const counters = { reads: {} as Record<string, number>, writes: {} as Record<string, number>, calls: {} as Record<string, Record<string, number>>, unauthorized: 0 };
 

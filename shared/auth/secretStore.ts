@@ -11,6 +11,8 @@ export interface SecretVersion {
   value: string;
   /** Key Vault version id (safe to log). */
   version: string;
+  /** The version's tags (not secret; e.g. `clientId` on the client secret). */
+  tags?: Record<string, string>;
 }
 
 /** Options of {@link SecretStore}. */
@@ -50,7 +52,8 @@ export class SecretStore {
             code: 'EmptySecret',
           });
         }
-        return { value: secret.value, version };
+        const tags = secret.properties.tags;
+        return tags && Object.keys(tags).length > 0 ? { value: secret.value, version, tags } : { value: secret.value, version };
       },
       this.#retryOptions('read', secretName, options.deadlineEpochMs),
     );

@@ -28,6 +28,7 @@ import { BridgeError } from '../platform/errors';
 import { BrokerState, OAuthError, TOKEN_BROKER_DEFAULTS } from './constants';
 import { AuthError, ReauthorizationRequiredError, SecretStoreError, TokenEndpointError, isReauthorizationRequiredError } from './errors';
 import { realSleep, resolveRetryPolicy, type RetryDeps, type RetryPolicy } from './retry';
+import { CLIENT_ID_TAG } from './constants';
 import { SecretStore, type SecretVersion } from './secretStore';
 import { TokenEndpoint, type RedeemedTokens } from './tokenEndpoint';
 import { TokenLease, type HeldLease } from './tokenLease';
@@ -400,14 +401,18 @@ export class TokenBroker implements AccessTokenProvider {
     }
   }
 
-  /** Client id and secret, read once per process (both in parallel) and again after invalid_client. */
+  /**
+   * Client id and secret, read once per process and again after invalid_client. The client id comes from
+   * the client secret's `clientId` tag when it has one (one Key Vault read fewer), else from its own secret.
+   */
   #clientCredentials(options: { reload?: boolean; deadlineEpochMs?: number } = {}): Promise<ClientCredentials> {
     if (options.reload) this.#credentials = undefined;
     this.#credentials ??= (async () => {
-      const [clientId, clientSecret] = await Promise.all([
-        this.#secrets.read(this.#o.secretNames.clientId, { deadlineEpochMs: options.deadlineEpochMs }),
-        this.#secrets.read(this.#o.secretNames.clientSecret, { deadlineEpochMs: options.deadlineEpochMs }),
-      ]);
+      const clientSecret = await this.#secrets.read(this.#o.secretNames.clientSecret, { deadlineEpochMs: options.deadlineEpochMs });
+      const taggedClientId = clientSecret.tags?.[CLIENT_ID_TAG]?.trim();
+      const clientId = taggedClientId
+        ? { value: taggedClientId, version: `tag of ${clientSecret.version}` }
+        : await this.#secrets.read(this.#o.secretNames.clientId, { deadlineEpochMs: options.deadlineEpochMs });
       this.#logger.info('Read the app credentials from Key Vault', { clientIdVersion: clientId.version, credentialVersion: clientSecret.version });
       return { clientId: clientId.value.trim(), clientSecret: clientSecret.value };
     })().catch((error: unknown) => {

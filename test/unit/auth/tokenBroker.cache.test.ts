@@ -88,6 +88,23 @@ describe('Class: TokenBroker (cache and single flight)', () => {
     expect(broker.stats()).toMatchObject({ redemptions: 1, sharedRefreshes: 99, keyVaultReads: 3, keyVaultWrites: 1 });
   });
 
+  it('reads two secrets, not three, when the client secret carries the client id as a tag', async () => {
+    // Prepare
+    const tagged = await startAuthStandIns({ tagClientId: true });
+    try {
+      const broker = new TokenBroker(brokerOptions(tagged, { clock: new FakeClock() }));
+
+      // Act
+      await Promise.all(Array.from({ length: 1000 }, () => broker.getAccessToken()));
+
+      // Assess: client secret (with the id in its tags) and refresh token; the client-id secret is never read
+      expect(broker.stats()).toMatchObject({ redemptions: 1, keyVaultReads: 2, keyVaultWrites: 1 });
+      expect(tagged.keyVault.stats().reads['partner-center-client-id'] ?? 0).toBe(0);
+    } finally {
+      await tagged.close();
+    }
+  });
+
   it('does not cache a failed redemption: every waiter sees the failure and the next call redeems again', async () => {
     // Prepare: the token endpoint answers 503 to everything, one attempt per redemption
     const broker = new TokenBroker(brokerOptions(standIns, { clock: new FakeClock(), retry: { maxAttempts: 1 } }));

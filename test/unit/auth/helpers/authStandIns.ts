@@ -51,7 +51,7 @@ let sharedTls: Promise<SandboxTls> | undefined;
 
 /** Starts Entra and Key Vault stand-ins seeded with the app's client id, secret and a first refresh token. */
 export async function startAuthStandIns(
-  options: { accessTokenLifetimeSeconds?: number; seedRefreshToken?: boolean; entra?: Partial<StartEntraOptions> } = {},
+  options: { accessTokenLifetimeSeconds?: number; seedRefreshToken?: boolean; tagClientId?: boolean; entra?: Partial<StartEntraOptions> } = {},
 ): Promise<AuthStandIns> {
   sharedTls ??= createSandboxTls();
   const tls = await sharedTls;
@@ -63,7 +63,10 @@ export async function startAuthStandIns(
     accessTokenLifetimeSeconds: options.accessTokenLifetimeSeconds ?? 3600,
     ...options.entra,
   });
-  const secrets: Record<string, string> = { [SECRET_NAMES.clientId]: app.clientId, [SECRET_NAMES.clientSecret]: app.clientSecret };
+  const secrets: Record<string, string | { value: string; tags?: Record<string, string> }> = {
+    [SECRET_NAMES.clientId]: app.clientId,
+    [SECRET_NAMES.clientSecret]: options.tagClientId ? { value: app.clientSecret, tags: { clientId: app.clientId } } : app.clientSecret,
+  };
   if (options.seedRefreshToken !== false) secrets[SECRET_NAMES.refreshToken] = entra.issueRefreshToken();
   const keyVault = await startKeyVault({ tls, entra: entra.verification, secrets });
   const agent = new https.Agent({ ca: tls.caPem, keepAlive: false });
