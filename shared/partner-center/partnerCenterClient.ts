@@ -176,7 +176,10 @@ export class PartnerCenterClient {
         response = await this.#attempt(method, path, body, token, requestId, correlationId, options);
       }
       const outcome = response instanceof PartnerCenterError ? response : await this.#interpret<T>(response, requestId, correlationId);
-      if (!(outcome instanceof PartnerCenterError)) return outcome;
+      if (!(outcome instanceof PartnerCenterError)) {
+        this.#logger.debug('Partner Center call succeeded', { ...options.logFields, method, attempt, requestId, correlationId });
+        return outcome;
+      }
       lastError = outcome;
       this.#logger.warn('Partner Center call failed', {
         ...options.logFields,

@@ -262,7 +262,7 @@ export class ReferralWorkflow {
         log.warn('Could not enqueue the link step; the sweeper will resume it', { reason: describe(error) });
       });
     } else {
-      await this.#notify(record);
+      this.#notifyInBackground(record);
     }
     return { record };
   }
@@ -311,7 +311,7 @@ export class ReferralWorkflow {
       request: undefined,
     });
     log.info('Microsoft referral linked', { microsoftReferralId: microsoftReferral.id, engagementId });
-    await this.#notify(record);
+    this.#notifyInBackground(record);
     return { record };
   }
 
@@ -415,13 +415,23 @@ export class ReferralWorkflow {
         lastError,
         request: undefined,
       });
-      await this.#notify(rejected);
+      this.#notifyInBackground(rejected);
       return { record: rejected };
     }
     await this.#o.store
       .update(record, { leaseOwner: undefined, leaseUntilEpochMs: undefined, lastError })
       .catch(() => undefined); // the lease expires by itself if this write fails
     throw error;
+  }
+
+  /**
+   * Delivers the callback without holding up the step. If the process stops first, the record stays
+   * `callbackState: pending` and the sweeper delivers it.
+   */
+  #notifyInBackground(record: TrackingRecord): void {
+    this.#notify(record).catch((error: unknown) => {
+      this.#o.logger.warn('Callback delivery failed; the sweeper retries it', { trackingId: record.trackingId, reason: describe(error) });
+    });
   }
 
   async #notify(record: TrackingRecord): Promise<void> {

@@ -1,9 +1,11 @@
 /**
  * The pipeline end to end: the local host running the built app, Azurite, and the stand-ins.
  */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { QueueServiceClient } from '@azure/storage-queue';
 import type { RunningSandbox } from '../../../sandbox/sandbox';
-import { call, startTestSandbox, waitForFinal } from '../../helpers/sandboxHarness';
+import { call, eventually, startTestSandbox, waitForFinal } from '../../helpers/sandboxHarness';
 import { example, uniqueDeal } from '../../helpers/examples';
 import { identifyRequest, trackingIdForInvalidMessage } from '../../../shared/workflow/idempotency';
 
@@ -139,5 +141,31 @@ describe('validate and health over real HTTP', () => {
     expect(response.status).toBe(200);
     expect(response.body.status).toBe('ok');
     expect(Object.keys(response.body.dependencies)).toEqual(expect.arrayContaining(['configuration', 'tableStorage', 'partnerCenterTokens']));
+  });
+});
+
+describe('callbacks', () => {
+  it('posts the final tracking view to the callbackUrl without holding up the answer', async () => {
+    const received: any[] = [];
+    const server = http.createServer((req, res) => {
+      let text = '';
+      req.on('data', (chunk) => (text += chunk));
+      req.on('end', () => {
+        received.push(JSON.parse(text));
+        res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (server.address() as AddressInfo).port;
+      const body = { ...uniqueDeal(example('partner-led-deal.json'), 'callback-1'), callbackUrl: `http://127.0.0.1:${port}/hooks/referrals` };
+      const response = await call(sandbox, 'POST', '/referrals', body);
+      expect(response.status).toBe(201);
+      const delivered = await eventually(async () => received.find((v) => v.trackingId === response.body.trackingId));
+      expect(delivered).toMatchObject({ state: 'Completed', final: true, partnerReferral: response.body.partnerReferral });
+      expect(JSON.stringify(delivered)).not.toContain('@example.com');
+    } finally {
+      server.close();
+    }
   });
 });
