@@ -21,7 +21,7 @@ export async function intakeQueue(payload: unknown, context: InvocationContext):
       context.warn(`Intake message is not JSON; recorded as ${record.trackingId} (Rejected)`);
       return;
     }
-    const message = parseIntakeMessage(decoded.value, decoded.text);
+    const message = parseIntakeMessage(decoded.value);
     const traceparent = message.traceparent ?? context.traceContext?.traceParent ?? undefined;
     const outcome = await withTraceParent(traceparent, 'referral-intake', () =>
       workflow.submit({ body: message.body, idempotencyKey: message.idempotencyKey, source: 'queue', traceparent }),

@@ -79,7 +79,7 @@ function queueVerdict(text: string): FuzzVerdict {
   };
   const decoded = decodeQueuePayload(input);
   if (!decoded.ok) return rejected('json');
-  const message = parseIntakeMessage(decoded.value, decoded.text);
+  const message = parseIntakeMessage(decoded.value);
   if (message.idempotencyKey !== undefined && !isValidIdempotencyKey(message.idempotencyKey)) return rejected('idempotencyKey');
   const result = validateReferralRequest(message.body, VALIDATE_OPTIONS);
   if (!result.ok) return rejected('validation');

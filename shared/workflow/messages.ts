@@ -29,8 +29,6 @@ export interface IntakeMessage {
   body: unknown;
   idempotencyKey?: string;
   traceparent?: string;
-  /** The message text as received (for a stable trackingId of invalid messages). */
-  text: string;
 }
 
 /** Parses a queue payload into JSON: accepts an already-parsed value, JSON text, or base64 JSON. */
@@ -55,7 +53,7 @@ export function decodeQueuePayload(payload: unknown): { ok: true; value: unknown
 }
 
 /** Splits an intake payload into body and envelope fields. */
-export function parseIntakeMessage(value: unknown, text: string): IntakeMessage {
+export function parseIntakeMessage(value: unknown): IntakeMessage {
   if (value && typeof value === 'object' && !Array.isArray(value)) {
     const record = value as Record<string, unknown>;
     const envelopeKeys = Object.keys(record);
@@ -69,11 +67,10 @@ export function parseIntakeMessage(value: unknown, text: string): IntakeMessage 
         body: record.referral,
         idempotencyKey: typeof record.idempotencyKey === 'string' ? record.idempotencyKey : undefined,
         traceparent: typeof record.traceparent === 'string' ? record.traceparent : undefined,
-        text,
       };
     }
   }
-  return { body: value, text };
+  return { body: value };
 }
 
 function tryParse(text: string): { ok: true; value: unknown } | { ok: false } {

@@ -26,6 +26,7 @@ import { buildMicrosoftReferral, isMicrosoftReferral, type CoSellBlock } from '.
 import type { StepMessage } from './messages';
 import type { CallbackNotifier } from './callbackNotifier';
 import { toTrackingView } from './trackingView';
+import { TrackingRecordNotFoundError } from './errors';
 
 /** Sends one step message to a queue (the `referral-submit` or `referral-link` queue). */
 export interface QueueSender {
@@ -445,10 +446,7 @@ export class ReferralWorkflow {
 
   async #mustRead(trackingId: string): Promise<TrackingRecord> {
     const record = await this.#o.store.read(trackingId);
-    if (!record) {
-      const { TrackingRecordNotFoundError } = await import('./errors');
-      throw new TrackingRecordNotFoundError(trackingId);
-    }
+    if (!record) throw new TrackingRecordNotFoundError(trackingId);
     return record;
   }
 }
