@@ -13,7 +13,7 @@
  * `npm run fuzz -- --cases 500 --seed 7` prints the figures as one JSON object on the last line.
  */
 import type { RunningSandbox } from '../sandbox/sandbox';
-import { parseOptions } from './lib/args';
+import { parseOptions, runBenchmark } from './lib/args';
 import { HttpClient, mapWithConcurrency, sleep } from './lib/httpClient';
 import { startBenchSandbox } from './lib/sandboxRun';
 import { generateFuzzCases, type FuzzCase } from './lib/fuzzCases';
@@ -259,12 +259,4 @@ async function main(): Promise<void> {
   console.log(JSON.stringify(figures));
 }
 
-if (require.main === module) {
-  main().then(
-    () => process.exit(0),
-    (error: unknown) => {
-      console.error(error);
-      process.exit(1);
-    },
-  );
-}
+if (require.main === module) runBenchmark(main);

@@ -20,7 +20,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import path from 'node:path';
-import { parseOptions } from './lib/args';
+import { parseOptions, runBenchmark } from './lib/args';
 import { HttpClient, mapWithConcurrency, sleep } from './lib/httpClient';
 import { ProcessMeter } from './lib/proc';
 import { dealMix, repoRoot, uniqueDeal } from './lib/repo';
@@ -327,12 +327,4 @@ async function main(): Promise<void> {
   console.log(JSON.stringify(figures));
 }
 
-if (require.main === module) {
-  main().then(
-    () => process.exit(0),
-    (error: unknown) => {
-      console.error(error);
-      process.exit(1);
-    },
-  );
-}
+if (require.main === module) runBenchmark(main);

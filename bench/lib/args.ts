@@ -49,3 +49,14 @@ export function parseOptions<S extends Record<string, OptionSpec>>(spec: S, argv
   }
   return out as ParsedOptions<S>;
 }
+
+/** Runs a benchmark's `main`, then exits 0, or prints the error and exits 1 (servers it left open do not keep it alive). */
+export function runBenchmark(main: () => Promise<void>): void {
+  main().then(
+    () => process.exit(0),
+    (error: unknown) => {
+      console.error(error);
+      process.exit(1);
+    },
+  );
+}

@@ -4,6 +4,8 @@
  */
 import type { InvocationContext } from '@azure/functions';
 import { ensureError, isRetryable } from '../../shared/platform/errors';
+import { decodeQueuePayload, parseStepMessage, type StepMessage } from '../../shared/workflow/messages';
+import { withTraceParent } from '../../shared/platform/telemetry';
 
 /** host.json `extensions.queues.maxDequeueCount`: the try after which the runtime moves a message to poison. */
 const MAX_DEQUEUE_COUNT = 5;
@@ -22,4 +24,28 @@ export async function runQueueStep(context: InvocationContext, step: () => Promi
     }
     context.error(`Permanent failure, message consumed: ${error.name}: ${error.message}`);
   }
+}
+
+/**
+ * The body of a `referral-submit` / `referral-link` function: checks the `{ trackingId, traceparent }`
+ * message (a malformed one is consumed, never retried), runs `step` in the trace the message carries and
+ * logs the state the record reached.
+ */
+export async function runStepMessage(
+  payload: unknown,
+  context: InvocationContext,
+  queueName: string,
+  step: (trackingId: string) => Promise<{ record: { trackingId: string; state: string } }>,
+): Promise<void> {
+  await runQueueStep(context, async () => {
+    const decoded = decodeQueuePayload(payload);
+    const message: StepMessage | undefined = decoded.ok ? parseStepMessage(decoded.value) : undefined;
+    if (!message) {
+      context.error(`Malformed ${queueName} message consumed`);
+      return;
+    }
+    const { trackingId, traceparent } = message;
+    const { record } = await withTraceParent(traceparent, queueName, () => step(trackingId), { attributes: { trackingId } });
+    context.log(`${queueName} step for ${record.trackingId}: ${record.state}`);
+  });
 }

@@ -110,18 +110,6 @@ function toSecretStoreError(thrown: unknown, operation: 'read' | 'write', secret
   if (timedOut || info.name === 'AbortError') {
     return new SecretStoreError(`Key Vault ${operation} of '${secretName}' timed out`, { retryable: true, secretName, operation, code: 'timeout', cause });
   }
-  if (info.name === 'AuthenticationError' || info.name === 'CredentialUnavailableError') {
-    // The credential could not get a Key Vault token (the identity endpoint throttled, failed or is not
-    // reachable yet). @azure/identity reports even a throttled token request as AuthenticationError(400),
-    // so the status says nothing about permanence here: retry, and let the queue retry after that.
-    return new SecretStoreError(`Key Vault ${operation} of '${secretName}' failed: no token for Key Vault (${info.name})`, {
-      retryable: true,
-      secretName,
-      operation,
-      code: info.name,
-      cause,
-    });
-  }
   if (info.status === undefined) {
     return new SecretStoreError(`Key Vault ${operation} of '${secretName}' failed: network error (${info.code ?? info.name})`, {
       retryable: true,
