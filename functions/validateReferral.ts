@@ -1,4 +1,5 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
+import { getSettings } from '../shared/app/composition';
 import { guard, jsonResponse, problemResponse, readJsonBody } from './edge/http';
 
 /** POST /api/referrals/validate: a dry run. 200 with the normalised referral, or 400 problem+json. */
@@ -7,9 +8,8 @@ export async function validateReferral(request: HttpRequest, context: Invocation
     const body = await readJsonBody(request);
     if (!body.ok) return body.response;
     // The contract (zod) loads on the first call, not at cold start.
-    const { loadSettings } = require('../shared/platform/config') as typeof import('../shared/platform/config');
     const { validateReferralRequest } = require('../shared/referral') as typeof import('../shared/referral');
-    const settings = loadSettings();
+    const settings = getSettings();
     const result = validateReferralRequest(body.value, {
       allowUnknownFields: settings.REFERRAL_ALLOW_UNKNOWN_FIELDS,
       allowInsecureCallback: settings.CALLBACK_ALLOW_PRIVATE_TARGETS,

@@ -416,9 +416,9 @@ function jsonSchemaOf(schema: z.ZodType, io: 'input' | 'output'): Schema {
 const ref = (name: string): Schema => ({ $ref: `#/definitions/${name}` });
 
 const ASYNC_DESCRIPTION =
-  'A CoSell deal answers 202 Accepted with a Location header (the status URL) and Retry-After while the Microsoft referral is being linked; ' +
-  'Partner Center being slow or throttling also answers 202. With the action\'s asynchronous pattern on (the default), the flow engine ' +
-  'polls Location until it answers 200 and hands you that final tracking view: check its state (Completed, Linked or Rejected).';
+  'When Partner Center is slow, throttling or failing (or the bridge links co-sell deals from its queue, LINK_MODE=queue), it answers 202 Accepted ' +
+  'with a Location header (the status URL) and Retry-After and finishes from its queues. With the action\'s asynchronous pattern on (the default), ' +
+  'the flow engine polls Location until it answers 200 and hands you that final tracking view: check its state (Completed, Linked or Rejected).';
 
 /** Builds the connector definition (apiDefinition.swagger.json) and properties (apiProperties.json). */
 export function buildConnector(options: BuildConnectorOptions = {}): ConnectorDefinition {
@@ -494,7 +494,7 @@ export function buildConnector(options: BuildConnectorOptions = {}): ConnectorDe
           summary: 'Submit a referral',
           description:
             'Validates the referral and creates it in Partner Center (and, for a CoSell deal, the linked Microsoft referral). ' +
-            'Private and PartnerLed deals answer 201 with the tracking view. ' +
+            'Answers 201 with the tracking view once the work is done: Private and PartnerLed deals Completed, CoSell deals Linked (partner and Microsoft referral). ' +
             `${ASYNC_DESCRIPTION} Sending the same request again (same Idempotency-Key, or same externalReferenceId) answers 200 with the same tracking view and creates nothing.`,
           'x-ms-visibility': 'important',
           parameters: [
@@ -515,10 +515,10 @@ export function buildConnector(options: BuildConnectorOptions = {}): ConnectorDe
             '200': trackingResponse('The same request was received before (header Idempotent-Replayed: true): its tracking view.', {
               'Idempotent-Replayed': { type: 'string', description: 'true for a replayed request.' },
             }),
-            '201': trackingResponse('The partner referral was created (Private, PartnerLed).', {
+            '201': trackingResponse('Done: the partner referral was created (Private, PartnerLed: Completed), and for CoSell the Microsoft referral linked (Linked).', {
               Location: locationHeaders.Location,
             }),
-            '202': trackingResponse('Accepted; work continues (CoSell linking, or Partner Center slow). Poll Location.', locationHeaders),
+            '202': trackingResponse('Accepted; work continues from a queue (Partner Center slow or failing, or LINK_MODE=queue). Poll Location.', locationHeaders),
             '400': problemResponse('The referral is not valid: errors[] point at each field.'),
             '422': problemResponse('Partner Center refused the referral, or the idempotency key was used for another request.'),
             '503': problemResponse('A dependency is down and nothing was recorded: retry with the same Idempotency-Key.'),

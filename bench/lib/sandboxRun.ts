@@ -4,7 +4,7 @@
  * {@link startCountingProxy counting proxy} in front of Azurite's table endpoint (the app's table
  * traffic goes through it; queue traffic stays direct).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fastQueuesHostJson, startSandbox, type RunningSandbox } from '../../sandbox/sandbox';
@@ -14,6 +14,11 @@ import { startCountingProxy, withTableEndpoint, type RunningCountingProxy } from
 
 /** host.json override of the runs: fast queues, an idle queue checked at least every 100 ms. */
 export const BENCH_HOST_JSON = fastQueuesHostJson(100);
+
+/** The repository's own host.json (what a deployment runs with). */
+export function projectHostJson(): object {
+  return JSON.parse(readFileSync(path.join(repoRoot(), 'host.json'), 'utf8')) as object;
+}
 
 /** Options for {@link startBenchSandbox}. */
 export interface BenchSandboxOptions {

@@ -12,7 +12,7 @@
  *
  * so the library's own HttpRequest/HttpResponse, extraOutputs and return-binding conversions run.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomFillSync, randomUUID } from 'node:crypto';
 import type { CoreInvocationContext, RpcInvocationRequest, RpcInvocationResponse, RpcLogCategory, RpcLogLevel } from './coreTypes';
 import { LocalHostError } from './errors';
 import type { FunctionsCore, RegisteredFunction } from './functionsCore';
@@ -184,11 +184,28 @@ function elapsed(startedAtMs: number): number {
 }
 
 function newTraceParent(): string {
-  return `00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-01`;
+  return `00-${randomHex(16)}-${randomHex(8)}-01`;
 }
 
 /** Same trace id, a new span id for the invocation (the host starts a child activity). */
 function continueTrace(parent: string): string {
   const [version, traceId, , flags] = parent.split('-');
-  return `${version}-${traceId}-${randomBytes(8).toString('hex')}-${flags}`;
+  return `${version}-${traceId}-${randomHex(8)}-${flags}`;
+}
+
+/**
+ * Random bytes as hex from a pool refilled 4 KiB at a time: `randomBytes` per invocation is a
+ * system call each time (≈ 25 µs per request in the profile); this is what `randomUUID` does too.
+ */
+const randomPool = Buffer.alloc(4096);
+let randomPoolOffset = randomPool.length;
+
+function randomHex(bytes: number): string {
+  if (randomPoolOffset + bytes > randomPool.length) {
+    randomFillSync(randomPool);
+    randomPoolOffset = 0;
+  }
+  const hex = randomPool.toString('hex', randomPoolOffset, randomPoolOffset + bytes);
+  randomPoolOffset += bytes;
+  return hex;
 }

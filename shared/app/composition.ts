@@ -34,17 +34,26 @@ export interface AppServiceOverrides {
 }
 
 let cached: AppServices | undefined;
+let cachedSettings: Settings | undefined;
+
+/**
+ * The process-wide settings, parsed and checked once from `process.env` on first call (zod loads then,
+ * not at cold start). Throws a ConfigError naming every missing or malformed setting.
+ */
+export function getSettings(): Settings {
+  if (!cachedSettings) {
+    const { loadSettings } = require('../platform/config') as typeof import('../platform/config');
+    cachedSettings = loadSettings();
+  }
+  return cachedSettings;
+}
 
 /**
  * The process-wide services, built on first call from `process.env`. Throws a ConfigError naming
  * every missing or malformed setting.
  */
 export function getAppServices(): AppServices {
-  if (!cached) {
-    // zod (behind the settings schema) is loaded on first use, not when a function module loads.
-    const { loadSettings } = require('../platform/config') as typeof import('../platform/config');
-    cached = buildAppServices(loadSettings());
-  }
+  cached ??= buildAppServices(getSettings());
   return cached;
 }
 
@@ -104,6 +113,7 @@ export function buildAppServices(settings: Settings, overrides: AppServiceOverri
         ? settings.STEP_LEASE_SECONDS * 1000
         : (settings.PARTNER_CENTER_TIMEOUT_MS + 30_000) * settings.PARTNER_CENTER_MAX_ATTEMPTS, // each attempt + its longest backoff
     linkAdoptLookup: settings.LINK_ADOPT_LOOKUP,
+    linkMode: settings.LINK_MODE,
   });
   const sweeper = new SweeperClass({
     workflow,
@@ -134,4 +144,5 @@ function guardUnhandledRejections(logger: Logger): void {
 /** Forgets the cached services (tests). */
 export function resetAppServices(): void {
   cached = undefined;
+  cachedSettings = undefined;
 }

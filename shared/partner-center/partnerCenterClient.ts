@@ -1,7 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { randomUUID } from 'node:crypto';
-import nodeFetch, { type RequestInit, type Response } from 'node-fetch';
+import nodeFetch, { type RequestInit } from 'node-fetch';
 import type { Logger } from '../platform/logging';
 import { createLogger, silentSink } from '../platform/logging';
 import { partnerCenterOperation, recordPartnerCenterCall } from '../platform/metrics';
@@ -72,6 +72,14 @@ export interface PartnerCenterClientStats {
 }
 
 const REFERRALS_PATH = '/v1.0/engagements/referrals';
+
+/** One answer, read whole inside the concurrency slot (what {@link PartnerCenterClient} interprets). */
+interface PartnerCenterAnswer {
+  status: number;
+  /** The `Retry-After` header, if any. */
+  retryAfter: string | null;
+  text: string;
+}
 
 /**
  * Typed Partner Center referrals client (node-fetch, keep-alive).
@@ -171,11 +179,10 @@ export class PartnerCenterClient {
       let response = await this.#attempt(method, path, body, token, requestId, correlationId, options);
       if (response instanceof PartnerCenterError === false && response.status === 401 && !refreshedAfter401) {
         refreshedAfter401 = true;
-        await drain(response);
         token = await this.#tokens.getAccessToken({ forceRefresh: true, rejectedToken: token });
         response = await this.#attempt(method, path, body, token, requestId, correlationId, options);
       }
-      const outcome = response instanceof PartnerCenterError ? response : await this.#interpret<T>(response, requestId, correlationId);
+      const outcome = response instanceof PartnerCenterError ? response : this.#interpret<T>(response, requestId, correlationId);
       if (!(outcome instanceof PartnerCenterError)) {
         this.#logger.debug('Partner Center call succeeded', { ...options.logFields, method, attempt, requestId, correlationId });
         return outcome;
@@ -208,7 +215,7 @@ export class PartnerCenterClient {
     requestId: string,
     correlationId: string,
     options: CallOptions,
-  ): Promise<Response | PartnerCenterError> {
+  ): Promise<PartnerCenterAnswer | PartnerCenterError> {
     return this.#limiter.run(async () => {
       const remainingMs =
         options.deadlineEpochMs === undefined ? this.#timeoutMs : Math.min(this.#timeoutMs, options.deadlineEpochMs - this.#nowMs());
@@ -239,7 +246,7 @@ export class PartnerCenterClient {
         recordPartnerCenterCall(operation, response.status, this.#nowMs() - startedAtMs);
         // Read the body inside the slot so the socket is free for the next caller.
         const text = await response.text();
-        return new nodeFetch.Response(text, { status: response.status, headers: response.headers });
+        return { status: response.status, retryAfter: response.headers.get('retry-after'), text };
       } catch (error) {
         const aborted = controller.signal.aborted;
         this.#count(aborted ? 'timeout' : 'network');
@@ -254,8 +261,8 @@ export class PartnerCenterClient {
     });
   }
 
-  async #interpret<T>(response: Response, requestId: string, correlationId: string): Promise<T | PartnerCenterError> {
-    const text = await response.text();
+  #interpret<T>(response: PartnerCenterAnswer, requestId: string, correlationId: string): T | PartnerCenterError {
+    const text = response.text;
     if (response.status >= 200 && response.status < 300) {
       if (!text) return undefined as T;
       try {
@@ -273,7 +280,7 @@ export class PartnerCenterClient {
     const detail = parseErrorBody(text);
     const context = { status: response.status, code: detail.code ?? `http${response.status}`, target: detail.target, requestId, correlationId };
     const message = `Partner Center answered ${response.status}${detail.code ? ` ${detail.code}` : ''}: ${detail.message ?? 'no message'}`;
-    if (response.status === 429) return new PartnerCenterThrottledError(message, parseRetryAfterMs(response.headers.get('retry-after')), context);
+    if (response.status === 429) return new PartnerCenterThrottledError(message, parseRetryAfterMs(response.retryAfter), context);
     if (response.status === 401) return new PartnerCenterUnauthorizedError(message, context);
     if (response.status === 408 || response.status >= 500) return new PartnerCenterUnavailableError(message, context);
     return new PartnerCenterRejectedError(message, context);
@@ -314,10 +321,3 @@ export function parseRetryAfterMs(value: string | null, nowMs: number = Date.now
   return Number.isNaN(date) ? undefined : Math.max(0, date - nowMs);
 }
 
-async function drain(response: Response): Promise<void> {
-  try {
-    await response.text();
-  } catch {
-    /* the body was already read */
-  }
-}

@@ -120,6 +120,14 @@ export const settingsSchema = z.object({
    * @default 'on-retry'
    */
   LINK_ADOPT_LOOKUP: z.enum(['on-retry', 'always']).default('on-retry'),
+  /**
+   * Where a co-sell deal's Microsoft referral is created: `inline` (right after the partner referral, in
+   * the same invocation; a transient failure hands it to `referral-link`) or `queue` (always through
+   * `referral-link`). Both are exactly-once; inline costs 2.5 storage requests per referral instead of 6
+   * and answers a co-sell POST with both ids (docs/architecture.md).
+   * @default 'inline'
+   */
+  LINK_MODE: z.enum(['inline', 'queue']).default('inline'),
 
   /** Public base URL of this app, for Location headers and links (else taken from the request). */
   PUBLIC_BASE_URL: urlSetting.optional(),

@@ -2,16 +2,19 @@
  * The tracking state machine: one record per referral request.
  *
  * ```
- * Received ──► CreatingPartner ──┬──► Completed                                  (Private, PartnerLed)
- *                    │           └──► LinkQueued ──► CreatingMicrosoft ──► Linked  (CoSell)
+ * Received ──► CreatingPartner ──┬──► Completed                                       (Private, PartnerLed)
+ *                    │           ├──────────────────► CreatingMicrosoft ──► Linked       (CoSell, linked inline)
+ *                    │           └──► LinkQueued ──► CreatingMicrosoft ──► Linked       (CoSell, via referral-link)
  *                    ├──► Rejected                 (Partner Center said 4xx: permanent, with its error code)
  *                    └──► AwaitingReauthorization  (refresh token refused) ──► back to where it was parked
  * ```
+ * A new request's record is inserted directly as `CreatingPartner` with the step lease (the claim is
+ * the insert); `Received` is where a parked or deferred partner step waits for its next try.
  * The design card's `PartnerCreated` is not a stored state: the partner referral's id and engagementId
- * are written in the same conditional write as the next state (`Completed` or `LinkQueued`), so there is
- * no moment where the referral exists but the next step is not recorded (docs/architecture.md).
- * `CreatingMicrosoft` can also end in `Rejected` (the Microsoft referral was refused; the partner
- * referral exists and the record says so) or park in `AwaitingReauthorization`.
+ * are written in the same conditional write as the next state (`Completed`, `CreatingMicrosoft` or
+ * `LinkQueued`), so there is no moment where the referral exists but the next step is not recorded
+ * (docs/architecture.md). `CreatingMicrosoft` can also end in `Rejected` (the Microsoft referral was
+ * refused; the partner referral exists and the record says so) or park in `AwaitingReauthorization`.
  */
 export const TrackingState = {
   Received: 'Received',
@@ -35,7 +38,7 @@ export const FINAL_STATES: ReadonlySet<TrackingState> = new Set([
 /** Allowed transitions; every write goes through {@link assertTransition}. */
 export const ALLOWED_TRANSITIONS: Readonly<Record<TrackingState, readonly TrackingState[]>> = {
   Received: ['CreatingPartner', 'Rejected', 'AwaitingReauthorization'],
-  CreatingPartner: ['CreatingPartner', 'Completed', 'LinkQueued', 'Rejected', 'AwaitingReauthorization'],
+  CreatingPartner: ['CreatingPartner', 'Completed', 'LinkQueued', 'CreatingMicrosoft', 'Rejected', 'AwaitingReauthorization'],
   LinkQueued: ['CreatingMicrosoft', 'Rejected', 'AwaitingReauthorization'],
   CreatingMicrosoft: ['CreatingMicrosoft', 'Linked', 'Rejected', 'AwaitingReauthorization'],
   AwaitingReauthorization: ['Received', 'LinkQueued', 'Rejected'],

@@ -164,12 +164,28 @@ function toEntity(record: TrackingRecord, writeId: string): TableEntity<Record<s
     entity[key] = (JSON_FIELDS as readonly string[]).includes(key) ? JSON.stringify(value) : value;
   }
   if (request !== undefined) {
-    const json = JSON.stringify(request);
+    const json = serialisedRequest(request);
     const chunks = Math.ceil(json.length / CHUNK_CHARS);
     entity.requestChunks = chunks;
     for (let i = 0; i < chunks; i++) entity[`request_${i}`] = json.slice(i * CHUNK_CHARS, (i + 1) * CHUNK_CHARS);
   }
   return entity;
+}
+
+/**
+ * A request never changes once validated, and every update of a record carries the same object: its JSON
+ * is computed once per object (`Replace` writes the whole entity each time).
+ */
+const requestJsonCache = new WeakMap<object, string>();
+
+function serialisedRequest(request: unknown): string {
+  if (typeof request !== 'object' || request === null) return JSON.stringify(request);
+  let json = requestJsonCache.get(request);
+  if (json === undefined) {
+    json = JSON.stringify(request);
+    requestJsonCache.set(request, json);
+  }
+  return json;
 }
 
 /** Reads a table entity back into a record. */

@@ -43,6 +43,16 @@ export interface ReferralsApi {
 export const LinkAdoptLookup = { Always: 'always', OnRetry: 'on-retry' } as const;
 export type LinkAdoptLookup = (typeof LinkAdoptLookup)[keyof typeof LinkAdoptLookup];
 
+/**
+ * Where a co-sell deal's Microsoft referral is created.
+ * - `inline`: right after the partner referral, in the same invocation (HTTP or queue), under the same
+ *   lease; a transient failure or an exhausted time budget hands the step to `referral-link`.
+ * - `queue`: always through `referral-link` (the design card's shape; one more read, two more writes and
+ *   three queue operations per co-sell deal).
+ */
+export const LinkMode = { Inline: 'inline', Queue: 'queue' } as const;
+export type LinkMode = (typeof LinkMode)[keyof typeof LinkMode];
+
 /** Options for {@link ReferralWorkflow}. */
 export interface ReferralWorkflowOptions {
   store: TrackingStore;
@@ -61,6 +71,8 @@ export interface ReferralWorkflowOptions {
   leaseDurationMs?: number;
   /** @default 'on-retry' (see docs/architecture.md) */
   linkAdoptLookup?: LinkAdoptLookup;
+  /** @default 'inline' (see {@link LinkMode} and docs/architecture.md) */
+  linkMode?: LinkMode;
   instanceId?: string;
   nowMs?: () => number;
 }
@@ -108,6 +120,7 @@ export class ReferralWorkflow {
       allowInsecureCallback: false,
       leaseDurationMs: 180_000,
       linkAdoptLookup: LinkAdoptLookup.OnRetry,
+      linkMode: LinkMode.Inline,
       instanceId: randomUUID(),
       nowMs: Date.now,
       ...options,
@@ -148,15 +161,18 @@ export class ReferralWorkflow {
       key: input.idempotencyKey,
       source: input.source === 'http' ? KeySource.Header : KeySource.Envelope,
     });
+    // Inserted already holding the partner step's lease: the claim costs no write of its own.
     const created = await this.#o.store.create({
       trackingId: identity.trackingId,
-      state: TrackingState.Received,
+      state: TrackingState.CreatingPartner,
+      leaseOwner: this.#o.instanceId,
+      leaseUntilEpochMs: this.#o.nowMs() + this.#o.leaseDurationMs,
       dealType: request.dealType,
       source: input.source,
       keySource: identity.keySource,
       requestHash: identity.requestHash,
       request,
-      attempts: 0,
+      attempts: 1,
       ...(input.traceparent ? { traceparent: input.traceparent } : {}),
       ...(request.callbackUrl ? { callbackUrl: request.callbackUrl, callbackState: CallbackState.Pending } : {}),
     });
@@ -177,7 +193,7 @@ export class ReferralWorkflow {
     log.info('Referral request received', { dealType: request.dealType, source: input.source, keySource: identity.keySource });
     const deadlineEpochMs = input.timeBudgetMs === undefined ? undefined : this.#o.nowMs() + input.timeBudgetMs;
     try {
-      const { record } = await this.advancePartner(identity.trackingId, { deadlineEpochMs, record: created.record });
+      const { record } = await this.#createPartnerReferral(created.record, deadlineEpochMs);
       return { kind: 'tracked', record, replayed: false };
     } catch (error) {
       if (!isRetryable(error)) throw error;
@@ -219,12 +235,12 @@ export class ReferralWorkflow {
   }
 
   /**
-   * Step 1: creates the partner referral for a record in `Received` or `CreatingPartner` and records
-   * its engagementId together with the next state (`Completed`, or `LinkQueued` + a link message).
+   * Step 1 (the `referral-submit` queue, the sweeper's resumes): claims a record in `Received` or
+   * `CreatingPartner`, creates the partner referral and records its engagementId together with the next
+   * state (see {@link ReferralWorkflow.submit} for new requests, which skip the claim).
    */
-  async advancePartner(trackingId: string, options: { deadlineEpochMs?: number; record?: TrackingRecord } = {}): Promise<StepOutcome> {
-    const log = this.#o.logger.child({ trackingId });
-    let record = options.record ?? (await this.#mustRead(trackingId));
+  async advancePartner(trackingId: string, options: { deadlineEpochMs?: number } = {}): Promise<StepOutcome> {
+    const record = await this.#mustRead(trackingId);
     if (record.state === TrackingState.LinkQueued) {
       await this.#o.linkQueue.send(stepMessage(trackingId, record.traceparent));
       return { record };
@@ -232,40 +248,73 @@ export class ReferralWorkflow {
     if (record.state !== TrackingState.Received && record.state !== TrackingState.CreatingPartner) return { record };
     const claimed = await this.#claim(record, TrackingState.CreatingPartner);
     if (!claimed) return { record: (await this.#o.store.read(trackingId)) ?? record, deferred: true };
-    record = claimed;
+    return this.#createPartnerReferral(claimed, options.deadlineEpochMs);
+  }
+
+  /**
+   * The partner step under a lease this instance holds: creates the partner referral and records it
+   * with the next state in one conditional write: `Completed`; for co-sell `CreatingMicrosoft` (linked
+   * inline, the lease renewed) or `LinkQueued` + a link message.
+   */
+  async #createPartnerReferral(claimed: TrackingRecord, deadlineEpochMs: number | undefined): Promise<StepOutcome> {
+    const trackingId = claimed.trackingId;
+    const log = this.#o.logger.child({ trackingId });
+    let record = claimed;
     const request = record.request as ReferralRequest;
     let created: PartnerCenterReferral;
     try {
       created = await this.#o.partnerCenter.createReferral(request.referral, {
         requestId: deterministicRequestId(`${trackingId}:partner`),
-        deadlineEpochMs: options.deadlineEpochMs,
+        deadlineEpochMs,
         logFields: { trackingId, step: 'partner' },
       });
     } catch (error) {
       return this.#handleStepFailure(record, error, TrackingStep.Partner, TrackingState.Received);
     }
     const isCoSell = request.dealType === 'CoSell';
+    const now = this.#o.nowMs();
+    const linkInline = isCoSell && this.#o.linkMode === LinkMode.Inline && (deadlineEpochMs === undefined || now < deadlineEpochMs);
     const changes: TrackingChanges = {
-      state: isCoSell ? TrackingState.LinkQueued : TrackingState.Completed,
+      state: isCoSell ? (linkInline ? TrackingState.CreatingMicrosoft : TrackingState.LinkQueued) : TrackingState.Completed,
       partnerReferralId: created.id,
       engagementId: created.engagementId,
       partnerOrganizationId: created.organizationId,
       partnerOrganizationName: created.organizationName,
-      leaseOwner: undefined,
-      leaseUntilEpochMs: undefined,
       lastError: undefined,
+      ...(linkInline
+        ? { leaseOwner: this.#o.instanceId, leaseUntilEpochMs: now + this.#o.leaseDurationMs, attempts: record.attempts + 1 }
+        : { leaseOwner: undefined, leaseUntilEpochMs: undefined }),
       ...(isCoSell ? {} : { request: undefined }),
     };
     record = await this.#o.store.update(record, changes);
     log.info('Partner referral created', { partnerReferralId: created.id, engagementId: created.engagementId, state: record.state });
+    if (linkInline) return this.#linkInline(record, deadlineEpochMs);
     if (isCoSell) {
-      await this.#o.linkQueue.send(stepMessage(trackingId, record.traceparent)).catch((error: unknown) => {
-        log.warn('Could not enqueue the link step; the sweeper will resume it', { reason: describe(error) });
-      });
+      await this.#sendLinkMessage(record);
     } else {
       this.#notifyInBackground(record);
     }
     return { record };
+  }
+
+  /** The link step right after the partner step; what a retry could fix goes to `referral-link`. */
+  async #linkInline(record: TrackingRecord, deadlineEpochMs: number | undefined): Promise<StepOutcome> {
+    try {
+      return await this.#createMicrosoftReferral(record, { earlierAttempt: false, deadlineEpochMs });
+    } catch (error) {
+      if (!isRetryable(error)) throw error;
+      this.#o.logger.warn('Link step deferred to the queue', { trackingId: record.trackingId, reason: describe(error) });
+      await this.#sendLinkMessage(record);
+      const current = (await this.#o.store.read(record.trackingId).catch(() => undefined)) ?? record;
+      return { record: current, deferred: true };
+    }
+  }
+
+  /** Enqueues the link step; a lost send is covered by the sweeper (the record is its own outbox). */
+  async #sendLinkMessage(record: TrackingRecord): Promise<void> {
+    await this.#o.linkQueue.send(stepMessage(record.trackingId, record.traceparent)).catch((error: unknown) => {
+      this.#o.logger.warn('Could not enqueue the link step; the sweeper will resume it', { trackingId: record.trackingId, reason: describe(error) });
+    });
   }
 
   /**
@@ -279,15 +328,29 @@ export class ReferralWorkflow {
     const earlierAttempt = record.state === TrackingState.CreatingMicrosoft;
     const claimed = await this.#claim(record, TrackingState.CreatingMicrosoft);
     if (!claimed) return { record: (await this.#o.store.read(trackingId)) ?? record, deferred: true };
-    record = claimed;
+    return this.#createMicrosoftReferral(claimed, { earlierAttempt });
+  }
+
+  /**
+   * The link step under a lease this instance holds: adopts the Microsoft referral of an earlier
+   * attempt (or, with `LINK_ADOPT_LOOKUP=always`, any in the engagement), else creates it; then `Linked`.
+   */
+  async #createMicrosoftReferral(
+    claimed: TrackingRecord,
+    options: { earlierAttempt: boolean; deadlineEpochMs?: number },
+  ): Promise<StepOutcome> {
+    const trackingId = claimed.trackingId;
+    const log = this.#o.logger.child({ trackingId });
+    let record = claimed;
     const request = record.request as ReferralRequest & { coSell: CoSellBlock };
     const engagementId = record.engagementId!;
+    const deadlineEpochMs = options.deadlineEpochMs;
     let microsoftReferral: PartnerCenterReferral | undefined;
     try {
-      if (earlierAttempt || this.#o.linkAdoptLookup === LinkAdoptLookup.Always) {
+      if (options.earlierAttempt || this.#o.linkAdoptLookup === LinkAdoptLookup.Always) {
         const related = await this.#o.partnerCenter.listReferrals(
           { filter: odataEquals('engagementId', engagementId), maxItems: 500 },
-          { logFields: { trackingId, step: 'microsoft-lookup' } },
+          { deadlineEpochMs, logFields: { trackingId, step: 'microsoft-lookup' } },
         );
         microsoftReferral = related.find((r) => r.id !== record.partnerReferralId && isMicrosoftReferral(r));
         if (microsoftReferral) log.info('Adopted the Microsoft referral of an earlier attempt', { microsoftReferralId: microsoftReferral.id });
@@ -298,7 +361,7 @@ export class ReferralWorkflow {
           organizationId: record.partnerOrganizationId,
           organizationName: record.partnerOrganizationName,
         }),
-        { requestId: deterministicRequestId(`${trackingId}:microsoft`), logFields: { trackingId, step: 'microsoft' } },
+        { requestId: deterministicRequestId(`${trackingId}:microsoft`), deadlineEpochMs, logFields: { trackingId, step: 'microsoft' } },
       );
     } catch (error) {
       return this.#handleStepFailure(record, error, TrackingStep.Microsoft, TrackingState.LinkQueued);

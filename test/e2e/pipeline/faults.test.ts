@@ -76,12 +76,35 @@ describe('faults between the bridge and Partner Center', () => {
     expect(views.every((v) => v.state === 'Completed')).toBe(true);
   }, 120_000);
 
-  it('finishes a co-sell deal whose host crashed between the two steps (the sweeper resumes it)', async () => {
+  it('finishes a co-sell deal whose host crashed during the inline link step; a retry with the same key replays it', async () => {
+    sandbox.partnerCenter.setFaults({ latency: { fixedMs: 600, operations: ['create'] } });
+    const body = uniqueDeal(example('cosell-deal.json'), 'crash-inline');
+    const headers = { 'Idempotency-Key': 'e2e-crash-inline' };
+    const posting = call(sandbox, 'POST', '/referrals', body, headers).then(
+      (response) => response.status,
+      () => 'connection lost' as const,
+    );
+    // The partner referral exists: the Microsoft create (600 ms) is under way. Crash the host in it.
+    await eventually(async () => (stored().some((r) => r.name === body.name) ? true : undefined), 10_000, 20);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await sandbox.restartHost({ kill: true });
+    sandbox.partnerCenter.clearFaults();
+    expect(await posting).toBe('connection lost');
+    const retried = await call(sandbox, 'POST', '/referrals', body, headers);
+    expect([200, 202]).toContain(retried.status);
+    const view = await waitForFinal(sandbox, retried.body.trackingId, 60_000);
+    expect(view.state).toBe('Linked');
+    expect(stored().filter((r) => r.name === body.name && r.organizationId !== 'msft')).toHaveLength(1);
+    expect(stored().filter((r) => r.engagementId === view.partnerReferral.engagementId)).toHaveLength(2);
+  }, 120_000);
+
+  it('finishes a co-sell deal whose host crashed in the queued link step (the sweeper resumes it)', async () => {
     sandbox.partnerCenter.setFaults({ latency: { fixedMs: 1200, operations: ['create'] } });
     const body = uniqueDeal(example('cosell-deal.json'), 'crash-1');
     const accepted = await call(sandbox, 'POST', '/referrals', body);
+    // 1.2 s + 1.2 s outlast the 2 s budget: the inline link step is cut short and handed to referral-link.
     expect(accepted.status).toBe(202);
-    // The link step is now calling Partner Center (1.2 s): crash the host in the middle of it.
+    // The queued link step is now calling Partner Center (1.2 s): crash the host in the middle of it.
     await eventually(async () => ((await call(sandbox, 'GET', `/referrals/${accepted.body.trackingId}`)).body.state === 'CreatingMicrosoft' ? true : undefined), 10_000, 50);
     await sandbox.restartHost({ kill: true });
     sandbox.partnerCenter.clearFaults();

@@ -32,13 +32,13 @@ describe('HTTP submit', () => {
     expect(response.body.partnerReferral).toEqual({ id: created[0].id, engagementId: created[0].engagementId });
   });
 
-  it('takes the documented Step 1 body as a CoSell deal from 202 to Linked with two referrals in one engagement', async () => {
+  it('takes the documented Step 1 body as a CoSell deal and answers 201 Linked with two referrals in one engagement', async () => {
     const body = uniqueDeal(example('cosell-deal.json'), 'cosell-1');
-    const accepted = await call(sandbox, 'POST', '/referrals', body);
-    expect(accepted.status).toBe(202);
-    expect(accepted.headers.get('retry-after')).toBeTruthy();
-    const view = await waitForFinal(sandbox, accepted.body.trackingId);
-    expect(view.state).toBe('Linked');
+    const created = await call(sandbox, 'POST', '/referrals', body);
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ state: 'Linked', final: true, dealType: 'CoSell' });
+    const view = (await call(sandbox, 'GET', `/referrals/${created.body.trackingId}`)).body;
+    expect(view).toEqual(created.body);
     const engagement = referralsIn(view.partnerReferral.engagementId);
     expect(engagement).toHaveLength(2);
     const microsoft = engagement.find((r) => r.organizationId === 'msft')!;
