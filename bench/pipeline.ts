@@ -94,6 +94,12 @@ export interface PipelineFigures {
   cpuSystemShare: number;
   /** CPU of the warm-up referral (cold services, first token). */
   warmupCpuMs: number;
+  /**
+   * Host CPU per request when the same N bodies are POSTed to /api/referrals/validate after the run (no
+   * storage, no Partner Center): the inbound HTTP, the `@azure/functions` request and response objects,
+   * JSON parsing and validation. The part of `cpuMsPerReferral` no storage or Partner Center change can cut.
+   */
+  validateOnlyCpuMsPerRequest: number;
   /** CPU of the other processes on the same cores during the run, for context: Azurite, and this process (client, simulator, stand-ins, table proxy). */
   otherCpuMs: { azurite: number; benchProcess: number };
   /** Seconds from the first POST: the last POST answered, the last partner and the last Microsoft referral created. */
@@ -175,6 +181,10 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineFig
     const usage = meter.stop();
     const azuriteUsage = azuriteMeter.stop();
     const ownCpu = process.cpuUsage(ownCpuBefore);
+    const validateMeter = new ProcessMeter({ pid });
+    validateMeter.start();
+    await mapWithConcurrency(bodies, clientConcurrency, (body) => client.request(`${url}/validate`, { body }));
+    const validateOnlyCpuMsPerRequest = round(validateMeter.stop().cpuMs / options.referrals, 2);
     const tableCounts = bench.tableProxy!.counts();
     const pcStats = sandbox.partnerCenter.stats();
     const kvStats = sandbox.keyVault.stats();
@@ -222,6 +232,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineFig
       cpuMsPerReferral: round(usage.cpuMs / options.referrals, 2),
       cpuSystemShare: round(usage.systemMs / Math.max(1, usage.cpuMs), 2),
       warmupCpuMs: round(warmupCpuMs, 0),
+      validateOnlyCpuMsPerRequest,
       otherCpuMs: { azurite: round(azuriteUsage.cpuMs, 0), benchProcess: round((ownCpu.user + ownCpu.system) / 1000, 0) },
       phases: {
         postsAnsweredSeconds: sinceFirstPost(postsAnsweredAtMs),
