@@ -1,7 +1,6 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { getAppServices } from '../shared/app/composition';
 import { problem } from '../shared/referral/problem';
-import { toTrackingView } from '../shared/workflow/trackingView';
 import { baseUrlOf, guard, jsonResponse, problemResponse } from './edge/http';
 
 /**
@@ -17,6 +16,8 @@ export async function getReferral(request: HttpRequest, context: InvocationConte
     const record = await workflow.get(trackingId);
     if (!record) return notFound;
     const location = `${baseUrlOf(request, settings.PUBLIC_BASE_URL)}/api/referrals/${trackingId}`;
+    // Loaded on the first call, not at cold start (bench:coldstart).
+    const { toTrackingView } = require('../shared/workflow/trackingView') as typeof import('../shared/workflow/trackingView');
     const view = toTrackingView(record, location);
     return view.final ? jsonResponse(200, view) : jsonResponse(202, view, { Location: location, 'Retry-After': '5' });
   });

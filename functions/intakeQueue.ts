@@ -1,6 +1,5 @@
 import { app, type InvocationContext } from '@azure/functions';
 import { getAppServices } from '../shared/app/composition';
-import { decodeQueuePayload, parseIntakeMessage } from '../shared/workflow/messages';
 import { INTAKE_QUEUE_NAME, STORAGE_CONNECTION_SETTING } from '../shared/workflow/constants';
 import { runQueueStep } from './edge/queue';
 import { withTraceParent } from '../shared/platform/telemetry';
@@ -15,6 +14,8 @@ export async function intakeQueue(payload: unknown, context: InvocationContext):
     const { workflow } = getAppServices();
     // The message as sent (the host hands JSON over parsed): what identifies a refused message.
     const sent = typeof context.triggerMetadata?.queueTrigger === 'string' ? context.triggerMetadata.queueTrigger : payload;
+    // Loaded on the first message, not at cold start (bench:coldstart).
+    const { decodeQueuePayload, parseIntakeMessage } = require('../shared/workflow/messages') as typeof import('../shared/workflow/messages');
     const decoded = decodeQueuePayload(payload);
     if (!decoded.ok) {
       const record = await workflow.rejectInvalidMessage(sent, decoded.problem);

@@ -1,8 +1,6 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { getAppServices } from '../shared/app/composition';
 import { problem } from '../shared/referral/problem';
-import { toTrackingView } from '../shared/workflow/trackingView';
-import { TrackingState } from '../shared/tracking/states';
 import { baseUrlOf, guard, jsonResponse, problemResponse, readJsonBody } from './edge/http';
 
 /** Seconds a poller should wait before asking again. */
@@ -28,6 +26,9 @@ export async function submitReferral(request: HttpRequest, context: InvocationCo
     if (outcome.kind === 'invalid') return problemResponse(outcome.problem);
     if (outcome.kind === 'keyReused') return problemResponse(outcome.problem);
     const location = `${baseUrlOf(request, settings.PUBLIC_BASE_URL)}/api/referrals/${outcome.record.trackingId}`;
+    // Loaded on the first call, not at cold start (bench:coldstart).
+    const { toTrackingView } = require('../shared/workflow/trackingView') as typeof import('../shared/workflow/trackingView');
+    const { TrackingState } = require('../shared/tracking/states') as typeof import('../shared/tracking/states');
     const view = toTrackingView(outcome.record, location);
     const replayHeader: Record<string, string> = outcome.replayed ? { 'Idempotent-Replayed': 'true' } : {};
     if (view.state === TrackingState.Rejected) {

@@ -4,7 +4,7 @@
  */
 import type { InvocationContext } from '@azure/functions';
 import { ensureError, isRetryable } from '../../shared/platform/errors';
-import { decodeQueuePayload, parseStepMessage, type StepMessage } from '../../shared/workflow/messages';
+import type { StepMessage } from '../../shared/workflow/messages';
 import { withTraceParent } from '../../shared/platform/telemetry';
 
 /** host.json `extensions.queues.maxDequeueCount`: the try after which the runtime moves a message to poison. */
@@ -38,6 +38,8 @@ export async function runStepMessage(
   step: (trackingId: string) => Promise<{ record: { trackingId: string; state: string } }>,
 ): Promise<void> {
   await runQueueStep(context, async () => {
+    // Loaded on the first message, not at cold start (bench:coldstart).
+    const { decodeQueuePayload, parseStepMessage } = require('../../shared/workflow/messages') as typeof import('../../shared/workflow/messages');
     const decoded = decodeQueuePayload(payload);
     const message: StepMessage | undefined = decoded.ok ? parseStepMessage(decoded.value) : undefined;
     if (!message) {
