@@ -159,7 +159,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineFig
     warmupMeter.start();
     const warmupTypes = dealMix(warmupReferrals);
     const first = await client.request(url, { body: uniqueDeal(warmupTypes[0]!, `${tag}-warmup-0`) });
-    if (first.status !== 201) throw new Error(`The first warm-up referral answered ${first.status}: ${first.text.slice(0, 500)}`);
+    if (first.status !== 201 && first.status !== 202) throw new Error(`The first warm-up referral answered ${first.status}: ${first.text.slice(0, 500)}`);
     const warmupAnswers = await mapWithConcurrency(warmupTypes.slice(1), clientConcurrency, (type, i) =>
       client.request(url, { body: uniqueDeal(type, `${tag}-warmup-${i + 1}`) }),
     );
