@@ -199,12 +199,7 @@ export class ReferralWorkflow {
       if (!isRetryable(error)) throw error;
       log.warn('Partner step deferred to the queue', { reason: describe(error) });
       if (input.source === 'queue') throw error;
-      await this.#o.submitQueue.send(stepMessage(identity.trackingId, input.traceparent)).catch((sendError: unknown) => {
-        // The record is durable; the sweeper resumes it even when this enqueue is lost.
-        log.warn('Could not enqueue the deferred partner step; the sweeper will resume it', { reason: describe(sendError) });
-      });
-      const current = (await this.#o.store.read(identity.trackingId).catch(() => undefined)) ?? created.record;
-      return { kind: 'tracked', record: current, replayed: false };
+      return { kind: 'tracked', record: await this.#handOver(created.record, this.#o.submitQueue, 'partner'), replayed: false };
     }
   }
 
@@ -290,7 +285,7 @@ export class ReferralWorkflow {
     log.info('Partner referral created', { partnerReferralId: created.id, engagementId: created.engagementId, state: record.state });
     if (linkInline) return this.#linkInline(record, deadlineEpochMs);
     if (isCoSell) {
-      await this.#sendLinkMessage(record);
+      await this.#enqueueStep(record, this.#o.linkQueue, 'link');
     } else {
       this.#notifyInBackground(record);
     }
@@ -304,17 +299,24 @@ export class ReferralWorkflow {
     } catch (error) {
       if (!isRetryable(error)) throw error;
       this.#o.logger.warn('Link step deferred to the queue', { trackingId: record.trackingId, reason: describe(error) });
-      await this.#sendLinkMessage(record);
-      const current = (await this.#o.store.read(record.trackingId).catch(() => undefined)) ?? record;
-      return { record: current, deferred: true };
+      return { record: await this.#handOver(record, this.#o.linkQueue, 'link'), deferred: true };
     }
   }
 
-  /** Enqueues the link step; a lost send is covered by the sweeper (the record is its own outbox). */
-  async #sendLinkMessage(record: TrackingRecord): Promise<void> {
-    await this.#o.linkQueue.send(stepMessage(record.trackingId, record.traceparent)).catch((error: unknown) => {
-      this.#o.logger.warn('Could not enqueue the link step; the sweeper will resume it', { trackingId: record.trackingId, reason: describe(error) });
+  /** Enqueues a step; a lost send is covered by the sweeper (the record is its own outbox). */
+  async #enqueueStep(record: TrackingRecord, queue: QueueSender, step: 'partner' | 'link'): Promise<void> {
+    await queue.send(stepMessage(record.trackingId, record.traceparent)).catch((error: unknown) => {
+      this.#o.logger.warn(`Could not enqueue the ${step} step; the sweeper will resume it`, { trackingId: record.trackingId, reason: describe(error) });
     });
+  }
+
+  /**
+   * Hands a step this invocation could not finish to its queue and returns the record as stored now
+   * (with the error the failed attempt recorded), or `record` when it cannot be read.
+   */
+  async #handOver(record: TrackingRecord, queue: QueueSender, step: 'partner' | 'link'): Promise<TrackingRecord> {
+    await this.#enqueueStep(record, queue, step);
+    return (await this.#o.store.read(record.trackingId).catch(() => undefined)) ?? record;
   }
 
   /**
