@@ -58,6 +58,8 @@ export interface SandboxOptions {
   quiet?: boolean;
   /** Start the local host (false: only the stand-ins and Azurite). @default true */
   startHost?: boolean;
+  /** Node.js binary of the local host and the app. @default this process's own */
+  hostExecPath?: string;
 }
 
 /** Every URL the sandbox serves, as written to `.sandbox/endpoints.json`. */
@@ -181,7 +183,14 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
     let host: RunningHost | undefined;
     const hostPort = port(DEFAULT_PORTS.host);
     const launchHost = async (fixedPort: number) =>
-      startLocalHost({ appDir: options.appDir, port: fixedPort, env: appSettings, hostJson: options.hostJson, quiet: options.quiet });
+      startLocalHost({
+        appDir: options.appDir,
+        port: fixedPort,
+        env: appSettings,
+        hostJson: options.hostJson,
+        quiet: options.quiet,
+        ...(options.hostExecPath ? { execPath: options.hostExecPath } : {}),
+      });
     if (options.startHost !== false) {
       host = await launchHost(hostPort);
       stops.push(() => host?.stop() ?? Promise.resolve());

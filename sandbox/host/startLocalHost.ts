@@ -18,6 +18,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 import { DEFAULT_START_TIMEOUT_MS, HostEnv, OUTPUT_BUFFER_LINES } from './constants';
+import { loadAppSettings } from './appSettings';
 import { LocalHostError } from './errors';
 import type { HostedFunction } from './functionHost';
 import { HostMessageType, type HostMessage } from './hostMessages';
@@ -48,6 +49,11 @@ export interface LocalHostOptions {
   entry?: string;
   /** Receives each output line of the child. */
   onLine?: (line: string, stream: 'stdout' | 'stderr') => void;
+  /**
+   * The Node.js binary the host and app run on (e.g. the major the infrastructure deploys).
+   * @default the parent's own (process.execPath)
+   */
+  execPath?: string;
 }
 
 /** A running host process. */
@@ -84,7 +90,17 @@ export async function startLocalHost(options: LocalHostOptions): Promise<Running
   if (options.queueLeaseMs !== undefined) env[HostEnv.queueLeaseMs] = String(options.queueLeaseMs);
   if (options.drainMs !== undefined) env[HostEnv.drainMs] = String(options.drainMs);
 
-  const child = fork(entry, args, { cwd: appDir, env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'], execArgv: [] });
+  // Node.js options of the app, as Azure passes them to the worker: the `languageWorkers__node__arguments`
+  // app setting (environment first, then local.settings.json).
+  const settings = await loadAppSettings(appDir, { env, createFromSample: false });
+  const execArgv = workerArguments(settings.merged);
+  const child = fork(entry, args, {
+    cwd: appDir,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    execArgv,
+    ...(options.execPath ? { execPath: options.execPath } : {}),
+  });
   const lines: string[] = [];
   const waiters = new Set<{ pattern: RegExp; resolve: (line: string) => void }>();
   const onLine = (line: string, stream: 'stdout' | 'stderr'): void => {
@@ -211,4 +227,16 @@ function resolveEntry(): string {
   const built = path.resolve(__dirname, '..', '..', 'dist', 'sandbox', 'host', 'main.js');
   if (existsSync(built)) return built;
   throw new LocalHostError(`The local host is not built (${built} is missing): run \`npm run build\` first`, { code: 'process' });
+}
+
+/** App setting (and its `:` form) whose value Azure Functions passes to the Node.js worker as command-line options. */
+export const WORKER_ARGUMENTS_SETTINGS = ['languageWorkers__node__arguments', 'languageWorkers:node:arguments'] as const;
+
+/**
+ * The Node.js options in `languageWorkers__node__arguments` (space-separated, e.g.
+ * `--max-old-space-size=1536`), or none.
+ */
+export function workerArguments(settings: Record<string, string | undefined>): string[] {
+  const value = WORKER_ARGUMENTS_SETTINGS.map((name) => settings[name]).find((v) => v !== undefined && v.trim() !== '');
+  return value === undefined ? [] : value.trim().split(/\s+/);
 }

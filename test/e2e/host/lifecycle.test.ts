@@ -134,6 +134,31 @@ app.get('settings', { route: 'settings', handler: async () => ({ jsonBody: { fro
     }
   });
 
+  it('starts the app with the Node.js options of languageWorkers__node__arguments, as Azure starts the worker', async () => {
+    const appDir = await writeApp('worker-arguments', {
+      'package.json': JSON.stringify({ main: 'dist/*.js' }),
+      'local.settings.json': JSON.stringify({ IsEncrypted: false, Values: { languageWorkers__node__arguments: '--max-old-space-size=96' } }),
+      'dist/node.js': `const { app } = require(${functionsLib});
+app.get('node', { route: 'node', handler: async () => ({ jsonBody: { execArgv: process.execArgv, heapLimitMiB: require('node:v8').getHeapStatistics().heap_size_limit / 1048576 } }) });`,
+    });
+    const fromFile = await startLocalHost({ appDir, port: 0, quiet: true });
+    try {
+      const seen = (await (await fetch(`${fromFile.url}/api/node`)).json()) as { execArgv: string[]; heapLimitMiB: number };
+      expect(seen.execArgv).toEqual(['--max-old-space-size=96']);
+      expect(seen.heapLimitMiB).toBeLessThan(200);
+    } finally {
+      await fromFile.stop();
+    }
+    // The environment wins over local.settings.json, as for every app setting.
+    const fromEnv = await startLocalHost({ appDir, port: 0, quiet: true, env: { languageWorkers__node__arguments: '--max-old-space-size=160 --stack-size=900' } });
+    try {
+      const seen = (await (await fetch(`${fromEnv.url}/api/node`)).json()) as { execArgv: string[] };
+      expect(seen.execArgv).toEqual(['--max-old-space-size=160', '--stack-size=900']);
+    } finally {
+      await fromEnv.stop();
+    }
+  });
+
   it('applies a function timeout from host.json and answers 500 for the timed-out request', async () => {
     const appDir = await writeApp('timeout', {
       'package.json': JSON.stringify({ main: 'dist/*.js' }),
