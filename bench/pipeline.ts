@@ -16,9 +16,13 @@
  * Prints the figures as one JSON object on the last line:
  * `npm run bench:pipeline -- --referrals 1000 --latency-ms 50 --concurrency 16`
  * `--chart` instead runs a small grid (N = 200, C × L) and writes docs/figures/pipeline.svg.
- * `--set NAME=VALUE` (repeatable) adds an app setting for an experiment, e.g. `--set LOG_LEVEL=warn`.
- * `--cpu-prof-dir DIR` profiles the host child (bench/lib/cpuProfilePreload.ts; written when it stops).
+ * `--set NAME=VALUE` (repeatable) adds an app setting for an experiment, e.g. `--set LOG_LEVEL=warn`, or
+ * Node.js options of the app: `--set languageWorkers__node__arguments=--max-old-space-size=128`.
+ * `--node PATH` runs the host and the app on another Node.js binary (infra/ deploys Node.js 22).
+ * `--cpu-prof-dir DIR` profiles the host child (bench/lib/cpuProfilePreload.ts): `host-<pid>-1.cpuprofile` is the
+ * measured run alone, `-0` what came before it, `-2` what came after (written when the host stops).
  */
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import path from 'node:path';
@@ -61,6 +65,8 @@ export interface PipelineOptions {
    * ≈ 12 ms with the project's host.json. @default 'project'
    */
   queuePolling?: 'project' | 'fast';
+  /** Node.js binary of the host and the app (e.g. the major infra/ deploys). @default this process's own */
+  nodeBinary?: string;
 }
 
 /** The figures printed on the last line. */
@@ -74,6 +80,8 @@ export interface PipelineFigures {
   /** The host's queue polling (see {@link PipelineOptions.queuePolling}) and the app's LINK_MODE. */
   queuePolling: 'project' | 'fast';
   linkMode: string;
+  /** Node.js version the app ran on (`--node`). */
+  appNodeVersion: string;
   /** First POST to the last record turning Linked or Completed. */
   wallSeconds: number;
   /** partnerCenterCalls × L / C / 1000: the time the calls need at C in flight. */
@@ -146,6 +154,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineFig
     countTableOperations: true,
     appSettings,
     hostJson: queuePolling === 'fast' ? BENCH_HOST_JSON : projectHostJson(),
+    ...(options.nodeBinary ? { nodeBinary: options.nodeBinary } : {}),
   });
   const client = new HttpClient({ maxSockets: clientConcurrency });
   try {
@@ -180,6 +189,8 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineFig
     const ownCpuBefore = process.cpuUsage();
     meter.start();
     azuriteMeter.start();
+    // A profiled host starts a new profile segment here and at the end of the measured run.
+    if (options.cpuProfileDir) process.kill(pid, 'SIGUSR2');
     const firstPostAtMs = Date.now();
     const answers = await mapWithConcurrency(bodies, clientConcurrency, (body) => client.request(url, { body }));
     const postsAnsweredAtMs = Date.now();
@@ -202,6 +213,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineFig
     }
     const usage = meter.stop();
     const azuriteUsage = azuriteMeter.stop();
+    if (options.cpuProfileDir) process.kill(pid, 'SIGUSR2');
     const ownCpu = process.cpuUsage(ownCpuBefore);
     const validateMeter = new ProcessMeter({ pid });
     validateMeter.start();
@@ -237,6 +249,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineFig
       clientConcurrency,
       queuePolling,
       linkMode: appSettings.LINK_MODE ?? 'inline',
+      appNodeVersion: options.nodeBinary ? execFileSync(options.nodeBinary, ['--version'], { encoding: 'utf8' }).trim() : process.version,
       wallSeconds: round(wallSeconds, 3),
       boundSeconds: round(boundSeconds, 3),
       efficiency: round(boundSeconds / wallSeconds, 3),
@@ -356,6 +369,8 @@ async function main(): Promise<void> {
     chart: { kind: 'boolean' },
     /** `--set NAME=VALUE`, repeatable: an app setting for an experiment. */
     set: { kind: 'strings' },
+    /** Node.js binary of the host and the app (default: the one running the bench). */
+    node: { kind: 'string', default: '' },
   });
   const extraSettings = Object.fromEntries(
     options.set.map((pair) => {
@@ -381,6 +396,7 @@ async function main(): Promise<void> {
     appSettings: extraSettings,
     warmupReferrals: options.warmup,
     queuePolling: parseQueuePolling(options['queue-polling']),
+    ...(options.node ? { nodeBinary: options.node } : {}),
     ...(options['cpu-prof-dir'] ? { cpuProfileDir: options['cpu-prof-dir'] } : {}),
   });
   console.log(

@@ -5,7 +5,8 @@
  * (open it in Chrome DevTools or summarise it with bench/lib/cpuProfileSummary.ts).
  *
  * The folder comes from `BENCH_CPU_PROFILE_DIR`; the sampling interval from
- * `BENCH_CPU_PROFILE_INTERVAL_US` (default 1000 µs).
+ * `BENCH_CPU_PROFILE_INTERVAL_US` (default 1000 µs). `SIGUSR2` ends the current segment and starts the
+ * next: segment K is written as `host-<pid>-<K>.cpuprofile` (bench:pipeline marks its measured run so).
  */
 import { Session } from 'node:inspector';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -18,16 +19,25 @@ if (dir) {
   session.post('Profiler.enable');
   session.post('Profiler.setSamplingInterval', { interval: Number(process.env.BENCH_CPU_PROFILE_INTERVAL_US ?? 1000) });
   session.post('Profiler.start');
+  let segment = 0;
   let written = false;
-  const write = (): void => {
-    if (written) return;
-    written = true;
+  const writeSegment = (): void => {
     // An in-process inspector session answers synchronously, so this works inside 'exit'.
     session.post('Profiler.stop', (error, result) => {
       if (error || !result) return;
       mkdirSync(dir, { recursive: true });
-      writeFileSync(path.join(dir, `host-${process.pid}.cpuprofile`), JSON.stringify(result.profile));
+      writeFileSync(path.join(dir, `host-${process.pid}-${segment}.cpuprofile`), JSON.stringify(result.profile));
     });
+    segment += 1;
   };
-  process.on('exit', write);
+  process.on('SIGUSR2', () => {
+    if (written) return;
+    writeSegment();
+    session.post('Profiler.start');
+  });
+  process.on('exit', () => {
+    if (written) return;
+    written = true;
+    writeSegment();
+  });
 }

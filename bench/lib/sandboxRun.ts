@@ -34,6 +34,8 @@ export interface BenchSandboxOptions {
   accessTokenLifetimeSeconds?: number;
   /** Echo the host's output. @default false */
   verbose?: boolean;
+  /** Node.js binary of the host and the app (e.g. the major infra/ deploys). @default this process's own */
+  nodeBinary?: string;
 }
 
 /** A running bench sandbox. */
@@ -65,12 +67,20 @@ export async function startBenchSandbox(options: BenchSandboxOptions = {}): Prom
     appSettings: options.appSettings,
     ...(options.accessTokenLifetimeSeconds !== undefined ? { accessTokenLifetimeSeconds: options.accessTokenLifetimeSeconds } : {}),
     startHost: !countTables,
+    ...(options.nodeBinary ? { hostExecPath: options.nodeBinary } : {}),
   });
   let tableProxy: RunningCountingProxy | undefined;
   let ownHost: RunningHost | undefined;
   let env: Record<string, string> = sandbox.appSettings;
   const launch = async (port: number): Promise<RunningHost> =>
-    startLocalHost({ appDir: repoRoot(), port, env, hostJson: options.hostJson ?? BENCH_HOST_JSON, quiet: !options.verbose });
+    startLocalHost({
+      appDir: repoRoot(),
+      port,
+      env,
+      hostJson: options.hostJson ?? BENCH_HOST_JSON,
+      quiet: !options.verbose,
+      ...(options.nodeBinary ? { execPath: options.nodeBinary } : {}),
+    });
   try {
     if (countTables) {
       const { upstreamOrigin } = withTableEndpoint(sandbox.azurite.connectionString, 'http://127.0.0.1:1');
