@@ -28,8 +28,12 @@ export interface AppSettings {
 export interface LoadAppSettingsOptions {
   /** @default process.env */
   env?: Record<string, string | undefined>;
-  /** Copy local.settings.sample.json when local.settings.json is missing. @default true */
-  createFromSample?: boolean;
+  /**
+   * When local.settings.json is missing: `copy` local.settings.sample.json to it (what the host does),
+   * `read` the sample without copying (what the process starting the host needs before the host runs),
+   * or `ignore` it. @default 'copy'
+   */
+  sample?: 'copy' | 'read' | 'ignore';
 }
 
 /** Reads local.settings.json of `appDir` and merges it under `env`. */
@@ -38,8 +42,10 @@ export async function loadAppSettings(appDir: string, options: LoadAppSettingsOp
   const file = path.join(appDir, 'local.settings.json');
   const sample = path.join(appDir, 'local.settings.sample.json');
   let createdFromSample = false;
+  const useSample = options.sample ?? 'copy';
   let text = await readOptional(file);
-  if (text === undefined && options.createFromSample !== false) {
+  if (text === undefined && useSample === 'read') return parseSettings(await readOptional(sample), sample, env, false);
+  if (text === undefined && useSample === 'copy') {
     try {
       // COPYFILE_EXCL: two hosts starting at once must not clobber each other's copy.
       await copyFile(sample, file, fsConstants.COPYFILE_EXCL);
@@ -50,7 +56,11 @@ export async function loadAppSettings(appDir: string, options: LoadAppSettingsOp
     }
     text = await readOptional(file);
   }
+  return parseSettings(text, file, env, createdFromSample);
+}
 
+/** Values (and the local HTTP port) of a settings file's text, merged under `env`. */
+function parseSettings(text: string | undefined, file: string, env: Record<string, string | undefined>, createdFromSample: boolean): AppSettings {
   let fileValues: Record<string, string> = {};
   let localHttpPort: number | undefined;
   if (text !== undefined) {

@@ -92,7 +92,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<Running
 
   // Node.js options of the app, as Azure passes them to the worker: the `languageWorkers__node__arguments`
   // app setting (environment first, then local.settings.json).
-  const settings = await loadAppSettings(appDir, { env, createFromSample: false });
+  const settings = await loadAppSettings(appDir, { env, sample: 'read' });
   const execArgv = workerArguments(settings.merged);
   const child = fork(entry, args, {
     cwd: appDir,

@@ -33,6 +33,14 @@ describe('local.settings.json', () => {
     expect(second.createdFromSample).toBe(false);
   });
 
+  it('reads the sample without copying it when asked to (the process that starts the host)', async () => {
+    await writeFile(path.join(dir, 'local.settings.sample.json'), JSON.stringify({ IsEncrypted: false, Values: { FROM: 'sample' } }));
+    const settings = await loadAppSettings(dir, { env: {}, sample: 'read' });
+    expect(settings).toMatchObject({ createdFromSample: false, fileValues: { FROM: 'sample' }, file: path.join(dir, 'local.settings.sample.json') });
+    await expect(readFile(path.join(dir, 'local.settings.json'), 'utf8')).rejects.toMatchObject({ code: 'ENOENT' });
+    expect(await loadAppSettings(dir, { env: {}, sample: 'ignore' })).toMatchObject({ fileValues: {}, file: undefined });
+  });
+
   it('runs with no settings file at all', async () => {
     expect(await loadAppSettings(dir, { env: { X: '1' } })).toMatchObject({ fileValues: {}, merged: { X: '1' }, file: undefined });
   });
