@@ -105,6 +105,11 @@ const BASELINE_PC_FAULTS = {
   commitThenDrop: { probability: 0.05, operations: ['create'] },
 };
 
+/** Partner Center calls that must have met the baseline faults before they are cleared (fewer with fewer referrals). */
+const MIN_FAULTED_PARTNER_CENTER_CALLS = 20;
+/** How long the fault phase may outlast the submission waiting for them (MSAL's throttle is 60 s). */
+const MAX_EXTRA_FAULT_PHASE_MS = 90_000;
+
 /** Key Vault and token endpoint trouble around each restart. */
 const DEPENDENCY_FAULTS = {
   rateLimit: { probability: 0.3, retryAfterSeconds: 1 },
@@ -268,6 +273,12 @@ async function drive(bench: BenchSandbox, plan: Planned[], client: HttpClient, o
   await eventChain;
   log(`chaos: ${plan.length} submitted in ${round((Date.now() - startedAtMs) / 1000, 1)} s; clearing faults in 2 s`);
   await sleep(2_000);
+  // The faults end when the app has met them, not at a wall-clock mark: a host that spent the whole
+  // submission getting a token (a kill before its first call, then the token endpoint's 429s and MSAL's
+  // 60 s throttle) would otherwise make every Partner Center call after the faults were gone.
+  const faultedCallsWanted = Math.min(plan.length, MIN_FAULTED_PARTNER_CENTER_CALLS);
+  const faultsUntilMs = Date.now() + MAX_EXTRA_FAULT_PHASE_MS;
+  while (sumValues(sandbox.partnerCenter.stats().faults) < faultedCallsWanted && Date.now() < faultsUntilMs) await sleep(250);
   sandbox.partnerCenter.clearFaults();
   sandbox.keyVault.clearFaults();
   sandbox.entra.clearFaults();
