@@ -10,7 +10,7 @@ let figures: ChaosFigures;
 
 beforeAll(async () => {
   figures = await runChaos({ referrals: 40, seed: 42, kills: 2, settleTimeoutMs: 150_000 });
-}, 240_000);
+}, 330_000); // submission + up to 90 s more of faults (bench/chaos.ts) + 150 s to settle
 
 describe('chaos: 40 referrals, two host kills, faults in every dependency', () => {
   it('injects faults into Partner Center and the token path and kills the host twice', () => {
