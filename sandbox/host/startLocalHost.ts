@@ -91,7 +91,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<Running
   if (options.drainMs !== undefined) env[HostEnv.drainMs] = String(options.drainMs);
 
   // Node.js options of the app, as Azure passes them to the worker: the `languageWorkers__node__arguments`
-  // app setting (environment first, then local.settings.json).
+  // app setting (environment first, then local.settings.json, or its sample before the host has copied it).
   const settings = await loadAppSettings(appDir, { env, sample: 'read' });
   const execArgv = workerArguments(settings.merged);
   const child = fork(entry, args, {
