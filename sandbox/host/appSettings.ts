@@ -30,10 +30,10 @@ export interface LoadAppSettingsOptions {
   env?: Record<string, string | undefined>;
   /**
    * When local.settings.json is missing: `copy` local.settings.sample.json to it (what the host does),
-   * `read` the sample without copying (what the process starting the host needs before the host runs),
-   * or `ignore` it. @default 'copy'
+   * or `read` the sample without copying (what the process starting the host needs before the host
+   * runs). @default 'copy'
    */
-  sample?: 'copy' | 'read' | 'ignore';
+  sample?: 'copy' | 'read';
 }
 
 /** Reads local.settings.json of `appDir` and merges it under `env`. */
@@ -42,10 +42,9 @@ export async function loadAppSettings(appDir: string, options: LoadAppSettingsOp
   const file = path.join(appDir, 'local.settings.json');
   const sample = path.join(appDir, 'local.settings.sample.json');
   let createdFromSample = false;
-  const useSample = options.sample ?? 'copy';
   let text = await readOptional(file);
-  if (text === undefined && useSample === 'read') return parseSettings(await readOptional(sample), sample, env, false);
-  if (text === undefined && useSample === 'copy') {
+  if (text === undefined && options.sample === 'read') return parseSettings(await readOptional(sample), sample, env, false);
+  if (text === undefined) {
     try {
       // COPYFILE_EXCL: two hosts starting at once must not clobber each other's copy.
       await copyFile(sample, file, fsConstants.COPYFILE_EXCL);
