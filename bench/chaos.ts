@@ -31,7 +31,14 @@ import { HttpClient, mapWithConcurrency, sleep } from './lib/httpClient';
 import { startBenchSandbox, type BenchSandbox } from './lib/sandboxRun';
 import { uniqueDeal, type DealType } from './lib/repo';
 import { expectedTrackingId } from './lib/identity';
-import { FINAL_STATES, IntakeSender, poisonCount, queueDepths, readAllRecords, type RecordSummary } from './lib/inspect';
+import {
+  FINAL_STATES,
+  IntakeSender,
+  poisonCount,
+  queueDepths,
+  readAllRecords,
+  type RecordSummary,
+} from './lib/inspect';
 import { round, sumValues } from './lib/stats';
 
 /** Options of {@link runChaos}. */
@@ -74,7 +81,11 @@ export interface ChaosFigures {
   /** Messages on the *-poison queues at the end. */
   poisoned: number;
   kills: number;
-  faultsInjected: { partnerCenter: Record<string, number>; keyVault: Record<string, number>; entra: Record<string, number> };
+  faultsInjected: {
+    partnerCenter: Record<string, number>;
+    keyVault: Record<string, number>;
+    entra: Record<string, number>;
+  };
   /** Creates Partner Center answered from a recorded MS-RequestId (a retry after a lost answer: nothing created). */
   idempotentReplays: number;
   /** Refresh-token replays the Entra stand-in saw (each revokes the token family; must be 0). */
@@ -130,8 +141,19 @@ export function planChaosMix(options: { referrals: number; seed: number }): Plan
     const body = uniqueDeal(dealType, `chaos-${options.seed}-${index}`);
     const key = keyed ? `chaos-key-${options.seed}-${index}` : undefined;
     // Header and envelope keys share one namespace: the same key is the same request on both channels.
-    const trackingId = expectedTrackingId(body, key ? { key, channel: channel === 'http' ? 'header' : 'envelope' } : undefined);
-    return { index, dealType, channel, body, ...(key ? { key } : {}), trackingId, ...(duplicateVia ? { duplicateVia } : {}) };
+    const trackingId = expectedTrackingId(
+      body,
+      key ? { key, channel: channel === 'http' ? 'header' : 'envelope' } : undefined,
+    );
+    return {
+      index,
+      dealType,
+      channel,
+      body,
+      ...(key ? { key } : {}),
+      trackingId,
+      ...(duplicateVia ? { duplicateVia } : {}),
+    };
   });
 }
 
@@ -179,7 +201,13 @@ async function untilRotationPersisted(sandbox: BenchSandbox['sandbox'], timeoutM
   }
 }
 
-async function drive(bench: BenchSandbox, plan: Planned[], client: HttpClient, options: ChaosOptions, log: (line: string) => void): Promise<ChaosFigures> {
+async function drive(
+  bench: BenchSandbox,
+  plan: Planned[],
+  client: HttpClient,
+  options: ChaosOptions,
+  log: (line: string) => void,
+): Promise<ChaosFigures> {
   const { sandbox } = bench;
   const hostOutput: string[] = [];
   const kills = options.kills ?? 2;
@@ -191,16 +219,29 @@ async function drive(bench: BenchSandbox, plan: Planned[], client: HttpClient, o
   // Events fire when submission progress crosses their mark; each runs once, in order.
   const killMarks = Array.from({ length: kills }, (_, k) => 0.35 + (0.4 * k) / Math.max(1, kills - 1));
   const events: Array<{ at: number; name: string; run: () => Promise<void> }> = [
-    { at: 0.15, name: 'storm 1 (429 p=0.6)', run: async () => sandbox.partnerCenter.setFaults(pcFaults({ rateLimit: { probability: 0.6, retryAfterSeconds: 1 } })) },
+    {
+      at: 0.15,
+      name: 'storm 1 (429 p=0.6)',
+      run: async () =>
+        sandbox.partnerCenter.setFaults(pcFaults({ rateLimit: { probability: 0.6, retryAfterSeconds: 1 } })),
+    },
     { at: 0.3, name: 'storm 1 over', run: async () => sandbox.partnerCenter.setFaults(pcFaults()) },
-    { at: 0.5, name: 'storm 2 (10 req/s)', run: async () => sandbox.partnerCenter.setFaults(pcFaults({ rateLimit: { requestsPerSecond: 10 } })) },
+    {
+      at: 0.5,
+      name: 'storm 2 (10 req/s)',
+      run: async () => sandbox.partnerCenter.setFaults(pcFaults({ rateLimit: { requestsPerSecond: 10 } })),
+    },
     { at: 0.65, name: 'storm 2 over', run: async () => sandbox.partnerCenter.setFaults(pcFaults()) },
     ...killMarks.map((at, k) => ({
       at,
       name: `kill ${k + 1}`,
       run: async () => {
         sandbox.keyVault.setFaults({ seed: options.seed + k, ...DEPENDENCY_FAULTS });
-        sandbox.entra.setFaults({ seed: options.seed + k, rateLimit: { ...DEPENDENCY_FAULTS.rateLimit, operations: ['token'] }, serverErrors: { ...DEPENDENCY_FAULTS.serverErrors, operations: ['token'] } });
+        sandbox.entra.setFaults({
+          seed: options.seed + k,
+          rateLimit: { ...DEPENDENCY_FAULTS.rateLimit, operations: ['token'] },
+          serverErrors: { ...DEPENDENCY_FAULTS.serverErrors, operations: ['token'] },
+        });
         await untilRotationPersisted(sandbox);
         hostOutput.push(`==== host generation ${k + 1} (killed) ====`, ...bench.host().output());
         await bench.restartHost();
@@ -214,8 +255,8 @@ async function drive(bench: BenchSandbox, plan: Planned[], client: HttpClient, o
   let nextEvent = 0;
   let eventChain = Promise.resolve();
   const fireEventsUpTo = (progress: number): void => {
-    while (nextEvent < events.length && events[nextEvent]!.at <= progress) {
-      const event = events[nextEvent++]!;
+    while (nextEvent < events.length && events[nextEvent].at <= progress) {
+      const event = events[nextEvent++];
       eventChain = eventChain.then(async () => {
         log(`chaos: ${event.name} at ${Math.round(progress * 100)}%`);
         await event.run();
@@ -226,13 +267,20 @@ async function drive(bench: BenchSandbox, plan: Planned[], client: HttpClient, o
   const postOnce = async (planned: Planned, deadlineMs: number): Promise<void> => {
     const headers: Record<string, string> = planned.key ? { 'idempotency-key': planned.key } : {};
     for (let attempt = 0; ; attempt++) {
-      const answer = await client.request(`${bench.functionsUrl()}/referrals`, { body: planned.body, headers, timeoutMs: 15_000 });
+      const answer = await client.request(`${bench.functionsUrl()}/referrals`, {
+        body: planned.body,
+        headers,
+        timeoutMs: 15_000,
+      });
       if (answer.status !== 0 && answer.status < 500) {
-        if (![200, 201, 202].includes(answer.status)) log(`chaos: #${planned.index} answered ${answer.status}: ${answer.text.slice(0, 200)}`);
+        if (![200, 201, 202].includes(answer.status))
+          log(`chaos: #${planned.index} answered ${answer.status}: ${answer.text.slice(0, 200)}`);
         return;
       }
       if (Date.now() > deadlineMs) {
-        log(`chaos: #${planned.index} gave up after ${attempt + 1} attempts (${answer.status || answer.error?.message})`);
+        log(
+          `chaos: #${planned.index} gave up after ${attempt + 1} attempts (${answer.status || answer.error?.message})`,
+        );
         return;
       }
       sends.httpRetries++;
@@ -278,7 +326,8 @@ async function drive(bench: BenchSandbox, plan: Planned[], client: HttpClient, o
   // 60 s throttle) would otherwise make every Partner Center call after the faults were gone.
   const faultedCallsWanted = Math.min(plan.length, MIN_FAULTED_PARTNER_CENTER_CALLS);
   const faultsUntilMs = Date.now() + MAX_EXTRA_FAULT_PHASE_MS;
-  while (sumValues(sandbox.partnerCenter.stats().faults) < faultedCallsWanted && Date.now() < faultsUntilMs) await sleep(250);
+  while (sumValues(sandbox.partnerCenter.stats().faults) < faultedCallsWanted && Date.now() < faultsUntilMs)
+    await sleep(250);
   sandbox.partnerCenter.clearFaults();
   sandbox.keyVault.clearFaults();
   sandbox.entra.clearFaults();
@@ -292,15 +341,20 @@ async function drive(bench: BenchSandbox, plan: Planned[], client: HttpClient, o
     records = await readAllRecords(sandbox);
     const pending = expectedIds.filter((id) => !FINAL_STATES.has(records.get(id)?.state ?? ''));
     const depths = await queueDepths(sandbox);
-    const busy = depths['referral-intake']! + depths['referral-submit']! + depths['referral-link']!;
+    const busy = depths['referral-intake'] + depths['referral-submit'] + depths['referral-link'];
     if ((pending.length === 0 && busy === 0) || Date.now() > deadline) break;
     if (Date.now() - lastLogMs > 10_000) {
       lastLogMs = Date.now();
       const states: Record<string, number> = {};
-      for (const id of pending) states[records.get(id)?.state ?? 'missing'] = (states[records.get(id)?.state ?? 'missing'] ?? 0) + 1;
+      for (const id of pending)
+        states[records.get(id)?.state ?? 'missing'] = (states[records.get(id)?.state ?? 'missing'] ?? 0) + 1;
       const sample = records.get(pending[0] ?? '');
-      const leaseLeft = sample?.leaseUntilEpochMs ? `${Math.round((sample.leaseUntilEpochMs - Date.now()) / 1000)} s of lease left (owner ${sample.leaseOwner?.slice(0, 8)})` : 'no lease';
-      log(`chaos: waiting for ${pending.length} records ${JSON.stringify(states)}, ${busy} queued messages; e.g. ${sample?.trackingId} ${sample?.state}, ${leaseLeft}, last error ${sample?.lastErrorCode ?? '-'}`);
+      const leaseLeft = sample?.leaseUntilEpochMs
+        ? `${Math.round((sample.leaseUntilEpochMs - Date.now()) / 1000)} s of lease left (owner ${sample.leaseOwner?.slice(0, 8)})`
+        : 'no lease';
+      log(
+        `chaos: waiting for ${pending.length} records ${JSON.stringify(states)}, ${busy} queued messages; e.g. ${sample?.trackingId} ${sample?.state}, ${leaseLeft}, last error ${sample?.lastErrorCode ?? '-'}`,
+      );
     }
     await sleep(500);
   }
@@ -324,7 +378,12 @@ async function check(
   seed: number,
 ): Promise<ChaosFigures> {
   const { sandbox } = bench;
-  const referrals = sandbox.partnerCenter.referrals() as Array<{ id: string; engagementId: string; organizationId: string; externalReferenceId?: string | null }>;
+  const referrals = sandbox.partnerCenter.referrals() as Array<{
+    id: string;
+    engagementId: string;
+    organizationId: string;
+    externalReferenceId?: string | null;
+  }>;
   const byId = new Map(referrals.map((r) => [r.id, r]));
   const problems: string[] = [];
   const unique = new Map(plan.map((p) => [p.trackingId, p]));
@@ -359,7 +418,8 @@ async function check(
       problems.push(`#${planned.index} ${planned.dealType}: ${record.state} without its partner referral`);
     }
     if (planned.dealType === 'CoSell' && record.state === 'Linked') {
-      if (record.microsoftReferralId && byId.get(record.microsoftReferralId)?.engagementId === partner?.engagementId) linked++;
+      if (record.microsoftReferralId && byId.get(record.microsoftReferralId)?.engagementId === partner?.engagementId)
+        linked++;
       else problems.push(`#${planned.index}: Linked but the Microsoft referral is missing or in another engagement`);
     }
     if (planned.dealType !== 'CoSell' && record.state === 'Completed') completed++;
@@ -367,15 +427,22 @@ async function check(
   const partnerByExternalId = new Map<string, number>();
   const microsoftByEngagement = new Map<string, number>();
   for (const referral of referrals) {
-    if (referral.organizationId === 'msft') microsoftByEngagement.set(referral.engagementId, (microsoftByEngagement.get(referral.engagementId) ?? 0) + 1);
-    else if (referral.externalReferenceId) partnerByExternalId.set(referral.externalReferenceId, (partnerByExternalId.get(referral.externalReferenceId) ?? 0) + 1);
+    if (referral.organizationId === 'msft')
+      microsoftByEngagement.set(referral.engagementId, (microsoftByEngagement.get(referral.engagementId) ?? 0) + 1);
+    else if (referral.externalReferenceId)
+      partnerByExternalId.set(
+        referral.externalReferenceId,
+        (partnerByExternalId.get(referral.externalReferenceId) ?? 0) + 1,
+      );
   }
-  const extra = (counts: Map<string, number>) => [...counts.values()].reduce((total, n) => total + Math.max(0, n - 1), 0);
+  const extra = (counts: Map<string, number>) =>
+    [...counts.values()].reduce((total, n) => total + Math.max(0, n - 1), 0);
   const depths = await queueDepths(sandbox);
   const pcFaults = sandbox.partnerCenter.stats().faults;
   const kvFaults = sandbox.keyVault.stats().faults;
   const entraFaults = sandbox.entra.stats().faults;
-  const nonZero = (faults: Record<string, number>) => Object.fromEntries(Object.entries(faults).filter(([, n]) => n > 0));
+  const nonZero = (faults: Record<string, number>) =>
+    Object.fromEntries(Object.entries(faults).filter(([, n]) => n > 0));
   const uniquePlans = [...unique.values()];
   return {
     benchmark: 'chaos',

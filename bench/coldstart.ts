@@ -88,7 +88,8 @@ function main(): void {
     `function modules: median ${figures.appMedianMs} ms over ${figures.runs} runs (${figures.appRunsMs.join(', ')})`,
     `bare @azure/functions: median ${figures.bareMedianMs} ms (${figures.bareRunsMs.join(', ')})`,
     `ratio ${figures.ratio} (target ≤ 1.5)`,
-  ]) console.log(line);
+  ])
+    console.log(line);
   console.log(JSON.stringify(figures));
 }
 

@@ -18,7 +18,14 @@ import { HttpClient, mapWithConcurrency, sleep } from './lib/httpClient';
 import { startBenchSandbox } from './lib/sandboxRun';
 import { generateFuzzCases, type FuzzCase } from './lib/fuzzCases';
 import { expectedVerdict, isXmlSafe, queueMessageText, type FuzzVerdict } from './lib/fuzzOracle';
-import { FINAL_STATES, IntakeSender, poisonCount, queueDepths, readAllRecords, type RecordSummary } from './lib/inspect';
+import {
+  FINAL_STATES,
+  IntakeSender,
+  poisonCount,
+  queueDepths,
+  readAllRecords,
+  type RecordSummary,
+} from './lib/inspect';
 
 /** Options of {@link runFuzz}. */
 export interface FuzzOptions {
@@ -98,7 +105,11 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzFigures> {
         const route = fuzzCase.channel === 'validate' ? '/referrals/validate' : '/referrals';
         const headers: Record<string, string> = { 'content-type': fuzzCase.contentType ?? 'application/json' };
         if (fuzzCase.idempotencyKey !== undefined) headers['idempotency-key'] = fuzzCase.idempotencyKey;
-        const answer = await client.request(`${functionsUrl}${route}`, { method: 'POST', body: fuzzCase.body, headers });
+        const answer = await client.request(`${functionsUrl}${route}`, {
+          method: 'POST',
+          body: fuzzCase.body,
+          headers,
+        });
         return {
           fuzzCase,
           verdict,
@@ -125,9 +136,12 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzFigures> {
 
 async function settleAndCheck(sandbox: RunningSandbox, sent: Sent[], options: FuzzOptions): Promise<FuzzFigures> {
   const findings: FuzzFinding[] = [];
-  const note = (s: Sent, problem: string) => findings.push({ index: s.fuzzCase.index, channel: s.fuzzCase.channel, kind: s.fuzzCase.kind, problem });
+  const note = (s: Sent, problem: string) =>
+    findings.push({ index: s.fuzzCase.index, channel: s.fuzzCase.channel, kind: s.fuzzCase.kind, problem });
   const queued = sent.filter((s) => s.fuzzCase.channel.startsWith('queue') && !s.unsendable);
-  const submittedAccepted = sent.filter((s) => s.fuzzCase.channel === 'submit' && s.trackingId && s.status !== undefined && s.status < 300);
+  const submittedAccepted = sent.filter(
+    (s) => s.fuzzCase.channel === 'submit' && s.trackingId && s.status !== undefined && s.status < 300,
+  );
 
   // Ids that must reach a final state: accepted queue messages, refused ones (as Rejected), accepted POSTs.
   const expectedIds = new Set<string>();
@@ -144,7 +158,7 @@ async function settleAndCheck(sandbox: RunningSandbox, sent: Sent[], options: Fu
     records = await readAllRecords(sandbox);
     const pending = [...expectedIds].filter((id) => !FINAL_STATES.has(records.get(id)?.state ?? ''));
     const depths = await queueDepths(sandbox);
-    const queuesBusy = depths['referral-intake']! + depths['referral-submit']! + depths['referral-link']! > 0;
+    const queuesBusy = depths['referral-intake'] + depths['referral-submit'] + depths['referral-link'] > 0;
     if ((pending.length === 0 && !queuesBusy) || Date.now() > deadline) break;
     await sleep(waitMs);
     waitMs = Math.min(2_000, waitMs * 1.5);
@@ -172,7 +186,10 @@ async function settleAndCheck(sandbox: RunningSandbox, sent: Sent[], options: Fu
     const refused = REFUSED_STATUSES.has(s.status);
     if (s.verdict.accepted === refused) {
       verdictMismatches++;
-      note(s, `HTTP ${s.status} but the verdict says ${s.verdict.accepted ? 'accepted' : `refused (${s.verdict.reason})`}`);
+      note(
+        s,
+        `HTTP ${s.status} but the verdict says ${s.verdict.accepted ? 'accepted' : `refused (${s.verdict.reason})`}`,
+      );
     }
     if (s.fuzzCase.channel === 'submit' && !refused && s.trackingId) acceptedIds.add(s.trackingId);
   }
@@ -193,7 +210,11 @@ async function settleAndCheck(sandbox: RunningSandbox, sent: Sent[], options: Fu
     invalidQueueMessages++;
     const record = s.verdict.rejectedTrackingId ? records.get(s.verdict.rejectedTrackingId) : undefined;
     if (record?.state === 'Rejected') invalidQueueMessagesRejected++;
-    else note(s, `refused message (${s.verdict.reason.slice(0, 120)}) not recorded as Rejected (${record?.state ?? 'no record'})`);
+    else
+      note(
+        s,
+        `refused message (${s.verdict.reason.slice(0, 120)}) not recorded as Rejected (${record?.state ?? 'no record'})`,
+      );
   }
 
   // Side effects: records outside Rejected that no accepted request accounts for, and Partner Center
@@ -208,16 +229,28 @@ async function settleAndCheck(sandbox: RunningSandbox, sent: Sent[], options: Fu
     }
     if (record.state !== 'Rejected') {
       sideEffectsFromInvalid++;
-      findings.push({ index: -1, channel: 'table', kind: 'record', problem: `record ${record.trackingId} in ${record.state} for no accepted request` });
+      findings.push({
+        index: -1,
+        channel: 'table',
+        kind: 'record',
+        problem: `record ${record.trackingId} in ${record.state} for no accepted request`,
+      });
     }
   }
-  const accountedEngagements = new Set([...records.values()].filter((r) => acceptedIds.has(r.trackingId) && r.engagementId).map((r) => r.engagementId!));
+  const accountedEngagements = new Set(
+    [...records.values()].filter((r) => acceptedIds.has(r.trackingId) && r.engagementId).map((r) => r.engagementId!),
+  );
   for (const referral of sandbox.partnerCenter.referrals() as Array<{ id: string; engagementId?: string }>) {
     if (accountedReferrals.has(referral.id)) continue;
     // A Microsoft referral whose link step has not recorded it yet still belongs to an accepted engagement.
     if (referral.engagementId && accountedEngagements.has(referral.engagementId)) continue;
     sideEffectsFromInvalid++;
-    findings.push({ index: -1, channel: 'partnerCenter', kind: 'referral', problem: `referral ${referral.id} for no accepted request` });
+    findings.push({
+      index: -1,
+      channel: 'partnerCenter',
+      kind: 'referral',
+      problem: `referral ${referral.id} for no accepted request`,
+    });
   }
 
   const notFinal = [...expectedIds].filter((id) => !FINAL_STATES.has(records.get(id)?.state ?? '')).length;
@@ -251,7 +284,8 @@ async function main(): Promise<void> {
     concurrency: { kind: 'number', default: 8, min: 1 },
   });
   const figures = await runFuzz(options);
-  for (const finding of figures.findings) console.log(`finding: #${finding.index} ${finding.channel} ${finding.kind}: ${finding.problem}`);
+  for (const finding of figures.findings)
+    console.log(`finding: #${finding.index} ${finding.channel} ${finding.kind}: ${finding.problem}`);
   console.log(
     `${figures.cases} cases: ${figures.serverErrors} server errors, ${figures.sideEffectsFromInvalid} side effects from invalid input, ` +
       `${figures.invalidQueueMessagesRejected}/${figures.invalidQueueMessages} refused queue messages recorded as Rejected, ${figures.poisoned} poisoned`,

@@ -141,7 +141,10 @@ export interface PipelineFigures {
 export async function runPipeline(options: PipelineOptions): Promise<PipelineFigures> {
   const clientConcurrency = options.clientConcurrency ?? 64;
   const tag = options.tag ?? String(Date.now());
-  const appSettings: Record<string, string> = { ...options.appSettings, PARTNER_CENTER_CONCURRENCY: String(options.concurrency) };
+  const appSettings: Record<string, string> = {
+    ...options.appSettings,
+    PARTNER_CENTER_CONCURRENCY: String(options.concurrency),
+  };
   if (options.cpuProfileDir) {
     mkdirSync(options.cpuProfileDir, { recursive: true });
     // `--cpu-prof` is refused in NODE_OPTIONS: a preload starts the inspector's profiler instead.
@@ -167,16 +170,19 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineFig
     const warmupMeter = new ProcessMeter({ pid });
     warmupMeter.start();
     const warmupTypes = dealMix(warmupReferrals);
-    const first = await client.request(url, { body: uniqueDeal(warmupTypes[0]!, `${tag}-warmup-0`) });
-    if (first.status !== 201 && first.status !== 202) throw new Error(`The first warm-up referral answered ${first.status}: ${first.text.slice(0, 500)}`);
+    const first = await client.request(url, { body: uniqueDeal(warmupTypes[0], `${tag}-warmup-0`) });
+    if (first.status !== 201 && first.status !== 202)
+      throw new Error(`The first warm-up referral answered ${first.status}: ${first.text.slice(0, 500)}`);
     const warmupAnswers = await mapWithConcurrency(warmupTypes.slice(1), clientConcurrency, (type, i) =>
       client.request(url, { body: uniqueDeal(type, `${tag}-warmup-${i + 1}`) }),
     );
     const warmupPartnerCenterCalls = warmupReferrals + warmupTypes.filter((t) => t === 'CoSell').length;
     const warmupDeadline = Date.now() + (options.timeoutMs ?? 300_000);
-    while (Date.now() < warmupDeadline && sandbox.partnerCenter.referrals().length < warmupPartnerCenterCalls) await sleep(50);
+    while (Date.now() < warmupDeadline && sandbox.partnerCenter.referrals().length < warmupPartnerCenterCalls)
+      await sleep(50);
     const refused = warmupAnswers.filter((a) => a.status !== 201 && a.status !== 202);
-    if (refused.length > 0) throw new Error(`${refused.length} warm-up referrals were refused (e.g. ${refused[0]!.status})`);
+    if (refused.length > 0)
+      throw new Error(`${refused.length} warm-up referrals were refused (e.g. ${refused[0].status})`);
     const warmupCpuMs = warmupMeter.stop().cpuMs;
 
     sandbox.partnerCenter.setFaults({ latency: options.latencyMs });
@@ -194,14 +200,19 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineFig
     const firstPostAtMs = Date.now();
     const answers = await mapWithConcurrency(bodies, clientConcurrency, (body) => client.request(url, { body }));
     const postsAnsweredAtMs = Date.now();
-    const trackingIds = answers.map((a) => (typeof a.json?.trackingId === 'string' ? (a.json.trackingId as string) : undefined));
+    const trackingIds = answers.map((a) =>
+      typeof a.json?.trackingId === 'string' ? (a.json.trackingId as string) : undefined,
+    );
     const coSell = types.filter((t) => t === 'CoSell').length;
     const expectedPartnerCenterCalls = options.referrals + coSell;
 
     // Wait: first for the simulator to hold every referral (in-process, no app call), then for every
     // record to be final (read from the table directly, not through the proxy).
     const deadline = Date.now() + (options.timeoutMs ?? 300_000);
-    while (Date.now() < deadline && sandbox.partnerCenter.referrals().length < warmupPartnerCenterCalls + expectedPartnerCenterCalls) {
+    while (
+      Date.now() < deadline &&
+      sandbox.partnerCenter.referrals().length < warmupPartnerCenterCalls + expectedPartnerCenterCalls
+    ) {
       await sleep(50);
     }
     let records = await readAllRecords(sandbox);
@@ -238,7 +249,13 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineFig
     }
     const latencies = answers.map((a) => a.durationMs);
     const createdAt = (microsoft: boolean) =>
-      Math.max(0, ...sandbox.partnerCenter.referrals().filter((r) => (r.organizationId === 'msft') === microsoft).map((r) => Date.parse(r.createdDateTime)));
+      Math.max(
+        0,
+        ...sandbox.partnerCenter
+          .referrals()
+          .filter((r) => (r.organizationId === 'msft') === microsoft)
+          .map((r) => Date.parse(r.createdDateTime)),
+      );
     const sinceFirstPost = (atMs: number) => round((atMs - firstPostAtMs) / 1000, 3);
     return {
       benchmark: 'pipeline',
@@ -249,7 +266,9 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineFig
       clientConcurrency,
       queuePolling,
       linkMode: appSettings.LINK_MODE ?? 'inline',
-      appNodeVersion: options.nodeBinary ? execFileSync(options.nodeBinary, ['--version'], { encoding: 'utf8' }).trim() : process.version,
+      appNodeVersion: options.nodeBinary
+        ? execFileSync(options.nodeBinary, ['--version'], { encoding: 'utf8' }).trim()
+        : process.version,
       wallSeconds: round(wallSeconds, 3),
       boundSeconds: round(boundSeconds, 3),
       efficiency: round(boundSeconds / wallSeconds, 3),
@@ -270,7 +289,10 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineFig
       warmupCpuMs: round(warmupCpuMs, 0),
       warmupCpuMsPerReferral: round(warmupCpuMs / warmupReferrals, 2),
       validateOnlyCpuMsPerRequest,
-      otherCpuMs: { azurite: round(azuriteUsage.cpuMs, 0), benchProcess: round((ownCpu.user + ownCpu.system) / 1000, 0) },
+      otherCpuMs: {
+        azurite: round(azuriteUsage.cpuMs, 0),
+        benchProcess: round((ownCpu.user + ownCpu.system) / 1000, 0),
+      },
       phases: {
         postsAnsweredSeconds: sinceFirstPost(postsAnsweredAtMs),
         lastPartnerReferralSeconds: sinceFirstPost(createdAt(false)),
@@ -291,7 +313,10 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineFig
 }
 
 /** `after - before` of two-level call counters. */
-function diffNested(after: Record<string, Record<string, number>>, before: Record<string, Record<string, number>>): Record<string, Record<string, number>> {
+function diffNested(
+  after: Record<string, Record<string, number>>,
+  before: Record<string, Record<string, number>>,
+): Record<string, Record<string, number>> {
   const out: Record<string, Record<string, number>> = {};
   for (const [operation, byStatus] of Object.entries(after)) {
     for (const [status, n] of Object.entries(byStatus)) {
@@ -306,10 +331,15 @@ function diffNested(after: Record<string, Record<string, number>>, before: Recor
 export const CHART_GRID = { referrals: 200, concurrencies: [4, 8, 16], latenciesMs: [25, 50, 100] } as const;
 
 /** One point of the chart. */
-export type ChartPoint = Pick<PipelineFigures, 'concurrency' | 'latencyMs' | 'wallSeconds' | 'boundSeconds' | 'efficiency' | 'cpuMsPerReferral'>;
+export type ChartPoint = Pick<
+  PipelineFigures,
+  'concurrency' | 'latencyMs' | 'wallSeconds' | 'boundSeconds' | 'efficiency' | 'cpuMsPerReferral'
+>;
 
 /** Runs the chart grid, writes docs/figures/pipeline.svg, and returns the points and the floor. */
-export async function runChart(options: { clientConcurrency?: number; outFile?: string } = {}): Promise<{ file: string; floorSeconds: number; points: ChartPoint[] }> {
+export async function runChart(
+  options: { clientConcurrency?: number; outFile?: string } = {},
+): Promise<{ file: string; floorSeconds: number; points: ChartPoint[] }> {
   const pick = (f: PipelineFigures): ChartPoint => ({
     concurrency: f.concurrency,
     latencyMs: f.latencyMs,
@@ -318,14 +348,28 @@ export async function runChart(options: { clientConcurrency?: number; outFile?: 
     efficiency: f.efficiency,
     cpuMsPerReferral: f.cpuMsPerReferral,
   });
-  const floor = await runPipeline({ referrals: CHART_GRID.referrals, latencyMs: 0, concurrency: 16, clientConcurrency: options.clientConcurrency });
+  const floor = await runPipeline({
+    referrals: CHART_GRID.referrals,
+    latencyMs: 0,
+    concurrency: 16,
+    clientConcurrency: options.clientConcurrency,
+  });
   console.log(`floor (L=0): wall ${floor.wallSeconds} s`);
   const points: ChartPoint[] = [];
   for (const concurrency of CHART_GRID.concurrencies) {
     for (const latencyMs of CHART_GRID.latenciesMs) {
-      const figures = pick(await runPipeline({ referrals: CHART_GRID.referrals, latencyMs, concurrency, clientConcurrency: options.clientConcurrency }));
+      const figures = pick(
+        await runPipeline({
+          referrals: CHART_GRID.referrals,
+          latencyMs,
+          concurrency,
+          clientConcurrency: options.clientConcurrency,
+        }),
+      );
       points.push(figures);
-      console.log(`C=${concurrency} L=${latencyMs} ms: wall ${figures.wallSeconds} s, bound ${figures.boundSeconds} s, efficiency ${figures.efficiency}`);
+      console.log(
+        `C=${concurrency} L=${latencyMs} ms: wall ${figures.wallSeconds} s, bound ${figures.boundSeconds} s, efficiency ${figures.efficiency}`,
+      );
     }
   }
   const svg = renderGroupedBarsSvg({
@@ -383,7 +427,13 @@ async function main(): Promise<void> {
     const chart = await runChart({ clientConcurrency: options['client-concurrency'] });
     console.log(`wrote ${path.relative(process.cwd(), chart.file)}`);
     console.log(
-      JSON.stringify({ benchmark: 'pipeline-chart', referrals: CHART_GRID.referrals, file: path.relative(repoRoot(), chart.file), floorSeconds: chart.floorSeconds, points: chart.points }),
+      JSON.stringify({
+        benchmark: 'pipeline-chart',
+        referrals: CHART_GRID.referrals,
+        file: path.relative(repoRoot(), chart.file),
+        floorSeconds: chart.floorSeconds,
+        points: chart.points,
+      }),
     );
     return;
   }

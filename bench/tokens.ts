@@ -33,7 +33,11 @@ import { TokenBroker, type FetchLike } from '../shared/auth';
 import { createLogger, silentSink } from '../shared/platform/logging';
 
 const PARTNER_CENTER_RESOURCE = 'https://api.partner.microsoft.com';
-const SECRET_NAMES = { clientId: 'partner-center-client-id', clientSecret: 'partner-center-client-secret', refreshToken: 'partner-center-refresh-token' };
+const SECRET_NAMES = {
+  clientId: 'partner-center-client-id',
+  clientSecret: 'partner-center-client-secret',
+  refreshToken: 'partner-center-refresh-token',
+};
 const LIFETIME_SECONDS = 3600;
 const MARGIN_SECONDS = 300;
 const CONCURRENCY = 16;
@@ -54,7 +58,8 @@ function option(name: string, fallback: number): number {
 }
 
 const sum = (record: Record<string, number>): number => Object.values(record).reduce((a, b) => a + b, 0);
-const kvCalls = (stats: KeyVaultStats, operation: 'get' | 'set'): number => sum(stats.calls[operation] ?? {}) - (stats.calls[operation]?.['401'] ?? 0);
+const kvCalls = (stats: KeyVaultStats, operation: 'get' | 'set'): number =>
+  sum(stats.calls[operation] ?? {}) - (stats.calls[operation]?.['401'] ?? 0);
 
 async function main(): Promise<void> {
   const calls = option('--calls', 1000);
@@ -85,12 +90,14 @@ async function main(): Promise<void> {
     let nowMs = Date.now();
     const broker = new TokenBroker({
       secretClient: new SecretClient(keyVault.url, credential, { agent, retryOptions: { maxRetries: 0 } }),
-      leaseTable: TableClient.fromConnectionString(azurite.connectionString, 'referrals', { allowInsecureConnection: true }),
+      leaseTable: TableClient.fromConnectionString(azurite.connectionString, 'referrals', {
+        allowInsecureConnection: true,
+      }),
       tokenEndpoint: { authorityHost: entra.authorityHost, tenantId: entra.tenantId },
       resource: PARTNER_CENTER_RESOURCE,
       secretNames: SECRET_NAMES,
       expiryMarginSeconds: MARGIN_SECONDS,
-      fetch: ((url, init) => nodeFetch(url, { ...init, agent })) as FetchLike,
+      fetch: ((url, init) => nodeFetch(url, { ...init, agent })),
       clock: { nowMs: () => nowMs },
       logger: createLogger({ sink: silentSink }),
     });
@@ -130,8 +137,14 @@ async function main(): Promise<void> {
         tokenRedemptions: brokerAfter.redemptions - brokerBefore.redemptions,
         keyVaultWrites: brokerAfter.keyVaultWrites - brokerBefore.keyVaultWrites,
       };
-      if (own.keyVaultReads !== figures.keyVaultReads || own.tokenRedemptions !== figures.tokenRedemptions || own.keyVaultWrites !== figures.keyVaultWrites) {
-        throw new Error(`Broker counters ${JSON.stringify(own)} disagree with the stand-ins' ${JSON.stringify(figures)}`);
+      if (
+        own.keyVaultReads !== figures.keyVaultReads ||
+        own.tokenRedemptions !== figures.tokenRedemptions ||
+        own.keyVaultWrites !== figures.keyVaultWrites
+      ) {
+        throw new Error(
+          `Broker counters ${JSON.stringify(own)} disagree with the stand-ins' ${JSON.stringify(figures)}`,
+        );
       }
       return figures;
     };
@@ -140,8 +153,12 @@ async function main(): Promise<void> {
     nowMs += MARGIN_SECONDS * 1000; // the token reaches its renewal point: the next lifetime starts
     const steady = await runWindow();
     const reuseDetections = entra.stats().reuseDetections;
-    console.log(`cold start   (first lifetime):  ${cold.keyVaultReads} Key Vault reads (client secret, with the client id as its tag, and refresh token; 3 without the tag), ${cold.tokenRedemptions} redemption, ${cold.keyVaultWrites} write, ${cold.elapsedMs} ms`);
-    console.log(`steady state (next lifetime):   ${steady.keyVaultReads} Key Vault read (refresh token, inside the lease), ${steady.tokenRedemptions} redemption, ${steady.keyVaultWrites} write, ${steady.elapsedMs} ms`);
+    console.log(
+      `cold start   (first lifetime):  ${cold.keyVaultReads} Key Vault reads (client secret, with the client id as its tag, and refresh token; 3 without the tag), ${cold.tokenRedemptions} redemption, ${cold.keyVaultWrites} write, ${cold.elapsedMs} ms`,
+    );
+    console.log(
+      `steady state (next lifetime):   ${steady.keyVaultReads} Key Vault read (refresh token, inside the lease), ${steady.tokenRedemptions} redemption, ${steady.keyVaultWrites} write, ${steady.elapsedMs} ms`,
+    );
     console.log(
       JSON.stringify({
         benchmark: 'tokens',
@@ -150,7 +167,11 @@ async function main(): Promise<void> {
         tokenRedemptions: steady.tokenRedemptions,
         keyVaultWrites: steady.keyVaultWrites,
         window: 'steady state: one token lifetime of a running instance',
-        coldStart: { keyVaultReads: cold.keyVaultReads, tokenRedemptions: cold.tokenRedemptions, keyVaultWrites: cold.keyVaultWrites },
+        coldStart: {
+          keyVaultReads: cold.keyVaultReads,
+          tokenRedemptions: cold.tokenRedemptions,
+          keyVaultWrites: cold.keyVaultWrites,
+        },
         reuseDetections,
         elapsedMs: steady.elapsedMs,
       }),

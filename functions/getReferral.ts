@@ -10,17 +10,25 @@ import { baseUrlOf, guard, jsonResponse, problemResponse } from './edge/http';
 export async function getReferral(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   return guard(context, async () => {
     const trackingId = request.params.trackingId ?? '';
-    const notFound = problemResponse(problem(404, 'not-found', 'No such referral request', 'No tracking record has this id.'));
+    const notFound = problemResponse(
+      problem(404, 'not-found', 'No such referral request', 'No tracking record has this id.'),
+    );
     if (!/^r[0-9a-f]{31}$/.test(trackingId)) return notFound;
     const { workflow, settings } = getAppServices();
     const record = await workflow.get(trackingId);
     if (!record) return notFound;
     const location = `${baseUrlOf(request, settings.PUBLIC_BASE_URL)}/api/referrals/${trackingId}`;
     // Loaded on the first call, not at cold start (bench:coldstart).
-    const { toTrackingView } = require('../shared/workflow/trackingView') as typeof import('../shared/workflow/trackingView');
+    const { toTrackingView } =
+      require('../shared/workflow/trackingView') as typeof import('../shared/workflow/trackingView');
     const view = toTrackingView(record, location);
     return view.final ? jsonResponse(200, view) : jsonResponse(202, view, { Location: location, 'Retry-After': '5' });
   });
 }
 
-app.http('getReferral', { methods: ['GET'], route: 'referrals/{trackingId}', authLevel: 'function', handler: getReferral });
+app.http('getReferral', {
+  methods: ['GET'],
+  route: 'referrals/{trackingId}',
+  authLevel: 'function',
+  handler: getReferral,
+});

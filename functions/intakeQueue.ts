@@ -13,9 +13,11 @@ export async function intakeQueue(payload: unknown, context: InvocationContext):
   await runQueueStep(context, async () => {
     const { workflow } = getAppServices();
     // The message as sent (the host hands JSON over parsed): what identifies a refused message.
-    const sent = typeof context.triggerMetadata?.queueTrigger === 'string' ? context.triggerMetadata.queueTrigger : payload;
+    const sent =
+      typeof context.triggerMetadata?.queueTrigger === 'string' ? context.triggerMetadata.queueTrigger : payload;
     // Loaded on the first message, not at cold start (bench:coldstart).
-    const { decodeQueuePayload, parseIntakeMessage } = require('../shared/workflow/messages') as typeof import('../shared/workflow/messages');
+    const { decodeQueuePayload, parseIntakeMessage } =
+      require('../shared/workflow/messages') as typeof import('../shared/workflow/messages');
     const decoded = decodeQueuePayload(payload);
     if (!decoded.ok) {
       const record = await workflow.rejectInvalidMessage(sent, decoded.problem);
@@ -36,4 +38,8 @@ export async function intakeQueue(payload: unknown, context: InvocationContext):
   });
 }
 
-app.storageQueue('intakeQueue', { queueName: INTAKE_QUEUE_NAME, connection: STORAGE_CONNECTION_SETTING, handler: intakeQueue });
+app.storageQueue('intakeQueue', {
+  queueName: INTAKE_QUEUE_NAME,
+  connection: STORAGE_CONNECTION_SETTING,
+  handler: intakeQueue,
+});

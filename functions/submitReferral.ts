@@ -27,7 +27,8 @@ export async function submitReferral(request: HttpRequest, context: InvocationCo
     if (outcome.kind === 'keyReused') return problemResponse(outcome.problem);
     const location = `${baseUrlOf(request, settings.PUBLIC_BASE_URL)}/api/referrals/${outcome.record.trackingId}`;
     // Loaded on the first call, not at cold start (bench:coldstart).
-    const { toTrackingView } = require('../shared/workflow/trackingView') as typeof import('../shared/workflow/trackingView');
+    const { toTrackingView } =
+      require('../shared/workflow/trackingView') as typeof import('../shared/workflow/trackingView');
     const { TrackingState } = require('../shared/tracking/states') as typeof import('../shared/tracking/states');
     const view = toTrackingView(outcome.record, location);
     const replayHeader: Record<string, string> = outcome.replayed ? { 'Idempotent-Replayed': 'true' } : {};
@@ -41,7 +42,8 @@ export async function submitReferral(request: HttpRequest, context: InvocationCo
         { Location: location, ...replayHeader },
       );
     }
-    if (!view.final) return jsonResponse(202, view, { Location: location, 'Retry-After': RETRY_AFTER_SECONDS, ...replayHeader });
+    if (!view.final)
+      return jsonResponse(202, view, { Location: location, 'Retry-After': RETRY_AFTER_SECONDS, ...replayHeader });
     return jsonResponse(outcome.replayed ? 200 : 201, view, { Location: location, ...replayHeader });
   });
 }

@@ -14,7 +14,9 @@ import { startTelemetry } from '../shared/platform/telemetry';
  * its patch even though the function modules loaded the package before this one.
  */
 export function instrumentAzureFunctions(load: (id: string) => unknown): void {
-  const { AzureFunctionsInstrumentation } = load('@azure/functions-opentelemetry-instrumentation') as typeof import('@azure/functions-opentelemetry-instrumentation');
+  const { AzureFunctionsInstrumentation } = load(
+    '@azure/functions-opentelemetry-instrumentation',
+  ) as typeof import('@azure/functions-opentelemetry-instrumentation');
   new AzureFunctionsInstrumentation();
   load('@azure/functions');
 }

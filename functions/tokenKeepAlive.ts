@@ -11,8 +11,14 @@ export async function tokenKeepAlive(_timer: Timer, context: InvocationContext):
   try {
     await tokenBroker.getAccessToken();
   } catch (error) {
-    context.warn(`Token keep-alive failed: ${error instanceof Error ? error.name : 'Error'}; health shows the broker state`);
+    context.warn(
+      `Token keep-alive failed: ${error instanceof Error ? error.name : 'Error'}; health shows the broker state`,
+    );
   }
 }
 
-app.timer('tokenKeepAlive', { schedule: process.env.TOKEN_KEEPALIVE_SCHEDULE ?? '0 17 3 * * *', runOnStartup: false, handler: tokenKeepAlive });
+app.timer('tokenKeepAlive', {
+  schedule: process.env.TOKEN_KEEPALIVE_SCHEDULE ?? '0 17 3 * * *',
+  runOnStartup: false,
+  handler: tokenKeepAlive,
+});

@@ -15,8 +15,18 @@ export async function validateReferral(request: HttpRequest, context: Invocation
       allowInsecureCallback: settings.CALLBACK_ALLOW_PRIVATE_TARGETS,
     });
     if (!result.ok) return problemResponse(result.problem);
-    return jsonResponse(200, { valid: true, dealType: result.value.dealType, referral: result.value.referral, ...(result.value.coSell ? { coSell: result.value.coSell } : {}) });
+    return jsonResponse(200, {
+      valid: true,
+      dealType: result.value.dealType,
+      referral: result.value.referral,
+      ...(result.value.coSell ? { coSell: result.value.coSell } : {}),
+    });
   });
 }
 
-app.http('validateReferral', { methods: ['POST'], route: 'referrals/validate', authLevel: 'function', handler: validateReferral });
+app.http('validateReferral', {
+  methods: ['POST'],
+  route: 'referrals/validate',
+  authLevel: 'function',
+  handler: validateReferral,
+});

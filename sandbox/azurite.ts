@@ -59,17 +59,32 @@ const LISTENING = /Azurite (Blob|Queue|Table) service is successfully listening 
 /** Starts Azurite; rejects with {@link AzuriteError} when it does not come up. */
 export async function startAzurite(options: AzuriteOptions = {}): Promise<RunningAzurite> {
   const packageJson = require.resolve('azurite/package.json');
-  const bin = path.join(path.dirname(packageJson), (require(packageJson) as { bin: Record<string, string> }).bin.azurite!);
+  const bin = path.join(
+    path.dirname(packageJson),
+    (require(packageJson) as { bin: Record<string, string> }).bin.azurite,
+  );
   const inMemory = options.inMemory ?? false;
   const madeTempDir = !inMemory && options.location === undefined;
   const location = inMemory ? undefined : (options.location ?? (await mkdtemp(path.join(os.tmpdir(), 'azurite-'))));
 
   const args = [
     bin,
-    '--blobHost', '127.0.0.1', '--blobPort', String(options.blobPort ?? 0),
-    '--queueHost', '127.0.0.1', '--queuePort', String(options.queuePort ?? 0),
-    '--tableHost', '127.0.0.1', '--tablePort', String(options.tablePort ?? 0),
-    '--disableTelemetry', '--skipApiVersionCheck', '--loose', '--silent',
+    '--blobHost',
+    '127.0.0.1',
+    '--blobPort',
+    String(options.blobPort ?? 0),
+    '--queueHost',
+    '127.0.0.1',
+    '--queuePort',
+    String(options.queuePort ?? 0),
+    '--tableHost',
+    '127.0.0.1',
+    '--tablePort',
+    String(options.tablePort ?? 0),
+    '--disableTelemetry',
+    '--skipApiVersionCheck',
+    '--loose',
+    '--silent',
     // Azurite refuses --location together with --inMemoryPersistence.
     ...(inMemory ? ['--inMemoryPersistence'] : ['--location', location!]),
   ];
@@ -88,8 +103,8 @@ export async function startAzurite(options: AzuriteOptions = {}): Promise<Runnin
       if (ports.Blob && ports.Queue && ports.Table) allListening();
     }
   };
-  readline.createInterface({ input: child.stdout! }).on('line', onLine);
-  readline.createInterface({ input: child.stderr! }).on('line', onLine);
+  readline.createInterface({ input: child.stdout }).on('line', onLine);
+  readline.createInterface({ input: child.stderr }).on('line', onLine);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const killOnExit = (): void => {
     child.kill('SIGKILL');
@@ -163,7 +178,10 @@ async function stopChild(child: ChildProcess, exited: Promise<void>): Promise<vo
   if (child.exitCode !== null || child.signalCode !== null) return;
   child.kill('SIGTERM');
   let timer: NodeJS.Timeout | undefined;
-  const done = await Promise.race([exited.then(() => true), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), 3_000)))]);
+  const done = await Promise.race([
+    exited.then(() => true),
+    new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), 3_000))),
+  ]);
   clearTimeout(timer);
   if (!done) {
     child.kill('SIGKILL');

@@ -178,7 +178,10 @@ const serverErrorsSchema = z
   .object({
     probability: probabilitySchema,
     /** Statuses to pick from, uniformly. @default [500, 503] */
-    statuses: z.array(z.union([z.literal(500), z.literal(503)])).min(1).optional(),
+    statuses: z
+      .array(z.union([z.literal(500), z.literal(503)]))
+      .min(1)
+      .optional(),
     operations: operationsSchema,
   })
   .strict();
@@ -324,7 +327,11 @@ export class FaultInjector {
         this.#windowCount++;
         if (this.#windowCount > rateLimit.requestsPerSecond) {
           const restSeconds = Math.max(1, Math.ceil((this.#windowStartMs + 1000 - now) / 1000));
-          plan.reject = { kind: 'rateLimit', status: 429, retryAfterSeconds: rateLimit.retryAfterSeconds ?? restSeconds };
+          plan.reject = {
+            kind: 'rateLimit',
+            status: 429,
+            retryAfterSeconds: rateLimit.retryAfterSeconds ?? restSeconds,
+          };
         }
       }
       if (!plan.reject && rateLimit.probability !== undefined && this.#random() < rateLimit.probability) {
@@ -336,11 +343,17 @@ export class FaultInjector {
     if (!plan.reject && errors && targets(errors.operations, operation) && this.#random() < errors.probability) {
       const statuses = errors.statuses ?? [500, 503];
       const status = statuses[Math.floor(this.#random() * statuses.length)] ?? 500;
-      plan.reject = status === 503 ? { kind: 'status503', status: 503, retryAfterSeconds: 1 } : { kind: 'status500', status: 500 };
+      plan.reject =
+        status === 503 ? { kind: 'status503', status: 503, retryAfterSeconds: 1 } : { kind: 'status500', status: 500 };
       this.#counts[plan.reject.kind]++;
     }
     const drop = config.commitThenDrop;
-    if (!plan.reject && drop && targets(drop.operations ?? this.#defaultDropOperations, operation) && this.#random() < drop.probability) {
+    if (
+      !plan.reject &&
+      drop &&
+      targets(drop.operations ?? this.#defaultDropOperations, operation) &&
+      this.#random() < drop.probability
+    ) {
       plan.dropAfterCommit = true;
       this.#counts.commitThenDrop++;
     }
@@ -353,7 +366,11 @@ export class FaultInjector {
  * `POST` (replace it; 400 {@link SandboxHttpError} when invalid), `DELETE` (clear). False when the
  * request is not one of them.
  */
-export async function serveFaultControl(req: IncomingMessage, res: ServerResponse, faults: FaultInjector): Promise<boolean> {
+export async function serveFaultControl(
+  req: IncomingMessage,
+  res: ServerResponse,
+  faults: FaultInjector,
+): Promise<boolean> {
   if ((req.url ?? '').split('?')[0] !== '/_sandbox/faults') return false;
   switch (req.method) {
     case 'GET':

@@ -14,7 +14,15 @@ import { startPartnerCenter } from './partner-center/server';
 import { startLocalHost, type RunningHost } from './host';
 
 /** Ports `npm start` prefers (0 everywhere = free ports). */
-export const DEFAULT_PORTS = { host: 7071, partnerCenter: 7081, entra: 7082, keyVault: 7083, blob: 10000, queue: 10001, table: 10002 } as const;
+export const DEFAULT_PORTS = {
+  host: 7071,
+  partnerCenter: 7081,
+  entra: 7082,
+  keyVault: 7083,
+  blob: 10000,
+  queue: 10001,
+  table: 10002,
+} as const;
 
 /**
  * host.json override that makes queue work fast for tests, chaos runs and benchmarks: a failed message
@@ -207,7 +215,11 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
     };
     writeFileSync(path.join(stateDir, 'endpoints.json'), `${JSON.stringify(endpoints, null, 2)}\n`);
     // The settings the app runs with, for tools such as `npm run auth:consent -- --settings .sandbox/local.settings.json`.
-    writeFileSync(path.join(stateDir, 'local.settings.json'), `${JSON.stringify({ IsEncrypted: false, Values: appSettings }, null, 2)}\n`, { mode: 0o600 });
+    writeFileSync(
+      path.join(stateDir, 'local.settings.json'),
+      `${JSON.stringify({ IsEncrypted: false, Values: appSettings }, null, 2)}\n`,
+      { mode: 0o600 },
+    );
     const sandbox: RunningSandbox = {
       endpoints,
       appSettings,

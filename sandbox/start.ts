@@ -11,7 +11,9 @@ import { startSandbox } from './sandbox';
 async function main(): Promise<void> {
   const appDir = findAppDir();
   const freePorts = process.env.SANDBOX_FREE_PORTS === '1';
-  console.log('Starting the co-sell referral bridge sandbox (Azurite, Partner Center, Entra, Key Vault, Functions host)...');
+  console.log(
+    'Starting the co-sell referral bridge sandbox (Azurite, Partner Center, Entra, Key Vault, Functions host)...',
+  );
   const sandbox = await startSandbox({ appDir, freePorts, quiet: false });
   const e = sandbox.endpoints;
   const lines: Array<[string, string]> = [
@@ -56,6 +58,7 @@ function findAppDir(): string {
 main().catch((error: unknown) => {
   const message = error instanceof Error ? error.message : String(error);
   console.error(`The sandbox could not start: ${message}`);
-  if (/EADDRINUSE/.test(message)) console.error('A port is in use. Stop the other process, or run: SANDBOX_FREE_PORTS=1 npm start');
+  if (/EADDRINUSE/.test(message))
+    console.error('A port is in use. Stop the other process, or run: SANDBOX_FREE_PORTS=1 npm start');
   process.exit(1);
 });

@@ -68,19 +68,30 @@ export async function authConsentCommand(options: AuthConsentCommandOptions = {}
     const merged: Record<string, string | undefined> = { ...fileValues, ...definedOnly(env) };
     const parsed = consentSettingsSchema.safeParse(merged);
     if (!parsed.success) {
-      printError(`Missing or invalid settings: ${parsed.error.issues.map((i) => String(i.path[0] ?? '(root)')).join(', ')}`);
+      printError(
+        `Missing or invalid settings: ${parsed.error.issues.map((i) => String(i.path[0] ?? '(root)')).join(', ')}`,
+      );
       return 2;
     }
     const settings = parsed.data;
     // EnvironmentCredential reads process.env: give it the file's AZURE_* values the environment lacks.
     if (!options.credential) {
-      for (const [name, value] of Object.entries(fileValues)) if (name.startsWith('AZURE_') && process.env[name] === undefined) process.env[name] = value;
+      for (const [name, value] of Object.entries(fileValues))
+        if (name.startsWith('AZURE_') && process.env[name] === undefined) process.env[name] = value;
     }
-    const httpsAgent = options.httpsAgent ?? agentForExtraCa(fileValues.NODE_EXTRA_CA_CERTS, env.NODE_EXTRA_CA_CERTS, [cwd, path.dirname(settingsFile)]);
+    const httpsAgent =
+      options.httpsAgent ??
+      agentForExtraCa(fileValues.NODE_EXTRA_CA_CERTS, env.NODE_EXTRA_CA_CERTS, [cwd, path.dirname(settingsFile)]);
     const { SecretClient } = require('@azure/keyvault-secrets') as typeof import('@azure/keyvault-secrets');
-    const credential = options.credential ?? createDefaultCredential({ env: { ...merged, ...definedOnly(process.env) }, httpsAgent });
-    const secretClient = new SecretClient(settings.KEY_VAULT_URL, credential, { retryOptions: { maxRetries: 0 }, ...(httpsAgent ? { agent: httpsAgent } : {}) });
-    print(`Authority ${settings.ENTRA_AUTHORITY_HOST}, tenant ${settings.ENTRA_TENANT_ID}, Key Vault ${settings.KEY_VAULT_URL}`);
+    const credential =
+      options.credential ?? createDefaultCredential({ env: { ...merged, ...definedOnly(process.env) }, httpsAgent });
+    const secretClient = new SecretClient(settings.KEY_VAULT_URL, credential, {
+      retryOptions: { maxRetries: 0 },
+      ...(httpsAgent ? { agent: httpsAgent } : {}),
+    });
+    print(
+      `Authority ${settings.ENTRA_AUTHORITY_HOST}, tenant ${settings.ENTRA_TENANT_ID}, Key Vault ${settings.KEY_VAULT_URL}`,
+    );
     const result: AuthConsentResult = await runAuthConsent({
       secretClient,
       authorityHost: settings.ENTRA_AUTHORITY_HOST,
@@ -108,18 +119,26 @@ export async function authConsentCommand(options: AuthConsentCommandOptions = {}
 function readLocalSettings(file: string): Record<string, string> {
   if (!existsSync(file)) return {};
   const parsed = JSON.parse(readFileSync(file, 'utf8')) as { Values?: Record<string, unknown> };
-  return Object.fromEntries(Object.entries(parsed.Values ?? {}).filter((entry): entry is [string, string] => typeof entry[1] === 'string'));
+  return Object.fromEntries(
+    Object.entries(parsed.Values ?? {}).filter((entry): entry is [string, string] => typeof entry[1] === 'string'),
+  );
 }
 
 function definedOnly(env: Record<string, string | undefined>): Record<string, string> {
-  return Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined && entry[1] !== ''));
+  return Object.fromEntries(
+    Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined && entry[1] !== ''),
+  );
 }
 
 /**
  * NODE_EXTRA_CA_CERTS only works when set before Node starts: a CA named only in local.settings.json
  * (the sandbox's) is trusted through an agent instead, on top of the public roots.
  */
-function agentForExtraCa(fromFile: string | undefined, fromEnv: string | undefined, baseDirs: readonly string[]): https.Agent | undefined {
+function agentForExtraCa(
+  fromFile: string | undefined,
+  fromEnv: string | undefined,
+  baseDirs: readonly string[],
+): https.Agent | undefined {
   if (!fromFile || fromEnv) return undefined;
   const caPath = baseDirs.map((dir) => path.resolve(dir, fromFile)).find((candidate) => existsSync(candidate));
   if (!caPath) return undefined;

@@ -36,14 +36,20 @@ export class ConnectorSchemaError extends BridgeError {
 export const PLACEHOLDER_HOST = 'your-function-app.azurewebsites.net';
 
 /** File names inside connector/. */
-export const CONNECTOR_FILES = { apiDefinition: 'apiDefinition.swagger.json', apiProperties: 'apiProperties.json' } as const;
+export const CONNECTOR_FILES = {
+  apiDefinition: 'apiDefinition.swagger.json',
+  apiProperties: 'apiProperties.json',
+} as const;
 
 // ---- the tracking view (shared/workflow/trackingView.ts), by hand ------------------------------
 
 const trackingErrorSchema = z.object({
-  step: z.enum(TrackingStep).meta({ 'x-ms-summary': 'Failed Step' }).describe('Which step failed: validation, partner (the partner referral) or microsoft (the Microsoft referral).'),
+  step: z
+    .enum(TrackingStep)
+    .meta({ 'x-ms-summary': 'Failed Step' })
+    .describe('Which step failed: validation, partner (the partner referral) or microsoft (the Microsoft referral).'),
   status: z.number().int().optional().describe('The HTTP status Partner Center answered, when there was one.'),
-  code: z.string().describe('A stable error code (Partner Center\'s, or the bridge\'s).'),
+  code: z.string().describe("A stable error code (Partner Center's, or the bridge's)."),
   message: z.string().describe('What went wrong (never customer data).'),
   errors: z
     .array(
@@ -60,13 +66,21 @@ const trackingErrorSchema = z.object({
 /** The tracking view every referral operation answers with. Checked against {@link TrackingView} below. */
 export const trackingViewSchema = z.object({
   trackingId: z.string().describe('The id of the referral request in the bridge (also the last segment of Location).'),
-  state: z.enum(TrackingState).meta({ 'x-ms-summary': 'Tracking State' }).describe('Where the request is: Received, CreatingPartner, LinkQueued, CreatingMicrosoft, Completed, Linked, Rejected or AwaitingReauthorization.'),
+  state: z
+    .enum(TrackingState)
+    .meta({ 'x-ms-summary': 'Tracking State' })
+    .describe(
+      'Where the request is: Received, CreatingPartner, LinkQueued, CreatingMicrosoft, Completed, Linked, Rejected or AwaitingReauthorization.',
+    ),
   final: z.boolean().describe('True when the state will not change any more (Completed, Linked, Rejected).'),
   dealType: z.string().describe('Private, PartnerLed or CoSell.'),
   partnerReferral: z
     .object({
       id: z.string().describe('The id of your referral in Partner Center.'),
-      engagementId: z.string().optional().describe('The engagement shared by your referral and the Microsoft referral.'),
+      engagementId: z
+        .string()
+        .optional()
+        .describe('The engagement shared by your referral and the Microsoft referral.'),
     })
     .optional()
     .describe('Your referral, once Partner Center created it.'),
@@ -75,10 +89,17 @@ export const trackingViewSchema = z.object({
     .optional()
     .describe('The linked Microsoft referral of a CoSell deal.'),
   lastError: trackingErrorSchema.optional().describe('The last failure recorded (a Rejected request says why here).'),
-  parkedFrom: z.enum(TrackingState).optional().describe('The state an AwaitingReauthorization request resumes to once a new refresh token is stored.'),
+  parkedFrom: z
+    .enum(TrackingState)
+    .optional()
+    .describe('The state an AwaitingReauthorization request resumes to once a new refresh token is stored.'),
   createdAt: z.string().describe('When the bridge received the request (UTC, ISO 8601).'),
   updatedAt: z.string().describe('When the request last changed (UTC, ISO 8601).'),
-  links: z.object({ self: z.string().meta({ 'x-ms-summary': 'Status URL' }).describe('The absolute status URL (GET it to poll).') }).describe('Links.'),
+  links: z
+    .object({
+      self: z.string().meta({ 'x-ms-summary': 'Status URL' }).describe('The absolute status URL (GET it to poll).'),
+    })
+    .describe('Links.'),
 });
 
 type Equals<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
@@ -92,12 +113,14 @@ const problemSchema = z.object({
   status: z.number().int().meta({ 'x-ms-summary': 'HTTP Status' }).describe('The HTTP status.'),
   detail: z.string().optional().meta({ 'x-ms-summary': 'Problem Detail' }).describe('What happened and what to do.'),
   instance: z.string().optional().meta({ 'x-ms-summary': 'Problem Instance' }),
-  errors: trackingErrorSchema.shape.errors.describe('Field errors: JSON pointers into your request, with a code and a message.'),
+  errors: trackingErrorSchema.shape.errors.describe(
+    'Field errors: JSON pointers into your request, with a code and a message.',
+  ),
   trackingId: z.string().optional().describe('The tracking id, when the request was recorded.'),
   partnerCenterError: z
     .object({ status: z.number().int().optional(), code: z.string().optional() })
     .optional()
-    .describe('Partner Center\'s status and error code when it refused the referral.'),
+    .describe("Partner Center's status and error code when it refused the referral."),
   tracking: trackingViewSchema.optional().describe('The tracking view of a request Partner Center refused.'),
 });
 
@@ -122,7 +145,7 @@ const REFERRAL_SUMMARIES: Readonly<Record<string, string>> = {
   'customerProfile.type': 'Customer Type',
   'details.notes': 'Deal Notes',
   'details.currency': 'Deal Currency',
-  'coSell': 'Co-Sell',
+  coSell: 'Co-Sell',
   'coSell.notes': 'Notes for Microsoft',
   'coSell.contacts': 'Contacts for Microsoft',
   'inviteContext.notes': 'Invitation Notes',
@@ -139,9 +162,10 @@ const DESCRIPTION_BY_PATH: Readonly<Record<string, string>> = {
   name: 'The deal name as it appears in Partner Center.',
   externalReferenceId: 'Your CRM opportunity id. Also the idempotency key when no Idempotency-Key is given.',
   customerProfile: 'The customer: name, address (the country is required), size and contacts.',
-  'customerProfile.name': 'The customer organisation\'s name.',
+  'customerProfile.name': "The customer organisation's name.",
   'customerProfile.team': 'Customer contacts (sent to Partner Center, never logged by the bridge).',
-  consent: 'Consent flags (the object is required; every flag is optional). The sharing flag follows the deal type when left out.',
+  consent:
+    'Consent flags (the object is required; every flag is optional). The sharing flag follows the deal type when left out.',
   details: 'The deal: value, currency, closing date, notes and requirements.',
   'details.dealValue': 'The estimated deal value.',
   'details.notes': 'Notes on the deal (up to 4000 characters).',
@@ -149,8 +173,9 @@ const DESCRIPTION_BY_PATH: Readonly<Record<string, string>> = {
   coSell: 'Required for a CoSell deal: what you need from Microsoft. Not sent with your own referral.',
   'coSell.notes': 'What you need from Microsoft, for the Microsoft seller.',
   'coSell.assistanceRequestCode': 'The kind of help you ask Microsoft for.',
-  'coSell.contacts': 'Your contacts for the Microsoft seller (the Microsoft referral\'s team).',
-  callbackUrl: 'An https URL the bridge POSTs the final tracking view to (optional; flows usually rely on the async pattern instead).',
+  'coSell.contacts': "Your contacts for the Microsoft seller (the Microsoft referral's team).",
+  callbackUrl:
+    'An https URL the bridge POSTs the final tracking view to (optional; flows usually rely on the async pattern instead).',
   team: 'Your own team on the referral.',
 };
 
@@ -191,10 +216,33 @@ const IMPORTANT_PATHS: ReadonlySet<string> = new Set([
 
 /** Words written in capitals or with inner capitals in titles. */
 const WORD_CASE: Readonly<Record<string, string>> = {
-  id: 'ID', ids: 'IDs', url: 'URL', uri: 'URI', mpn: 'MPN', iot: 'IoT', macc: 'MACC', msx: 'MSX', us: 'US', psc: 'PSC', linkedin: 'LinkedIn',
+  id: 'ID',
+  ids: 'IDs',
+  url: 'URL',
+  uri: 'URI',
+  mpn: 'MPN',
+  iot: 'IoT',
+  macc: 'MACC',
+  msx: 'MSX',
+  us: 'US',
+  psc: 'PSC',
+  linkedin: 'LinkedIn',
 };
 /** Small words kept lower case inside a title. */
-const SMALL_WORDS: ReadonlySet<string> = new Set(['a', 'an', 'and', 'as', 'by', 'for', 'of', 'on', 'or', 'the', 'to', 'with']);
+const SMALL_WORDS: ReadonlySet<string> = new Set([
+  'a',
+  'an',
+  'and',
+  'as',
+  'by',
+  'for',
+  'of',
+  'on',
+  'or',
+  'the',
+  'to',
+  'with',
+]);
 
 /** `consentToContact` → `Consent to Contact`, `eTag` → `ETag`, `linkedInProfileUrl` → `LinkedIn Profile URL`. */
 export function titleOf(key: string): string {
@@ -209,7 +257,7 @@ export function titleOf(key: string): string {
   return words
     .map((word, i) => {
       const lower = word.toLowerCase();
-      if (lower in WORD_CASE) return WORD_CASE[lower]!;
+      if (lower in WORD_CASE) return WORD_CASE[lower];
       if (i > 0 && i < words.length - 1 && SMALL_WORDS.has(lower)) return lower;
       return lower.charAt(0).toUpperCase() + lower.slice(1);
     })
@@ -217,7 +265,19 @@ export function titleOf(key: string): string {
 }
 
 /** Keys too generic to stand alone as a title: their parent's title comes first. */
-const GENERIC_KEYS: ReadonlySet<string> = new Set(['id', 'name', 'type', 'notes', 'currency', 'status', 'value', 'uri', 'method', 'code', 'message']);
+const GENERIC_KEYS: ReadonlySet<string> = new Set([
+  'id',
+  'name',
+  'type',
+  'notes',
+  'currency',
+  'status',
+  'value',
+  'uri',
+  'method',
+  'code',
+  'message',
+]);
 
 // ---- JSON Schema → Swagger 2.0 -----------------------------------------------------------------
 
@@ -225,10 +285,36 @@ type Schema = Record<string, unknown>;
 
 /** Keywords of a Swagger 2.0 Schema Object (plus x-* extensions). */
 export const SWAGGER_SCHEMA_KEYWORDS: ReadonlySet<string> = new Set([
-  '$ref', 'format', 'title', 'description', 'default', 'multipleOf', 'maximum', 'exclusiveMaximum', 'minimum',
-  'exclusiveMinimum', 'maxLength', 'minLength', 'pattern', 'maxItems', 'minItems', 'uniqueItems', 'maxProperties',
-  'minProperties', 'required', 'enum', 'type', 'items', 'allOf', 'properties', 'additionalProperties',
-  'discriminator', 'readOnly', 'xml', 'externalDocs', 'example',
+  '$ref',
+  'format',
+  'title',
+  'description',
+  'default',
+  'multipleOf',
+  'maximum',
+  'exclusiveMaximum',
+  'minimum',
+  'exclusiveMinimum',
+  'maxLength',
+  'minLength',
+  'pattern',
+  'maxItems',
+  'minItems',
+  'uniqueItems',
+  'maxProperties',
+  'minProperties',
+  'required',
+  'enum',
+  'type',
+  'items',
+  'allOf',
+  'properties',
+  'additionalProperties',
+  'discriminator',
+  'readOnly',
+  'xml',
+  'externalDocs',
+  'example',
 ]);
 
 /** How a schema is used: request bodies get visibility and keep `additionalProperties: false`. */
@@ -257,7 +343,11 @@ export function toSwaggerSchema(
   input: Schema,
   options: { role: SchemaRole; summaries?: Readonly<Record<string, string>>; definitions?: Record<string, Schema> },
 ): Schema {
-  const context: ConvertContext = { role: options.role, summaries: options.summaries ?? {}, definitions: options.definitions ?? {} };
+  const context: ConvertContext = {
+    role: options.role,
+    summaries: options.summaries ?? {},
+    definitions: options.definitions ?? {},
+  };
   const hoisted = (input.$defs ?? input.definitions) as Record<string, Schema> | undefined;
   for (const [name, schema] of Object.entries(hoisted ?? {})) {
     context.definitions[name] = convert(schema, [], context, { required: false, annotate: false });
@@ -265,7 +355,12 @@ export function toSwaggerSchema(
   return convert(input, [], context, { required: true, annotate: false });
 }
 
-function convert(input: Schema, pathParts: string[], context: ConvertContext, at: { required: boolean; annotate: boolean }): Schema {
+function convert(
+  input: Schema,
+  pathParts: string[],
+  context: ConvertContext,
+  at: { required: boolean; annotate: boolean },
+): Schema {
   const schema = flatten(input, pathParts);
   const out: Schema = {};
   for (const [key, value] of Object.entries(schema)) {
@@ -280,12 +375,18 @@ function convert(input: Schema, pathParts: string[], context: ConvertContext, at
         ]),
       );
     } else if (key === 'items' && value && typeof value === 'object' && !Array.isArray(value)) {
-      out.items = convert(value as Schema, [...pathParts.slice(0, -1), `${pathParts.at(-1) ?? ''}[]`], context, { required: false, annotate: false });
+      out.items = convert(value as Schema, [...pathParts.slice(0, -1), `${pathParts.at(-1) ?? ''}[]`], context, {
+        required: false,
+        annotate: false,
+      });
     } else if (key === 'additionalProperties') {
       if (value === false) {
         if (context.role === SchemaRole.Request) out.additionalProperties = false;
       } else if (value && typeof value === 'object') {
-        out.additionalProperties = convert(value as Schema, [...pathParts, '*'], context, { required: false, annotate: false });
+        out.additionalProperties = convert(value as Schema, [...pathParts, '*'], context, {
+          required: false,
+          annotate: false,
+        });
       }
     } else if ((key === 'minimum' || key === 'maximum') && SAFE_INTEGER_BOUNDS.has(value as number)) {
       continue;
@@ -317,7 +418,10 @@ function flatten(input: Schema, pathParts: string[]): Schema {
   }
   if (Array.isArray(schema.type)) {
     const types = (schema.type as string[]).filter((t) => t !== 'null');
-    if (types.length !== 1) throw new ConnectorSchemaError(`${where(pathParts)} has several types (${types.join(', ')}): Swagger 2.0 takes one`);
+    if (types.length !== 1)
+      throw new ConnectorSchemaError(
+        `${where(pathParts)} has several types (${types.join(', ')}): Swagger 2.0 takes one`,
+      );
     schema.type = types[0];
   }
   if (Array.isArray(schema.enum)) schema.enum = (schema.enum as unknown[]).filter((v) => v !== null);
@@ -341,9 +445,9 @@ function isNullOrNever(schema: Schema): boolean {
 
 function mergeBranches(branches: Schema[], keyword: string, pathParts: string[]): Schema {
   if (branches.length === 0) return {};
-  if (branches.length === 1) return branches[0]!;
-  if (branches.every((b) => Array.isArray(b.enum) && b.type === branches[0]!.type)) {
-    return { type: branches[0]!.type, enum: [...new Set(branches.flatMap((b) => b.enum as unknown[]))] };
+  if (branches.length === 1) return branches[0];
+  if (branches.every((b) => Array.isArray(b.enum) && b.type === branches[0].type)) {
+    return { type: branches[0].type, enum: [...new Set(branches.flatMap((b) => b.enum as unknown[]))] };
   }
   if (branches.every((b) => b.type === 'object' && b.$ref === undefined)) {
     const properties: Record<string, Schema> = {};
@@ -352,10 +456,12 @@ function mergeBranches(branches: Schema[], keyword: string, pathParts: string[])
     const required =
       keyword === 'allOf'
         ? [...new Set(requiredSets.flatMap((s) => [...s]))]
-        : [...requiredSets[0]!].filter((name) => requiredSets.every((s) => s.has(name)));
+        : [...requiredSets[0]].filter((name) => requiredSets.every((s) => s.has(name)));
     return { type: 'object', properties, ...(required.length ? { required } : {}) };
   }
-  throw new ConnectorSchemaError(`${where(pathParts)} is a ${keyword} of different kinds: flatten it in the contract or here`);
+  throw new ConnectorSchemaError(
+    `${where(pathParts)} is a ${keyword} of different kinds: flatten it in the contract or here`,
+  );
 }
 
 /** Adds the designer's title, description and (request bodies) visibility; the title comes first. */
@@ -368,13 +474,18 @@ function annotate(schema: Schema, pathParts: string[], context: ConvertContext, 
     (schema['x-ms-summary'] as string | undefined) ??
     context.summaries[pathKey] ??
     (GENERIC_KEYS.has(key) && parent ? `${titleOf(singular(parent))} ${titleOf(key)}` : titleOf(key));
-  let description = (role === SchemaRole.Request ? DESCRIPTION_BY_PATH[pathKey] : undefined) ?? (schema.description as string | undefined);
-  if (schema.type === undefined && schema.$ref === undefined) description = `${description ? `${description} ` : ''}Any JSON value, passed through unchanged.`;
+  let description =
+    (role === SchemaRole.Request ? DESCRIPTION_BY_PATH[pathKey] : undefined) ??
+    (schema.description as string | undefined);
+  if (schema.type === undefined && schema.$ref === undefined)
+    description = `${description ? `${description} ` : ''}Any JSON value, passed through unchanged.`;
   return {
     'x-ms-summary': summary,
     ...schema,
     ...(description ? { description } : {}),
-    ...(role === SchemaRole.Request ? { 'x-ms-visibility': required || IMPORTANT_PATHS.has(pathKey) ? 'important' : 'advanced' } : {}),
+    ...(role === SchemaRole.Request
+      ? { 'x-ms-visibility': required || IMPORTANT_PATHS.has(pathKey) ? 'important' : 'advanced' }
+      : {}),
   };
 }
 
@@ -410,26 +521,34 @@ export interface ConnectorDefinition {
 }
 
 function jsonSchemaOf(schema: z.ZodType, io: 'input' | 'output'): Schema {
-  return z.toJSONSchema(schema, { target: 'draft-4', io, unrepresentable: 'any' }) as Schema;
+  return z.toJSONSchema(schema, { target: 'draft-4', io, unrepresentable: 'any' });
 }
 
 const ref = (name: string): Schema => ({ $ref: `#/definitions/${name}` });
 
 const ASYNC_DESCRIPTION =
   'When Partner Center is slow, throttling or failing (or the bridge links co-sell deals from its queue, LINK_MODE=queue), it answers 202 Accepted ' +
-  'with a Location header (the status URL) and Retry-After and finishes from its queues. With the action\'s asynchronous pattern on (the default), ' +
+  "with a Location header (the status URL) and Retry-After and finishes from its queues. With the action's asynchronous pattern on (the default), " +
   'the flow engine polls Location until it answers 200 and hands you that final tracking view: check its state (Completed, Linked or Rejected).';
 
 /** Builds the connector definition (apiDefinition.swagger.json) and properties (apiProperties.json). */
 export function buildConnector(options: BuildConnectorOptions = {}): ConnectorDefinition {
   const definitions: Record<string, Schema> = {};
   definitions.ReferralRequest = {
-    ...toSwaggerSchema(jsonSchemaOf(referralRequestSchema, 'input'), { role: SchemaRole.Request, summaries: REFERRAL_SUMMARIES, definitions }),
+    ...toSwaggerSchema(jsonSchemaOf(referralRequestSchema, 'input'), {
+      role: SchemaRole.Request,
+      summaries: REFERRAL_SUMMARIES,
+      definitions,
+    }),
     description:
-      'A referral request: the Partner Center Referral resource (camelCase) plus the bridge\'s own dealType, coSell and callbackUrl. Keys and enum values are also accepted in other letter cases.',
+      "A referral request: the Partner Center Referral resource (camelCase) plus the bridge's own dealType, coSell and callbackUrl. Keys and enum values are also accepted in other letter cases.",
   };
   definitions.Referral = {
-    ...toSwaggerSchema(jsonSchemaOf(referralSchema, 'output'), { role: SchemaRole.Response, summaries: REFERRAL_SUMMARIES, definitions }),
+    ...toSwaggerSchema(jsonSchemaOf(referralSchema, 'output'), {
+      role: SchemaRole.Response,
+      summaries: REFERRAL_SUMMARIES,
+      definitions,
+    }),
     description: 'The referral exactly as the bridge sends it to Partner Center.',
   };
   definitions.TrackingView = {
@@ -512,16 +631,29 @@ export function buildConnector(options: BuildConnectorOptions = {}): ConnectorDe
             bodyParameter,
           ],
           responses: {
-            '200': trackingResponse('The same request was received before (header Idempotent-Replayed: true): its tracking view.', {
-              'Idempotent-Replayed': { type: 'string', description: 'true for a replayed request.' },
-            }),
-            '201': trackingResponse('Done: the partner referral was created (Private, PartnerLed: Completed), and for CoSell the Microsoft referral linked (Linked).', {
-              Location: locationHeaders.Location,
-            }),
-            '202': trackingResponse('Accepted; work continues from a queue (Partner Center slow or failing, or LINK_MODE=queue). Poll Location.', locationHeaders),
+            '200': trackingResponse(
+              'The same request was received before (header Idempotent-Replayed: true): its tracking view.',
+              {
+                'Idempotent-Replayed': { type: 'string', description: 'true for a replayed request.' },
+              },
+            ),
+            '201': trackingResponse(
+              'Done: the partner referral was created (Private, PartnerLed: Completed), and for CoSell the Microsoft referral linked (Linked).',
+              {
+                Location: locationHeaders.Location,
+              },
+            ),
+            '202': trackingResponse(
+              'Accepted; work continues from a queue (Partner Center slow or failing, or LINK_MODE=queue). Poll Location.',
+              locationHeaders,
+            ),
             '400': problemResponse('The referral is not valid: errors[] point at each field.'),
-            '422': problemResponse('Partner Center refused the referral, or the idempotency key was used for another request.'),
-            '503': problemResponse('A dependency is down and nothing was recorded: retry with the same Idempotency-Key.'),
+            '422': problemResponse(
+              'Partner Center refused the referral, or the idempotency key was used for another request.',
+            ),
+            '503': problemResponse(
+              'A dependency is down and nothing was recorded: retry with the same Idempotency-Key.',
+            ),
           },
         },
       },

@@ -110,7 +110,11 @@ export async function replayPoisonMessages(service: QueueServiceClient, options:
         await queue.sendMessage(message.messageText);
       } catch (error) {
         // Not sent: the poison copy reappears after the visibility timeout; nothing is lost.
-        throw new ReplayError(`Could not send message ${message.messageId} to ${options.queueName}: ${describe(error)}`, await withLeft(poison, report), error);
+        throw new ReplayError(
+          `Could not send message ${message.messageId} to ${options.queueName}: ${describe(error)}`,
+          await withLeft(poison, report),
+          error,
+        );
       }
       try {
         await poison.deleteMessage(message.messageId, message.popReceipt);
@@ -139,7 +143,8 @@ export function storageConnectionFrom(values: Record<string, string | undefined>
   if (connectionString) return { kind: 'connectionString', connectionString };
   const accountName = values[`${prefix}__accountName`]?.trim();
   const queueServiceUri =
-    values[`${prefix}__queueServiceUri`]?.trim() || (accountName ? `https://${accountName}.queue.core.windows.net` : undefined);
+    values[`${prefix}__queueServiceUri`]?.trim() ||
+    (accountName ? `https://${accountName}.queue.core.windows.net` : undefined);
   if (!queueServiceUri) return undefined;
   const clientId = values[`${prefix}__clientId`]?.trim();
   return { kind: 'identity', queueServiceUri, ...(clientId ? { clientId } : {}) };
@@ -177,7 +182,9 @@ export interface ReplayArguments {
 }
 
 const USAGE =
-  'Usage: node dist/scripts/replay-poison.js --queue <' + QUEUE_NAMES.join('|') + '> [--dry-run] [--max N] [--settings <local.settings.json>]';
+  'Usage: node dist/scripts/replay-poison.js --queue <' +
+  QUEUE_NAMES.join('|') +
+  '> [--dry-run] [--max N] [--settings <local.settings.json>]';
 
 /** Parses the command line; returns an error text for a usage mistake. */
 export function parseReplayArguments(argv: readonly string[]): ReplayArguments | { error: string } {
@@ -186,8 +193,11 @@ export function parseReplayArguments(argv: readonly string[]): ReplayArguments |
   let maxMessages: number | undefined;
   let settingsFile: string | undefined;
   for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    const [flag, inline] = arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
+    const arg = argv[i];
+    const [flag, inline] =
+      arg.startsWith('--') && arg.includes('=')
+        ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)]
+        : [arg, undefined];
     const value = (): string | undefined => inline ?? argv[++i];
     if (flag === '--queue') queueName = value();
     else if (flag === '--dry-run') dryRun = true;
@@ -195,7 +205,8 @@ export function parseReplayArguments(argv: readonly string[]): ReplayArguments |
     else if (flag === '--max') {
       const text = value();
       const n = Number(text);
-      if (!text || !Number.isInteger(n) || n < 1) return { error: `--max needs a positive whole number, not ${JSON.stringify(text ?? '')}` };
+      if (!text || !Number.isInteger(n) || n < 1)
+        return { error: `--max needs a positive whole number, not ${JSON.stringify(text ?? '')}` };
       maxMessages = n;
     } else return { error: `Unknown argument ${JSON.stringify(arg)}` };
   }
@@ -204,7 +215,12 @@ export function parseReplayArguments(argv: readonly string[]): ReplayArguments |
   if (!(QUEUE_NAMES as readonly string[]).includes(queueName)) {
     return { error: `--queue must be one of ${QUEUE_NAMES.join(', ')} (the queue to refill; its poison twin is read)` };
   }
-  return { queueName, dryRun, ...(maxMessages !== undefined ? { maxMessages } : {}), ...(settingsFile ? { settingsFile } : {}) };
+  return {
+    queueName,
+    dryRun,
+    ...(maxMessages !== undefined ? { maxMessages } : {}),
+    ...(settingsFile ? { settingsFile } : {}),
+  };
 }
 
 /** Runs the command; resolves to the process exit code (0 done, 1 failed, 2 usage). */
@@ -225,12 +241,20 @@ export async function replayPoisonCommand(options: ReplayCommandOptions = {}): P
   let service = options.service;
   if (!service) {
     const settingsFile = args.settingsFile ?? path.join(options.cwd ?? process.cwd(), 'local.settings.json');
-    const connection = storageConnectionFrom(storageSettings(definedOnly(options.env ?? process.env), readLocalSettingsValues(settingsFile)));
+    const connection = storageConnectionFrom(
+      storageSettings(definedOnly(options.env ?? process.env), readLocalSettingsValues(settingsFile)),
+    );
     if (!connection) {
-      printError(`No storage connection: set ${STORAGE_CONNECTION_SETTING}, or ${STORAGE_CONNECTION_SETTING}__queueServiceUri / __accountName (environment or ${settingsFile})`);
+      printError(
+        `No storage connection: set ${STORAGE_CONNECTION_SETTING}, or ${STORAGE_CONNECTION_SETTING}__queueServiceUri / __accountName (environment or ${settingsFile})`,
+      );
       return 2;
     }
-    print(connection.kind === 'connectionString' ? 'Storage: connection string' : `Storage: ${connection.queueServiceUri} (Entra ID)`);
+    print(
+      connection.kind === 'connectionString'
+        ? 'Storage: connection string'
+        : `Storage: ${connection.queueServiceUri} (Entra ID)`,
+    );
     service = queueServiceFor(connection);
   }
   try {
@@ -255,11 +279,16 @@ export function summary(report: ReplayReport, maxMessages?: number): string {
     const wouldMove = Math.min(report.poisonMessagesAtStart, maxMessages ?? Number.POSITIVE_INFINITY);
     return `Dry run: ${report.poisonQueue} holds ${report.poisonMessagesAtStart} message(s); ${wouldMove} would be moved to ${report.queue}.`;
   }
-  const notDeleted = report.sentNotDeleted ? `, ${report.sentNotDeleted} sent but still in ${report.poisonQueue} (replayed again next run; harmless)` : '';
+  const notDeleted = report.sentNotDeleted
+    ? `, ${report.sentNotDeleted} sent but still in ${report.poisonQueue} (replayed again next run; harmless)`
+    : '';
   return `Moved ${report.moved} message(s) from ${report.poisonQueue} to ${report.queue}${notDeleted}; ${report.poisonMessagesLeft} left in ${report.poisonQueue}.`;
 }
 
-async function withLeft(poison: ReturnType<QueueServiceClient['getQueueClient']>, report: ReplayReport): Promise<ReplayReport> {
+async function withLeft(
+  poison: ReturnType<QueueServiceClient['getQueueClient']>,
+  report: ReplayReport,
+): Promise<ReplayReport> {
   try {
     report.poisonMessagesLeft = (await poison.getProperties()).approximateMessagesCount ?? 0;
   } catch {
@@ -280,7 +309,8 @@ function describe(error: unknown): string {
  * local.settings.json), else the file's.
  */
 function storageSettings(env: Record<string, string>, file: Record<string, string>): Record<string, string> {
-  const isStorage = (name: string): boolean => name === STORAGE_CONNECTION_SETTING || name.startsWith(`${STORAGE_CONNECTION_SETTING}__`);
+  const isStorage = (name: string): boolean =>
+    name === STORAGE_CONNECTION_SETTING || name.startsWith(`${STORAGE_CONNECTION_SETTING}__`);
   return Object.keys(env).some(isStorage) ? env : file;
 }
 
@@ -288,11 +318,15 @@ function storageSettings(env: Record<string, string>, file: Record<string, strin
 function readLocalSettingsValues(file: string): Record<string, string> {
   if (!existsSync(file)) return {};
   const parsed = JSON.parse(readFileSync(file, 'utf8')) as { Values?: Record<string, unknown> };
-  return Object.fromEntries(Object.entries(parsed.Values ?? {}).filter((entry): entry is [string, string] => typeof entry[1] === 'string'));
+  return Object.fromEntries(
+    Object.entries(parsed.Values ?? {}).filter((entry): entry is [string, string] => typeof entry[1] === 'string'),
+  );
 }
 
 function definedOnly(env: Record<string, string | undefined>): Record<string, string> {
-  return Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined && entry[1] !== ''));
+  return Object.fromEntries(
+    Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined && entry[1] !== ''),
+  );
 }
 
 if (require.main === module) {

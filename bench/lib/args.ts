@@ -13,7 +13,13 @@ export type OptionSpec =
 
 /** The parsed values of a spec. */
 export type ParsedOptions<S extends Record<string, OptionSpec>> = {
-  [K in keyof S]: S[K] extends { kind: 'number' } ? number : S[K] extends { kind: 'string' } ? string : S[K] extends { kind: 'strings' } ? string[] : boolean;
+  [K in keyof S]: S[K] extends { kind: 'number' }
+    ? number
+    : S[K] extends { kind: 'string' }
+      ? string
+      : S[K] extends { kind: 'strings' }
+        ? string[]
+        : boolean;
 };
 
 /**
@@ -22,11 +28,17 @@ export type ParsedOptions<S extends Record<string, OptionSpec>> = {
  * @example
  * const options = parseOptions({ referrals: { kind: 'number', default: 1000, min: 1 }, chart: { kind: 'boolean' } });
  */
-export function parseOptions<S extends Record<string, OptionSpec>>(spec: S, argv: string[] = process.argv.slice(2)): ParsedOptions<S> {
+export function parseOptions<S extends Record<string, OptionSpec>>(
+  spec: S,
+  argv: string[] = process.argv.slice(2),
+): ParsedOptions<S> {
   const config = Object.fromEntries(
     Object.entries(spec).map(([name, option]) => [
       name,
-      { type: option.kind === 'boolean' ? ('boolean' as const) : ('string' as const), ...(option.kind === 'strings' ? { multiple: true } : {}) },
+      {
+        type: option.kind === 'boolean' ? ('boolean' as const) : ('string' as const),
+        ...(option.kind === 'strings' ? { multiple: true } : {}),
+      },
     ]),
   );
   const { values } = parseArgs({ args: argv, options: config, strict: true, allowPositionals: false });
@@ -42,7 +54,9 @@ export function parseOptions<S extends Record<string, OptionSpec>>(spec: S, argv
     } else {
       const value = raw === undefined ? option.default : Number(raw);
       if (!Number.isFinite(value) || (option.min !== undefined && value < option.min)) {
-        throw new Error(`--${name} must be a number${option.min !== undefined ? ` ≥ ${option.min}` : ''} (got ${String(raw)})`);
+        throw new Error(
+          `--${name} must be a number${option.min !== undefined ? ` ≥ ${option.min}` : ''} (got ${String(raw)})`,
+        );
       }
       out[name] = value;
     }

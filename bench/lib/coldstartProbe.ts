@@ -32,7 +32,10 @@ export interface ProbeResult {
 /** The app's entry points: the files package.json `main` matches, sorted, as the worker loads them. */
 export function appEntryPoints(root: string): string[] {
   const main = (JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { main: string }).main;
-  return fg.sync(main, { cwd: root, onlyFiles: true }).sort().map((relative) => path.join(root, relative));
+  return fg
+    .sync(main, { cwd: root, onlyFiles: true })
+    .sort()
+    .map((relative) => path.join(root, relative));
 }
 
 type LoadFn = (request: string, parent: { filename?: string } | undefined, isMain: boolean) => unknown;
@@ -49,7 +52,11 @@ function traceRequires(appDist: string): { stop(): Array<{ request: string; from
     try {
       return original.call(this, request, parent, isMain);
     } finally {
-      records.push({ request, from: path.relative(appDist, from), ms: Number(process.hrtime.bigint() - started) / 1e6 });
+      records.push({
+        request,
+        from: path.relative(appDist, from),
+        ms: Number(process.hrtime.bigint() - started) / 1e6,
+      });
     }
   };
   return {

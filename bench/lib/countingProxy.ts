@@ -50,7 +50,15 @@ export async function startCountingProxy(options: CountingProxyOptions): Promise
     lastAtMs = Date.now();
     const headers = { ...req.headers, host: upstream.host };
     const forward = http.request(
-      { protocol: upstream.protocol, hostname: upstream.hostname, port: upstream.port, method, path: req.url, headers, agent },
+      {
+        protocol: upstream.protocol,
+        hostname: upstream.hostname,
+        port: upstream.port,
+        method,
+        path: req.url,
+        headers,
+        agent,
+      },
       (answer) => {
         res.writeHead(answer.statusCode ?? 502, answer.headers);
         answer.pipe(res);
@@ -89,11 +97,14 @@ export async function startCountingProxy(options: CountingProxyOptions): Promise
  * `connectionString` with its `TableEndpoint` pointed at `proxyUrl` (keeping the account path, e.g.
  * `/devstoreaccount1`); every other endpoint stays as it was.
  */
-export function withTableEndpoint(connectionString: string, proxyUrl: string): { connectionString: string; upstreamOrigin: string } {
+export function withTableEndpoint(
+  connectionString: string,
+  proxyUrl: string,
+): { connectionString: string; upstreamOrigin: string } {
   const parts = connectionString.split(';').filter((p) => p !== '');
   const index = parts.findIndex((p) => p.startsWith('TableEndpoint='));
   if (index < 0) throw new Error('The connection string has no TableEndpoint');
-  const current = new URL(parts[index]!.slice('TableEndpoint='.length));
+  const current = new URL(parts[index].slice('TableEndpoint='.length));
   const proxied = new URL(proxyUrl);
   proxied.pathname = current.pathname;
   parts[index] = `TableEndpoint=${proxied.toString().replace(/\/$/, '')}`;

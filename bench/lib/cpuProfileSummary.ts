@@ -20,7 +20,10 @@ interface CpuProfile {
 }
 
 /** Self time (ms) by function and by source (package or app file), heaviest first. */
-export function summariseProfile(profile: CpuProfile, top = 25): {
+export function summariseProfile(
+  profile: CpuProfile,
+  top = 25,
+): {
   totalMs: number;
   idleMs: number;
   byFunction: Array<{ name: string; ms: number }>;
@@ -37,7 +40,7 @@ export function summariseProfile(profile: CpuProfile, top = 25): {
     const nm = url.lastIndexOf('node_modules/');
     if (nm >= 0) {
       const rest = url.slice(nm + 'node_modules/'.length).split('/');
-      return rest[0]!.startsWith('@') ? `${rest[0]}/${rest[1]}` : rest[0]!;
+      return rest[0].startsWith('@') ? `${rest[0]}/${rest[1]}` : rest[0];
     }
     if (url.startsWith('node:')) return url;
     const dist = url.indexOf('/dist/');
@@ -58,7 +61,10 @@ export function summariseProfile(profile: CpuProfile, top = 25): {
       continue;
     }
     const source = sourceOf(node.callFrame.url);
-    fn.set(`${name} ${source}:${node.callFrame.lineNumber + 1}`, (fn.get(`${name} ${source}:${node.callFrame.lineNumber + 1}`) ?? 0) + ms);
+    fn.set(
+      `${name} ${source}:${node.callFrame.lineNumber + 1}`,
+      (fn.get(`${name} ${source}:${node.callFrame.lineNumber + 1}`) ?? 0) + ms,
+    );
     src.set(source, (src.get(source) ?? 0) + ms);
     // Inclusive by source: every distinct source on the stack gets the sample once.
     const seen = new Set<string>();
@@ -71,7 +77,10 @@ export function summariseProfile(profile: CpuProfile, top = 25): {
     }
   }
   const sorted = <K extends string>(m: Map<string, number>, key: K) =>
-    [...m.entries()].sort((a, b) => b[1] - a[1]).slice(0, top).map(([k, ms]) => ({ [key]: k, ms: Math.round(ms) }) as Record<K, string> & { ms: number });
+    [...m.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, top)
+      .map(([k, ms]) => ({ [key]: k, ms: Math.round(ms) }) as Record<K, string> & { ms: number });
   return {
     totalMs: Math.round(totalMs),
     idleMs: Math.round(idleMs),

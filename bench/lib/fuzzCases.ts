@@ -88,7 +88,7 @@ export function pathsOf(value: Json, prefix: Array<string | number> = []): Array
 function setAt(root: Json, at: Array<string | number>, replacement: Json | undefined): void {
   let parent: any = root;
   for (const step of at.slice(0, -1)) parent = parent[step];
-  const last = at[at.length - 1]!;
+  const last = at[at.length - 1];
   if (replacement === undefined) {
     if (Array.isArray(parent)) parent.splice(Number(last), 1);
     else delete parent[last];
@@ -109,7 +109,7 @@ function getAt(root: Json, at: Array<string | number>): Json {
 }
 
 function pick<T>(items: readonly T[], n: number): T {
-  return items[n % items.length]!;
+  return items[n % items.length];
 }
 
 /** A copy of an example with a unique name and externalReferenceId (so valid cases make their own records). */
@@ -149,19 +149,69 @@ const hostileStrings = fc.constantFrom(
   '',
 );
 
-const wrongTypeValues: fc.Arbitrary<Json> = fc.constantFrom<Json>(42, -1, 0, 1e308, true, false, null, 'text', '', [], {}, [1, 'a', null], { a: 1 });
+const wrongTypeValues: fc.Arbitrary<Json> = fc.constantFrom<Json>(
+  42,
+  -1,
+  0,
+  1e308,
+  true,
+  false,
+  null,
+  'text',
+  '',
+  [],
+  {},
+  [1, 'a', null],
+  { a: 1 },
+);
 
-const protoKeys = fc.constantFrom('__proto__', 'constructor', 'prototype', '__defineGetter__', 'hasOwnProperty', 'toString', 'valueOf');
+const protoKeys = fc.constantFrom(
+  '__proto__',
+  'constructor',
+  'prototype',
+  '__defineGetter__',
+  'hasOwnProperty',
+  'toString',
+  'valueOf',
+);
 
-const protoValues: fc.Arbitrary<Json> = fc.constantFrom<Json>({ polluted: true }, { prototype: { polluted: true } }, 'polluted', 1, null, []);
+const protoValues: fc.Arbitrary<Json> = fc.constantFrom<Json>(
+  { polluted: true },
+  { prototype: { polluted: true } },
+  'polluted',
+  1,
+  null,
+  [],
+);
 
 const controlStrings = fc
   .array(fc.integer({ min: 0, max: 0x1f }), { minLength: 1, maxLength: 8 })
   .map((codes) => `a${String.fromCharCode(...codes)}b`);
 
-const numberEdges = fc.constantFrom('1e400', '-1e400', '-0', '1.7976931348623157e308', '5e-324', '9007199254740993', '0.1e-400', '"100000"', '1E2', '00', '0x10');
+const numberEdges = fc.constantFrom(
+  '1e400',
+  '-1e400',
+  '-0',
+  '1.7976931348623157e308',
+  '5e-324',
+  '9007199254740993',
+  '0.1e-400',
+  '"100000"',
+  '1E2',
+  '00',
+  '0x10',
+);
 
-const dateEdges: fc.Arbitrary<Json> = fc.constantFrom<Json>('2024-02-30T00:00:00Z', 'not a date', '9999-12-31T23:59:59Z', '0000-01-01T00:00:00Z', '2026-13-01', '', 1700000000000, '2026-06-30T00:00:00+25:00');
+const dateEdges: fc.Arbitrary<Json> = fc.constantFrom<Json>(
+  '2024-02-30T00:00:00Z',
+  'not a date',
+  '9999-12-31T23:59:59Z',
+  '0000-01-01T00:00:00Z',
+  '2026-13-01',
+  '',
+  1700000000000,
+  '2026-06-30T00:00:00+25:00',
+);
 
 /** Random values biased to the shapes the contract uses. */
 const anyJson: fc.Arbitrary<Json> = fc.jsonValue({ maxDepth: 3 }) as fc.Arbitrary<Json>;
@@ -186,15 +236,19 @@ function mutation(): fc.Arbitrary<Draft> {
     fc.tuple(base, pathPick, fc.constantFrom(33, 200, 1_000), fc.boolean()).map(([b, p, depth, arrays]): Draft => {
       const { body } = taggedExample(b);
       setAt(body, pick(pathsOf(body), p), RAW_SLOT);
-      const raw = arrays ? `${'['.repeat(depth)}1${']'.repeat(depth)}` : `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`;
+      const raw = arrays
+        ? `${'['.repeat(depth)}1${']'.repeat(depth)}`
+        : `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`;
       return { kind: 'mutation:deepNesting', value: body, raw };
     }),
-    fc.tuple(base, pathPick, fc.oneof(hostileStrings, fc.string({ unit: 'binary', maxLength: 40 }))).map(([b, p, s]): Draft => {
-      const { body } = taggedExample(b);
-      const stringPaths = pathsOf(body).filter((at) => typeof getAt(body, at) === 'string');
-      setAt(body, pick(stringPaths.length ? stringPaths : [['name']], p), s);
-      return { kind: 'mutation:unicode', value: body };
-    }),
+    fc
+      .tuple(base, pathPick, fc.oneof(hostileStrings, fc.string({ unit: 'binary', maxLength: 40 })))
+      .map(([b, p, s]): Draft => {
+        const { body } = taggedExample(b);
+        const stringPaths = pathsOf(body).filter((at) => typeof getAt(body, at) === 'string');
+        setAt(body, pick(stringPaths.length ? stringPaths : [['name']], p), s);
+        return { kind: 'mutation:unicode', value: body };
+      }),
     fc.tuple(base, pathPick, protoKeys, protoValues).map(([b, p, key, v]): Draft => {
       const { body } = taggedExample(b);
       const target = pick(objectPaths(body), p);
@@ -225,7 +279,10 @@ function mutation(): fc.Arbitrary<Draft> {
       const text = JSON.stringify(body);
       const extra = `${JSON.stringify(key)}:${JSON.stringify(v)}`;
       // First: the original value wins (JSON.parse keeps the last); last: the injected one wins.
-      return { kind: 'mutation:duplicateKey', text: first ? `{${extra},${text.slice(1)}` : `${text.slice(0, -1)},${extra}}` };
+      return {
+        kind: 'mutation:duplicateKey',
+        text: first ? `{${extra},${text.slice(1)}` : `${text.slice(0, -1)},${extra}}`,
+      };
     }),
     fc.tuple(base, fc.double({ min: 0, max: 1, noNaN: true })).map(([b, at]): Draft => {
       const text = JSON.stringify(taggedExample(b).body);
@@ -238,7 +295,16 @@ function mutation(): fc.Arbitrary<Draft> {
     }),
     fc.tuple(base, fc.constantFrom('array', 'string', 'number', 'null', 'true')).map(([b, root]): Draft => {
       const { body } = taggedExample(b);
-      const value: Json = root === 'array' ? [body] : root === 'string' ? JSON.stringify(body) : root === 'number' ? 123 : root === 'null' ? null : true;
+      const value: Json =
+        root === 'array'
+          ? [body]
+          : root === 'string'
+            ? JSON.stringify(body)
+            : root === 'number'
+              ? 123
+              : root === 'null'
+                ? null
+                : true;
       return { kind: `mutation:root-${root}`, value };
     }),
     fc.tuple(base, fc.constantFrom('upper', 'lower', 'snake')).map(([b, style]): Draft => {
@@ -262,20 +328,29 @@ function mutation(): fc.Arbitrary<Draft> {
       details.closingDateTime = d;
       return { kind: 'mutation:dateEdge', value: body };
     }),
-    fc.tuple(base, fc.constantFrom('Private', 'PartnerLed', 'CoSell', 'cosell', 'Other', ''), fc.boolean(), fc.boolean()).map(([b, dealType, consent, dropCoSell]): Draft => {
-      const { body } = taggedExample(b);
-      body.dealType = dealType;
-      const consentBlock = (body.consent ??= {}) as JsonObject;
-      consentBlock.consentToShareReferralWithMicrosoftSellers = consent;
-      if (dropCoSell) delete body.coSell;
-      return { kind: 'mutation:dealType', value: body };
-    }),
-    fc.tuple(base, fc.oneof(fc.string({ maxLength: 300 }), fc.constant(`k ${TAG}`), hostileStrings), fc.option(anyJson)).map(([b, key, extra]): Draft => {
-      const { body } = taggedExample(b);
-      const envelope: JsonObject = { idempotencyKey: key, referral: body };
-      if (extra !== null) envelope.extra = extra;
-      return { kind: 'mutation:envelope', value: envelope };
-    }),
+    fc
+      .tuple(
+        base,
+        fc.constantFrom('Private', 'PartnerLed', 'CoSell', 'cosell', 'Other', ''),
+        fc.boolean(),
+        fc.boolean(),
+      )
+      .map(([b, dealType, consent, dropCoSell]): Draft => {
+        const { body } = taggedExample(b);
+        body.dealType = dealType;
+        const consentBlock = (body.consent ??= {}) as JsonObject;
+        consentBlock.consentToShareReferralWithMicrosoftSellers = consent;
+        if (dropCoSell) delete body.coSell;
+        return { kind: 'mutation:dealType', value: body };
+      }),
+    fc
+      .tuple(base, fc.oneof(fc.string({ maxLength: 300 }), fc.constant(`k ${TAG}`), hostileStrings), fc.option(anyJson))
+      .map(([b, key, extra]): Draft => {
+        const { body } = taggedExample(b);
+        const envelope: JsonObject = { idempotencyKey: key, referral: body };
+        if (extra !== null) envelope.extra = extra;
+        return { kind: 'mutation:envelope', value: envelope };
+      }),
   );
 }
 
@@ -283,25 +358,58 @@ function renameKeys(value: Json, style: string): Json {
   if (Array.isArray(value)) return value.map((v) => renameKeys(v, style));
   if (value === null || typeof value !== 'object') return value;
   const rename = (key: string): string =>
-    style === 'upper' ? key.toUpperCase() : style === 'lower' ? key.toLowerCase() : key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+    style === 'upper'
+      ? key.toUpperCase()
+      : style === 'lower'
+        ? key.toLowerCase()
+        : key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
   return Object.fromEntries(Object.entries(value).map(([k, v]) => [rename(k), renameKeys(v, style)]));
 }
 
-const CONTRACT_KEYS = ['dealType', 'name', 'externalReferenceId', 'customerProfile', 'consent', 'details', 'team', 'type', 'qualification', 'target', 'coSell', 'status', 'substatus', 'callbackUrl', 'notes', 'address', 'country', 'dealValue', 'currency'];
+const CONTRACT_KEYS = [
+  'dealType',
+  'name',
+  'externalReferenceId',
+  'customerProfile',
+  'consent',
+  'details',
+  'team',
+  'type',
+  'qualification',
+  'target',
+  'coSell',
+  'status',
+  'substatus',
+  'callbackUrl',
+  'notes',
+  'address',
+  'country',
+  'dealValue',
+  'currency',
+];
 
 function randomDraft(): fc.Arbitrary<Draft> {
   return fc.oneof(
     anyJson.map((value): Draft => ({ kind: 'random:json', value })),
     fc
-      .dictionary(fc.constantFrom(...CONTRACT_KEYS), fc.oneof(anyJson, hostileStrings as fc.Arbitrary<Json>), { maxKeys: 8 })
-      .map((value): Draft => ({ kind: 'random:contractKeys', value: value as JsonObject })),
+      .dictionary(fc.constantFrom(...CONTRACT_KEYS), fc.oneof(anyJson, hostileStrings as fc.Arbitrary<Json>), {
+        maxKeys: 8,
+      })
+      .map((value): Draft => ({ kind: 'random:contractKeys', value: value })),
     fc.string({ unit: 'binary', maxLength: 200 }).map((text): Draft => ({ kind: 'random:text', text })),
-    fc.uint8Array({ minLength: 1, maxLength: 64 }).map((bytes): Draft => ({ kind: 'random:bytes', bytes: Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(bytes)]) })),
-    fc.constantFrom('text/plain', 'application/x-www-form-urlencoded', 'application/xml', '').map((contentType): Draft => ({
-      kind: 'random:contentType',
-      value: taggedExample(0).body,
-      contentType,
-    })),
+    fc
+      .uint8Array({ minLength: 1, maxLength: 64 })
+      .map((bytes): Draft => ({
+        kind: 'random:bytes',
+        bytes: Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(bytes)]),
+      })),
+    fc
+      .constantFrom('text/plain', 'application/x-www-form-urlencoded', 'application/xml', '')
+      .map((contentType): Draft => ({
+        kind: 'random:contentType',
+        value: taggedExample(0).body,
+        contentType,
+      })),
   );
 }
 
@@ -324,16 +432,29 @@ const idempotencyKeys = fc.option(
 
 /** The arbitrary of one case (before numbering). */
 export function fuzzCaseArbitrary(): fc.Arbitrary<Omit<FuzzCase, 'index'> & { draft: Draft }> {
-  const draft = fc.oneof({ weight: 2, arbitrary: validDraft() }, { weight: 6, arbitrary: mutation() }, { weight: 2, arbitrary: randomDraft() });
-  const channel = fc.constantFrom<FuzzChannel>('validate', 'validate', 'submit', 'submit', 'queue-plain', 'queue-base64');
-  return fc.record({ draft, channel, idempotencyKey: idempotencyKeys }).map(({ draft: d, channel: c, idempotencyKey }) => ({
-    draft: d,
-    channel: c,
-    kind: d.kind,
-    body: Buffer.alloc(0),
-    ...(d.contentType !== undefined ? { contentType: d.contentType } : {}),
-    ...(c === 'submit' && idempotencyKey !== null ? { idempotencyKey } : {}),
-  }));
+  const draft = fc.oneof(
+    { weight: 2, arbitrary: validDraft() },
+    { weight: 6, arbitrary: mutation() },
+    { weight: 2, arbitrary: randomDraft() },
+  );
+  const channel = fc.constantFrom<FuzzChannel>(
+    'validate',
+    'validate',
+    'submit',
+    'submit',
+    'queue-plain',
+    'queue-base64',
+  );
+  return fc
+    .record({ draft, channel, idempotencyKey: idempotencyKeys })
+    .map(({ draft: d, channel: c, idempotencyKey }) => ({
+      draft: d,
+      channel: c,
+      kind: d.kind,
+      body: Buffer.alloc(0),
+      ...(d.contentType !== undefined ? { contentType: d.contentType } : {}),
+      ...(c === 'submit' && idempotencyKey !== null ? { idempotencyKey } : {}),
+    }));
 }
 
 /** Turns a draft into bytes, with the case's unique tag. */

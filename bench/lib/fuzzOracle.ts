@@ -25,16 +25,22 @@ const VALIDATE_OPTIONS = { allowUnknownFields: false, allowInsecureCallback: tru
 
 /** The verdict on one case. */
 export type FuzzVerdict =
-  | { accepted: false; reason: string; /** Queue: where the Rejected record must appear. */ rejectedTrackingId?: string }
+  | {
+      accepted: false;
+      reason: string;
+      /** Queue: where the Rejected record must appear. */ rejectedTrackingId?: string;
+    }
   | { accepted: true; trackingId: string; requestHash: string; dealType: string };
 
 /** The expected outcome of `fuzzCase` (see the module comment). */
 export function expectedVerdict(fuzzCase: FuzzCase): FuzzVerdict {
-  return fuzzCase.channel === 'validate' || fuzzCase.channel === 'submit' ? httpVerdict(fuzzCase) : queueVerdict(queueMessageText(fuzzCase));
+  return fuzzCase.channel === 'validate' || fuzzCase.channel === 'submit'
+    ? httpVerdict(fuzzCase)
+    : queueVerdict(queueMessageText(fuzzCase));
 }
 
 function httpVerdict(fuzzCase: FuzzCase): FuzzVerdict {
-  const mediaType = (fuzzCase.contentType ?? 'application/json').toLowerCase().split(';')[0]!.trim();
+  const mediaType = (fuzzCase.contentType ?? 'application/json').toLowerCase().split(';')[0].trim();
   if (!(mediaType === 'application/json' || mediaType.endsWith('+json'))) return { accepted: false, reason: '415' };
   if (fuzzCase.body.length > HTTP_MAX_BODY_BYTES) return { accepted: false, reason: '413' };
   let text: string;
@@ -49,13 +55,25 @@ function httpVerdict(fuzzCase: FuzzCase): FuzzVerdict {
   } catch {
     return { accepted: false, reason: 'json' };
   }
-  if (fuzzCase.channel === 'submit' && fuzzCase.idempotencyKey !== undefined && !isValidIdempotencyKey(fuzzCase.idempotencyKey)) {
+  if (
+    fuzzCase.channel === 'submit' &&
+    fuzzCase.idempotencyKey !== undefined &&
+    !isValidIdempotencyKey(fuzzCase.idempotencyKey)
+  ) {
     return { accepted: false, reason: 'idempotencyKey' };
   }
   const result = validateReferralRequest(value, VALIDATE_OPTIONS);
   if (!result.ok) return { accepted: false, reason: 'validation' };
-  const identity = identifyRequest(result.value, fuzzCase.idempotencyKey === undefined ? undefined : { key: fuzzCase.idempotencyKey, source: KeySource.Header });
-  return { accepted: true, trackingId: identity.trackingId, requestHash: identity.requestHash, dealType: result.value.dealType };
+  const identity = identifyRequest(
+    result.value,
+    fuzzCase.idempotencyKey === undefined ? undefined : { key: fuzzCase.idempotencyKey, source: KeySource.Header },
+  );
+  return {
+    accepted: true,
+    trackingId: identity.trackingId,
+    requestHash: identity.requestHash,
+    dealType: result.value.dealType,
+  };
 }
 
 /** What the queue function receives for message text `text` (parsed JSON, or the text itself). */
@@ -80,11 +98,20 @@ function queueVerdict(text: string): FuzzVerdict {
   const decoded = decodeQueuePayload(input);
   if (!decoded.ok) return rejected('json');
   const message = parseIntakeMessage(decoded.value);
-  if (message.idempotencyKey !== undefined && !isValidIdempotencyKey(message.idempotencyKey)) return rejected('idempotencyKey');
+  if (message.idempotencyKey !== undefined && !isValidIdempotencyKey(message.idempotencyKey))
+    return rejected('idempotencyKey');
   const result = validateReferralRequest(message.body, VALIDATE_OPTIONS);
   if (!result.ok) return rejected('validation');
-  const identity = identifyRequest(result.value, message.idempotencyKey === undefined ? undefined : { key: message.idempotencyKey, source: KeySource.Envelope });
-  return { accepted: true, trackingId: identity.trackingId, requestHash: identity.requestHash, dealType: result.value.dealType };
+  const identity = identifyRequest(
+    result.value,
+    message.idempotencyKey === undefined ? undefined : { key: message.idempotencyKey, source: KeySource.Envelope },
+  );
+  return {
+    accepted: true,
+    trackingId: identity.trackingId,
+    requestHash: identity.requestHash,
+    dealType: result.value.dealType,
+  };
 }
 
 /** The message text put on the queue for a case (`queue-base64`: the UTF-8 bytes in base64). */
@@ -99,5 +126,7 @@ export function queueMessageText(fuzzCase: FuzzCase): string {
  */
 export function isXmlSafe(text: string): boolean {
   // eslint-disable-next-line no-control-regex
-  return !/[\u0000-\u0008\u000B-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(text);
+  return !/[\u0000-\u0008\u000B-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(
+    text,
+  );
 }

@@ -51,23 +51,31 @@ export class HttpClient {
       headers['content-length'] = String(payload.length);
     }
     return new Promise((resolve) => {
-      const req = http.request(url, { method, headers, agent: this.#agent, timeout: options.timeoutMs ?? 60_000 }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('error', (error) => resolve({ status: 0, headers: {}, json: undefined, text: '', durationMs: elapsed(), error }));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          let json: unknown;
-          try {
-            json = text ? JSON.parse(text) : undefined;
-          } catch {
-            json = undefined;
-          }
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, json, text, durationMs: elapsed() });
-        });
-      });
+      const req = http.request(
+        url,
+        { method, headers, agent: this.#agent, timeout: options.timeoutMs ?? 60_000 },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (chunk: Buffer) => chunks.push(chunk));
+          res.on('error', (error) =>
+            resolve({ status: 0, headers: {}, json: undefined, text: '', durationMs: elapsed(), error }),
+          );
+          res.on('end', () => {
+            const text = Buffer.concat(chunks).toString('utf8');
+            let json: unknown;
+            try {
+              json = text ? JSON.parse(text) : undefined;
+            } catch {
+              json = undefined;
+            }
+            resolve({ status: res.statusCode ?? 0, headers: res.headers, json, text, durationMs: elapsed() });
+          });
+        },
+      );
       req.on('timeout', () => req.destroy(new Error(`No answer within ${options.timeoutMs ?? 60_000} ms`)));
-      req.on('error', (error) => resolve({ status: 0, headers: {}, json: undefined, text: '', durationMs: elapsed(), error }));
+      req.on('error', (error) =>
+        resolve({ status: 0, headers: {}, json: undefined, text: '', durationMs: elapsed(), error }),
+      );
       req.end(payload);
     });
   }
@@ -81,13 +89,17 @@ export class HttpClient {
 /**
  * Runs `worker` over `items` with at most `concurrency` in flight; results keep the input order.
  */
-export async function mapWithConcurrency<T, R>(items: readonly T[], concurrency: number, worker: (item: T, index: number) => Promise<R>): Promise<R[]> {
+export async function mapWithConcurrency<T, R>(
+  items: readonly T[],
+  concurrency: number,
+  worker: (item: T, index: number) => Promise<R>,
+): Promise<R[]> {
   const results = new Array<R>(items.length);
   let next = 0;
   const lanes = Array.from({ length: Math.max(1, Math.min(concurrency, items.length)) }, async () => {
     while (next < items.length) {
       const index = next++;
-      results[index] = await worker(items[index]!, index);
+      results[index] = await worker(items[index], index);
     }
   });
   await Promise.all(lanes);

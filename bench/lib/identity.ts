@@ -16,6 +16,8 @@ export type KeyChannel = 'header' | 'envelope';
 export function expectedTrackingId(body: unknown, key?: { key: string; channel: KeyChannel }): string {
   const result = validateReferralRequest(body, { allowUnknownFields: false, allowInsecureCallback: true });
   if (!result.ok) throw new Error(`Not a valid referral request: ${JSON.stringify(result.problem).slice(0, 500)}`);
-  const callerKey = key ? { key: key.key, source: key.channel === 'header' ? KeySource.Header : KeySource.Envelope } : undefined;
+  const callerKey = key
+    ? { key: key.key, source: key.channel === 'header' ? KeySource.Header : KeySource.Envelope }
+    : undefined;
   return identifyRequest(result.value, callerKey).trackingId;
 }

@@ -31,14 +31,33 @@ export const FINAL_STATES: ReadonlySet<string> = new Set(['Completed', 'Linked',
 export const APP_QUEUES = ['referral-intake', 'referral-submit', 'referral-link'] as const;
 
 /** Reads every tracking record of the `referrals` table (lease rows and other partitions excluded). */
-export async function readAllRecords(sandbox: RunningSandbox, tableName = 'referrals'): Promise<Map<string, RecordSummary>> {
-  const table = TableClient.fromConnectionString(sandbox.azurite.connectionString, tableName, { allowInsecureConnection: true });
+export async function readAllRecords(
+  sandbox: RunningSandbox,
+  tableName = 'referrals',
+): Promise<Map<string, RecordSummary>> {
+  const table = TableClient.fromConnectionString(sandbox.azurite.connectionString, tableName, {
+    allowInsecureConnection: true,
+  });
   const out = new Map<string, RecordSummary>();
   try {
     for await (const entity of table.listEntities<Record<string, unknown>>({
       queryOptions: {
         filter: "RowKey eq 'record'",
-        select: ['PartitionKey', 'state', 'dealType', 'keySource', 'partnerReferralId', 'microsoftReferralId', 'engagementId', 'lastError', 'createdAtEpochMs', 'updatedAtEpochMs', 'leaseOwner', 'leaseUntilEpochMs', 'attempts'],
+        select: [
+          'PartitionKey',
+          'state',
+          'dealType',
+          'keySource',
+          'partnerReferralId',
+          'microsoftReferralId',
+          'engagementId',
+          'lastError',
+          'createdAtEpochMs',
+          'updatedAtEpochMs',
+          'leaseOwner',
+          'leaseUntilEpochMs',
+          'attempts',
+        ],
       },
     })) {
       let lastErrorCode: string | undefined;

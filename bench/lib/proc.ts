@@ -48,7 +48,8 @@ export function readMemoryMiB(pid: number): { peakRss: number; rss: number } | u
   } catch {
     return undefined;
   }
-  const kib = (name: string): number => Number(new RegExp(`^${name}:\\s+(\\d+)\\s+kB`, 'm').exec(status)?.[1] ?? Number.NaN);
+  const kib = (name: string): number =>
+    Number(new RegExp(`^${name}:\\s+(\\d+)\\s+kB`, 'm').exec(status)?.[1] ?? Number.NaN);
   return { peakRss: kib('VmHWM') / 1024, rss: kib('VmRSS') / 1024 };
 }
 

@@ -65,7 +65,9 @@ export async function startBenchSandbox(options: BenchSandboxOptions = {}): Prom
     hostJson: options.hostJson ?? BENCH_HOST_JSON,
     seed: options.seed,
     appSettings: options.appSettings,
-    ...(options.accessTokenLifetimeSeconds !== undefined ? { accessTokenLifetimeSeconds: options.accessTokenLifetimeSeconds } : {}),
+    ...(options.accessTokenLifetimeSeconds !== undefined
+      ? { accessTokenLifetimeSeconds: options.accessTokenLifetimeSeconds }
+      : {}),
     startHost: !countTables,
     ...(options.nodeBinary ? { hostExecPath: options.nodeBinary } : {}),
   });
@@ -85,7 +87,10 @@ export async function startBenchSandbox(options: BenchSandboxOptions = {}): Prom
     if (countTables) {
       const { upstreamOrigin } = withTableEndpoint(sandbox.azurite.connectionString, 'http://127.0.0.1:1');
       tableProxy = await startCountingProxy({ upstreamUrl: upstreamOrigin });
-      env = { ...sandbox.appSettings, AzureWebJobsStorage: withTableEndpoint(sandbox.azurite.connectionString, tableProxy.url).connectionString };
+      env = {
+        ...sandbox.appSettings,
+        AzureWebJobsStorage: withTableEndpoint(sandbox.azurite.connectionString, tableProxy.url).connectionString,
+      };
       ownHost = await launch(0);
     }
   } catch (error) {

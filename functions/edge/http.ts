@@ -16,25 +16,43 @@ export function jsonResponse(status: number, body: unknown, headers: Record<stri
 
 /** An RFC 9457 problem response. */
 export function problemResponse(details: ProblemDetails, headers: Record<string, string> = {}): HttpResponseInit {
-  return { status: details.status, body: JSON.stringify(details), headers: { 'Content-Type': PROBLEM_CONTENT_TYPE, ...headers } };
+  return {
+    status: details.status,
+    body: JSON.stringify(details),
+    headers: { 'Content-Type': PROBLEM_CONTENT_TYPE, ...headers },
+  };
 }
 
 /**
  * Reads a JSON body: 415 for another content type, 413 over {@link MAX_BODY_BYTES}, 400 when it is not JSON.
  * Never throws.
  */
-export async function readJsonBody(request: HttpRequest): Promise<{ ok: true; value: unknown } | { ok: false; response: HttpResponseInit }> {
+export async function readJsonBody(
+  request: HttpRequest,
+): Promise<{ ok: true; value: unknown } | { ok: false; response: HttpResponseInit }> {
   const contentType = (request.headers.get('content-type') ?? '').toLowerCase();
-  const mediaType = contentType.split(';')[0]!.trim();
+  const mediaType = contentType.split(';')[0].trim();
   if (!(mediaType === 'application/json' || mediaType.endsWith('+json'))) {
     return {
       ok: false,
-      response: problemResponse(problem(415, 'unsupported-media-type', 'Send JSON', 'The request body must be JSON with Content-Type: application/json.')),
+      response: problemResponse(
+        problem(
+          415,
+          'unsupported-media-type',
+          'Send JSON',
+          'The request body must be JSON with Content-Type: application/json.',
+        ),
+      ),
     };
   }
   const declared = Number(request.headers.get('content-length') ?? '0');
   const tooLarge = problemResponse(
-    problem(413, 'payload-too-large', 'The request body is too large', `A referral request must be at most ${MAX_BODY_BYTES} bytes.`),
+    problem(
+      413,
+      'payload-too-large',
+      'The request body is too large',
+      `A referral request must be at most ${MAX_BODY_BYTES} bytes.`,
+    ),
   );
   if (declared > MAX_BODY_BYTES) return { ok: false, response: tooLarge };
   let bytes: ArrayBuffer;
@@ -55,7 +73,9 @@ export async function readJsonBody(request: HttpRequest): Promise<{ ok: true; va
   } catch {
     return {
       ok: false,
-      response: problemResponse(problem(400, 'invalid-json', 'The body is not JSON', 'The request body could not be parsed as JSON.')),
+      response: problemResponse(
+        problem(400, 'invalid-json', 'The body is not JSON', 'The request body could not be parsed as JSON.'),
+      ),
     };
   }
 }
@@ -71,7 +91,10 @@ export function baseUrlOf(request: HttpRequest, configured?: string): string {
  * Runs an HTTP handler body and turns any unexpected failure into a 503 problem (configuration) or
  * a 500-free "try again" answer: callers never see a stack trace.
  */
-export async function guard(context: InvocationContext, run: () => Promise<HttpResponseInit>): Promise<HttpResponseInit> {
+export async function guard(
+  context: InvocationContext,
+  run: () => Promise<HttpResponseInit>,
+): Promise<HttpResponseInit> {
   try {
     return await run();
   } catch (thrown) {

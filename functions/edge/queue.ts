@@ -18,8 +18,13 @@ export async function runQueueStep(context: InvocationContext, step: () => Promi
     const error = ensureError(thrown);
     if (isRetryable(error)) {
       const dequeueCount = Number(context.triggerMetadata?.dequeueCount ?? 0);
-      if (dequeueCount >= MAX_DEQUEUE_COUNT) (require('../../shared/platform/metrics') as typeof import('../../shared/platform/metrics')).recordPoison(String(context.options.trigger.queueName ?? context.functionName));
-      context.warn(`Retryable failure (dequeueCount ${String(context.triggerMetadata?.dequeueCount ?? '?')}): ${error.name}: ${error.message}`);
+      if (dequeueCount >= MAX_DEQUEUE_COUNT)
+        (require('../../shared/platform/metrics') as typeof import('../../shared/platform/metrics')).recordPoison(
+          String(context.options.trigger.queueName ?? context.functionName),
+        );
+      context.warn(
+        `Retryable failure (dequeueCount ${String(context.triggerMetadata?.dequeueCount ?? '?')}): ${error.name}: ${error.message}`,
+      );
       throw error;
     }
     context.error(`Permanent failure, message consumed: ${error.name}: ${error.message}`);
@@ -39,7 +44,8 @@ export async function runStepMessage(
 ): Promise<void> {
   await runQueueStep(context, async () => {
     // Loaded on the first message, not at cold start (bench:coldstart).
-    const { decodeQueuePayload, parseStepMessage } = require('../../shared/workflow/messages') as typeof import('../../shared/workflow/messages');
+    const { decodeQueuePayload, parseStepMessage } =
+      require('../../shared/workflow/messages') as typeof import('../../shared/workflow/messages');
     const decoded = decodeQueuePayload(payload);
     const message: StepMessage | undefined = decoded.ok ? parseStepMessage(decoded.value) : undefined;
     if (!message) {
@@ -47,7 +53,9 @@ export async function runStepMessage(
       return;
     }
     const { trackingId, traceparent } = message;
-    const { record } = await withTraceParent(traceparent, queueName, () => step(trackingId), { attributes: { trackingId } });
+    const { record } = await withTraceParent(traceparent, queueName, () => step(trackingId), {
+      attributes: { trackingId },
+    });
     context.log(`${queueName} step for ${record.trackingId}: ${record.state}`);
   });
 }

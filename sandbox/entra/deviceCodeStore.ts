@@ -81,7 +81,11 @@ export class DeviceCodeStore {
     if (grant.redeemed) return { status: 'redeemed' };
     if (grant.expiresAtEpochMs <= this.#nowMs()) return { status: 'expired' };
     grant.polls++;
-    if (!grant.approvedUser && this.#autoApproveAfterPolls !== undefined && grant.polls >= this.#autoApproveAfterPolls) {
+    if (
+      !grant.approvedUser &&
+      this.#autoApproveAfterPolls !== undefined &&
+      grant.polls >= this.#autoApproveAfterPolls
+    ) {
       grant.approvedUser = this.#defaultUser;
     }
     if (!grant.approvedUser) return { status: 'pending' };

@@ -50,7 +50,10 @@ export class OAuthError extends BridgeError {
   /** The response body Entra sends for this error. */
   toBody(correlationId: string = randomUUID()): Record<string, unknown> {
     const traceId = randomUUID();
-    const timestamp = new Date().toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+    const timestamp = new Date()
+      .toISOString()
+      .replace('T', ' ')
+      .replace(/\.\d+Z$/, 'Z');
     return {
       error: this.error,
       error_description: `${this.message} Trace ID: ${traceId} Correlation ID: ${correlationId} Timestamp: ${timestamp}`,

@@ -56,7 +56,7 @@ export function decodeJwt(token: string): { header: Record<string, unknown>; cla
     const header = JSON.parse(Buffer.from(parts[0], 'base64url').toString('utf8')) as unknown;
     const claims = JSON.parse(Buffer.from(parts[1], 'base64url').toString('utf8')) as unknown;
     if (!isObject(header) || !isObject(claims)) return undefined;
-    return { header, claims: claims as JwtClaims };
+    return { header, claims: claims };
   } catch {
     return undefined;
   }
@@ -95,7 +95,9 @@ export function verifyJwt(token: string, options: VerifyJwtOptions): JwtVerifica
 
 /** Turns JWKs into the key map {@link verifyJwt} takes. */
 export function keysFromJwks(jwks: readonly PublicJwk[]): Map<string, KeyObject> {
-  return new Map(jwks.map((jwk) => [jwk.kid, createPublicKey({ key: { kty: jwk.kty, n: jwk.n, e: jwk.e }, format: 'jwk' })]));
+  return new Map(
+    jwks.map((jwk) => [jwk.kid, createPublicKey({ key: { kty: jwk.kty, n: jwk.n, e: jwk.e }, format: 'jwk' })]),
+  );
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

@@ -93,7 +93,8 @@ export class RefreshTokenStore {
       this.#reuseDetections++;
       return { ok: false, failure: RefreshFailure.reused, familyId: family.id };
     }
-    if (record.expiresAtEpochMs <= this.#nowMs()) return { ok: false, failure: RefreshFailure.expired, familyId: family.id };
+    if (record.expiresAtEpochMs <= this.#nowMs())
+      return { ok: false, failure: RefreshFailure.expired, familyId: family.id };
     record.used = true;
     return { ok: true, user: family.user, familyId: family.id, refreshToken: this.#mint(family) };
   }

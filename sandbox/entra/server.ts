@@ -170,7 +170,12 @@ export async function startEntra(options: StartEntraOptions): Promise<RunningEnt
     nowMs,
   });
   const intervalSeconds = options.deviceCode?.intervalSeconds ?? 5;
-  const faults = new FaultInjector({ seed: options.seed, faults: options.faults, defaultDropOperations: ['token'], nowMs });
+  const faults = new FaultInjector({
+    seed: options.seed,
+    faults: options.faults,
+    defaultDropOperations: ['token'],
+    nowMs,
+  });
   const counters = {
     requests: {} as Record<string, number>,
     redemptions: { refresh_token: 0, client_credentials: 0, device_code: 0 } as Record<string, number>,
@@ -183,7 +188,12 @@ export async function startEntra(options: StartEntraOptions): Promise<RunningEnt
   const server = https.createServer({ cert: options.tls.certPem, key: options.tls.keyPem });
   const port = await listenOnLoopback(server, options.port);
   const url = `https://127.0.0.1:${port}`;
-  const issuer = new TokenIssuer({ authorityUrl: url, tenantId, accessTokenLifetimeSeconds: options.accessTokenLifetimeSeconds, nowMs });
+  const issuer = new TokenIssuer({
+    authorityUrl: url,
+    tenantId,
+    accessTokenLifetimeSeconds: options.accessTokenLifetimeSeconds,
+    nowMs,
+  });
   const allowedTenants = new Set([tenantId, 'common', 'organizations']);
 
   const issueRefreshToken = (user: SandboxUser): string => {
@@ -200,7 +210,13 @@ export async function startEntra(options: StartEntraOptions): Promise<RunningEnt
 
   const required = (form: Form, name: string): string => {
     const value = form.get(name);
-    if (!value) throw oauth(400, OAuthErrorCode.invalidRequest, 900144, `The request body must contain the following parameter: '${name}'.`);
+    if (!value)
+      throw oauth(
+        400,
+        OAuthErrorCode.invalidRequest,
+        900144,
+        `The request body must contain the following parameter: '${name}'.`,
+      );
     return value;
   };
 
@@ -213,19 +229,38 @@ export async function startEntra(options: StartEntraOptions): Promise<RunningEnt
       clientId ??= decodeURIComponent(id);
       secret ??= decodeURIComponent(rest.join(':'));
     }
-    if (!clientId) throw oauth(400, OAuthErrorCode.invalidRequest, 900144, "The request body must contain the following parameter: 'client_id'.");
+    if (!clientId)
+      throw oauth(
+        400,
+        OAuthErrorCode.invalidRequest,
+        900144,
+        "The request body must contain the following parameter: 'client_id'.",
+      );
     const client = clients.get(clientId);
     if (!client) {
-      throw oauth(401, OAuthErrorCode.invalidClient, 700016,
-        `Application with identifier '${clientId}' was not found in the directory '${tenantId}'. This can happen if the application has not been installed by the administrator of the tenant.`);
+      throw oauth(
+        401,
+        OAuthErrorCode.invalidClient,
+        700016,
+        `Application with identifier '${clientId}' was not found in the directory '${tenantId}'. This can happen if the application has not been installed by the administrator of the tenant.`,
+      );
     }
     if (secret === undefined || secret === '') {
       if (!secretRequired) return client;
-      throw oauth(401, OAuthErrorCode.invalidClient, 7000218, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.");
+      throw oauth(
+        401,
+        OAuthErrorCode.invalidClient,
+        7000218,
+        "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
+      );
     }
     if (!sameSecret(secret, client.clientSecret)) {
-      throw oauth(401, OAuthErrorCode.invalidClient, 7000215,
-        `Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '${clientId}'.`);
+      throw oauth(
+        401,
+        OAuthErrorCode.invalidClient,
+        7000215,
+        `Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '${clientId}'.`,
+      );
     }
     return client;
   };
@@ -241,8 +276,12 @@ export async function startEntra(options: StartEntraOptions): Promise<RunningEnt
     if (scopes.length === 0) required(form, 'scope');
     const resourceScopes = scopes.filter((s) => !OIDC_SCOPES.has(s));
     if (appOnly && (resourceScopes.length !== 1 || !resourceScopes[0].endsWith('/.default'))) {
-      throw oauth(400, OAuthErrorCode.invalidScope, 1002012,
-        `The provided value for scope ${scopes.join(' ')} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).`);
+      throw oauth(
+        400,
+        OAuthErrorCode.invalidScope,
+        1002012,
+        `The provided value for scope ${scopes.join(' ')} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).`,
+      );
     }
     const parsed = resourceScopes.map((scope) => {
       const slash = scope.lastIndexOf('/');
@@ -252,8 +291,12 @@ export async function startEntra(options: StartEntraOptions): Promise<RunningEnt
     });
     const resources = new Set(parsed.map((p) => p.resource));
     if (resources.size > 1) {
-      throw oauth(400, OAuthErrorCode.invalidScope, 28000,
-        `Provided value for the input parameter scope is not valid because it contains more than one resource. Scope ${scopes.join(' ')} is not valid.`);
+      throw oauth(
+        400,
+        OAuthErrorCode.invalidScope,
+        28000,
+        `Provided value for the input parameter scope is not valid because it contains more than one resource. Scope ${scopes.join(' ')} is not valid.`,
+      );
     }
     const audience = parsed[0]?.resource ?? GRAPH_AUDIENCE;
     const permissions = parsed.map((p) => (p.permission === '.default' ? 'user_impersonation' : p.permission));
@@ -270,7 +313,13 @@ export async function startEntra(options: StartEntraOptions): Promise<RunningEnt
     user: SandboxUser | undefined,
     refreshToken: string | undefined,
   ): Record<string, unknown> => {
-    const access = issuer.accessToken({ audience: target.audience, clientId: client.clientId, user, scp: user ? target.scp : undefined, version });
+    const access = issuer.accessToken({
+      audience: target.audience,
+      clientId: client.clientId,
+      user,
+      scp: user ? target.scp : undefined,
+      version,
+    });
     counters.accessTokensIssued++;
     const idToken = user && target.openid ? issuer.idToken(user, client.clientId, version) : undefined;
     const nowSeconds = Math.floor(nowMs() / 1000);
@@ -329,7 +378,12 @@ export async function startEntra(options: StartEntraOptions): Promise<RunningEnt
         const poll = deviceCodes.poll(deviceCode, client.clientId);
         switch (poll.status) {
           case 'pending':
-            throw oauth(400, OAuthErrorCode.authorizationPending, 70016, 'OAuth 2.0 device flow error. Authorization is pending. Continue polling.');
+            throw oauth(
+              400,
+              OAuthErrorCode.authorizationPending,
+              70016,
+              'OAuth 2.0 device flow error. Authorization is pending. Continue polling.',
+            );
           case 'expired':
             throw oauth(400, OAuthErrorCode.expiredToken, 70019, 'Verification code expired.');
           case 'approved': {
@@ -337,25 +391,50 @@ export async function startEntra(options: StartEntraOptions): Promise<RunningEnt
             if (!scopeForm.get('scope') && !scopeForm.get('resource')) scopeForm.set('scope', poll.grant.scope);
             const target = resolveTarget(version, scopeForm, false);
             counters.redemptions.device_code++;
-            return tokenAnswer(version, form, client, target, poll.grant.approvedUser, issueRefreshToken(poll.grant.approvedUser));
+            return tokenAnswer(
+              version,
+              form,
+              client,
+              target,
+              poll.grant.approvedUser,
+              issueRefreshToken(poll.grant.approvedUser),
+            );
           }
           default:
-            throw oauth(400, OAuthErrorCode.invalidGrant, 70000, 'The provided value for the input parameter \'device_code\' is not valid.');
+            throw oauth(
+              400,
+              OAuthErrorCode.invalidGrant,
+              70000,
+              "The provided value for the input parameter 'device_code' is not valid.",
+            );
         }
       }
       default:
-        throw oauth(400, OAuthErrorCode.unsupportedGrantType, 70003, `The app requested an unsupported grant type '${grantType}'.`);
+        throw oauth(
+          400,
+          OAuthErrorCode.unsupportedGrantType,
+          70003,
+          `The app requested an unsupported grant type '${grantType}'.`,
+        );
     }
   };
 
   const refreshFailure = (failure: RefreshFailure): OAuthError => {
     switch (failure) {
       case RefreshFailure.reused:
-        return oauth(400, OAuthErrorCode.invalidGrant, 70000,
-          'The provided grant is invalid: this refresh token was already redeemed. Refresh token reuse detected; every refresh token of this sign-in has been revoked.');
+        return oauth(
+          400,
+          OAuthErrorCode.invalidGrant,
+          70000,
+          'The provided grant is invalid: this refresh token was already redeemed. Refresh token reuse detected; every refresh token of this sign-in has been revoked.',
+        );
       case RefreshFailure.revoked:
-        return oauth(400, OAuthErrorCode.invalidGrant, 50173,
-          'The provided grant has expired due to it being revoked, a fresh auth token is needed. The user might have changed or reset their password.');
+        return oauth(
+          400,
+          OAuthErrorCode.invalidGrant,
+          50173,
+          'The provided grant has expired due to it being revoked, a fresh auth token is needed. The user might have changed or reset their password.',
+        );
       case RefreshFailure.expired:
         return oauth(400, OAuthErrorCode.invalidGrant, 700082, 'The refresh token has expired due to inactivity.');
       default:
@@ -366,7 +445,12 @@ export async function startEntra(options: StartEntraOptions): Promise<RunningEnt
   const startDeviceCode = (form: Form): Record<string, unknown> => {
     const clientId = required(form, 'client_id');
     if (!clients.has(clientId)) {
-      throw oauth(400, OAuthErrorCode.invalidClient, 700016, `Application with identifier '${clientId}' was not found in the directory '${tenantId}'.`);
+      throw oauth(
+        400,
+        OAuthErrorCode.invalidClient,
+        700016,
+        `Application with identifier '${clientId}' was not found in the directory '${tenantId}'.`,
+      );
     }
     const scope = required(form, 'scope');
     const grant = deviceCodes.start(clientId, scope);
@@ -439,20 +523,30 @@ export async function startEntra(options: StartEntraOptions): Promise<RunningEnt
   const injectedFailure = (reject: NonNullable<FaultPlan['reject']>): OAuthError => {
     if (reject.kind === 'rateLimit') {
       return new OAuthError('There are too many incoming requests. Please try again later.', {
-        status: 429, error: OAuthErrorCode.temporarilyUnavailable, aadsts: 90055 });
+        status: 429,
+        error: OAuthErrorCode.temporarilyUnavailable,
+        aadsts: 90055,
+      });
     }
     return new OAuthError('A transient error has occurred. Please try again.', {
-      status: reject.status, error: reject.status === 503 ? OAuthErrorCode.temporarilyUnavailable : OAuthErrorCode.serverError, aadsts: 90033 });
+      status: reject.status,
+      error: reject.status === 503 ? OAuthErrorCode.temporarilyUnavailable : OAuthErrorCode.serverError,
+      aadsts: 90033,
+    });
   };
 
   const control = async (req: IncomingMessage, res: ServerResponse, path: string): Promise<void> => {
     if (!isLoopback(req.socket.remoteAddress)) {
-      sendJson(res, 403, { error: 'forbidden', error_description: 'The control surface answers loopback callers only.' });
+      sendJson(res, 403, {
+        error: 'forbidden',
+        error_description: 'The control surface answers loopback callers only.',
+      });
       return;
     }
     const method = req.method ?? 'GET';
     if (await serveFaultControl(req, res, faults)) return;
-    const body = method === 'POST' ? (parseJson(await readBody(req)) as Record<string, unknown> | undefined) ?? {} : {};
+    const body =
+      method === 'POST' ? ((parseJson(await readBody(req)) as Record<string, unknown> | undefined) ?? {}) : {};
     if (path === '/_sandbox/stats' && method === 'GET') {
       return sendJson(res, 200, stats());
     } else if (path === '/_sandbox/refresh-tokens' && method === 'POST') {
@@ -463,7 +557,8 @@ export async function startEntra(options: StartEntraOptions): Promise<RunningEnt
         refreshTokens.revokeAll();
         return sendJson(res, 200, { revoked: 'all' });
       }
-      if (typeof body.refresh_token !== 'string') throw new SandboxHttpError(400, 'Give { "refresh_token": "..." } or { "all": true }');
+      if (typeof body.refresh_token !== 'string')
+        throw new SandboxHttpError(400, 'Give { "refresh_token": "..." } or { "all": true }');
       return sendJson(res, 200, { revoked: refreshTokens.revoke(body.refresh_token) });
     } else if (path === '/_sandbox/device/approve' && method === 'POST') {
       const userCode = typeof body.user_code === 'string' ? body.user_code : undefined;
@@ -478,7 +573,10 @@ export async function startEntra(options: StartEntraOptions): Promise<RunningEnt
     if (req.method === 'POST') {
       const form = new URLSearchParams((await readBody(req)).toString('utf8'));
       const code = form.get('user_code') ?? '';
-      message = deviceCodes.approve(code) > 0 ? `<p>Code ${escapeHtml(code)} approved: you can close this page.</p>` : `<p>No pending code ${escapeHtml(code)}.</p>`;
+      message =
+        deviceCodes.approve(code) > 0
+          ? `<p>Code ${escapeHtml(code)} approved: you can close this page.</p>`
+          : `<p>No pending code ${escapeHtml(code)}.</p>`;
     }
     const html = `<!doctype html><title>Sandbox sign-in</title><h1>Co-sell bridge sandbox: device sign-in</h1>${message}
 <form method="post"><label>Code <input name="user_code" autofocus></label> <button>Approve</button></form>
@@ -495,22 +593,37 @@ export async function startEntra(options: StartEntraOptions): Promise<RunningEnt
 
   const route = (method: string, path: string): { tenant: string; route: Route } | undefined => {
     let m: RegExpExecArray | null;
-    if (method === 'POST' && (m = /^\/([^/]+)\/oauth2\/token$/.exec(path))) return { tenant: m[1], route: { operation: 'token', version: TokenVersion.v1 } };
-    if (method === 'POST' && (m = /^\/([^/]+)\/oauth2\/v2\.0\/token$/.exec(path))) return { tenant: m[1], route: { operation: 'token', version: TokenVersion.v2 } };
-    if (method === 'POST' && (m = /^\/([^/]+)\/oauth2\/v2\.0\/devicecode$/.exec(path))) return { tenant: m[1], route: { operation: 'devicecode' } };
+    if (method === 'POST' && (m = /^\/([^/]+)\/oauth2\/token$/.exec(path)))
+      return { tenant: m[1], route: { operation: 'token', version: TokenVersion.v1 } };
+    if (method === 'POST' && (m = /^\/([^/]+)\/oauth2\/v2\.0\/token$/.exec(path)))
+      return { tenant: m[1], route: { operation: 'token', version: TokenVersion.v2 } };
+    if (method === 'POST' && (m = /^\/([^/]+)\/oauth2\/v2\.0\/devicecode$/.exec(path)))
+      return { tenant: m[1], route: { operation: 'devicecode' } };
     if (method !== 'GET') return undefined;
-    if ((m = /^\/([^/]+)\/v2\.0\/\.well-known\/openid-configuration$/.exec(path))) return { tenant: m[1], route: { operation: 'discovery', document: 'openid-v2' } };
-    if ((m = /^\/([^/]+)\/\.well-known\/openid-configuration$/.exec(path))) return { tenant: m[1], route: { operation: 'discovery', document: 'openid-v1' } };
-    if (path === '/common/discovery/instance') return { tenant: 'common', route: { operation: 'discovery', document: 'instance' } };
-    if ((m = /^\/([^/]+)\/discovery(?:\/v2\.0)?\/keys$/.exec(path))) return { tenant: m[1], route: { operation: 'jwks' } };
+    if ((m = /^\/([^/]+)\/v2\.0\/\.well-known\/openid-configuration$/.exec(path)))
+      return { tenant: m[1], route: { operation: 'discovery', document: 'openid-v2' } };
+    if ((m = /^\/([^/]+)\/\.well-known\/openid-configuration$/.exec(path)))
+      return { tenant: m[1], route: { operation: 'discovery', document: 'openid-v1' } };
+    if (path === '/common/discovery/instance')
+      return { tenant: 'common', route: { operation: 'discovery', document: 'instance' } };
+    if ((m = /^\/([^/]+)\/discovery(?:\/v2\.0)?\/keys$/.exec(path)))
+      return { tenant: m[1], route: { operation: 'jwks' } };
     return undefined;
   };
 
-  const answer = (matched: { tenant: string; route: Route }, body: Buffer, req: IncomingMessage): Record<string, unknown> => {
+  const answer = (
+    matched: { tenant: string; route: Route },
+    body: Buffer,
+    req: IncomingMessage,
+  ): Record<string, unknown> => {
     const { tenant, route: r } = matched;
     if (!allowedTenants.has(tenant)) {
-      throw oauth(400, OAuthErrorCode.invalidRequest, 90002,
-        `Tenant '${tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.`);
+      throw oauth(
+        400,
+        OAuthErrorCode.invalidRequest,
+        90002,
+        `Tenant '${tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.`,
+      );
     }
     switch (r.operation) {
       case 'token':

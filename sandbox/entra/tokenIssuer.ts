@@ -63,7 +63,9 @@ export class TokenIssuer {
 
   /** Issuer claim for a token version (v2: `<authority>/<tenant>/v2.0`, as the OpenID configuration says). */
   issuer(version: TokenVersion): string {
-    return version === TokenVersion.v2 ? `${this.#authorityUrl}/${this.#tenantId}/v2.0` : `${this.#authorityUrl}/${this.#tenantId}/`;
+    return version === TokenVersion.v2
+      ? `${this.#authorityUrl}/${this.#tenantId}/v2.0`
+      : `${this.#authorityUrl}/${this.#tenantId}/`;
   }
 
   /** Mints an access token; returns it with its expiry (epoch seconds). */

@@ -18,9 +18,7 @@ export interface EntraVerification {
 }
 
 /** Outcome of checking an `Authorization` header. */
-export type BearerVerification =
-  | { ok: true; claims: JwtClaims }
-  | { ok: false; failure: JwtFailure | 'missing' };
+export type BearerVerification = { ok: true; claims: JwtClaims } | { ok: false; failure: JwtFailure | 'missing' };
 
 /** Options for {@link AccessTokenVerifier}. */
 export interface AccessTokenVerifierOptions {
@@ -89,7 +87,9 @@ export async function fetchEntraVerification(
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => (text += chunk));
       res.on('end', () =>
-        res.statusCode === 200 ? resolve(text) : reject(new Error(`JWKS request to ${url.href} answered ${res.statusCode}`)),
+        res.statusCode === 200
+          ? resolve(text)
+          : reject(new Error(`JWKS request to ${url.href} answered ${res.statusCode}`)),
       );
     });
     req.on('timeout', () => req.destroy(new Error(`JWKS request to ${url.href} timed out`)));

@@ -43,7 +43,8 @@ export async function loadAppSettings(appDir: string, options: LoadAppSettingsOp
   const sample = path.join(appDir, 'local.settings.sample.json');
   let createdFromSample = false;
   let text = await readOptional(file);
-  if (text === undefined && options.sample === 'read') return parseSettings(await readOptional(sample), sample, env, false);
+  if (text === undefined && options.sample === 'read')
+    return parseSettings(await readOptional(sample), sample, env, false);
   if (text === undefined) {
     try {
       // COPYFILE_EXCL: two hosts starting at once must not clobber each other's copy.
@@ -51,7 +52,8 @@ export async function loadAppSettings(appDir: string, options: LoadAppSettingsOp
       createdFromSample = true;
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
-      if (code !== 'ENOENT' && code !== 'EEXIST') throw configError(`Cannot create ${file} from the sample`, file, error);
+      if (code !== 'ENOENT' && code !== 'EEXIST')
+        throw configError(`Cannot create ${file} from the sample`, file, error);
     }
     text = await readOptional(file);
   }
@@ -59,7 +61,12 @@ export async function loadAppSettings(appDir: string, options: LoadAppSettingsOp
 }
 
 /** Values (and the local HTTP port) of a settings file's text, merged under `env`. */
-function parseSettings(text: string | undefined, file: string, env: Record<string, string | undefined>, createdFromSample: boolean): AppSettings {
+function parseSettings(
+  text: string | undefined,
+  file: string,
+  env: Record<string, string | undefined>,
+  createdFromSample: boolean,
+): AppSettings {
   let fileValues: Record<string, string> = {};
   let localHttpPort: number | undefined;
   if (text !== undefined) {
@@ -74,7 +81,8 @@ function parseSettings(text: string | undefined, file: string, env: Record<strin
       throw configError(`${file} is encrypted (IsEncrypted: true); the local host reads plain values only`, file);
     }
     const values = settings.Values ?? {};
-    if (typeof values !== 'object' || Array.isArray(values)) throw configError(`${file}: Values must be an object`, file);
+    if (typeof values !== 'object' || Array.isArray(values))
+      throw configError(`${file}: Values must be an object`, file);
     fileValues = Object.fromEntries(
       Object.entries(values as Record<string, unknown>)
         .filter(([, value]) => value !== null && value !== undefined)
@@ -90,7 +98,10 @@ function parseSettings(text: string | undefined, file: string, env: Record<strin
 }
 
 /** Sets every file value that the environment does not already define into `target` (process.env). */
-export function applyAppSettings(settings: AppSettings, target: Record<string, string | undefined> = process.env): void {
+export function applyAppSettings(
+  settings: AppSettings,
+  target: Record<string, string | undefined> = process.env,
+): void {
   for (const [key, value] of Object.entries(settings.fileValues)) {
     if (target[key] === undefined) target[key] = value;
   }

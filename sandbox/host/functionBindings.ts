@@ -37,18 +37,34 @@ export interface FunctionPlan {
 const QUEUE_NAME = /^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/;
 
 /** Resolves the plan of `fn`; throws {@link LocalHostError} (`binding`) for an unusable binding. */
-export function planFunction(fn: RegisteredFunction, env: Record<string, string | undefined> = process.env): FunctionPlan {
+export function planFunction(
+  fn: RegisteredFunction,
+  env: Record<string, string | undefined> = process.env,
+): FunctionPlan {
   const entries = Object.entries(fn.metadata.bindings);
   const trigger = entries.find(([, b]) => typeof b.type === 'string' && /trigger$/i.test(b.type));
-  if (!trigger) throw new LocalHostError(`Function "${fn.name}" has no trigger binding`, { code: 'binding', subject: fn.name });
+  if (!trigger)
+    throw new LocalHostError(`Function "${fn.name}" has no trigger binding`, { code: 'binding', subject: fn.name });
   const [triggerName, triggerBinding] = trigger;
   const triggerType = String(triggerBinding.type);
-  const plan: FunctionPlan = { name: fn.name, fn, kind: TriggerKind.unsupported, triggerName, triggerType, queueOutputs: [], ignored: [] };
-  const setting = (value: unknown, property: string): string => resolveSettingExpression(String(value), env, `${fn.name}.${property}`);
+  const plan: FunctionPlan = {
+    name: fn.name,
+    fn,
+    kind: TriggerKind.unsupported,
+    triggerName,
+    triggerType,
+    queueOutputs: [],
+    ignored: [],
+  };
+  const setting = (value: unknown, property: string): string =>
+    resolveSettingExpression(String(value), env, `${fn.name}.${property}`);
 
   switch (triggerType.toLowerCase()) {
     case 'httptrigger': {
-      const route = triggerBinding.route === undefined || triggerBinding.route === null ? fn.name : setting(triggerBinding.route, 'route');
+      const route =
+        triggerBinding.route === undefined || triggerBinding.route === null
+          ? fn.name
+          : setting(triggerBinding.route, 'route');
       const methodsValue = Array.isArray(triggerBinding.methods) ? (triggerBinding.methods as unknown[]) : [];
       const methods = methodsValue.map((m) => String(m).toUpperCase());
       plan.kind = TriggerKind.http;
@@ -65,7 +81,10 @@ export function planFunction(fn: RegisteredFunction, env: Record<string, string 
     }
     case 'timertrigger': {
       plan.kind = TriggerKind.timer;
-      plan.timer = { schedule: setting(triggerBinding.schedule ?? '', 'schedule'), runOnStartup: triggerBinding.runOnStartup === true };
+      plan.timer = {
+        schedule: setting(triggerBinding.schedule ?? '', 'schedule'),
+        runOnStartup: triggerBinding.runOnStartup === true,
+      };
       break;
     }
     default:
@@ -91,11 +110,18 @@ export function planFunction(fn: RegisteredFunction, env: Record<string, string 
 }
 
 /** Replaces `%NAME%` with app setting NAME; throws when the setting is missing. */
-export function resolveSettingExpression(value: string, env: Record<string, string | undefined>, where: string): string {
+export function resolveSettingExpression(
+  value: string,
+  env: Record<string, string | undefined>,
+  where: string,
+): string {
   return value.replace(/%([^%]+)%/g, (_match, name: string) => {
     const resolved = env[name];
     if (resolved === undefined) {
-      throw new LocalHostError(`${where}: app setting "${name}" referenced as %${name}% is not set`, { code: 'binding', subject: name });
+      throw new LocalHostError(`${where}: app setting "${name}" referenced as %${name}% is not set`, {
+        code: 'binding',
+        subject: name,
+      });
     }
     return resolved;
   });
@@ -104,10 +130,13 @@ export function resolveSettingExpression(value: string, env: Record<string, stri
 function queueName(value: string, functionName: string): string {
   const name = value.toLowerCase();
   if (!QUEUE_NAME.test(name)) {
-    throw new LocalHostError(`Function "${functionName}": "${value}" is not a valid queue name (3-63 of a-z, 0-9, single hyphens)`, {
-      code: 'binding',
-      subject: functionName,
-    });
+    throw new LocalHostError(
+      `Function "${functionName}": "${value}" is not a valid queue name (3-63 of a-z, 0-9, single hyphens)`,
+      {
+        code: 'binding',
+        subject: functionName,
+      },
+    );
   }
   return name;
 }

@@ -15,7 +15,14 @@
  */
 import path from 'node:path';
 import { applyAppSettings, loadAppSettings } from './appSettings';
-import { DEFAULT_DRAIN_MS, DEFAULT_HOST_PORT, DEFAULT_MAX_REQUEST_BODY_BYTES, DEFAULT_QUEUE_LEASE_MS, HostEnv, LOCAL_HOST_VERSION } from './constants';
+import {
+  DEFAULT_DRAIN_MS,
+  DEFAULT_HOST_PORT,
+  DEFAULT_MAX_REQUEST_BODY_BYTES,
+  DEFAULT_QUEUE_LEASE_MS,
+  HostEnv,
+  LOCAL_HOST_VERSION,
+} from './constants';
 import type { RpcInvocationResponse } from './coreTypes';
 import { LocalHostError } from './errors';
 import { planFunction, TriggerKind, type FunctionPlan } from './functionBindings';
@@ -82,7 +89,8 @@ export async function runFunctionHost(options: FunctionHostOptions): Promise<Run
   process.env.AZURE_FUNCTIONS_ENVIRONMENT ??= 'Development';
   const env = process.env;
   const config = await loadHostConfig(appDir, { override: options.hostJson, env });
-  const maxRequestBodyBytes = options.maxRequestBodyBytes ?? positiveInt(env[HostEnv.maxRequestBodyBytes]) ?? DEFAULT_MAX_REQUEST_BODY_BYTES;
+  const maxRequestBodyBytes =
+    options.maxRequestBodyBytes ?? positiveInt(env[HostEnv.maxRequestBodyBytes]) ?? DEFAULT_MAX_REQUEST_BODY_BYTES;
   const queueLeaseMs = options.queueLeaseMs ?? positiveInt(env[HostEnv.queueLeaseMs]) ?? DEFAULT_QUEUE_LEASE_MS;
   const drainMs = options.drainMs ?? positiveInt(env[HostEnv.drainMs]) ?? DEFAULT_DRAIN_MS;
 
@@ -95,7 +103,8 @@ export async function runFunctionHost(options: FunctionHostOptions): Promise<Run
   const plans = [...core.functions.values()].map((fn) => planFunction(fn, env));
   if (plans.length === 0) log.host('warning', 'No job functions found: the entry points registered nothing.');
   for (const plan of plans) {
-    for (const ignored of plan.ignored) log.host('warning', `Function '${plan.name}': the local host does not run ${ignored}; it is ignored`);
+    for (const ignored of plan.ignored)
+      log.host('warning', `Function '${plan.name}': the local host does not run ${ignored}; it is ignored`);
   }
 
   const connections = new StorageConnections(env);
@@ -135,7 +144,13 @@ export async function runFunctionHost(options: FunctionHostOptions): Promise<Run
   const timerListeners = new Map(
     plans
       .filter((plan) => plan.kind === TriggerKind.timer)
-      .map((plan) => [plan.name.toLowerCase(), new TimerListener({ plan, invoke: (input) => invokeWithOutputs(plan, input), log })] as const),
+      .map(
+        (plan) =>
+          [
+            plan.name.toLowerCase(),
+            new TimerListener({ plan, invoke: (input) => invokeWithOutputs(plan, input), log }),
+          ] as const,
+      ),
   );
 
   const functions: HostedFunction[] = [];
@@ -161,17 +176,25 @@ export async function runFunctionHost(options: FunctionHostOptions): Promise<Run
   const admin = async (method: string, urlPath: string, body: Buffer): Promise<AdminResponse> => {
     const lower = urlPath.toLowerCase().replace(/\/+$/, '');
     if (lower === '/admin/host/status' && method === 'GET') {
-      return { status: 200, body: { id: 'local', state: 'Running', version: LOCAL_HOST_VERSION, functions: functions.length } };
+      return {
+        status: 200,
+        body: { id: 'local', state: 'Running', version: LOCAL_HOST_VERSION, functions: functions.length },
+      };
     }
     if (lower === '/admin/functions' && method === 'GET') return { status: 200, body: functions };
     const match = /^\/admin\/functions\/([^/]+)$/.exec(lower);
     if (!match || method !== 'POST') return { status: 404 };
-    const plan = plans.find((p) => p.name.toLowerCase() === decodeURIComponent(match[1]!));
+    const plan = plans.find((p) => p.name.toLowerCase() === decodeURIComponent(match[1]));
     if (!plan) return { status: 404 };
     let input = '';
     try {
       const parsed = body.length > 0 ? (JSON.parse(body.toString('utf8')) as { input?: unknown }) : {};
-      input = typeof parsed.input === 'string' ? parsed.input : parsed.input === undefined ? '' : JSON.stringify(parsed.input);
+      input =
+        typeof parsed.input === 'string'
+          ? parsed.input
+          : parsed.input === undefined
+            ? ''
+            : JSON.stringify(parsed.input);
     } catch {
       return { status: 400, body: { error: 'Body must be JSON: { "input": "..." }' } };
     }
@@ -218,7 +241,10 @@ export async function runFunctionHost(options: FunctionHostOptions): Promise<Run
     log.always(`        ${fn.name}: ${where}`);
   }
   log.always('');
-  log.host('information', `Host started on ${url} (routePrefix '${config.routePrefix}', messageEncoding ${config.queues.messageEncoding}; every authLevel is anonymous locally)`);
+  log.host(
+    'information',
+    `Host started on ${url} (routePrefix '${config.routePrefix}', messageEncoding ${config.queues.messageEncoding}; every authLevel is anonymous locally)`,
+  );
 
   let stopping: Promise<void> | undefined;
   return {

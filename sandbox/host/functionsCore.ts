@@ -109,7 +109,8 @@ export class FunctionsCore {
         core.programmingModel = model;
       },
       getProgrammingModel: () => core.programmingModel,
-      registerFunction: (metadata: FunctionMetadata, callback: FunctionCallback) => core.registerFunction(metadata, callback),
+      registerFunction: (metadata: FunctionMetadata, callback: FunctionCallback) =>
+        core.registerFunction(metadata, callback),
       log: (level: RpcLogLevel, category: RpcLogCategory, message: string) => core.#log({ level, category, message }),
       Disposable,
     });
@@ -135,14 +136,22 @@ export class FunctionsCore {
   /** Records a function; refused after start-up and for a duplicate id, like the worker. */
   registerFunction(metadata: FunctionMetadata, callback: FunctionCallback): Disposable {
     if (this.#startupFinished) {
-      throw new LocalHostError('A function can only be registered during app startup.', { code: 'appLoad', subject: metadata?.name });
+      throw new LocalHostError('A function can only be registered during app startup.', {
+        code: 'appLoad',
+        subject: metadata?.name,
+      });
     }
     if (!metadata || typeof metadata.name !== 'string' || !metadata.bindings || typeof callback !== 'function') {
-      throw new LocalHostError('registerFunction needs metadata { name, bindings } and a callback', { code: 'appLoad' });
+      throw new LocalHostError('registerFunction needs metadata { name, bindings } and a callback', {
+        code: 'appLoad',
+      });
     }
     const id = metadata.functionId ?? metadata.name;
     if (this.functions.has(id)) {
-      throw new LocalHostError(`A function with id "${id}" has already been registered.`, { code: 'appLoad', subject: id });
+      throw new LocalHostError(`A function with id "${id}" has already been registered.`, {
+        code: 'appLoad',
+        subject: id,
+      });
     }
     this.functions.set(id, {
       id,
@@ -159,7 +168,10 @@ export class FunctionsCore {
     });
     return new Disposable(() => {
       if (this.#startupFinished) {
-        throw new LocalHostError('A function can only be disposed during app startup.', { code: 'appLoad', subject: id });
+        throw new LocalHostError('A function can only be disposed during app startup.', {
+          code: 'appLoad',
+          subject: id,
+        });
       }
       this.functions.delete(id);
     });

@@ -59,7 +59,11 @@ export async function loadHostConfig(appDir: string, options: LoadHostConfigOpti
     fromFile = asObject(JSON.parse(await readFile(file, 'utf8')), 'host.json');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
-      throw new LocalHostError(`Cannot read ${file}: ${(error as Error).message}`, { code: 'config', subject: file, cause: error });
+      throw new LocalHostError(`Cannot read ${file}: ${(error as Error).message}`, {
+        code: 'config',
+        subject: file,
+        cause: error,
+      });
     }
   }
   return resolveHostConfig(fromFile, options);
@@ -90,7 +94,8 @@ export function resolveHostConfig(hostJson: Record<string, unknown>, options: Lo
     maxPollingValue === undefined ? 2000 : parseTimeSpanMs(maxPollingValue, 'extensions.queues.maxPollingInterval'),
   );
   const visibilityValue = getKey(queues, 'visibilityTimeout');
-  const visibilityTimeoutMs = visibilityValue === undefined ? 0 : parseTimeSpanMs(visibilityValue, 'extensions.queues.visibilityTimeout');
+  const visibilityTimeoutMs =
+    visibilityValue === undefined ? 0 : parseTimeSpanMs(visibilityValue, 'extensions.queues.visibilityTimeout');
   const maxDequeueCount = integer(getKey(queues, 'maxDequeueCount'), 'extensions.queues.maxDequeueCount', 5, 1, 1000);
   const encodingValue = String(getKey(queues, 'messageEncoding') ?? 'base64').toLowerCase();
   if (encodingValue !== 'base64' && encodingValue !== 'none') {
@@ -110,7 +115,14 @@ export function resolveHostConfig(hostJson: Record<string, unknown>, options: Lo
 
   return {
     routePrefix,
-    queues: { batchSize, newBatchThreshold, maxPollingIntervalMs, visibilityTimeoutMs, maxDequeueCount, messageEncoding: encodingValue },
+    queues: {
+      batchSize,
+      newBatchThreshold,
+      maxPollingIntervalMs,
+      visibilityTimeoutMs,
+      maxDequeueCount,
+      messageEncoding: encodingValue,
+    },
     functionTimeoutMs,
     raw,
   };
@@ -128,7 +140,7 @@ function envOverrides(env: Record<string, string | undefined>): Record<string, u
       const child = node[key];
       node = (node[key] = child && typeof child === 'object' ? child : {}) as Record<string, unknown>;
     }
-    node[keys[keys.length - 1]!] = value;
+    node[keys[keys.length - 1]] = value;
   }
   return out;
 }
@@ -139,8 +151,7 @@ export function deepMerge(base: Record<string, unknown>, over: Record<string, un
   for (const [key, value] of Object.entries(over)) {
     const existingKey = Object.keys(out).find((k) => k.toLowerCase() === key.toLowerCase()) ?? key;
     const existing = out[existingKey];
-    out[existingKey] =
-      isPlainObject(existing) && isPlainObject(value) ? deepMerge(existing, value) : value;
+    out[existingKey] = isPlainObject(existing) && isPlainObject(value) ? deepMerge(existing, value) : value;
   }
   return out;
 }
@@ -157,7 +168,8 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 }
 
 function asObject(value: unknown, name: string): Record<string, unknown> {
-  if (!isPlainObject(value)) throw new LocalHostError(`${name} must be a JSON object`, { code: 'config', subject: name });
+  if (!isPlainObject(value))
+    throw new LocalHostError(`${name} must be a JSON object`, { code: 'config', subject: name });
   return value;
 }
 

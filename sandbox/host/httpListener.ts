@@ -62,7 +62,10 @@ export class HttpListener {
       this.#inFlight++;
       this.#handle(req, res)
         .catch((error: unknown) => {
-          options.log.host('error', `Request ${req.method} ${req.url} failed in the host: ${(error as Error)?.message ?? String(error)}`);
+          options.log.host(
+            'error',
+            `Request ${req.method} ${req.url} failed in the host: ${(error as Error)?.message ?? String(error)}`,
+          );
           if (!res.headersSent) {
             res.statusCode = 500;
             res.setHeader('Content-Length', '0');
@@ -127,9 +130,11 @@ export class HttpListener {
 
     let routePath: string | undefined;
     if (this.#prefixPath === '') routePath = pathname;
-    else if (lowerPath === this.#prefixPath || lowerPath.startsWith(`${this.#prefixPath}/`)) routePath = pathname.slice(this.#prefixPath.length);
+    else if (lowerPath === this.#prefixPath || lowerPath.startsWith(`${this.#prefixPath}/`))
+      routePath = pathname.slice(this.#prefixPath.length);
     if (routePath === undefined) {
-      if (pathname === '/' && (method === 'GET' || method === 'HEAD')) return sendText(res, 200, 'Your Functions app is up and running (local host).', method);
+      if (pathname === '/' && (method === 'GET' || method === 'HEAD'))
+        return sendText(res, 200, 'Your Functions app is up and running (local host).', method);
       return sendEmpty(res, 404);
     }
     const segments = routePath.split('/');
@@ -217,7 +222,7 @@ function readBody(req: http.IncomingMessage, limitBytes: number): Promise<Buffer
       chunks.push(chunk);
     });
     req.on('end', () => {
-      if (!done) resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+      if (!done) resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size));
     });
     req.on('error', (error) => {
       if (!done) reject(error);
@@ -233,7 +238,10 @@ function writeResponse(res: http.ServerResponse, method: string, data: RpcHttpDa
   if (data.cookies && data.cookies.length > 0) {
     const existing = res.getHeader('set-cookie');
     const cookies = data.cookies.map(serializeCookie);
-    res.setHeader('set-cookie', existing === undefined ? cookies : [...(Array.isArray(existing) ? existing : [String(existing)]), ...cookies]);
+    res.setHeader(
+      'set-cookie',
+      existing === undefined ? cookies : [...(Array.isArray(existing) ? existing : [String(existing)]), ...cookies],
+    );
   }
   const bytes = data.body?.bytes ?? (typeof data.body?.string === 'string' ? Buffer.from(data.body.string) : undefined);
   const noBody = method === 'HEAD' || status === 204 || status === 304 || (status >= 100 && status < 200);

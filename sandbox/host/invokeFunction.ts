@@ -13,7 +13,13 @@
  * so the library's own HttpRequest/HttpResponse, extraOutputs and return-binding conversions run.
  */
 import { randomFillSync, randomUUID } from 'node:crypto';
-import type { CoreInvocationContext, RpcInvocationRequest, RpcInvocationResponse, RpcLogCategory, RpcLogLevel } from './coreTypes';
+import type {
+  CoreInvocationContext,
+  RpcInvocationRequest,
+  RpcInvocationResponse,
+  RpcLogCategory,
+  RpcLogLevel,
+} from './coreTypes';
 import { LocalHostError } from './errors';
 import type { FunctionsCore, RegisteredFunction } from './functionsCore';
 import type { HostLog } from './hostLog';
@@ -45,16 +51,25 @@ const TRACEPARENT = /^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
  * Invokes `fn` and returns the library's response (return value and output bindings), or throws the
  * handler's error (after postInvocation hooks), or a {@link LocalHostError} `timeout`.
  */
-export async function invokeFunction(fn: RegisteredFunction, input: InvocationInput, options: InvokeFunctionOptions): Promise<RpcInvocationResponse> {
+export async function invokeFunction(
+  fn: RegisteredFunction,
+  input: InvocationInput,
+  options: InvokeFunctionOptions,
+): Promise<RpcInvocationResponse> {
   const { core, log } = options;
   const model = core.programmingModel;
-  if (!model) throw new LocalHostError('No programming model was set: the app never loaded @azure/functions', { code: 'appLoad' });
+  if (!model)
+    throw new LocalHostError('No programming model was set: the app never loaded @azure/functions', {
+      code: 'appLoad',
+    });
   const invocationId = randomUUID();
   const startedAtMs = performance.now();
-  if (log.verbose) log.fn(fn.name, 'information', `Executing 'Functions.${fn.name}' (Reason='${input.reason}', Id=${invocationId})`);
+  if (log.verbose)
+    log.fn(fn.name, 'information', `Executing 'Functions.${fn.name}' (Reason='${input.reason}', Id=${invocationId})`);
 
   let invocationContext: unknown;
-  const traceParent = input.traceParent && TRACEPARENT.test(input.traceParent) ? continueTrace(input.traceParent) : newTraceParent();
+  const traceParent =
+    input.traceParent && TRACEPARENT.test(input.traceParent) ? continueTrace(input.traceParent) : newTraceParent();
   const request: RpcInvocationRequest = {
     invocationId,
     functionId: fn.id,
@@ -145,12 +160,20 @@ export async function invokeFunction(fn: RegisteredFunction, input: InvocationIn
   try {
     const response = await withTimeout(run(), options.timeoutMs, fn.name);
     if (log.verbose) {
-      log.fn(fn.name, 'information', `Executed 'Functions.${fn.name}' (Succeeded, Id=${invocationId}, Duration=${elapsed(startedAtMs)}ms)`);
+      log.fn(
+        fn.name,
+        'information',
+        `Executed 'Functions.${fn.name}' (Succeeded, Id=${invocationId}, Duration=${elapsed(startedAtMs)}ms)`,
+      );
     }
     return response;
   } catch (error) {
     const err = error instanceof Error ? error : new Error(String(error));
-    log.fn(fn.name, 'error', `Executed 'Functions.${fn.name}' (Failed, Id=${invocationId}, Duration=${elapsed(startedAtMs)}ms): ${err.name}: ${err.message}`);
+    log.fn(
+      fn.name,
+      'error',
+      `Executed 'Functions.${fn.name}' (Failed, Id=${invocationId}, Duration=${elapsed(startedAtMs)}ms): ${err.name}: ${err.message}`,
+    );
     throw err;
   }
 }

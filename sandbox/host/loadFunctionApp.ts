@@ -29,7 +29,11 @@ export async function loadFunctionApp(appDir: string, core: FunctionsCore): Prom
   try {
     packageJson = JSON.parse(await readFile(packageFile, 'utf8')) as { main?: unknown; type?: unknown };
   } catch (error) {
-    throw new LocalHostError(`Cannot read ${packageFile}: ${(error as Error).message}`, { code: 'config', subject: packageFile, cause: error });
+    throw new LocalHostError(`Cannot read ${packageFile}: ${(error as Error).message}`, {
+      code: 'config',
+      subject: packageFile,
+      cause: error,
+    });
   }
   if (typeof packageJson.main !== 'string' || packageJson.main.trim() === '') {
     throw new LocalHostError(`${packageFile} has no "main": the v4 programming model loads the files it names`, {
@@ -53,14 +57,18 @@ export async function loadFunctionApp(appDir: string, core: FunctionsCore): Prom
     const file = path.join(appDir, relative);
     core.currentEntryPoint = relative;
     try {
-      if (file.endsWith('.mjs') || (isModulePackage && file.endsWith('.js'))) await importModule(pathToFileURL(file).href);
+      if (file.endsWith('.mjs') || (isModulePackage && file.endsWith('.js')))
+        await importModule(pathToFileURL(file).href);
       else require(file);
     } catch (error) {
-      throw new LocalHostError(`Worker was unable to load entry point "${relative}": ${(error as Error)?.message ?? String(error)}`, {
-        code: 'appLoad',
-        subject: relative,
-        cause: error,
-      });
+      throw new LocalHostError(
+        `Worker was unable to load entry point "${relative}": ${(error as Error)?.message ?? String(error)}`,
+        {
+          code: 'appLoad',
+          subject: relative,
+          cause: error,
+        },
+      );
     } finally {
       core.currentEntryPoint = undefined;
     }
@@ -80,10 +88,13 @@ export async function loadFunctionApp(appDir: string, core: FunctionsCore): Prom
   if (model?.getCapabilities) {
     const capabilities = await model.getCapabilities({});
     if (capabilities && 'HttpUri' in capabilities) {
-      throw new LocalHostError('The app enables HTTP streaming (app.setup({ enableHttpStream: true })); the local host does not support it', {
-        code: 'appLoad',
-        subject: 'enableHttpStream',
-      });
+      throw new LocalHostError(
+        'The app enables HTTP streaming (app.setup({ enableHttpStream: true })); the local host does not support it',
+        {
+          code: 'appLoad',
+          subject: 'enableHttpStream',
+        },
+      );
     }
   }
   core.finishStartup();

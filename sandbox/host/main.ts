@@ -26,9 +26,16 @@ export interface HostArguments {
 
 /** Parses the command line; throws {@link LocalHostError} (`config`) on a bad option. */
 export function parseHostArguments(argv: readonly string[]): HostArguments {
-  const args: HostArguments = { appDir: '.', port: undefined, hostname: undefined, hostJson: undefined, maxRequestBodyBytes: undefined, quiet: false };
+  const args: HostArguments = {
+    appDir: '.',
+    port: undefined,
+    hostname: undefined,
+    hostJson: undefined,
+    maxRequestBodyBytes: undefined,
+    quiet: false,
+  };
   for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i]!;
+    const flag = argv[i];
     const value = (): string => {
       const next = argv[++i];
       if (next === undefined) throw new LocalHostError(`${flag} needs a value`, { code: 'config', subject: flag });
@@ -49,7 +56,11 @@ export function parseHostArguments(argv: readonly string[]): HostArguments {
         try {
           args.hostJson = JSON.parse(text) as object;
         } catch (error) {
-          throw new LocalHostError(`--host-json is not JSON: ${(error as Error).message}`, { code: 'config', subject: flag, cause: error });
+          throw new LocalHostError(`--host-json is not JSON: ${(error as Error).message}`, {
+            code: 'config',
+            subject: flag,
+            cause: error,
+          });
         }
         break;
       }
@@ -98,7 +109,10 @@ async function main(): Promise<void> {
   });
   process.on('disconnect', () => void stop(0));
   process.on('unhandledRejection', (reason) => {
-    log.host('error', `Unhandled promise rejection in the app: ${reason instanceof Error ? `${reason.name}: ${reason.message}` : String(reason)}`);
+    log.host(
+      'error',
+      `Unhandled promise rejection in the app: ${reason instanceof Error ? `${reason.name}: ${reason.message}` : String(reason)}`,
+    );
   });
 
   try {
@@ -113,7 +127,13 @@ async function main(): Promise<void> {
       log,
     });
     log.always(`Host started on ${host.url}`);
-    const ready: HostReadyMessage = { type: HostMessageType.ready, url: host.url, port: host.port, pid: process.pid, functions: host.functions };
+    const ready: HostReadyMessage = {
+      type: HostMessageType.ready,
+      url: host.url,
+      port: host.port,
+      pid: process.pid,
+      functions: host.functions,
+    };
     process.send?.(ready);
   } catch (error) {
     const err = error instanceof Error ? error : new Error(String(error));

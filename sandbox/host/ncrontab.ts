@@ -30,7 +30,12 @@ const FIELDS: readonly FieldSpec[] = [
   { name: 'minute', min: 0, max: 59 },
   { name: 'hour', min: 0, max: 23 },
   { name: 'day', min: 1, max: 31 },
-  { name: 'month', min: 1, max: 12, names: ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'] },
+  {
+    name: 'month',
+    min: 1,
+    max: 12,
+    names: ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'],
+  },
   { name: 'day-of-week', min: 0, max: 6, names: ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] },
 ];
 
@@ -45,16 +50,27 @@ export function parseSchedule(expression: string): TimerSchedule {
   const span = TIMESPAN.exec(trimmed);
   if (span) {
     const [, days, hours, minutes, seconds] = span;
-    const intervalMs = (((Number(days ?? 0) * 24 + Number(hours)) * 60 + Number(minutes)) * 60 + Number(seconds)) * 1000;
+    const intervalMs =
+      (((Number(days ?? 0) * 24 + Number(hours)) * 60 + Number(minutes)) * 60 + Number(seconds)) * 1000;
     if (intervalMs <= 0) throw invalid(expression, 'a TimeSpan schedule must be longer than zero');
     return { expression, kind: 'interval', next: (after) => new Date(after.getTime() + intervalMs) };
   }
   const parts = trimmed.split(/\s+/);
   if (parts.length !== 6) {
-    throw invalid(expression, `expected 6 fields ({second} {minute} {hour} {day} {month} {day-of-week}), got ${parts.length}`);
+    throw invalid(
+      expression,
+      `expected 6 fields ({second} {minute} {hour} {day} {month} {day-of-week}), got ${parts.length}`,
+    );
   }
-  const sets = parts.map((part, index) => parseField(part, FIELDS[index]!, expression));
-  const [seconds, minutes, hours, days, months, weekdays] = sets as [Allowed, Allowed, Allowed, Allowed, Allowed, Allowed];
+  const sets = parts.map((part, index) => parseField(part, FIELDS[index], expression));
+  const [seconds, minutes, hours, days, months, weekdays] = sets as [
+    Allowed,
+    Allowed,
+    Allowed,
+    Allowed,
+    Allowed,
+    Allowed,
+  ];
   return {
     expression,
     kind: 'ncrontab',
@@ -88,7 +104,7 @@ function parseField(text: string, spec: FieldSpec, expression: string): Allowed 
       from = spec.min;
       to = spec.max;
     } else {
-      const [startText, endText] = range!.split('-') as [string, string | undefined];
+      const [startText, endText] = range.split('-') as [string, string | undefined];
       from = fieldValue(startText, spec, expression);
       // `a/n` means from a to the end of the range, stepping n.
       to = endText !== undefined ? fieldValue(endText, spec, expression) : stepText !== undefined ? spec.max : from;
@@ -153,7 +169,10 @@ function nextOccurrence(after: Date, f: Fields): Date | undefined {
     }
     if (!f.seconds[s]) {
       const nextSecond = nextAllowed(f.seconds, s + 1);
-      t = advance(nextSecond === undefined ? new Date(y, mo, d, h, mi + 1) : new Date(y, mo, d, h, mi, nextSecond), 1000);
+      t = advance(
+        nextSecond === undefined ? new Date(y, mo, d, h, mi + 1) : new Date(y, mo, d, h, mi, nextSecond),
+        1000,
+      );
       continue;
     }
     return t;
@@ -162,5 +181,8 @@ function nextOccurrence(after: Date, f: Fields): Date | undefined {
 }
 
 function invalid(expression: string, problem: string): LocalHostError {
-  return new LocalHostError(`Invalid timer schedule "${expression}": ${problem}`, { code: 'binding', subject: expression });
+  return new LocalHostError(`Invalid timer schedule "${expression}": ${problem}`, {
+    code: 'binding',
+    subject: expression,
+  });
 }

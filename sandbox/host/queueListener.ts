@@ -117,7 +117,10 @@ export class QueueListener {
           await this.#client.createIfNotExists();
           this.#needsCreate = false;
         }
-        const response = await this.#client.receiveMessages({ numberOfMessages: settings.batchSize, visibilityTimeout: this.#leaseSeconds });
+        const response = await this.#client.receiveMessages({
+          numberOfMessages: settings.batchSize,
+          visibilityTimeout: this.#leaseSeconds,
+        });
         messages = response.receivedMessageItems;
         this.#consecutiveErrors = 0;
       } catch (error) {
@@ -125,7 +128,10 @@ export class QueueListener {
         if ((error as { statusCode?: number }).statusCode === 404) this.#needsCreate = true;
         this.#consecutiveErrors++;
         if (this.#consecutiveErrors === 1 || this.#consecutiveErrors % 20 === 0) {
-          log.host('warning', `Polling queue '${this.queueName}' failed (${this.#consecutiveErrors}x): ${describe(error)}`);
+          log.host(
+            'warning',
+            `Polling queue '${this.queueName}' failed (${this.#consecutiveErrors}x): ${describe(error)}`,
+          );
         }
         idleIntervalMs = this.#nextIdleInterval(idleIntervalMs);
         await this.#sleep(this.#jitter(idleIntervalMs));
@@ -133,7 +139,9 @@ export class QueueListener {
       }
       if (this.#stopped) {
         // Received while stopping: give them straight back instead of hiding them for a whole lease.
-        await Promise.allSettled(messages.map((m) => this.#client.updateMessage(m.messageId, m.popReceipt, undefined, 0)));
+        await Promise.allSettled(
+          messages.map((m) => this.#client.updateMessage(m.messageId, m.popReceipt, undefined, 0)),
+        );
         break;
       }
       for (const message of messages) this.#track(this.#process(message));
@@ -178,12 +186,20 @@ export class QueueListener {
     const fn = plan.name;
     try {
       if (message.dequeueCount > settings.maxDequeueCount) {
-        await this.#poison(message, message.popReceipt, `Message has reached MaxDequeueCount of ${settings.maxDequeueCount}.`);
+        await this.#poison(
+          message,
+          message.popReceipt,
+          `Message has reached MaxDequeueCount of ${settings.maxDequeueCount}.`,
+        );
         return;
       }
       const decoded = decodeMessageText(message.messageText, settings.messageEncoding);
       if (!decoded.ok) {
-        await this.#poison(message, message.popReceipt, `Message '${message.messageId}' cannot be decoded: ${decoded.reason}.`);
+        await this.#poison(
+          message,
+          message.popReceipt,
+          `Message '${message.messageId}' cannot be decoded: ${decoded.reason}.`,
+        );
         return;
       }
 
@@ -193,7 +209,12 @@ export class QueueListener {
       const renewTimer = setInterval(() => {
         renewal = renewal.then(async () => {
           try {
-            const updated = await this.#client.updateMessage(message.messageId, popReceipt, undefined, this.#leaseSeconds);
+            const updated = await this.#client.updateMessage(
+              message.messageId,
+              popReceipt,
+              undefined,
+              this.#leaseSeconds,
+            );
             if (updated.popReceipt) popReceipt = updated.popReceipt;
           } catch (error) {
             log.fn(fn, 'warning', `Could not renew the lease of message '${message.messageId}': ${describe(error)}`);
@@ -229,7 +250,11 @@ export class QueueListener {
         await ignoreGone(this.#client.updateMessage(message.messageId, popReceipt, undefined, retryDelaySeconds));
       }
     } catch (error) {
-      log.fn(fn, 'error', `Queue message '${message.messageId}' on '${this.queueName}' could not be completed: ${describe(error)}`);
+      log.fn(
+        fn,
+        'error',
+        `Queue message '${message.messageId}' on '${this.queueName}' could not be completed: ${describe(error)}`,
+      );
     }
   }
 

@@ -25,11 +25,17 @@ const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$
  * The message body as text: with `base64` the text must be valid base64 (else `ok: false`: the host
  * moves such a message to poison at once), decoded as UTF-8; with `none` the text as is.
  */
-export function decodeMessageText(messageText: string, encoding: MessageEncoding): { ok: true; text: string } | { ok: false; reason: string } {
+export function decodeMessageText(
+  messageText: string,
+  encoding: MessageEncoding,
+): { ok: true; text: string } | { ok: false; reason: string } {
   if (encoding === 'none') return { ok: true, text: messageText };
   const compact = messageText.replace(/\s+/g, '');
   if (!BASE64.test(compact)) {
-    return { ok: false, reason: 'The input is not a valid Base-64 string (host.json extensions.queues.messageEncoding is "base64")' };
+    return {
+      ok: false,
+      reason: 'The input is not a valid Base-64 string (host.json extensions.queues.messageEncoding is "base64")',
+    };
   }
   return { ok: true, text: Buffer.from(compact, 'base64').toString('utf8') };
 }
@@ -45,7 +51,17 @@ export function encodeMessageText(content: string | Uint8Array, encoding: Messag
 export function toTriggerData(text: string): RpcTypedData {
   const first = text.trimStart()[0];
   // Only try to parse what can be JSON; a plain word stays a string without a throw/catch per message.
-  if (first !== undefined && (first === '{' || first === '[' || first === '"' || first === '-' || (first >= '0' && first <= '9') || first === 't' || first === 'f' || first === 'n')) {
+  if (
+    first !== undefined &&
+    (first === '{' ||
+      first === '[' ||
+      first === '"' ||
+      first === '-' ||
+      (first >= '0' && first <= '9') ||
+      first === 't' ||
+      first === 'f' ||
+      first === 'n')
+  ) {
     try {
       JSON.parse(text);
       return { json: text };
@@ -61,7 +77,11 @@ export function toTriggerData(text: string): RpcTypedData {
  * DequeueCount, InsertionTime, ExpirationTime, NextVisibleTime, PopReceipt, plus `sys`. Dates are
  * DateTimeOffset JSON strings [inferred: how the host serialises DateTimeOffset].
  */
-export function queueTriggerMetadata(message: ReceivedMessage, text: string, functionName: string): Record<string, RpcTypedData> {
+export function queueTriggerMetadata(
+  message: ReceivedMessage,
+  text: string,
+  functionName: string,
+): Record<string, RpcTypedData> {
   return {
     QueueTrigger: { string: text },
     Id: { string: message.messageId },
@@ -70,7 +90,9 @@ export function queueTriggerMetadata(message: ReceivedMessage, text: string, fun
     ExpirationTime: { json: JSON.stringify(dateTimeOffset(message.expiresOn)) },
     NextVisibleTime: { json: JSON.stringify(dateTimeOffset(message.nextVisibleOn)) },
     PopReceipt: { string: message.popReceipt },
-    sys: { json: JSON.stringify({ MethodName: functionName, UtcNow: new Date().toISOString(), RandGuid: randomUUID() }) },
+    sys: {
+      json: JSON.stringify({ MethodName: functionName, UtcNow: new Date().toISOString(), RandGuid: randomUUID() }),
+    },
   };
 }
 
@@ -85,7 +107,9 @@ export function toOutputMessages(data: RpcTypedData | null | undefined): Array<s
     const value: unknown = JSON.parse(data.json);
     if (value === null) return [];
     if (Array.isArray(value)) {
-      return value.filter((item) => item !== null && item !== undefined).map((item) => (typeof item === 'string' ? item : JSON.stringify(item)));
+      return value
+        .filter((item) => item !== null && item !== undefined)
+        .map((item) => (typeof item === 'string' ? item : JSON.stringify(item)));
     }
     return [data.json];
   }

@@ -37,7 +37,9 @@ export class QueueOutputSender {
     let sent = 0;
     for (const binding of plan.queueOutputs) {
       const data: RpcTypedData | null | undefined =
-        binding.bindingName === RETURN_BINDING ? response.returnValue : response.outputData?.find((o) => o.name === binding.bindingName)?.data;
+        binding.bindingName === RETURN_BINDING
+          ? response.returnValue
+          : response.outputData?.find((o) => o.name === binding.bindingName)?.data;
       const messages = toOutputMessages(data);
       if (messages.length === 0) continue;
       const client = await this.#queue(binding.connection, binding.queueName);

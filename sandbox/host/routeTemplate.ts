@@ -53,13 +53,20 @@ export function compileRoute(template: string): CompiledRoute {
       if (part.kind !== 'parameter') continue;
       if (names.includes(part.name.toLowerCase())) throw invalid(template, `parameter "${part.name}" appears twice`);
       names.push(part.name.toLowerCase());
-      if (part.catchAll && index !== segments.length - 1) throw invalid(template, 'a catch-all parameter must be the last segment');
-      if ((part.optional || part.catchAll) && segment.parts.length > 1 && part !== segment.parts[segment.parts.length - 1]) {
+      if (part.catchAll && index !== segments.length - 1)
+        throw invalid(template, 'a catch-all parameter must be the last segment');
+      if (
+        (part.optional || part.catchAll) &&
+        segment.parts.length > 1 &&
+        part !== segment.parts[segment.parts.length - 1]
+      ) {
         throw invalid(template, `optional parameter "${part.name}" must end its segment`);
       }
     }
   });
-  const parameterNames = segments.flatMap((s) => s.parts.filter((p): p is Parameter => p.kind === 'parameter').map((p) => p.name));
+  const parameterNames = segments.flatMap((s) =>
+    s.parts.filter((p): p is Parameter => p.kind === 'parameter').map((p) => p.name),
+  );
   const precedence = segments.map(segmentPrecedence);
 
   return {
@@ -69,8 +76,8 @@ export function compileRoute(template: string): CompiledRoute {
     match(pathSegments) {
       const values: Record<string, string> = {};
       for (let index = 0; index < segments.length; index++) {
-        const segment = segments[index]!;
-        const first = segment.parts[0]!;
+        const segment = segments[index];
+        const first = segment.parts[0];
         if (first.kind === 'parameter' && first.catchAll) {
           const rest = pathSegments.slice(index);
           const raw = rest.join('/');
@@ -86,7 +93,11 @@ export function compileRoute(template: string): CompiledRoute {
         const raw = pathSegments[index];
         if (raw === undefined) {
           // Missing trailing segments match only optional or defaulted single parameters.
-          if (segment.parts.length !== 1 || first.kind !== 'parameter' || !(first.optional || first.defaultValue !== undefined)) {
+          if (
+            segment.parts.length !== 1 ||
+            first.kind !== 'parameter' ||
+            !(first.optional || first.defaultValue !== undefined)
+          ) {
             return undefined;
           }
           if (first.defaultValue !== undefined) values[first.name] = first.defaultValue;
@@ -103,7 +114,7 @@ export function compileRoute(template: string): CompiledRoute {
 export function compareRoutes(a: CompiledRoute, b: CompiledRoute): number {
   const length = Math.min(a.precedence.length, b.precedence.length);
   for (let i = 0; i < length; i++) {
-    const diff = a.precedence[i]! - b.precedence[i]!;
+    const diff = a.precedence[i] - b.precedence[i];
     if (diff !== 0) return diff;
   }
   if (a.precedence.length !== b.precedence.length) return b.precedence.length - a.precedence.length;
@@ -114,7 +125,7 @@ function matchSegment(segment: Segment, raw: string, values: Record<string, stri
   const decoded = decode(raw);
   if (decoded === undefined) return false;
   if (segment.parts.length === 1) {
-    const part = segment.parts[0]!;
+    const part = segment.parts[0];
     if (part.kind === 'literal') return decoded.toLowerCase() === part.text;
     if (decoded === '') return false;
     if (!part.constraints.every((c) => c(decoded))) return false;
@@ -155,7 +166,7 @@ function parseSegment(text: string, template: string): Segment {
     rest = rest.slice(close + 1);
   }
   for (let i = 1; i < parts.length; i++) {
-    if (parts[i]!.kind === 'parameter' && parts[i - 1]!.kind === 'parameter') {
+    if (parts[i].kind === 'parameter' && parts[i - 1].kind === 'parameter') {
       throw invalid(template, `two parameters without a literal between them in "${text}"`);
     }
   }
@@ -164,7 +175,13 @@ function parseSegment(text: string, template: string): Segment {
     const lastParam = parts.map((p) => p.kind).lastIndexOf('parameter');
     const source = parts
       .map((part, index) =>
-        part.kind === 'literal' ? escapeRegExp(part.text) : index === lastParam ? (part.optional ? '(.*)' : '(.+)') : '(.+?)',
+        part.kind === 'literal'
+          ? escapeRegExp(part.text)
+          : index === lastParam
+            ? part.optional
+              ? '(.*)'
+              : '(.+)'
+            : '(.+?)',
       )
       .join('');
     pattern = new RegExp(`^${source}$`, 'i');
@@ -209,7 +226,8 @@ function parseParameter(body: string, template: string): Parameter {
   if (rest.startsWith('=')) defaultValue = rest.slice(1);
   else if (rest === '?') optional = true;
   else if (rest !== '') throw invalid(template, `cannot read "{${body}}"`);
-  if (optional && defaultValue !== undefined) throw invalid(template, `"{${body}}" cannot be optional and have a default`);
+  if (optional && defaultValue !== undefined)
+    throw invalid(template, `"{${body}}" cannot be optional and have a default`);
   return { kind: 'parameter', name, optional: optional || catchAll, defaultValue, catchAll, constraints };
 }
 
@@ -232,7 +250,7 @@ const GUID = /^(?:\{)?[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-
 function buildConstraint(text: string, template: string): Constraint {
   const match = /^([A-Za-z]+)(?:\((.*)\))?$/s.exec(text);
   if (!match) throw invalid(template, `cannot read constraint "${text}"`);
-  const name = match[1]!.toLowerCase();
+  const name = match[1].toLowerCase();
   const arg = match[2];
   const numbers = (count: number): number[] => {
     const values = (arg ?? '').split(',').map((v) => Number(v.trim()));
@@ -241,11 +259,13 @@ function buildConstraint(text: string, template: string): Constraint {
     }
     return values;
   };
-  const integer = (min: bigint, max: bigint): Constraint => (v) => {
-    if (!/^[-+]?\d+$/.test(v)) return false;
-    const n = BigInt(v);
-    return n >= min && n <= max;
-  };
+  const integer =
+    (min: bigint, max: bigint): Constraint =>
+    (v) => {
+      if (!/^[-+]?\d+$/.test(v)) return false;
+      const n = BigInt(v);
+      return n >= min && n <= max;
+    };
   const numeric: Constraint = (v) => v.trim() !== '' && Number.isFinite(Number(v));
   switch (name) {
     case 'int':
@@ -268,28 +288,28 @@ function buildConstraint(text: string, template: string): Constraint {
       return (v) => v !== '';
     case 'minlength': {
       const [min] = numbers(1);
-      return (v) => v.length >= min!;
+      return (v) => v.length >= min;
     }
     case 'maxlength': {
       const [max] = numbers(1);
-      return (v) => v.length <= max!;
+      return (v) => v.length <= max;
     }
     case 'length': {
       const values = (arg ?? '').includes(',') ? numbers(2) : numbers(1);
-      const [min, max] = values.length === 2 ? values : [values[0]!, values[0]!];
-      return (v) => v.length >= min! && v.length <= max!;
+      const [min, max] = values.length === 2 ? values : [values[0], values[0]];
+      return (v) => v.length >= min && v.length <= max;
     }
     case 'min': {
       const [min] = numbers(1);
-      return (v) => /^[-+]?\d+$/.test(v) && Number(v) >= min!;
+      return (v) => /^[-+]?\d+$/.test(v) && Number(v) >= min;
     }
     case 'max': {
       const [max] = numbers(1);
-      return (v) => /^[-+]?\d+$/.test(v) && Number(v) <= max!;
+      return (v) => /^[-+]?\d+$/.test(v) && Number(v) <= max;
     }
     case 'range': {
       const [min, max] = numbers(2);
-      return (v) => /^[-+]?\d+$/.test(v) && Number(v) >= min! && Number(v) <= max!;
+      return (v) => /^[-+]?\d+$/.test(v) && Number(v) >= min && Number(v) <= max;
     }
     case 'regex': {
       if (arg === undefined) throw invalid(template, 'regex constraint needs a pattern');
@@ -309,7 +329,7 @@ function buildConstraint(text: string, template: string): Constraint {
 
 function segmentPrecedence(segment: Segment): number {
   if (segment.parts.length > 1) return 2;
-  const part = segment.parts[0]!;
+  const part = segment.parts[0];
   if (part.kind === 'literal') return 1;
   if (part.catchAll) return 5;
   return part.constraints.length > 0 ? 3 : 4;

@@ -63,7 +63,14 @@ export interface RunningHost {
   port: number;
   /** The child's process id. */
   pid: number;
-  functions: ReadonlyArray<{ name: string; trigger: string; route?: string; methods?: string[]; queueName?: string; schedule?: string }>;
+  functions: ReadonlyArray<{
+    name: string;
+    trigger: string;
+    route?: string;
+    methods?: string[];
+    queueName?: string;
+    schedule?: string;
+  }>;
   /** The last output lines of the child (stdout and stderr). */
   output(): readonly string[];
   /** Resolves with the first output line (already printed or future) matching `pattern`. */
@@ -130,7 +137,9 @@ export async function startLocalHost(options: LocalHostOptions): Promise<Running
   process.once('exit', killOnExit);
   void exited.then(() => process.off('exit', killOnExit));
 
-  const ready = await waitForReady(child, exited, options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS, () => lines.slice(-20));
+  const ready = await waitForReady(child, exited, options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS, () =>
+    lines.slice(-20),
+  );
   const stopTimeoutMs = (options.drainMs ?? 5_000) + 5_000;
 
   const host: RunningHost = {
@@ -192,7 +201,11 @@ function waitForReady(
     const timer = setTimeout(() => {
       cleanup();
       child.kill('SIGKILL');
-      reject(new LocalHostError(`The local host did not start within ${timeoutMs}ms.\n${recentOutput().join('\n')}`, { code: 'process' }));
+      reject(
+        new LocalHostError(`The local host did not start within ${timeoutMs}ms.\n${recentOutput().join('\n')}`, {
+          code: 'process',
+        }),
+      );
     }, timeoutMs);
     const onMessage = (message: HostMessage): void => {
       if (message?.type === HostMessageType.ready) {
@@ -226,11 +239,16 @@ function resolveEntry(): string {
   if (existsSync(sibling)) return sibling;
   const built = path.resolve(__dirname, '..', '..', 'dist', 'sandbox', 'host', 'main.js');
   if (existsSync(built)) return built;
-  throw new LocalHostError(`The local host is not built (${built} is missing): run \`npm run build\` first`, { code: 'process' });
+  throw new LocalHostError(`The local host is not built (${built} is missing): run \`npm run build\` first`, {
+    code: 'process',
+  });
 }
 
 /** App setting (and its `:` form) whose value Azure Functions passes to the Node.js worker as command-line options. */
-export const WORKER_ARGUMENTS_SETTINGS = ['languageWorkers__node__arguments', 'languageWorkers:node:arguments'] as const;
+export const WORKER_ARGUMENTS_SETTINGS = [
+  'languageWorkers__node__arguments',
+  'languageWorkers:node:arguments',
+] as const;
 
 /**
  * The Node.js options in `languageWorkers__node__arguments` (space-separated, e.g.

@@ -39,16 +39,27 @@ export class StorageConnections {
       try {
         return QueueServiceClient.fromConnectionString(connectionString, pipelineOptions);
       } catch (error) {
-        throw new LocalHostError(`App setting ${name} is not a usable storage connection string`, { code: 'storage', subject: name, cause: error });
+        throw new LocalHostError(`App setting ${name} is not a usable storage connection string`, {
+          code: 'storage',
+          subject: name,
+          cause: error,
+        });
       }
     }
     const accountName = env[`${name}__accountName`];
-    const url = env[`${name}__queueServiceUri`] ?? env[`${name}__serviceUri`] ?? (accountName ? `https://${accountName}.queue.core.windows.net` : undefined);
+    const url =
+      env[`${name}__queueServiceUri`] ??
+      env[`${name}__serviceUri`] ??
+      (accountName ? `https://${accountName}.queue.core.windows.net` : undefined);
     if (url) {
       // Loaded only for identity-based connections: the local path needs no credential library.
       const { DefaultAzureCredential } = require('@azure/identity') as typeof import('@azure/identity');
       const clientId = env[`${name}__clientId`];
-      return new QueueServiceClient(url, new DefaultAzureCredential(clientId ? { managedIdentityClientId: clientId } : {}), pipelineOptions);
+      return new QueueServiceClient(
+        url,
+        new DefaultAzureCredential(clientId ? { managedIdentityClientId: clientId } : {}),
+        pipelineOptions,
+      );
     }
     throw new LocalHostError(
       `Missing value for ${name} in local.settings.json (or the environment): queue bindings need a storage connection ` +

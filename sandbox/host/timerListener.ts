@@ -90,7 +90,10 @@ export class TimerListener {
     if (this.#stopped) return;
     const occurrence = this.schedule.next(from);
     if (!occurrence) {
-      this.#options.log.host('warning', `Timer '${this.#options.plan.name}' (${this.schedule.expression}) has no future occurrence`);
+      this.#options.log.host(
+        'warning',
+        `Timer '${this.#options.plan.name}' (${this.schedule.expression}) has no future occurrence`,
+      );
       return;
     }
     const arm = (): void => {
@@ -99,14 +102,17 @@ export class TimerListener {
         this.#timer = setTimeout(arm, MAX_TIMEOUT_MS);
         return;
       }
-      this.#timer = setTimeout(() => {
-        if (this.#stopped) return;
-        this.#running = this.#fire(occurrence, 'Timer').finally(() => {
-          this.#running = undefined;
-          const now = this.#now();
-          this.#scheduleNext(now > occurrence ? now : occurrence);
-        });
-      }, Math.max(0, waitMs));
+      this.#timer = setTimeout(
+        () => {
+          if (this.#stopped) return;
+          this.#running = this.#fire(occurrence, 'Timer').finally(() => {
+            this.#running = undefined;
+            const now = this.#now();
+            this.#scheduleNext(now > occurrence ? now : occurrence);
+          });
+        },
+        Math.max(0, waitMs),
+      );
     };
     arm();
   }
@@ -131,7 +137,12 @@ export class TimerListener {
           inputData: [{ name: plan.triggerName, data: { json: JSON.stringify(timerInfo) } }],
           triggerMetadata: {},
           retryContext: this.#retry ? { retryCount, maxRetryCount } : undefined,
-          reason: reason === 'Timer' ? 'Timer fired at ' + now.toISOString() : reason === 'RunOnStartup' ? 'RunOnStartup' : 'Manual',
+          reason:
+            reason === 'Timer'
+              ? 'Timer fired at ' + now.toISOString()
+              : reason === 'RunOnStartup'
+                ? 'RunOnStartup'
+                : 'Manual',
         });
         return;
       } catch {

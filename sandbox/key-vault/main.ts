@@ -27,7 +27,8 @@ async function main(): Promise<void> {
       faults: { type: 'string' },
     },
   });
-  if (!values['entra-url']) throw new Error('--entra-url is required (the Entra stand-in whose tokens this vault accepts)');
+  if (!values['entra-url'])
+    throw new Error('--entra-url is required (the Entra stand-in whose tokens this vault accepts)');
   const entra = await fetchEntraVerification(values['entra-url'], {
     tenantId: values.tenant,
     caPem: values['entra-ca'] ? readFileSync(values['entra-ca'], 'utf8') : undefined,
@@ -49,7 +50,9 @@ async function main(): Promise<void> {
     faults: values.faults ? parseFaultConfig(JSON.parse(values.faults)) : undefined,
   });
   console.log(vault.url);
-  console.log(`Key Vault stand-in: ${Object.keys(secrets).length} secret(s), tokens from ${entra.authorityUrl}/${entra.tenantId} for ${vault.resource}`);
+  console.log(
+    `Key Vault stand-in: ${Object.keys(secrets).length} secret(s), tokens from ${entra.authorityUrl}/${entra.tenantId} for ${vault.resource}`,
+  );
   console.log(`  CA certificate: ${tls.caPath} (NODE_EXTRA_CA_CERTS)`);
   closeOnSignal(() => vault.close());
 }

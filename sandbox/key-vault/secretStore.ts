@@ -100,7 +100,11 @@ export class SecretStore {
     if (!versions) return undefined;
     this.#secrets.delete(key);
     const deletedEpochSeconds = Math.floor(this.#nowMs() / 1000);
-    const deleted = { latest: versions[versions.length - 1], deletedEpochSeconds, scheduledPurgeEpochSeconds: deletedEpochSeconds + 90 * 86_400 };
+    const deleted = {
+      latest: versions[versions.length - 1],
+      deletedEpochSeconds,
+      scheduledPurgeEpochSeconds: deletedEpochSeconds + 90 * 86_400,
+    };
     this.#deleted.set(key, deleted);
     return deleted;
   }

@@ -103,9 +103,20 @@ const PAGE_SIZE_MAX = 25;
 export async function startKeyVault(options: StartKeyVaultOptions): Promise<RunningKeyVault> {
   const nowMs = options.nowMs ?? Date.now;
   const store = new SecretStore({ nowMs });
-  for (const [name, seed] of Object.entries(options.secrets ?? {})) store.set(name, typeof seed === 'string' ? { value: seed } : seed);
-  const faults = new FaultInjector({ seed: options.seed, faults: options.faults, defaultDropOperations: ['set'], nowMs });
-  const counters = { reads: {} as Record<string, number>, writes: {} as Record<string, number>, calls: {} as Record<string, Record<string, number>>, unauthorized: 0 };
+  for (const [name, seed] of Object.entries(options.secrets ?? {}))
+    store.set(name, typeof seed === 'string' ? { value: seed } : seed);
+  const faults = new FaultInjector({
+    seed: options.seed,
+    faults: options.faults,
+    defaultDropOperations: ['set'],
+    nowMs,
+  });
+  const counters = {
+    reads: {} as Record<string, number>,
+    writes: {} as Record<string, number>,
+    calls: {} as Record<string, Record<string, number>>,
+    unauthorized: 0,
+  };
 
   const server = https.createServer({ cert: options.tls.certPem, key: options.tls.keyPem });
   const port = await listenOnLoopback(server, options.port);
@@ -141,25 +152,37 @@ export async function startKeyVault(options: StartKeyVaultOptions): Promise<Runn
   });
 
   const notFound = (name: string, version?: string) =>
-    new KeyVaultError(404, KeyVaultErrorCode.secretNotFound,
+    new KeyVaultError(
+      404,
+      KeyVaultErrorCode.secretNotFound,
       version
         ? `A secret with (name/id) ${name}/${version} was not found in this key vault. If you recently deleted this secret you may be able to recover it using the correct recovery command. For help resolving this issue, please see https://go.microsoft.com/fwlink/?linkid=2125182`
-        : `A secret with (name/id) ${name} was not found in this key vault. If you recently deleted this secret you may be able to recover it using the correct recovery command. For help resolving this issue, please see https://go.microsoft.com/fwlink/?linkid=2125182`);
+        : `A secret with (name/id) ${name} was not found in this key vault. If you recently deleted this secret you may be able to recover it using the correct recovery command. For help resolving this issue, please see https://go.microsoft.com/fwlink/?linkid=2125182`,
+    );
 
   /** One page of `items` with Key Vault's `nextLink` (absolute, keeps api-version and maxresults). */
   const page = (items: unknown[], query: URLSearchParams, path: string): Record<string, unknown> => {
     const requested = query.get('maxresults');
     const size = requested === null ? PAGE_SIZE_MAX : Number(requested);
     if (!Number.isInteger(size) || size < 1 || size > PAGE_SIZE_MAX) {
-      throw new KeyVaultError(400, KeyVaultErrorCode.badParameter, `maxresults must be an integer from 1 to ${PAGE_SIZE_MAX}.`);
+      throw new KeyVaultError(
+        400,
+        KeyVaultErrorCode.badParameter,
+        `maxresults must be an integer from 1 to ${PAGE_SIZE_MAX}.`,
+      );
     }
     const token = query.get('$skiptoken');
     const offset = token === null ? 0 : Number(Buffer.from(token, 'base64url').toString('utf8'));
-    if (!Number.isInteger(offset) || offset < 0) throw new KeyVaultError(400, KeyVaultErrorCode.badParameter, 'Invalid $skiptoken.');
+    if (!Number.isInteger(offset) || offset < 0)
+      throw new KeyVaultError(400, KeyVaultErrorCode.badParameter, 'Invalid $skiptoken.');
     const value = items.slice(offset, offset + size);
     let nextLink: string | null = null;
     if (offset + size < items.length) {
-      const next = new URLSearchParams({ 'api-version': query.get('api-version') ?? '', $skiptoken: Buffer.from(String(offset + size)).toString('base64url'), maxresults: String(size) });
+      const next = new URLSearchParams({
+        'api-version': query.get('api-version') ?? '',
+        $skiptoken: Buffer.from(String(offset + size)).toString('base64url'),
+        maxresults: String(size),
+      });
       nextLink = `${url}${path}?${next.toString()}`;
     }
     return { value, nextLink };
@@ -171,7 +194,14 @@ export async function startKeyVault(options: StartKeyVaultOptions): Promise<Runn
     if (collection === 'secrets' && segments.length === 1 && method === 'GET') {
       return {
         operation: 'list',
-        handle: (_b, q) => ({ status: 200, body: page(store.latestOfEach().map((s) => bundle(s, false, false)), q, '/secrets') }),
+        handle: (_b, q) => ({
+          status: 200,
+          body: page(
+            store.latestOfEach().map((s) => bundle(s, false, false)),
+            q,
+            '/secrets',
+          ),
+        }),
       };
     }
     if (collection === 'secrets' && name !== undefined && segments.length <= 3) {
@@ -182,7 +212,14 @@ export async function startKeyVault(options: StartKeyVaultOptions): Promise<Runn
           handle: (_b, q) => {
             const versions = store.versions(name);
             if (!versions) throw notFound(name);
-            return { status: 200, body: page(versions.map((s) => bundle(s, false)), q, `/secrets/${name}/versions`) };
+            return {
+              status: 200,
+              body: page(
+                versions.map((s) => bundle(s, false)),
+                q,
+                `/secrets/${name}/versions`,
+              ),
+            };
           },
         };
       }
@@ -192,7 +229,12 @@ export async function startKeyVault(options: StartKeyVaultOptions): Promise<Runn
           handle: () => {
             const secret = store.get(name, third);
             if (!secret) throw notFound(name, third);
-            if (!secret.enabled) throw new KeyVaultError(403, KeyVaultErrorCode.forbidden, 'Operation get is not allowed on a disabled secret.');
+            if (!secret.enabled)
+              throw new KeyVaultError(
+                403,
+                KeyVaultErrorCode.forbidden,
+                'Operation get is not allowed on a disabled secret.',
+              );
             return { status: 200, body: bundle(secret, true), name: secret.name };
           },
         };
@@ -215,7 +257,8 @@ export async function startKeyVault(options: StartKeyVaultOptions): Promise<Runn
           operation: 'get',
           handle: () => {
             const deleted = store.getDeleted(name);
-            if (!deleted) throw new KeyVaultError(404, KeyVaultErrorCode.secretNotFound, `Deleted Secret not found: ${name}`);
+            if (!deleted)
+              throw new KeyVaultError(404, KeyVaultErrorCode.secretNotFound, `Deleted Secret not found: ${name}`);
             return { status: 200, body: deletedBundle(deleted) };
           },
         };
@@ -224,7 +267,8 @@ export async function startKeyVault(options: StartKeyVaultOptions): Promise<Runn
         return {
           operation: 'delete',
           handle: () => {
-            if (!store.purge(name)) throw new KeyVaultError(404, KeyVaultErrorCode.secretNotFound, `Deleted Secret not found: ${name}`);
+            if (!store.purge(name))
+              throw new KeyVaultError(404, KeyVaultErrorCode.secretNotFound, `Deleted Secret not found: ${name}`);
             return { status: 204, body: undefined };
           },
         };
@@ -236,10 +280,16 @@ export async function startKeyVault(options: StartKeyVaultOptions): Promise<Runn
   const setSecret = (name: string, raw: Buffer): { status: number; body: unknown; name: string } => {
     const body = parseJson(raw);
     if (!isRecord(body) || typeof body.value !== 'string') {
-      throw new KeyVaultError(400, KeyVaultErrorCode.badParameter, 'The request body must be a JSON object with a string "value".');
+      throw new KeyVaultError(
+        400,
+        KeyVaultErrorCode.badParameter,
+        'The request body must be a JSON object with a string "value".',
+      );
     }
     const attributes = isRecord(body.attributes) ? body.attributes : {};
-    const tags = isRecord(body.tags) ? (Object.fromEntries(Object.entries(body.tags).map(([k, v]) => [k, String(v)])) as Record<string, string>) : undefined;
+    const tags = isRecord(body.tags)
+      ? (Object.fromEntries(Object.entries(body.tags).map(([k, v]) => [k, String(v)])) as Record<string, string>)
+      : undefined;
     const stored = store.set(name, {
       value: body.value,
       contentType: typeof body.contentType === 'string' ? body.contentType : undefined,
@@ -249,22 +299,39 @@ export async function startKeyVault(options: StartKeyVaultOptions): Promise<Runn
       expiresEpochSeconds: typeof attributes.exp === 'number' ? attributes.exp : undefined,
     });
     if (stored === SET_CONFLICT) {
-      throw new KeyVaultError(409, KeyVaultErrorCode.conflict, `Secret ${name} is currently in a deleted but recoverable state, and its name cannot be reused; in this state, the secret can only be recovered or purged.`);
+      throw new KeyVaultError(
+        409,
+        KeyVaultErrorCode.conflict,
+        `Secret ${name} is currently in a deleted but recoverable state, and its name cannot be reused; in this state, the secret can only be recovered or purged.`,
+      );
     }
     return { status: 200, body: bundle(stored, true), name: stored.name };
   };
 
   const injected = (reject: NonNullable<FaultPlan['reject']>): KeyVaultError => {
     if (reject.kind === 'rateLimit') {
-      return new KeyVaultError(429, KeyVaultErrorCode.throttled, 'Request was not processed because too many requests were received. Reason: VaultRequestTypeLimitReached');
+      return new KeyVaultError(
+        429,
+        KeyVaultErrorCode.throttled,
+        'Request was not processed because too many requests were received. Reason: VaultRequestTypeLimitReached',
+      );
     }
     return reject.status === 503
-      ? new KeyVaultError(503, KeyVaultErrorCode.serviceUnavailable, 'The service is temporarily unavailable. Please retry later.')
-      : new KeyVaultError(500, KeyVaultErrorCode.internalServerError, 'An unexpected error occurred. Please retry later.');
+      ? new KeyVaultError(
+          503,
+          KeyVaultErrorCode.serviceUnavailable,
+          'The service is temporarily unavailable. Please retry later.',
+        )
+      : new KeyVaultError(
+          500,
+          KeyVaultErrorCode.internalServerError,
+          'An unexpected error occurred. Please retry later.',
+        );
   };
 
   const control = async (req: IncomingMessage, res: ServerResponse, path: string): Promise<void> => {
-    if (!isLoopback(req.socket.remoteAddress)) return sendJson(res, 403, { error: { code: 'Forbidden', message: 'Loopback callers only.' } });
+    if (!isLoopback(req.socket.remoteAddress))
+      return sendJson(res, 403, { error: { code: 'Forbidden', message: 'Loopback callers only.' } });
     const method = req.method ?? 'GET';
     if (await serveFaultControl(req, res, faults)) return;
     if (path === '/_sandbox/stats' && method === 'GET') return sendJson(res, 200, stats());
@@ -272,12 +339,17 @@ export async function startKeyVault(options: StartKeyVaultOptions): Promise<Runn
   };
 
   const count = (matched: Route, outcome: { name?: string }) => {
-    if (outcome.name !== undefined) increment(matched.operation === 'set' ? counters.writes : counters.reads, outcome.name);
+    if (outcome.name !== undefined)
+      increment(matched.operation === 'set' ? counters.writes : counters.reads, outcome.name);
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const requestId = randomUUID();
-    const headers = { 'x-ms-request-id': requestId, 'x-ms-keyvault-service-version': 'sandbox', 'Cache-Control': 'no-cache' };
+    const headers = {
+      'x-ms-request-id': requestId,
+      'x-ms-keyvault-service-version': 'sandbox',
+      'Cache-Control': 'no-cache',
+    };
     const [path, search = ''] = (req.url ?? '/').split('?', 2);
     const method = req.method ?? 'GET';
     let operation: string = 'unknown';
@@ -295,21 +367,36 @@ export async function startKeyVault(options: StartKeyVaultOptions): Promise<Runn
       const tenantMismatch = auth.ok && auth.claims.tid !== options.entra.tenantId;
       if (!auth.ok || tenantMismatch) {
         counters.unauthorized++;
-        const message = !auth.ok && auth.failure === 'missing'
-          ? 'AKV10000: Request is missing a Bearer or PoP token.'
-          : `The access token is not valid (${auth.ok ? 'wrong tenant' : auth.failure}).`;
-        return reply(401, new KeyVaultError(401, KeyVaultErrorCode.unauthorized, message).toBody(), { 'WWW-Authenticate': challenge });
+        const message =
+          !auth.ok && auth.failure === 'missing'
+            ? 'AKV10000: Request is missing a Bearer or PoP token.'
+            : `The access token is not valid (${auth.ok ? 'wrong tenant' : auth.failure}).`;
+        return reply(401, new KeyVaultError(401, KeyVaultErrorCode.unauthorized, message).toBody(), {
+          'WWW-Authenticate': challenge,
+        });
       }
-      if (!matched) return reply(404, new KeyVaultError(404, KeyVaultErrorCode.notFound, `No route ${method} ${path}`).toBody());
+      if (!matched)
+        return reply(404, new KeyVaultError(404, KeyVaultErrorCode.notFound, `No route ${method} ${path}`).toBody());
       const query = new URLSearchParams(search);
       if (!query.get('api-version')) {
-        return reply(400, new KeyVaultError(400, KeyVaultErrorCode.badParameter, 'The request URI contains an invalid or missing api-version.').toBody());
+        return reply(
+          400,
+          new KeyVaultError(
+            400,
+            KeyVaultErrorCode.badParameter,
+            'The request URI contains an invalid or missing api-version.',
+          ).toBody(),
+        );
       }
       const plan = faults.plan(matched.operation);
       if (plan.delayMs > 0) await delay(plan.delayMs);
       if (plan.reject) {
         const retryAfter = plan.reject.retryAfterSeconds;
-        return reply(plan.reject.status, injected(plan.reject).toBody(), retryAfter === undefined ? {} : { 'Retry-After': retryAfter });
+        return reply(
+          plan.reject.status,
+          injected(plan.reject).toBody(),
+          retryAfter === undefined ? {} : { 'Retry-After': retryAfter },
+        );
       }
       if (plan.dropAfterCommit) {
         try {
@@ -324,8 +411,19 @@ export async function startKeyVault(options: StartKeyVaultOptions): Promise<Runn
       reply(outcome.status, outcome.body);
     } catch (error) {
       if (error instanceof KeyVaultError) return reply(error.status, error.toBody());
-      if (error instanceof SandboxHttpError) return reply(error.status, new KeyVaultError(error.status, KeyVaultErrorCode.badParameter, error.message).toBody());
-      reply(500, new KeyVaultError(500, KeyVaultErrorCode.internalServerError, 'The Key Vault stand-in failed unexpectedly.').toBody());
+      if (error instanceof SandboxHttpError)
+        return reply(
+          error.status,
+          new KeyVaultError(error.status, KeyVaultErrorCode.badParameter, error.message).toBody(),
+        );
+      reply(
+        500,
+        new KeyVaultError(
+          500,
+          KeyVaultErrorCode.internalServerError,
+          'The Key Vault stand-in failed unexpectedly.',
+        ).toBody(),
+      );
     }
   };
 
@@ -354,7 +452,11 @@ function badName(name: string): Route {
   return {
     operation: 'get',
     handle: () => {
-      throw new KeyVaultError(400, KeyVaultErrorCode.badParameter, `The secret name '${name}' is invalid: use 1-127 letters, digits and dashes.`);
+      throw new KeyVaultError(
+        400,
+        KeyVaultErrorCode.badParameter,
+        `The secret name '${name}' is invalid: use 1-127 letters, digits and dashes.`,
+      );
     },
   };
 }

@@ -23,7 +23,13 @@ export class PartnerApiError extends BridgeError {
   /** The field, header or parameter at fault (`customerProfile.address.country`, `If-Match`, `$filter`). */
   readonly target?: string;
 
-  constructor(status: number, code: PartnerApiErrorCode, message: string, target?: string, options: BridgeErrorOptions = {}) {
+  constructor(
+    status: number,
+    code: PartnerApiErrorCode,
+    message: string,
+    target?: string,
+    options: BridgeErrorOptions = {},
+  ) {
     super(message.slice(0, 1024), { ...options, retryable: options.retryable ?? (status === 429 || status >= 500) });
     this.name = 'PartnerApiError';
     this.status = status;
@@ -33,7 +39,9 @@ export class PartnerApiError extends BridgeError {
 
   /** The response body. */
   toBody(): { error: { code: string; message: string; target?: string } } {
-    return { error: { code: this.code, message: this.message, ...(this.target === undefined ? {} : { target: this.target }) } };
+    return {
+      error: { code: this.code, message: this.message, ...(this.target === undefined ? {} : { target: this.target }) },
+    };
   }
 }
 

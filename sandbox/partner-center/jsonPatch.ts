@@ -6,13 +6,26 @@ import { invalidRequest } from './errors';
 import { isObject, type JsonObject } from './referralRules';
 
 /** Top-level fields a patch may not touch. */
-const READ_ONLY = new Set(['id', 'engagementId', 'organizationId', 'organizationName', 'createdDateTime', 'updatedDateTime', 'acceptedDateTime', 'closedDateTime', 'eTag', 'links', 'direction']);
+const READ_ONLY = new Set([
+  'id',
+  'engagementId',
+  'organizationId',
+  'organizationName',
+  'createdDateTime',
+  'updatedDateTime',
+  'acceptedDateTime',
+  'closedDateTime',
+  'eTag',
+  'links',
+  'direction',
+]);
 
 /** Largest number of operations in one patch. */
 export const MAX_PATCH_OPERATIONS = 100;
 
 function parsePointer(path: string, target: string): string[] {
-  if (!path.startsWith('/')) throw invalidRequest(`The path '${path}' is not a JSON pointer (it must start with '/').`, target);
+  if (!path.startsWith('/'))
+    throw invalidRequest(`The path '${path}' is not a JSON pointer (it must start with '/').`, target);
   return path
     .slice(1)
     .split('/')
@@ -33,7 +46,8 @@ export function applyJsonPatch(document: JsonObject, operations: unknown): JsonO
   if (!Array.isArray(operations) || operations.length === 0) {
     throw invalidRequest('The request body must be a non-empty JSON Patch array of operations.', 'body');
   }
-  if (operations.length > MAX_PATCH_OPERATIONS) throw invalidRequest(`A patch may hold at most ${MAX_PATCH_OPERATIONS} operations.`, 'body');
+  if (operations.length > MAX_PATCH_OPERATIONS)
+    throw invalidRequest(`A patch may hold at most ${MAX_PATCH_OPERATIONS} operations.`, 'body');
   const result = structuredClone(document);
   operations.forEach((operation: unknown, index) => {
     const target = `[${index}]`;
@@ -46,7 +60,8 @@ export function applyJsonPatch(document: JsonObject, operations: unknown): JsonO
     }
     if (!('value' in operation)) throw invalidRequest(`The '${op}' operation needs a "value".`, `${target}.value`);
     const segments = parsePointer(path, `${target}.path`);
-    if (segments.length === 0 || segments[0] === '') throw invalidRequest('The whole document cannot be replaced by a patch.', `${target}.path`);
+    if (segments.length === 0 || segments[0] === '')
+      throw invalidRequest('The whole document cannot be replaced by a patch.', `${target}.path`);
     const root = segments[0].toLowerCase();
     if ([...READ_ONLY].some((field) => field.toLowerCase() === root)) {
       throw invalidRequest(`The field '${segments[0]}' is read-only.`, path);
@@ -55,7 +70,8 @@ export function applyJsonPatch(document: JsonObject, operations: unknown): JsonO
     for (const segment of segments.slice(0, -1)) {
       if (Array.isArray(parent)) {
         const i = Number(segment);
-        if (!Number.isInteger(i) || i < 0 || i >= parent.length) throw invalidRequest(`The path '${path}' does not exist.`, path);
+        if (!Number.isInteger(i) || i < 0 || i >= parent.length)
+          throw invalidRequest(`The path '${path}' does not exist.`, path);
         parent = parent[i];
       } else if (isObject(parent)) {
         const key = resolveKey(parent, segment);
@@ -79,7 +95,8 @@ export function applyJsonPatch(document: JsonObject, operations: unknown): JsonO
       else parent[i] = value;
     } else if (isObject(parent)) {
       const key = resolveKey(parent, last);
-      if (op === 'replace' && !(key in parent)) throw invalidRequest(`The path '${path}' does not exist (replace needs an existing value).`, path);
+      if (op === 'replace' && !(key in parent))
+        throw invalidRequest(`The path '${path}' does not exist (replace needs an existing value).`, path);
       parent[key] = value;
     } else {
       throw invalidRequest(`The path '${path}' does not exist.`, path);

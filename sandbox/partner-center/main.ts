@@ -29,7 +29,8 @@ async function main(): Promise<void> {
     },
   });
   const auth = !values['no-auth'];
-  if (auth && !values['entra-url']) throw new Error('Give --entra-url (tokens are verified with its keys) or --no-auth');
+  if (auth && !values['entra-url'])
+    throw new Error('Give --entra-url (tokens are verified with its keys) or --no-auth');
   const entra = auth
     ? await fetchEntraVerification(values['entra-url'] as string, {
         tenantId: values.tenant,
@@ -48,7 +49,9 @@ async function main(): Promise<void> {
     createdStatus,
   });
   console.log(simulator.url);
-  console.log(`Partner Center simulator: ${simulator.referralsUrl}${auth ? '' : ' (no auth: every call acts as the sandbox partner)'}`);
+  console.log(
+    `Partner Center simulator: ${simulator.referralsUrl}${auth ? '' : ' (no auth: every call acts as the sandbox partner)'}`,
+  );
   console.log(`  inspect: curl ${simulator.url}/_sandbox/referrals   stats: curl ${simulator.url}/_sandbox/stats`);
   closeOnSignal(() => simulator.close());
 }

@@ -110,7 +110,9 @@ export function parseODataFilter(text: string): ReferralPredicate {
     if (peek()?.kind === 'open') throw filterError(`the function '${token.text}' is not supported.`);
     const property = FILTERABLE_PROPERTIES[token.text];
     if (!property) {
-      throw filterError(`the property '${token.text}' cannot be filtered on. Supported: ${Object.keys(FILTERABLE_PROPERTIES).join(', ')}.`);
+      throw filterError(
+        `the property '${token.text}' cannot be filtered on. Supported: ${Object.keys(FILTERABLE_PROPERTIES).join(', ')}.`,
+      );
     }
     const operator = peek();
     if (operator?.kind !== 'word' || operator.text !== 'eq') {
@@ -121,12 +123,14 @@ export function parseODataFilter(text: string): ReferralPredicate {
     }
     position++;
     const literal = peek();
-    if (literal?.kind !== 'string') throw filterError(`expected a quoted string literal but found ${describe(literal)}.`);
+    if (literal?.kind !== 'string')
+      throw filterError(`expected a quoted string literal but found ${describe(literal)}.`);
     position++;
     const expected = property.caseSensitive ? literal.text : literal.text.toLowerCase();
     return (referral) => {
       let value: unknown = referral;
-      for (const segment of property.path) value = value && typeof value === 'object' ? (value as JsonObject)[segment] : undefined;
+      for (const segment of property.path)
+        value = value && typeof value === 'object' ? (value as JsonObject)[segment] : undefined;
       if (typeof value !== 'string') return false;
       return (property.caseSensitive ? value : value.toLowerCase()) === expected;
     };

@@ -83,31 +83,106 @@ export type JsonObject = Record<string, unknown>;
 
 type Shape = { [key: string]: Shape | null };
 const member: Shape = {
-  firstName: null, lastName: null, phoneNumber: null, email: null, title: null, contactPreference: { locale: null, disableNotifications: null },
-  phoneValidationStatus: null, emailValidationStatus: null, linkedInProfileUrl: null,
+  firstName: null,
+  lastName: null,
+  phoneNumber: null,
+  email: null,
+  title: null,
+  contactPreference: { locale: null, disableNotifications: null },
+  phoneValidationStatus: null,
+  emailValidationStatus: null,
+  linkedInProfileUrl: null,
 };
-const solution: Shape = { id: null, name: null, type: null, price: null, quantity: null, currency: null, publisherName: null, solutionType: null, closingDateTime: null };
+const solution: Shape = {
+  id: null,
+  name: null,
+  type: null,
+  price: null,
+  quantity: null,
+  currency: null,
+  publisherName: null,
+  solutionType: null,
+  closingDateTime: null,
+};
 const REFERRAL_SHAPE: Shape = {
-  id: null, engagementId: null, organizationId: null, organizationName: null, name: null, externalReferenceId: null,
-  createdDateTime: null, updatedDateTime: null, expirationDateTime: null, acceptedDateTime: null, closedDateTime: null,
-  status: null, substatus: null, statusReason: null, type: null, qualification: null, referralSource: null, callToAction: null,
+  id: null,
+  engagementId: null,
+  organizationId: null,
+  organizationName: null,
+  name: null,
+  externalReferenceId: null,
+  createdDateTime: null,
+  updatedDateTime: null,
+  expirationDateTime: null,
+  acceptedDateTime: null,
+  closedDateTime: null,
+  status: null,
+  substatus: null,
+  statusReason: null,
+  type: null,
+  qualification: null,
+  referralSource: null,
+  callToAction: null,
   customerProfile: {
-    name: null, address: { addressLine1: null, addressLine2: null, city: null, state: null, postalCode: null, country: null, region: null },
-    size: null, team: member, ids: { profileType: null, id: null }, isMatchingComplete: null, isMaccEligible: null, activities: null, type: null,
+    name: null,
+    address: {
+      addressLine1: null,
+      addressLine2: null,
+      city: null,
+      state: null,
+      postalCode: null,
+      country: null,
+      region: null,
+    },
+    size: null,
+    team: member,
+    ids: { profileType: null, id: null },
+    isMatchingComplete: null,
+    isMaccEligible: null,
+    activities: null,
+    type: null,
   },
   consent: {
-    consentToToShareInfoWithOthers: null, consentToShareInfoWithOthers: null, consentToContact: null,
-    consentToMicrosoftToContactSpecificPartners: null, consentToShareReferralWithMicrosoftSellers: null,
+    consentToToShareInfoWithOthers: null,
+    consentToShareInfoWithOthers: null,
+    consentToContact: null,
+    consentToMicrosoftToContactSpecificPartners: null,
+    consentToShareReferralWithMicrosoftSellers: null,
   },
   details: {
-    notes: null, dealValue: null, currency: null, closingDateTime: null,
-    requirements: { industries: null, products: null, services: null, solutions: solution, additionalRequirements: null },
+    notes: null,
+    dealValue: null,
+    currency: null,
+    closingDateTime: null,
+    requirements: {
+      industries: null,
+      products: null,
+      services: null,
+      solutions: solution,
+      additionalRequirements: null,
+    },
   },
   team: member,
-  inviteContext: { notes: null, assistanceRequestCode: null, invitedMpnId: null, invitedBy: { organizationId: null, organizationName: null } },
+  inviteContext: {
+    notes: null,
+    assistanceRequestCode: null,
+    invitedMpnId: null,
+    invitedBy: { organizationId: null, organizationName: null },
+  },
   target: { type: null, id: null },
-  partnerRole: null, solutionArea: null, solutionPlay: null, eTag: null, links: null, direction: null, mpnId: null, campaignId: null,
-  salesStage: null, dealSensitivity: null, attributes: null, trackingInfo: null, customerMarketplaceIntent: null,
+  partnerRole: null,
+  solutionArea: null,
+  solutionPlay: null,
+  eTag: null,
+  links: null,
+  direction: null,
+  mpnId: null,
+  campaignId: null,
+  salesStage: null,
+  dealSensitivity: null,
+  attributes: null,
+  trackingInfo: null,
+  customerMarketplaceIntent: null,
 };
 
 /** Renames known properties to their canonical spelling, at any depth (arrays of objects included). */
@@ -137,7 +212,13 @@ class Checker {
   }
 
   /** Canonical enum spelling of `obj[key]` (case-insensitive); empty or null passes when `optional`. */
-  enumField(obj: JsonObject, key: string, target: string, allowed: readonly string[], options: { required?: boolean; emptyAllowed?: boolean } = {}): void {
+  enumField(
+    obj: JsonObject,
+    key: string,
+    target: string,
+    allowed: readonly string[],
+    options: { required?: boolean; emptyAllowed?: boolean } = {},
+  ): void {
     const value = obj[key];
     if (value === undefined || value === null || (options.emptyAllowed && value === '')) {
       if (options.required) this.add(target, `The ${target} field is required.`);
@@ -151,7 +232,12 @@ class Checker {
     obj[key] = match;
   }
 
-  stringField(obj: JsonObject, key: string, target: string, options: { required?: boolean; maxLength?: number } = {}): void {
+  stringField(
+    obj: JsonObject,
+    key: string,
+    target: string,
+    options: { required?: boolean; maxLength?: number } = {},
+  ): void {
     const value = obj[key];
     if (value === undefined || value === null) {
       if (options.required) this.add(target, `The ${target} field is required.`);
@@ -159,7 +245,8 @@ class Checker {
     }
     if (typeof value !== 'string') return this.add(target, `${target} must be a string.`);
     if (options.required && value.trim() === '') return this.add(target, `The ${target} field is required.`);
-    if (options.maxLength !== undefined && value.length > options.maxLength) this.add(target, `${target} must be at most ${options.maxLength} characters.`);
+    if (options.maxLength !== undefined && value.length > options.maxLength)
+      this.add(target, `${target} must be at most ${options.maxLength} characters.`);
   }
 
   objectField(obj: JsonObject, key: string, target: string, required: boolean): JsonObject | undefined {
@@ -182,7 +269,7 @@ class Checker {
       this.add(target, `${target} must be an array of objects.`);
       return [];
     }
-    return value as JsonObject[];
+    return value;
   }
 }
 
@@ -197,13 +284,18 @@ export function isGuid(value: unknown): value is string {
 
 function checkMembers(check: Checker, members: JsonObject[], target: string): void {
   members.forEach((m, i) => {
-    for (const key of ['firstName', 'lastName', 'phoneNumber', 'title']) check.stringField(m, key, `${target}[${i}].${key}`);
+    for (const key of ['firstName', 'lastName', 'phoneNumber', 'title'])
+      check.stringField(m, key, `${target}[${i}].${key}`);
     const email = m.email;
     if (email !== undefined && email !== null && email !== '' && (typeof email !== 'string' || !EMAIL.test(email))) {
       check.add(`${target}[${i}].email`, `${target}[${i}].email is not a valid email address.`);
     }
     const preference = check.objectField(m, 'contactPreference', `${target}[${i}].contactPreference`, false);
-    if (preference && preference.disableNotifications !== undefined && typeof preference.disableNotifications !== 'boolean') {
+    if (
+      preference &&
+      preference.disableNotifications !== undefined &&
+      typeof preference.disableNotifications !== 'boolean'
+    ) {
       check.add(`${target}[${i}].contactPreference.disableNotifications`, 'disableNotifications must be a boolean.');
     }
   });
@@ -219,7 +311,9 @@ function checkStatusPair(check: Checker, referral: JsonObject, defaults: boolean
   if (status === null) status = undefined;
   if (substatus === null) substatus = undefined;
   if (status === undefined && substatus !== undefined) {
-    status = (Object.keys(SUBSTATUSES_BY_STATUS) as ReferralStatus[]).find((s) => SUBSTATUSES_BY_STATUS[s].includes(substatus as string));
+    status = (Object.keys(SUBSTATUSES_BY_STATUS) as ReferralStatus[]).find((s) =>
+      SUBSTATUSES_BY_STATUS[s].includes(substatus as string),
+    );
   }
   if (status === undefined && defaults) status = ReferralStatus.New;
   if (status !== undefined && substatus === undefined) {
@@ -235,7 +329,10 @@ function checkStatusPair(check: Checker, referral: JsonObject, defaults: boolean
     return;
   }
   if (!SUBSTATUSES_BY_STATUS[status].includes(substatus)) {
-    check.add('substatus', `Substatus ${substatus} is not allowed with status ${status}. Allowed: ${SUBSTATUSES_BY_STATUS[status].join(', ')}.`);
+    check.add(
+      'substatus',
+      `Substatus ${substatus} is not allowed with status ${status}. Allowed: ${SUBSTATUSES_BY_STATUS[status].join(', ')}.`,
+    );
     return;
   }
   referral.status = status;
@@ -247,8 +344,12 @@ function checkStatusPair(check: Checker, referral: JsonObject, defaults: boolean
  * Returns the canonical referral, or the first problem as a 400 `invalidRequest` (its message lists
  * up to five problems). `defaults`: fill status/substatus New/Pending when absent (create).
  */
-export function validateReferral(input: unknown, options: { defaults: boolean }): { referral: JsonObject } | { error: PartnerApiError } {
-  if (!isObject(input)) return { error: invalidRequest('The request body must be a JSON object (a Referral).', 'body') };
+export function validateReferral(
+  input: unknown,
+  options: { defaults: boolean },
+): { referral: JsonObject } | { error: PartnerApiError } {
+  if (!isObject(input))
+    return { error: invalidRequest('The request body must be a JSON object (a Referral).', 'body') };
   const referral = canonicalize(structuredClone(input), REFERRAL_SHAPE) as JsonObject;
   const check = new Checker();
 
@@ -269,7 +370,10 @@ export function validateReferral(input: unknown, options: { defaults: boolean })
     if (address) {
       const country = address.country;
       if (typeof country !== 'string' || !/^[A-Za-z]{2}$/.test(country)) {
-        check.add('customerProfile.address.country', 'customerProfile.address.country must be a two-letter ISO 3166 country code.');
+        check.add(
+          'customerProfile.address.country',
+          'customerProfile.address.country must be a two-letter ISO 3166 country code.',
+        );
       } else {
         address.country = country.toUpperCase();
       }
@@ -280,7 +384,9 @@ export function validateReferral(input: unknown, options: { defaults: boolean })
     check.enumField(customer, 'size', 'customerProfile.size', ENUMS.size, { emptyAllowed: true });
     checkMembers(check, check.arrayOfObjects(customer, 'team', 'customerProfile.team'), 'customerProfile.team');
     check.arrayOfObjects(customer, 'ids', 'customerProfile.ids').forEach((id, i) => {
-      check.enumField(id, 'profileType', `customerProfile.ids[${i}].profileType`, ENUMS.profileType, { required: true });
+      check.enumField(id, 'profileType', `customerProfile.ids[${i}].profileType`, ENUMS.profileType, {
+        required: true,
+      });
       check.stringField(id, 'id', `customerProfile.ids[${i}].id`, { required: true });
     });
   }
@@ -288,23 +394,33 @@ export function validateReferral(input: unknown, options: { defaults: boolean })
   const consent = check.objectField(referral, 'consent', 'consent', true);
   if (consent) {
     for (const [key, value] of Object.entries(consent)) {
-      if (key.startsWith('consent') && value !== null && typeof value !== 'boolean') check.add(`consent.${key}`, `consent.${key} must be a boolean.`);
+      if (key.startsWith('consent') && value !== null && typeof value !== 'boolean')
+        check.add(`consent.${key}`, `consent.${key} must be a boolean.`);
     }
   }
 
   const details = check.objectField(referral, 'details', 'details', true);
   if (details) {
     const dealValue = details.dealValue;
-    if (dealValue !== undefined && dealValue !== null && (typeof dealValue !== 'number' || !Number.isFinite(dealValue) || dealValue < 0)) {
+    if (
+      dealValue !== undefined &&
+      dealValue !== null &&
+      (typeof dealValue !== 'number' || !Number.isFinite(dealValue) || dealValue < 0)
+    ) {
       check.add('details.dealValue', 'details.dealValue must be a non-negative number.');
     }
     const currency = details.currency;
     if (currency !== undefined && currency !== null && currency !== '') {
-      if (typeof currency !== 'string' || !/^[A-Za-z]{3}$/.test(currency)) check.add('details.currency', 'details.currency must be a three-letter ISO 4217 code.');
+      if (typeof currency !== 'string' || !/^[A-Za-z]{3}$/.test(currency))
+        check.add('details.currency', 'details.currency must be a three-letter ISO 4217 code.');
       else details.currency = currency.toUpperCase();
     }
     const closing = details.closingDateTime;
-    if (closing !== undefined && closing !== null && (typeof closing !== 'string' || !ISO_DATE_TIME.test(closing) || Number.isNaN(Date.parse(closing)))) {
+    if (
+      closing !== undefined &&
+      closing !== null &&
+      (typeof closing !== 'string' || !ISO_DATE_TIME.test(closing) || Number.isNaN(Date.parse(closing)))
+    ) {
       check.add('details.closingDateTime', 'details.closingDateTime must be an ISO 8601 UTC date-time.');
     }
     check.stringField(details, 'notes', 'details.notes', { maxLength: 10_000 });
@@ -322,11 +438,21 @@ export function validateReferral(input: unknown, options: { defaults: boolean })
     check.stringField(t, 'id', `target[${i}].id`);
   });
   const invite = check.objectField(referral, 'inviteContext', 'inviteContext', false);
-  if (invite) check.enumField(invite, 'assistanceRequestCode', 'inviteContext.assistanceRequestCode', ENUMS.assistanceRequestCode, { emptyAllowed: true });
+  if (invite)
+    check.enumField(
+      invite,
+      'assistanceRequestCode',
+      'inviteContext.assistanceRequestCode',
+      ENUMS.assistanceRequestCode,
+      { emptyAllowed: true },
+    );
 
   if (check.problems.length > 0) {
     const [first] = check.problems;
-    const shown = check.problems.slice(0, 5).map((p) => p.message).join(' ');
+    const shown = check.problems
+      .slice(0, 5)
+      .map((p) => p.message)
+      .join(' ');
     const more = check.problems.length > 5 ? ` (${check.problems.length - 5} more)` : '';
     return { error: invalidRequest(`${shown}${more}`, first.target) };
   }
@@ -334,7 +460,10 @@ export function validateReferral(input: unknown, options: { defaults: boolean })
 }
 
 /** Why a status change is refused, or undefined when `from` → `to` is allowed. */
-export function transitionProblem(from: { status: string; substatus: string }, to: { status: string; substatus: string }): string | undefined {
+export function transitionProblem(
+  from: { status: string; substatus: string },
+  to: { status: string; substatus: string },
+): string | undefined {
   if (from.status === ReferralStatus.Closed) {
     return `The referral is closed (${from.substatus}): a referral in a terminal state cannot be modified.`;
   }

@@ -32,7 +32,14 @@ import { AccessTokenVerifier, type EntraVerification } from '../entra/tokenVerif
 import { PartnerApiError, PartnerApiErrorCode, invalidRequest } from './errors';
 import { applyJsonPatch } from './jsonPatch';
 import { parseODataFilter, type ReferralPredicate } from './odataFilter';
-import { SERVER_OWNED_FIELDS, isGuid, isObject, transitionProblem, validateReferral, type JsonObject } from './referralRules';
+import {
+  SERVER_OWNED_FIELDS,
+  isGuid,
+  isObject,
+  transitionProblem,
+  validateReferral,
+  type JsonObject,
+} from './referralRules';
 import { ReferralStore, type SimulatedReferral, type StoredReferral } from './referralStore';
 
 /** The audience Partner Center referrals tokens carry. */
@@ -42,7 +49,13 @@ export const PARTNER_CENTER_AUDIENCE = 'https://api.partner.microsoft.com';
 export const REFERRALS_PATH = '/v1.0/engagements/referrals';
 
 /** Operations, as fault targets and in the stats. */
-export const PartnerCenterOperation = { create: 'create', get: 'get', list: 'list', patch: 'patch', put: 'put' } as const;
+export const PartnerCenterOperation = {
+  create: 'create',
+  get: 'get',
+  list: 'list',
+  patch: 'patch',
+  put: 'put',
+} as const;
 export type PartnerCenterOperation = (typeof PartnerCenterOperation)[keyof typeof PartnerCenterOperation];
 
 /** Options for {@link startPartnerCenter}. */
@@ -130,7 +143,8 @@ const LIST_PARAMETERS = new Set(['$filter', '$orderby', '$top', '$skip', '$skipt
 /** Starts the simulator; see the module comment. */
 export async function startPartnerCenter(options: StartPartnerCenterOptions): Promise<RunningPartnerCenter> {
   const authEnabled = options.auth !== false;
-  if (authEnabled && !options.entra) throw new Error('startPartnerCenter needs `entra` (the Entra stand-in verification) unless auth is false');
+  if (authEnabled && !options.entra)
+    throw new Error('startPartnerCenter needs `entra` (the Entra stand-in verification) unless auth is false');
   const nowMs = options.nowMs ?? Date.now;
   const createdStatus = options.createdStatus ?? 201;
   const maxPageSize = options.maxPageSize ?? 100;
@@ -139,7 +153,12 @@ export async function startPartnerCenter(options: StartPartnerCenterOptions): Pr
     ? new AccessTokenVerifier(options.entra, { audiences: [options.audience ?? PARTNER_CENTER_AUDIENCE], nowMs })
     : undefined;
   const store = new ReferralStore();
-  const faults = new FaultInjector({ seed: options.seed, faults: options.faults, defaultDropOperations: ['create'], nowMs });
+  const faults = new FaultInjector({
+    seed: options.seed,
+    faults: options.faults,
+    defaultDropOperations: ['create'],
+    nowMs,
+  });
   let calls: Record<string, Record<string, number>> = {};
   let idempotentReplays = 0;
 
@@ -180,13 +199,21 @@ export async function startPartnerCenter(options: StartPartnerCenterOptions): Pr
     }
     const claims = result.claims;
     if (claims.idtyp === 'app' || typeof claims.scp !== 'string') {
-      throw new PartnerApiError(403, PartnerApiErrorCode.accessDenied,
-        'App-only tokens are not supported: the referrals API currently supports only App+User (user access) tokens.', 'Authorization');
+      throw new PartnerApiError(
+        403,
+        PartnerApiErrorCode.accessDenied,
+        'App-only tokens are not supported: the referrals API currently supports only App+User (user access) tokens.',
+        'Authorization',
+      );
     }
     const amr = Array.isArray(claims.amr) ? claims.amr : [];
     if (requireMfa && !amr.includes('mfa')) {
-      throw new PartnerApiError(401, PartnerApiErrorCode.unauthenticated,
-        'Multi-factor authentication is required for App+User calls (the token has no mfa claim). Error 900421.', 'Authorization');
+      throw new PartnerApiError(
+        401,
+        PartnerApiErrorCode.unauthenticated,
+        'Multi-factor authentication is required for App+User calls (the token has no mfa claim). Error 900421.',
+        'Authorization',
+      );
     }
     const tid = typeof claims.tid === 'string' ? claims.tid : 'unknown-tenant';
     return options.partnerOrganization
@@ -218,7 +245,10 @@ export async function startPartnerCenter(options: StartPartnerCenterOptions): Pr
     let engagementId: string;
     if (typeof input.engagementId === 'string') {
       if (!store.hasEngagement(input.engagementId, caller.organizationId)) {
-        throw invalidRequest(`The engagement ${input.engagementId} does not exist (or has no referral of your organization).`, 'engagementId');
+        throw invalidRequest(
+          `The engagement ${input.engagementId} does not exist (or has no referral of your organization).`,
+          'engagementId',
+        );
       }
       engagementId = input.engagementId.toLowerCase();
     } else {
@@ -232,7 +262,9 @@ export async function startPartnerCenter(options: StartPartnerCenterOptions): Pr
       engagementId,
       organizationId: microsoftSide ? 'msft' : caller.organizationId,
       organizationName: microsoftSide
-        ? typeof input.organizationName === 'string' && input.organizationName !== '' ? input.organizationName : 'Microsoft'
+        ? typeof input.organizationName === 'string' && input.organizationName !== ''
+          ? input.organizationName
+          : 'Microsoft'
         : caller.organizationName,
       ...UNSET_FIELDS,
       ...userFields(input),
@@ -248,13 +280,19 @@ export async function startPartnerCenter(options: StartPartnerCenterOptions): Pr
     } as SimulatedReferral;
     store.add(referral, caller.organizationId);
     const outcome = representation(referral, createdStatus);
-    if (requestId) store.recordCreate(caller.organizationId, requestId, { status: createdStatus, body: JSON.stringify(referral), eTag: referral.eTag });
+    if (requestId)
+      store.recordCreate(caller.organizationId, requestId, {
+        status: createdStatus,
+        body: JSON.stringify(referral),
+        eTag: referral.eTag,
+      });
     return outcome;
   };
 
   const find = (caller: Caller, id: string): StoredReferral => {
     const stored = store.get(id, caller.organizationId);
-    if (!stored) throw new PartnerApiError(404, PartnerApiErrorCode.itemNotFound, `The referral ${id} was not found.`, 'id');
+    if (!stored)
+      throw new PartnerApiError(404, PartnerApiErrorCode.itemNotFound, `The referral ${id} was not found.`, 'id');
     return stored;
   };
 
@@ -263,15 +301,22 @@ export async function startPartnerCenter(options: StartPartnerCenterOptions): Pr
     const wanted = ifMatch.split(',').map((t) => t.trim().replace(/^W\//, '').replace(/^"|"$/g, ''));
     const current = stored.referral.eTag.replace(/^"|"$/g, '');
     if (!wanted.includes('*') && !wanted.includes(current)) {
-      throw new PartnerApiError(412, PartnerApiErrorCode.preconditionFailed,
-        'The referral was modified since it was read: the If-Match eTag does not match the current eTag. Get the referral again and retry.', 'If-Match');
+      throw new PartnerApiError(
+        412,
+        PartnerApiErrorCode.preconditionFailed,
+        'The referral was modified since it was read: the If-Match eTag does not match the current eTag. Get the referral again and retry.',
+        'If-Match',
+      );
     }
   };
 
   const refuseTerminal = (stored: StoredReferral): void => {
     const { status, substatus } = stored.referral;
     if (status === 'Closed') {
-      throw invalidRequest(`The referral is closed (${substatus}): a referral in a terminal state cannot be modified.`, 'status');
+      throw invalidRequest(
+        `The referral is closed (${substatus}): a referral in a terminal state cannot be modified.`,
+        'status',
+      );
     }
   };
 
@@ -317,14 +362,23 @@ export async function startPartnerCenter(options: StartPartnerCenterOptions): Pr
   const put = (caller: Caller, id: string, body: unknown, req: IncomingMessage): Outcome => {
     const stored = find(caller, id);
     const ifMatch = header(req, 'if-match');
-    if (ifMatch === undefined) throw invalidRequest('The If-Match header is required for a full update (PUT): send the eTag of the referral you read.', 'If-Match');
+    if (ifMatch === undefined)
+      throw invalidRequest(
+        'The If-Match header is required for a full update (PUT): send the eTag of the referral you read.',
+        'If-Match',
+      );
     if (isObject(body)) {
       const keys = Object.keys(body).map((k) => k.toLowerCase());
       if (keys.includes('links')) throw invalidRequest('Remove links from the body of a full update.', 'links');
       const bodyId = Object.entries(body).find(([k]) => k.toLowerCase() === 'id')?.[1];
-      if (bodyId !== undefined && String(bodyId).toLowerCase() !== stored.referral.id) throw invalidRequest('The id in the body does not match the URL.', 'id');
+      if (bodyId !== undefined && String(bodyId).toLowerCase() !== stored.referral.id)
+        throw invalidRequest('The id in the body does not match the URL.', 'id');
       const bodyEngagement = Object.entries(body).find(([k]) => k.toLowerCase() === 'engagementid')?.[1];
-      if (bodyEngagement !== undefined && bodyEngagement !== null && String(bodyEngagement).toLowerCase() !== stored.referral.engagementId) {
+      if (
+        bodyEngagement !== undefined &&
+        bodyEngagement !== null &&
+        String(bodyEngagement).toLowerCase() !== stored.referral.engagementId
+      ) {
         throw invalidRequest('The engagementId of a referral cannot change.', 'engagementId');
       }
     }
@@ -335,7 +389,8 @@ export async function startPartnerCenter(options: StartPartnerCenterOptions): Pr
 
   const list = (caller: Caller, query: URLSearchParams): Outcome => {
     for (const key of query.keys()) {
-      if (key.startsWith('$') && !LIST_PARAMETERS.has(key)) throw invalidRequest(`The query option ${key} is not supported.`, key);
+      if (key.startsWith('$') && !LIST_PARAMETERS.has(key))
+        throw invalidRequest(`The query option ${key} is not supported.`, key);
     }
     const filterText = query.get('$filter');
     const predicate: ReferralPredicate | undefined = filterText ? parseODataFilter(filterText) : undefined;
@@ -353,7 +408,8 @@ export async function startPartnerCenter(options: StartPartnerCenterOptions): Pr
       remaining = nonNegativeInteger(query.get('$top'), '$top');
     }
     const count = query.get('$count');
-    if (count !== null && count !== 'true' && count !== 'false') throw invalidRequest('$count must be true or false.', '$count');
+    if (count !== null && count !== 'true' && count !== 'false')
+      throw invalidRequest('$count must be true or false.', '$count');
 
     let matches = store.visibleTo(caller.organizationId);
     if (predicate) matches = matches.filter((s) => predicate(s.referral));
@@ -382,7 +438,8 @@ export async function startPartnerCenter(options: StartPartnerCenterOptions): Pr
         const value = query.get(key);
         return value === null ? [] : [`${key}=${encodeURIComponent(value)}`];
       });
-      body['@odata.nextLink'] = `${referralsUrl}?${[...kept, `$skiptoken=${encodeSkipToken(nextOffset, left)}`].join('&')}`;
+      body['@odata.nextLink'] =
+        `${referralsUrl}?${[...kept, `$skiptoken=${encodeSkipToken(nextOffset, left)}`].join('&')}`;
     }
     return { status: 200, body };
   };
@@ -391,35 +448,65 @@ export async function startPartnerCenter(options: StartPartnerCenterOptions): Pr
   // HTTP
   // -------------------------------------------------------------------------------------------
 
-  const countCall = (operation: string, status: number | 'dropped') => increment((calls[operation] ??= {}), String(status));
+  const countCall = (operation: string, status: number | 'dropped') =>
+    increment((calls[operation] ??= {}), String(status));
 
   const injected = (reject: NonNullable<FaultPlan['reject']>): Outcome => {
     if (reject.kind === 'rateLimit') {
       const seconds = reject.retryAfterSeconds ?? 1;
-      return { status: 429, body: { statusCode: 429, message: `Rate limit is exceeded. Try again in ${seconds} seconds.` }, headers: { 'Retry-After': String(seconds) } };
+      return {
+        status: 429,
+        body: { statusCode: 429, message: `Rate limit is exceeded. Try again in ${seconds} seconds.` },
+        headers: { 'Retry-After': String(seconds) },
+      };
     }
-    const error = reject.status === 503
-      ? new PartnerApiError(503, PartnerApiErrorCode.serviceNotAvailable, 'The service is temporarily unavailable. Retry later.')
-      : new PartnerApiError(500, PartnerApiErrorCode.generalException, 'An unexpected error occurred. Callers may retry this.');
-    return { status: error.status, body: error.toBody(), headers: reject.retryAfterSeconds ? { 'Retry-After': String(reject.retryAfterSeconds) } : {} };
+    const error =
+      reject.status === 503
+        ? new PartnerApiError(
+            503,
+            PartnerApiErrorCode.serviceNotAvailable,
+            'The service is temporarily unavailable. Retry later.',
+          )
+        : new PartnerApiError(
+            500,
+            PartnerApiErrorCode.generalException,
+            'An unexpected error occurred. Callers may retry this.',
+          );
+    return {
+      status: error.status,
+      body: error.toBody(),
+      headers: reject.retryAfterSeconds ? { 'Retry-After': String(reject.retryAfterSeconds) } : {},
+    };
   };
 
   const control = async (req: IncomingMessage, res: ServerResponse, path: string): Promise<void> => {
     if (!isLoopback(req.socket.remoteAddress)) {
-      return sendJson(res, 403, new PartnerApiError(403, PartnerApiErrorCode.accessDenied, 'Loopback callers only.').toBody());
+      return sendJson(
+        res,
+        403,
+        new PartnerApiError(403, PartnerApiErrorCode.accessDenied, 'Loopback callers only.').toBody(),
+      );
     }
     const method = req.method ?? 'GET';
     if (await serveFaultControl(req, res, faults)) return;
     if (path === '/_sandbox/stats' && method === 'GET') return sendJson(res, 200, stats());
-    if (path === '/_sandbox/referrals' && method === 'GET') return sendJson(res, 200, { value: store.all(), count: store.size });
+    if (path === '/_sandbox/referrals' && method === 'GET')
+      return sendJson(res, 200, { value: store.all(), count: store.size });
     if (path === '/_sandbox/reset' && method === 'POST') {
       reset();
       return sendJson(res, 204, undefined);
     }
-    sendJson(res, 404, new PartnerApiError(404, PartnerApiErrorCode.itemNotFound, `No control route ${method} ${path}`).toBody());
+    sendJson(
+      res,
+      404,
+      new PartnerApiError(404, PartnerApiErrorCode.itemNotFound, `No control route ${method} ${path}`).toBody(),
+    );
   };
 
-  const route = (method: string, path: string): { operation: PartnerCenterOperation; id?: string } | 'methodNotAllowed' | undefined => {
+  const route = (
+    method: string,
+    path: string,
+  ): { operation: PartnerCenterOperation; id?: string } | 'methodNotAllowed' | undefined => {
     if (path === REFERRALS_PATH || path === `${REFERRALS_PATH}/`) {
       if (method === 'POST') return { operation: 'create' };
       if (method === 'GET') return { operation: 'list' };
@@ -441,7 +528,10 @@ export async function startPartnerCenter(options: StartPartnerCenterOptions): Pr
     const method = req.method ?? 'GET';
     const correlationId = header(req, 'ms-correlationid') ?? randomUUID();
     const requestId = header(req, 'ms-requestid');
-    const baseHeaders: Record<string, string> = { 'MS-CorrelationId': correlationId, ...(requestId ? { 'MS-RequestId': requestId } : {}) };
+    const baseHeaders: Record<string, string> = {
+      'MS-CorrelationId': correlationId,
+      ...(requestId ? { 'MS-RequestId': requestId } : {}),
+    };
     let operation = 'unknown';
     const reply = (outcome: Outcome) => {
       countCall(operation, outcome.status);
@@ -450,8 +540,10 @@ export async function startPartnerCenter(options: StartPartnerCenterOptions): Pr
     try {
       if (path.startsWith('/_sandbox/')) return await control(req, res, path);
       const matched = route(method, path);
-      if (matched === undefined) throw new PartnerApiError(404, PartnerApiErrorCode.itemNotFound, `No resource at ${path}.`);
-      if (matched === 'methodNotAllowed') throw new PartnerApiError(405, PartnerApiErrorCode.invalidRequest, `${method} is not allowed on ${path}.`);
+      if (matched === undefined)
+        throw new PartnerApiError(404, PartnerApiErrorCode.itemNotFound, `No resource at ${path}.`);
+      if (matched === 'methodNotAllowed')
+        throw new PartnerApiError(405, PartnerApiErrorCode.invalidRequest, `${method} is not allowed on ${path}.`);
       operation = matched.operation;
       const raw = method === 'GET' ? Buffer.alloc(0) : await readBody(req);
       const plan = faults.plan(operation);
@@ -471,8 +563,16 @@ export async function startPartnerCenter(options: StartPartnerCenterOptions): Pr
       reply(execute(matched.operation, matched.id, raw, search, requestId, req));
     } catch (error) {
       if (error instanceof PartnerApiError) return reply({ status: error.status, body: error.toBody() });
-      if (error instanceof SandboxHttpError) return reply({ status: error.status, body: invalidRequest(error.message, 'body').toBody() });
-      reply({ status: 500, body: new PartnerApiError(500, PartnerApiErrorCode.generalException, 'The simulator failed unexpectedly.').toBody() });
+      if (error instanceof SandboxHttpError)
+        return reply({ status: error.status, body: invalidRequest(error.message, 'body').toBody() });
+      reply({
+        status: 500,
+        body: new PartnerApiError(
+          500,
+          PartnerApiErrorCode.generalException,
+          'The simulator failed unexpectedly.',
+        ).toBody(),
+      });
     }
   };
 
@@ -486,7 +586,8 @@ export async function startPartnerCenter(options: StartPartnerCenterOptions): Pr
     req: IncomingMessage,
   ): Outcome => {
     const caller = authenticate(req);
-    if (requestId !== undefined && !isGuid(requestId)) throw invalidRequest('MS-RequestId must be a GUID.', 'MS-RequestId');
+    if (requestId !== undefined && !isGuid(requestId))
+      throw invalidRequest('MS-RequestId must be a GUID.', 'MS-RequestId');
     switch (operation) {
       case 'create': {
         const recorded = requestId ? store.recordedCreate(caller.organizationId, requestId) : undefined;
@@ -544,7 +645,8 @@ function header(req: IncomingMessage, name: string): string | undefined {
 function nonNegativeInteger(value: string | null, name: string): number | undefined {
   if (value === null) return undefined;
   const n = Number(value);
-  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n)) throw invalidRequest(`${name} must be a non-negative integer.`, name);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n))
+    throw invalidRequest(`${name} must be a non-negative integer.`, name);
   return n;
 }
 
@@ -552,8 +654,15 @@ function parseOrderBy(value: string | null): Array<{ field: string; descending: 
   if (value === null || value.trim() === '') return [];
   return value.split(',').map((part) => {
     const [field, direction, extra] = part.trim().split(/\s+/);
-    if (!ORDERABLE.has(field) || extra !== undefined || (direction !== undefined && direction !== 'asc' && direction !== 'desc')) {
-      throw invalidRequest(`Invalid $orderby '${part.trim()}': use createdDateTime or updatedDateTime, then asc or desc.`, '$orderby');
+    if (
+      !ORDERABLE.has(field) ||
+      extra !== undefined ||
+      (direction !== undefined && direction !== 'asc' && direction !== 'desc')
+    ) {
+      throw invalidRequest(
+        `Invalid $orderby '${part.trim()}': use createdDateTime or updatedDateTime, then asc or desc.`,
+        '$orderby',
+      );
     }
     return { field, descending: direction === 'desc' };
   });
@@ -562,7 +671,8 @@ function parseOrderBy(value: string | null): Array<{ field: string; descending: 
 function parseSelect(value: string | null): string[] | undefined {
   if (value === null || value.trim() === '') return undefined;
   const fields = value.split(',').map((f) => f.trim());
-  if (fields.some((f) => !/^[A-Za-z][A-Za-z0-9]*$/.test(f))) throw invalidRequest('$select takes a comma-separated list of top-level property names.', '$select');
+  if (fields.some((f) => !/^[A-Za-z][A-Za-z0-9]*$/.test(f)))
+    throw invalidRequest('$select takes a comma-separated list of top-level property names.', '$select');
   return fields;
 }
 
@@ -573,13 +683,19 @@ function pick(referral: SimulatedReferral, fields: readonly string[]): JsonObjec
 }
 
 function encodeSkipToken(offset: number, remaining: number | undefined): string {
-  return Buffer.from(JSON.stringify(remaining === undefined ? { o: offset } : { o: offset, r: remaining })).toString('base64url');
+  return Buffer.from(JSON.stringify(remaining === undefined ? { o: offset } : { o: offset, r: remaining })).toString(
+    'base64url',
+  );
 }
 
 function decodeSkipToken(token: string): { offset: number; remaining?: number } {
   try {
     const parsed = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as { o?: unknown; r?: unknown };
-    if (Number.isSafeInteger(parsed.o) && (parsed.o as number) >= 0 && (parsed.r === undefined || (Number.isSafeInteger(parsed.r) && (parsed.r as number) >= 0))) {
+    if (
+      Number.isSafeInteger(parsed.o) &&
+      (parsed.o as number) >= 0 &&
+      (parsed.r === undefined || (Number.isSafeInteger(parsed.r) && (parsed.r as number) >= 0))
+    ) {
       return { offset: parsed.o as number, remaining: parsed.r as number | undefined };
     }
   } catch {

@@ -60,30 +60,44 @@ export function getAppServices(): AppServices {
 /** Builds a fresh set of services (tests, benchmarks). */
 export function buildAppServices(settings: Settings, overrides: AppServiceOverrides = {}): AppServices {
   const { createLogger } = require('../platform/logging') as typeof import('../platform/logging');
-  const { createQueueClient, createTableClient, JsonQueueSender } = require('../platform/storageClients') as typeof import('../platform/storageClients');
-  const { LINK_QUEUE_NAME, SUBMIT_QUEUE_NAME } = require('../workflow/constants') as typeof import('../workflow/constants');
-  const logger = overrides.logger ?? createLogger({ minLevel: settings.LOG_LEVEL, fields: { app: 'cosell-referral-bridge' } });
+  const { createQueueClient, createTableClient, JsonQueueSender } =
+    require('../platform/storageClients') as typeof import('../platform/storageClients');
+  const { LINK_QUEUE_NAME, SUBMIT_QUEUE_NAME } =
+    require('../workflow/constants') as typeof import('../workflow/constants');
+  const logger =
+    overrides.logger ?? createLogger({ minLevel: settings.LOG_LEVEL, fields: { app: 'cosell-referral-bridge' } });
   guardUnhandledRejections(logger);
   let credential = overrides.credential;
   const lazyCredential = (): TokenCredential => {
     if (!credential) {
-      const { createDefaultCredential } = require('../auth/defaultCredential') as typeof import('../auth/defaultCredential');
+      const { createDefaultCredential } =
+        require('../auth/defaultCredential') as typeof import('../auth/defaultCredential');
       credential = createDefaultCredential({ disableInstanceDiscovery: settings.AZURE_DISABLE_INSTANCE_DISCOVERY });
     }
     return credential;
   };
   const needsCredential = !settings.AzureWebJobsStorage;
-  const table = createTableClient(settings, settings.REFERRALS_TABLE_NAME, needsCredential ? lazyCredential() : undefined);
+  const table = createTableClient(
+    settings,
+    settings.REFERRALS_TABLE_NAME,
+    needsCredential ? lazyCredential() : undefined,
+  );
 
   const { TrackingStore: Store } = require('../tracking/trackingStore') as typeof import('../tracking/trackingStore');
-  const { PartnerCenterClient: Client } = require('../partner-center/partnerCenterClient') as typeof import('../partner-center/partnerCenterClient');
+  const { PartnerCenterClient: Client } =
+    require('../partner-center/partnerCenterClient') as typeof import('../partner-center/partnerCenterClient');
   const { createTokenBrokerFromSettings } = require('../auth') as typeof import('../auth');
-  const { ReferralWorkflow: Workflow } = require('../workflow/referralWorkflow') as typeof import('../workflow/referralWorkflow');
+  const { ReferralWorkflow: Workflow } =
+    require('../workflow/referralWorkflow') as typeof import('../workflow/referralWorkflow');
   const { Sweeper: SweeperClass } = require('../workflow/sweeper') as typeof import('../workflow/sweeper');
   const { CallbackNotifier } = require('../workflow/callbackNotifier') as typeof import('../workflow/callbackNotifier');
 
   const store = new Store({ table });
-  const tokenBroker = createTokenBrokerFromSettings(settings, { credential: lazyCredential(), logger, tableClient: table });
+  const tokenBroker = createTokenBrokerFromSettings(settings, {
+    credential: lazyCredential(),
+    logger,
+    tableClient: table,
+  });
   const partnerCenter = new Client({
     baseUrl: settings.PARTNER_CENTER_BASE_URL,
     tokens: tokenBroker,
@@ -137,7 +151,9 @@ function guardUnhandledRejections(logger: Logger): void {
   rejectionGuardInstalled = true;
   process.on('unhandledRejection', (reason: unknown) => {
     const error = reason instanceof Error ? reason : new Error(String(reason));
-    logger.error('Unhandled promise rejection (logged, not fatal)', { error: { name: error.name, message: error.message } });
+    logger.error('Unhandled promise rejection (logged, not fatal)', {
+      error: { name: error.name, message: error.message },
+    });
   });
 }
 

@@ -54,7 +54,8 @@ export async function checkHealth(getServices: () => AppServices): Promise<Healt
   }
   const broker = tokenBroker.health();
   dependencies.partnerCenterTokens = {
-    status: broker.state === 'ok' || broker.state === 'unknown' ? 'ok' : broker.state === 'degraded' ? 'degraded' : 'down',
+    status:
+      broker.state === 'ok' || broker.state === 'unknown' ? 'ok' : broker.state === 'degraded' ? 'degraded' : 'down',
     state: broker.state,
     ...(broker.since !== undefined ? { since: broker.since } : {}),
     keyVault: settings.KEY_VAULT_URL,

@@ -37,13 +37,20 @@ export interface TokenBrokerFactoryDeps {
 export function createTokenBrokerFromSettings(settings: Settings, deps: TokenBrokerFactoryDeps = {}): TokenBroker {
   // Loaded here, not at module load: cold starts stay short (see shared/app/composition.ts).
   const { SecretClient } = require('@azure/keyvault-secrets') as typeof import('@azure/keyvault-secrets');
-  const credential = deps.credential ?? createDefaultCredential({ disableInstanceDiscovery: settings.AZURE_DISABLE_INSTANCE_DISCOVERY, httpsAgent: deps.httpsAgent });
+  const credential =
+    deps.credential ??
+    createDefaultCredential({
+      disableInstanceDiscovery: settings.AZURE_DISABLE_INSTANCE_DISCOVERY,
+      httpsAgent: deps.httpsAgent,
+    });
   const secretClient = new SecretClient(settings.KEY_VAULT_URL, credential, {
     // The broker retries (bounded, Retry-After, deadline inside the lease); SDK retries would multiply them.
     retryOptions: { maxRetries: 0 },
     ...(deps.httpsAgent ? { agent: deps.httpsAgent } : {}),
   });
-  const leaseTable = deps.tableClient ?? createTableClient(settings, settings.REFERRALS_TABLE_NAME, settings.AzureWebJobsStorage ? undefined : credential);
+  const leaseTable =
+    deps.tableClient ??
+    createTableClient(settings, settings.REFERRALS_TABLE_NAME, settings.AzureWebJobsStorage ? undefined : credential);
   return new TokenBroker({
     secretClient,
     leaseTable,

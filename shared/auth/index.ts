@@ -5,8 +5,21 @@
  */
 export { TokenBroker } from './tokenBroker';
 export { createTokenBrokerFromSettings, type TokenBrokerFactoryDeps } from './createTokenBrokerFromSettings';
-export { createDefaultCredential, defaultCredentialOptions, shouldDisableInstanceDiscovery, DISABLE_INSTANCE_DISCOVERY_SETTING, type DefaultCredentialOptions } from './defaultCredential';
-export { AuthError, ReauthorizationRequiredError, TokenEndpointError, SecretStoreError, TokenLeaseError, isReauthorizationRequiredError } from './errors';
+export {
+  createDefaultCredential,
+  defaultCredentialOptions,
+  shouldDisableInstanceDiscovery,
+  DISABLE_INSTANCE_DISCOVERY_SETTING,
+  type DefaultCredentialOptions,
+} from './defaultCredential';
+export {
+  AuthError,
+  ReauthorizationRequiredError,
+  TokenEndpointError,
+  SecretStoreError,
+  TokenLeaseError,
+  isReauthorizationRequiredError,
+} from './errors';
 export { runAuthConsent, CONSENT_SCOPE, type AuthConsentOptions, type AuthConsentResult } from './runAuthConsent';
 export { BrokerState, TOKEN_BROKER_DEFAULTS, TOKEN_LEASE_KEYS, RETRY_DEFAULTS } from './constants';
 export type {

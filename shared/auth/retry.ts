@@ -59,7 +59,11 @@ export async function withRetry<T>(operation: (attempt: number) => Promise<T>, o
       if (!isRetryableFailure(error) || attempt >= policy.maxAttempts) throw error;
       const delayMs = backoffDelayMs(attempt, retryAfterOf(error), policy, deps.random);
       if (delayMs === undefined) throw error;
-      if (options.deadlineEpochMs !== undefined && deps.nowMs() + delayMs + policy.attemptTimeoutMs > options.deadlineEpochMs) throw error;
+      if (
+        options.deadlineEpochMs !== undefined &&
+        deps.nowMs() + delayMs + policy.attemptTimeoutMs > options.deadlineEpochMs
+      )
+        throw error;
       options.onRetry?.({ attempt, delayMs, error });
       await deps.sleep(delayMs);
     }
@@ -70,7 +74,12 @@ export async function withRetry<T>(operation: (attempt: number) => Promise<T>, o
  * Delay before attempt `attempt + 1`: the server's Retry-After plus up to 10% jitter when given
  * (undefined when it exceeds `maxRetryAfterMs`), else equal-jitter exponential backoff.
  */
-export function backoffDelayMs(attempt: number, retryAfterMs: number | undefined, policy: RetryPolicy, random: () => number): number | undefined {
+export function backoffDelayMs(
+  attempt: number,
+  retryAfterMs: number | undefined,
+  policy: RetryPolicy,
+  random: () => number,
+): number | undefined {
   if (retryAfterMs !== undefined) {
     if (retryAfterMs > policy.maxRetryAfterMs) return undefined;
     return Math.round(retryAfterMs + random() * Math.min(retryAfterMs * 0.1, 1_000));

@@ -65,7 +65,14 @@ export async function runAuthConsent(options: AuthConsentOptions): Promise<AuthC
   const deps: RetryDeps = { nowMs: () => clock.nowMs(), sleep: options.sleep ?? realSleep, random: Math.random };
   const retry = { ...RETRY_DEFAULTS, maxAttempts: 3 };
   const secrets = new SecretStore({ client: options.secretClient, retry, deps });
-  const endpoint = new TokenEndpoint({ authorityHost: options.authorityHost, tenantId: options.tenantId, fetch: options.fetch, httpsAgent: options.httpsAgent, retry, deps });
+  const endpoint = new TokenEndpoint({
+    authorityHost: options.authorityHost,
+    tenantId: options.tenantId,
+    fetch: options.fetch,
+    httpsAgent: options.httpsAgent,
+    retry,
+    deps,
+  });
 
   const clientId = (await secrets.read(options.secretNames.clientId)).value.trim();
   let clientSecret: string | undefined;
@@ -93,11 +100,16 @@ export async function runAuthConsent(options: AuthConsentOptions): Promise<AuthC
       result = await endpoint.pollDeviceAuthorization({ clientId, clientSecret, deviceCode: authorization.deviceCode });
     } catch (error) {
       if (error instanceof TokenEndpointError && error.retryable) continue; // a transient fault: poll again
-      if (error instanceof TokenEndpointError && (error.oauthError === OAuthError.authorizationDeclined || error.oauthError === OAuthError.accessDenied)) {
+      if (
+        error instanceof TokenEndpointError &&
+        (error.oauthError === OAuthError.authorizationDeclined || error.oauthError === OAuthError.accessDenied)
+      ) {
         throw new AuthError('The sign-in was declined', { cause: error });
       }
       if (error instanceof TokenEndpointError && error.oauthError === OAuthError.expiredToken) {
-        throw new AuthError('The device code expired before the sign-in completed: run the command again', { cause: error });
+        throw new AuthError('The device code expired before the sign-in completed: run the command again', {
+          cause: error,
+        });
       }
       throw error;
     }
@@ -108,10 +120,16 @@ export async function runAuthConsent(options: AuthConsentOptions): Promise<AuthC
     }
     const refreshToken = result.tokens.refreshToken;
     if (!refreshToken) {
-      throw new AuthError('The sign-in returned no refresh token: the scope must include offline_access and the app must allow it');
+      throw new AuthError(
+        'The sign-in returned no refresh token: the scope must include offline_access and the app must allow it',
+      );
     }
-    const written = await secrets.write(options.secretNames.refreshToken, refreshToken, { tags: { storedBy: 'auth-consent' } });
-    print(`Signed in. Stored the refresh token in Key Vault secret '${options.secretNames.refreshToken}' as version ${written.version}.`);
+    const written = await secrets.write(options.secretNames.refreshToken, refreshToken, {
+      tags: { storedBy: 'auth-consent' },
+    });
+    print(
+      `Signed in. Stored the refresh token in Key Vault secret '${options.secretNames.refreshToken}' as version ${written.version}.`,
+    );
     print('Running instances pick it up within 30 s (reauthorization re-check) or at their next token renewal.');
     return { version: written.version, accessTokenLifetimeSeconds: result.tokens.expiresInSeconds };
   }

@@ -23,7 +23,13 @@ export interface SecretStoreOptions {
   /** Called once per attempt (the broker's `keyVaultReads` / `keyVaultWrites`). */
   onAttempt?: (operation: 'read' | 'write') => void;
   /** Called before each backoff. */
-  onRetry?: (info: { operation: 'read' | 'write'; secretName: string; attempt: number; delayMs: number; error: unknown }) => void;
+  onRetry?: (info: {
+    operation: 'read' | 'write';
+    secretName: string;
+    attempt: number;
+    delayMs: number;
+    error: unknown;
+  }) => void;
 }
 
 /** Reads and writes the broker's secrets in Key Vault. */
@@ -42,25 +48,36 @@ export class SecretStore {
     return withRetry(
       async () => {
         this.#o.onAttempt?.('read');
-        const secret = await this.#timed('read', secretName, (abortSignal) => this.#o.client.getSecret(secretName, { abortSignal }));
+        const secret = await this.#timed('read', secretName, (abortSignal) =>
+          this.#o.client.getSecret(secretName, { abortSignal }),
+        );
         const version = secret.properties.version ?? '';
         if (typeof secret.value !== 'string' || secret.value === '') {
-          throw new SecretStoreError(`Key Vault secret '${secretName}' (version ${version || 'unknown'}) has no value`, {
-            retryable: false,
-            secretName,
-            operation: 'read',
-            code: 'EmptySecret',
-          });
+          throw new SecretStoreError(
+            `Key Vault secret '${secretName}' (version ${version || 'unknown'}) has no value`,
+            {
+              retryable: false,
+              secretName,
+              operation: 'read',
+              code: 'EmptySecret',
+            },
+          );
         }
         const tags = secret.properties.tags;
-        return tags && Object.keys(tags).length > 0 ? { value: secret.value, version, tags } : { value: secret.value, version };
+        return tags && Object.keys(tags).length > 0
+          ? { value: secret.value, version, tags }
+          : { value: secret.value, version };
       },
       this.#retryOptions('read', secretName, options.deadlineEpochMs),
     );
   }
 
   /** Stores `value` as a new version of `secretName`; returns the new version id. */
-  async write(secretName: string, value: string, options: { tags?: Record<string, string>; deadlineEpochMs?: number } = {}): Promise<{ version: string }> {
+  async write(
+    secretName: string,
+    value: string,
+    options: { tags?: Record<string, string>; deadlineEpochMs?: number } = {},
+  ): Promise<{ version: string }> {
     return withRetry(
       async () => {
         this.#o.onAttempt?.('write');
@@ -78,11 +95,16 @@ export class SecretStore {
       policy: this.#o.retry,
       deps: this.#o.deps,
       deadlineEpochMs,
-      onRetry: (info: { attempt: number; delayMs: number; error: unknown }) => this.#o.onRetry?.({ operation, secretName, ...info }),
+      onRetry: (info: { attempt: number; delayMs: number; error: unknown }) =>
+        this.#o.onRetry?.({ operation, secretName, ...info }),
     };
   }
 
-  async #timed<T>(operation: 'read' | 'write', secretName: string, call: (abortSignal: AbortSignal) => Promise<T>): Promise<T> {
+  async #timed<T>(
+    operation: 'read' | 'write',
+    secretName: string,
+    call: (abortSignal: AbortSignal) => Promise<T>,
+  ): Promise<T> {
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), this.#o.retry.attemptTimeoutMs);
     try {
@@ -103,33 +125,54 @@ const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504]);
  * write, the secret value in its body): it is replaced by a plain Error with only name, message, status
  * and code, so the value cannot leak through `cause`.
  */
-function toSecretStoreError(thrown: unknown, operation: 'read' | 'write', secretName: string, timedOut: boolean, nowMs: number): SecretStoreError {
+function toSecretStoreError(
+  thrown: unknown,
+  operation: 'read' | 'write',
+  secretName: string,
+  timedOut: boolean,
+  nowMs: number,
+): SecretStoreError {
   if (thrown instanceof SecretStoreError) return thrown;
   const info = describeRestError(thrown);
-  const cause = Object.assign(new Error(`${info.name}: ${info.message}`.slice(0, 500)), { statusCode: info.status, code: info.code });
+  const cause = Object.assign(new Error(`${info.name}: ${info.message}`.slice(0, 500)), {
+    statusCode: info.status,
+    code: info.code,
+  });
   if (timedOut || info.name === 'AbortError') {
-    return new SecretStoreError(`Key Vault ${operation} of '${secretName}' timed out`, { retryable: true, secretName, operation, code: 'timeout', cause });
-  }
-  if (info.status === undefined) {
-    return new SecretStoreError(`Key Vault ${operation} of '${secretName}' failed: network error (${info.code ?? info.name})`, {
+    return new SecretStoreError(`Key Vault ${operation} of '${secretName}' timed out`, {
       retryable: true,
       secretName,
       operation,
-      code: info.code ?? 'network',
+      code: 'timeout',
       cause,
     });
   }
+  if (info.status === undefined) {
+    return new SecretStoreError(
+      `Key Vault ${operation} of '${secretName}' failed: network error (${info.code ?? info.name})`,
+      {
+        retryable: true,
+        secretName,
+        operation,
+        code: info.code ?? 'network',
+        cause,
+      },
+    );
+  }
   const retryAfterMs = parseRetryAfterMs(info.retryAfter, nowMs);
   const code = info.status === 404 ? 'SecretNotFound' : info.code;
-  return new SecretStoreError(`Key Vault ${operation} of '${secretName}' failed with HTTP ${info.status}${code ? ` (${code})` : ''}`, {
-    retryable: RETRYABLE_STATUS.has(info.status),
-    secretName,
-    operation,
-    status: info.status,
-    code,
-    retryAfterMs,
-    cause,
-  });
+  return new SecretStoreError(
+    `Key Vault ${operation} of '${secretName}' failed with HTTP ${info.status}${code ? ` (${code})` : ''}`,
+    {
+      retryable: RETRYABLE_STATUS.has(info.status),
+      secretName,
+      operation,
+      status: info.status,
+      code,
+      retryAfterMs,
+      cause,
+    },
+  );
 }
 
 interface RestErrorInfo {

@@ -26,13 +26,25 @@ import { randomUUID } from 'node:crypto';
 import { createLogger, type Logger } from '../platform/logging';
 import { BridgeError } from '../platform/errors';
 import { BrokerState, OAuthError, TOKEN_BROKER_DEFAULTS } from './constants';
-import { AuthError, ReauthorizationRequiredError, SecretStoreError, TokenEndpointError, isReauthorizationRequiredError } from './errors';
+import {
+  AuthError,
+  ReauthorizationRequiredError,
+  SecretStoreError,
+  TokenEndpointError,
+  isReauthorizationRequiredError,
+} from './errors';
 import { realSleep, resolveRetryPolicy, type RetryDeps, type RetryPolicy } from './retry';
 import { CLIENT_ID_TAG } from './constants';
 import { SecretStore, type SecretVersion } from './secretStore';
 import { TokenEndpoint, type RedeemedTokens } from './tokenEndpoint';
 import { TokenLease, type HeldLease } from './tokenLease';
-import type { AccessTokenProvider, BrokerHealth, BrokerStats, GetAccessTokenOptions, TokenBrokerOptions } from './types';
+import type {
+  AccessTokenProvider,
+  BrokerHealth,
+  BrokerStats,
+  GetAccessTokenOptions,
+  TokenBrokerOptions,
+} from './types';
 
 /** An access token held in memory (never logged, never persisted). */
 interface CachedToken {
@@ -124,7 +136,11 @@ export class TokenBroker implements AccessTokenProvider {
     this.#leaseDurationMs = leaseDurationMs;
     this.#leaseGuardMs = Math.min(2_000, Math.floor(leaseDurationMs / 10));
     const onRetry = (what: string) => (info: { attempt: number; delayMs: number; error: unknown }) =>
-      this.#logger.warn(`Retrying ${what}`, { attempt: info.attempt, delayMs: info.delayMs, reason: errorSummary(info.error) });
+      this.#logger.warn(`Retrying ${what}`, {
+        attempt: info.attempt,
+        delayMs: info.delayMs,
+        reason: errorSummary(info.error),
+      });
     this.#secrets = new SecretStore({
       client: options.secretClient,
       retry: this.#retry,
@@ -169,7 +185,8 @@ export class TokenBroker implements AccessTokenProvider {
     let forced = options.forceRefresh === true;
     let cached = this.#cached;
     if (forced && cached && options.rejectedToken !== undefined) {
-      if (options.rejectedToken !== cached.accessToken) forced = false; // already replaced: the newer one will do
+      if (options.rejectedToken !== cached.accessToken)
+        forced = false; // already replaced: the newer one will do
       else this.#cached = cached = undefined; // refused by Partner Center: never serve it again
     }
     if (!forced && cached) {
@@ -180,7 +197,13 @@ export class TokenBroker implements AccessTokenProvider {
       this.#stats.sharedRefreshes++;
       return this.#awaitRefresh(this.#inFlight, forced);
     }
-    const trigger: RefreshTrigger = forced ? 'forced' : cached ? 'expiring' : this.#health.state === BrokerState.unknown ? 'cold' : 'recovered';
+    const trigger: RefreshTrigger = forced
+      ? 'forced'
+      : cached
+        ? 'expiring'
+        : this.#health.state === BrokerState.unknown
+          ? 'cold'
+          : 'recovered';
     const inFlight = this.#refresh(trigger).finally(() => {
       if (this.#inFlight === inFlight) this.#inFlight = undefined;
     });
@@ -205,7 +228,14 @@ export class TokenBroker implements AccessTokenProvider {
 
   /** A cached token may stand in after a failed renewal while it still has some life left. */
   #canServeStale(cached: CachedToken, nowMs: number): boolean {
-    return nowMs < cached.expiresAtEpochMs - Math.min(TOKEN_BROKER_DEFAULTS.staleTokenMinRemainingMs, (cached.expiresAtEpochMs - cached.refreshAtEpochMs) / 2);
+    return (
+      nowMs <
+      cached.expiresAtEpochMs -
+        Math.min(
+          TOKEN_BROKER_DEFAULTS.staleTokenMinRemainingMs,
+          (cached.expiresAtEpochMs - cached.refreshAtEpochMs) / 2,
+        )
+    );
   }
 
   async #awaitRefresh(inFlight: Promise<CachedToken>, forced: boolean): Promise<string> {
@@ -213,7 +243,13 @@ export class TokenBroker implements AccessTokenProvider {
       return (await inFlight).accessToken;
     } catch (error) {
       const cached = this.#cached;
-      if (!forced && cached && error instanceof BridgeError && error.retryable && this.#canServeStale(cached, this.#nowMs())) {
+      if (
+        !forced &&
+        cached &&
+        error instanceof BridgeError &&
+        error.retryable &&
+        this.#canServeStale(cached, this.#nowMs())
+      ) {
         return this.#hit(cached);
       }
       throw error;
@@ -239,7 +275,11 @@ export class TokenBroker implements AccessTokenProvider {
         this.#setHealth(BrokerState.reauthorizationRequired, error);
       } else {
         this.#nextRefreshAttemptAtMs = this.#nowMs() + this.#refreshRetryIntervalMs;
-        this.#logger.warn('Access token refresh failed', { trigger, retryable: error.retryable, reason: errorSummary(error) });
+        this.#logger.warn('Access token refresh failed', {
+          trigger,
+          retryable: error.retryable,
+          reason: errorSummary(error),
+        });
         this.#setHealth(BrokerState.degraded, error);
       }
       throw error;
@@ -265,7 +305,11 @@ export class TokenBroker implements AccessTokenProvider {
       const token = this.#toCachedToken(redeemed.tokens, redeemed.requestedAtMs);
       const rotated = redeemed.tokens.refreshToken;
       if (rotated === undefined || rotated === redeemed.from.value) {
-        this.#logger.info('Access token renewed; the refresh token was not rotated', { trigger, version: redeemed.from.version, expiresAt: iso(token.expiresAtEpochMs) });
+        this.#logger.info('Access token renewed; the refresh token was not rotated', {
+          trigger,
+          version: redeemed.from.version,
+          expiresAt: iso(token.expiresAtEpochMs),
+        });
         return token;
       }
       lease = await this.#leaseForWrite(lease);
@@ -284,10 +328,13 @@ export class TokenBroker implements AccessTokenProvider {
         // The spent version is dead: keep the new one in memory, hold the lease until it expires, and write it first next time.
         this.#pendingWrite = { refreshToken: rotated, spentVersion: redeemed.from.version, token };
         releaseLease = false;
-        this.#logger.error('Could not store the rotated refresh token; it is kept in memory and written before the next redemption', {
-          spentVersion: redeemed.from.version,
-          reason: errorSummary(thrown),
-        });
+        this.#logger.error(
+          'Could not store the rotated refresh token; it is kept in memory and written before the next redemption',
+          {
+            spentVersion: redeemed.from.version,
+            reason: errorSummary(thrown),
+          },
+        );
         throw thrown;
       }
       return token;
@@ -300,11 +347,17 @@ export class TokenBroker implements AccessTokenProvider {
    * Writes a rotated refresh token that Key Vault refused earlier, unless another instance has stored a
    * newer version since. Returns the token it was redeemed with when that is still fresh.
    */
-  async #settlePendingWrite(pending: PendingWrite, deadlineEpochMs: number): Promise<{ token?: CachedToken; current?: SecretVersion }> {
+  async #settlePendingWrite(
+    pending: PendingWrite,
+    deadlineEpochMs: number,
+  ): Promise<{ token?: CachedToken; current?: SecretVersion }> {
     const latest = await this.#readRefreshToken(deadlineEpochMs);
     if (latest.version !== pending.spentVersion) {
       this.#pendingWrite = undefined;
-      this.#logger.warn('A newer refresh token was stored meanwhile; the unsaved rotated one is dropped', { version: latest.version, spentVersion: pending.spentVersion });
+      this.#logger.warn('A newer refresh token was stored meanwhile; the unsaved rotated one is dropped', {
+        version: latest.version,
+        spentVersion: pending.spentVersion,
+      });
       return { current: latest };
     }
     const written = await this.#secrets.write(this.#o.secretNames.refreshToken, pending.refreshToken, {
@@ -312,20 +365,28 @@ export class TokenBroker implements AccessTokenProvider {
       deadlineEpochMs,
     });
     this.#pendingWrite = undefined;
-    this.#logger.info('Stored the rotated refresh token kept in memory', { version: written.version, spentVersion: pending.spentVersion });
+    this.#logger.info('Stored the rotated refresh token kept in memory', {
+      version: written.version,
+      spentVersion: pending.spentVersion,
+    });
     if (this.#nowMs() < pending.token.refreshAtEpochMs) return { token: pending.token };
     return { current: { value: pending.refreshToken, version: written.version } };
   }
 
   /** Extends the lease (If-Match) when less time is left than a Key Vault write may need. */
   async #leaseForWrite(lease: HeldLease): Promise<HeldLease> {
-    const writeBudgetMs = Math.min(this.#retry.maxAttempts * (this.#retry.attemptTimeoutMs + this.#retry.maxDelayMs), this.#leaseDurationMs / 2);
+    const writeBudgetMs = Math.min(
+      this.#retry.maxAttempts * (this.#retry.attemptTimeoutMs + this.#retry.maxDelayMs),
+      this.#leaseDurationMs / 2,
+    );
     if (lease.leaseUntilEpochMs - this.#leaseGuardMs - this.#nowMs() >= writeBudgetMs) return lease;
     try {
       return await this.#lease.extend(lease);
     } catch (thrown) {
       // Writing is still right: the new refresh token is the only live one.
-      this.#logger.error('Lost the token lease before storing the rotated refresh token; storing it anyway', { reason: errorSummary(thrown) });
+      this.#logger.error('Lost the token lease before storing the rotated refresh token; storing it anyway', {
+        reason: errorSummary(thrown),
+      });
       return { ...lease, leaseUntilEpochMs: this.#nowMs() + this.#leaseDurationMs };
     }
   }
@@ -348,7 +409,12 @@ export class TokenBroker implements AccessTokenProvider {
       const requestedAtMs = this.#nowMs();
       try {
         const tokens = await this.#endpoint.redeemRefreshToken(
-          { clientId: creds.clientId, clientSecret: creds.clientSecret, refreshToken: from.value, resource: this.#o.resource },
+          {
+            clientId: creds.clientId,
+            clientSecret: creds.clientSecret,
+            refreshToken: from.value,
+            resource: this.#o.resource,
+          },
           { deadlineEpochMs: deadline() },
         );
         recordRedemption('success');
@@ -358,7 +424,9 @@ export class TokenBroker implements AccessTokenProvider {
         if (!(thrown instanceof TokenEndpointError)) throw thrown;
         if (thrown.oauthError === OAuthError.invalidClient && !reloadedCredentials) {
           reloadedCredentials = true;
-          this.#logger.warn('Token endpoint answered invalid_client: re-reading the client id and secret', { aadsts: thrown.aadstsCodes });
+          this.#logger.warn('Token endpoint answered invalid_client: re-reading the client id and secret', {
+            aadsts: thrown.aadstsCodes,
+          });
           creds = await this.#clientCredentials({ reload: true, deadlineEpochMs: deadline() });
           continue;
         }
@@ -392,10 +460,13 @@ export class TokenBroker implements AccessTokenProvider {
       return await this.#secrets.read(name, { deadlineEpochMs });
     } catch (thrown) {
       if (thrown instanceof SecretStoreError && thrown.code === 'SecretNotFound') {
-        throw new ReauthorizationRequiredError(`No refresh token is stored in Key Vault secret '${name}': sign in with npm run auth:consent`, {
-          cause: thrown,
-          reason: 'secretNotFound',
-        });
+        throw new ReauthorizationRequiredError(
+          `No refresh token is stored in Key Vault secret '${name}': sign in with npm run auth:consent`,
+          {
+            cause: thrown,
+            reason: 'secretNotFound',
+          },
+        );
       }
       throw thrown;
     }
@@ -408,12 +479,17 @@ export class TokenBroker implements AccessTokenProvider {
   #clientCredentials(options: { reload?: boolean; deadlineEpochMs?: number } = {}): Promise<ClientCredentials> {
     if (options.reload) this.#credentials = undefined;
     this.#credentials ??= (async () => {
-      const clientSecret = await this.#secrets.read(this.#o.secretNames.clientSecret, { deadlineEpochMs: options.deadlineEpochMs });
+      const clientSecret = await this.#secrets.read(this.#o.secretNames.clientSecret, {
+        deadlineEpochMs: options.deadlineEpochMs,
+      });
       const taggedClientId = clientSecret.tags?.[CLIENT_ID_TAG]?.trim();
       const clientId = taggedClientId
         ? { value: taggedClientId, version: `tag of ${clientSecret.version}` }
         : await this.#secrets.read(this.#o.secretNames.clientId, { deadlineEpochMs: options.deadlineEpochMs });
-      this.#logger.info('Read the app credentials from Key Vault', { clientIdVersion: clientId.version, credentialVersion: clientSecret.version });
+      this.#logger.info('Read the app credentials from Key Vault', {
+        clientIdVersion: clientId.version,
+        credentialVersion: clientSecret.version,
+      });
       return { clientId: clientId.value.trim(), clientSecret: clientSecret.value };
     })().catch((error: unknown) => {
       this.#credentials = undefined; // a failed read is not cached
@@ -446,7 +522,9 @@ export class TokenBroker implements AccessTokenProvider {
       latest = await this.#secrets.read(this.#o.secretNames.refreshToken);
     } catch (thrown) {
       if (!(thrown instanceof SecretStoreError && thrown.code === 'SecretNotFound')) {
-        this.#logger.warn('Could not re-read the refresh token while reauthorization is required', { reason: errorSummary(thrown) });
+        this.#logger.warn('Could not re-read the refresh token while reauthorization is required', {
+          reason: errorSummary(thrown),
+        });
       }
       return;
     }
@@ -461,7 +539,11 @@ export class TokenBroker implements AccessTokenProvider {
   #toCachedToken(tokens: RedeemedTokens, requestedAtMs: number): CachedToken {
     const lifetimeMs = Math.max(0, tokens.expiresInSeconds * 1000);
     const expiresAtEpochMs = requestedAtMs + lifetimeMs;
-    return { accessToken: tokens.accessToken, expiresAtEpochMs, refreshAtEpochMs: expiresAtEpochMs - Math.min(this.#marginMs, lifetimeMs / 2) };
+    return {
+      accessToken: tokens.accessToken,
+      expiresAtEpochMs,
+      refreshAtEpochMs: expiresAtEpochMs - Math.min(this.#marginMs, lifetimeMs / 2),
+    };
   }
 
   #setHealth(state: BrokerState, error?: Error): void {

@@ -38,7 +38,8 @@ export interface DeviceAuthorization {
 }
 
 /** One device-code poll: still waiting, asked to slow down, or done. */
-export type DevicePollResult = { status: 'pending' } | { status: 'slowDown' } | { status: 'approved'; tokens: RedeemedTokens };
+export type DevicePollResult =
+  { status: 'pending' } | { status: 'slowDown' } | { status: 'approved'; tokens: RedeemedTokens };
 
 /** Options of {@link TokenEndpoint}. */
 export interface TokenEndpointOptions {
@@ -74,7 +75,10 @@ const deviceAuthorizationSchema = z.object({
   verification_uri: z.string().min(1).optional(),
   verification_url: z.string().min(1).optional(),
   expires_in: z.union([z.number(), z.string().regex(/^\d+$/)]).transform(Number),
-  interval: z.union([z.number(), z.string().regex(/^\d+$/)]).transform(Number).optional(),
+  interval: z
+    .union([z.number(), z.string().regex(/^\d+$/)])
+    .transform(Number)
+    .optional(),
   message: z.string().optional(),
 });
 
@@ -89,7 +93,7 @@ export class TokenEndpoint {
 
   constructor(options: TokenEndpointOptions) {
     this.#o = options;
-    this.#fetch = options.fetch ?? (nodeFetch as unknown as FetchLike);
+    this.#fetch = options.fetch ?? (nodeFetch);
     this.#base = `${options.authorityHost.replace(/\/+$/, '')}/${encodeURIComponent(options.tenantId)}/oauth2`;
   }
 
@@ -130,7 +134,10 @@ export class TokenEndpoint {
   async startDeviceAuthorization(request: { clientId: string; scope: string }): Promise<DeviceAuthorization> {
     const answer = await withRetry(
       async () => {
-        const result = await this.#postForm(`${this.#base}/v2.0/devicecode`, { client_id: request.clientId, scope: request.scope });
+        const result = await this.#postForm(`${this.#base}/v2.0/devicecode`, {
+          client_id: request.clientId,
+          scope: request.scope,
+        });
         if (result.status !== 200) throw this.#errorFrom(result);
         return result;
       },
@@ -139,7 +146,11 @@ export class TokenEndpoint {
     const parsed = deviceAuthorizationSchema.safeParse(answer.body);
     const verificationUri = parsed.success ? (parsed.data.verification_uri ?? parsed.data.verification_url) : undefined;
     if (!parsed.success || !verificationUri) {
-      throw new TokenEndpointError('The devicecode endpoint answered an unexpected body', { retryable: false, status: 200, oauthError: 'malformedResponse' });
+      throw new TokenEndpointError('The devicecode endpoint answered an unexpected body', {
+        retryable: false,
+        status: 200,
+        oauthError: 'malformedResponse',
+      });
     }
     return {
       deviceCode: parsed.data.device_code,
@@ -152,7 +163,11 @@ export class TokenEndpoint {
   }
 
   /** One poll of the v2 token endpoint with the device code grant (RFC 8628 §3.4). */
-  async pollDeviceAuthorization(request: { clientId: string; clientSecret?: string; deviceCode: string }): Promise<DevicePollResult> {
+  async pollDeviceAuthorization(request: {
+    clientId: string;
+    clientSecret?: string;
+    deviceCode: string;
+  }): Promise<DevicePollResult> {
     const form: Record<string, string> = {
       grant_type: 'urn:ietf:params:oauth:grant-type:device_code',
       client_id: request.clientId,
@@ -167,7 +182,10 @@ export class TokenEndpoint {
     throw error;
   }
 
-  async #postForm(url: string, form: Record<string, string>): Promise<{ status: number; body: unknown; retryAfter?: string }> {
+  async #postForm(
+    url: string,
+    form: Record<string, string>,
+  ): Promise<{ status: number; body: unknown; retryAfter?: string }> {
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), this.#o.retry.attemptTimeoutMs);
     try {
@@ -192,7 +210,9 @@ export class TokenEndpoint {
       const timedOut = controller.signal.aborted || name === 'AbortError';
       const cause = new Error(`${name}: ${thrown instanceof Error ? thrown.message : String(thrown)}`.slice(0, 500));
       throw new TokenEndpointError(
-        timedOut ? `The token endpoint did not answer within ${this.#o.retry.attemptTimeoutMs} ms` : `The token endpoint could not be reached (${typeof code === 'string' ? code : name})`,
+        timedOut
+          ? `The token endpoint did not answer within ${this.#o.retry.attemptTimeoutMs} ms`
+          : `The token endpoint could not be reached (${typeof code === 'string' ? code : name})`,
         { retryable: true, oauthError: timedOut ? 'timeout' : 'network', cause },
       );
     } finally {
@@ -223,7 +243,11 @@ export class TokenEndpoint {
 function parseTokens(body: unknown): RedeemedTokens {
   const parsed = tokenResponseSchema.safeParse(body);
   if (!parsed.success) {
-    throw new TokenEndpointError('The token endpoint answered 200 with an unexpected body', { retryable: false, status: 200, oauthError: 'malformedResponse' });
+    throw new TokenEndpointError('The token endpoint answered 200 with an unexpected body', {
+      retryable: false,
+      status: 200,
+      oauthError: 'malformedResponse',
+    });
   }
   return {
     accessToken: parsed.data.access_token,

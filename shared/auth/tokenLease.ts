@@ -85,7 +85,11 @@ export class TokenLease {
       const nowMs = deps.nowMs();
       try {
         const current = await this.#read();
-        const claim: LeaseRow = { ...TOKEN_LEASE_KEYS, ownerId: this.#o.ownerId, leaseUntilEpochMs: nowMs + durationMs };
+        const claim: LeaseRow = {
+          ...TOKEN_LEASE_KEYS,
+          ownerId: this.#o.ownerId,
+          leaseUntilEpochMs: nowMs + durationMs,
+        };
         if (!current) {
           const created = await this.#o.table.createEntity(claim);
           return { etag: requireEtag(created.etag), leaseUntilEpochMs: claim.leaseUntilEpochMs };
@@ -98,17 +102,25 @@ export class TokenLease {
         this.#o.onWait?.(heldBy);
         if (nowMs >= deadlineEpochMs) break;
         const jitteredMs = pollIntervalMs * (0.5 + deps.random());
-        await deps.sleep(Math.max(1, Math.min(jitteredMs, current.row.leaseUntilEpochMs - nowMs + 1, deadlineEpochMs - nowMs)));
+        await deps.sleep(
+          Math.max(1, Math.min(jitteredMs, current.row.leaseUntilEpochMs - nowMs + 1, deadlineEpochMs - nowMs)),
+        );
       } catch (thrown) {
         const status = statusOf(thrown);
         if (status === 409 || status === 412) continue; // another instance won this round: look again
         if (++transientErrors > MAX_TRANSIENT_TABLE_ERRORS) {
-          throw new TokenLeaseError(`Table Storage failed while claiming the token lease (${describe(thrown)})`, { operation: 'claim', cause: sanitize(thrown) });
+          throw new TokenLeaseError(`Table Storage failed while claiming the token lease (${describe(thrown)})`, {
+            operation: 'claim',
+            cause: sanitize(thrown),
+          });
         }
         await deps.sleep(Math.round(pollIntervalMs * (0.5 + deps.random())));
       }
     }
-    throw new TokenLeaseError(`The token lease is still held by ${heldBy ?? 'another instance'} after ${waitMs} ms`, { operation: 'claim', heldBy });
+    throw new TokenLeaseError(`The token lease is still held by ${heldBy ?? 'another instance'} after ${waitMs} ms`, {
+      operation: 'claim',
+      heldBy,
+    });
   }
 
   /** Pushes the end of a held lease to now + duration (If-Match). Throws {@link TokenLeaseError} if it was lost. */
@@ -120,7 +132,9 @@ export class TokenLease {
       return { etag: requireEtag(updated.etag), leaseUntilEpochMs };
     } catch (thrown) {
       throw new TokenLeaseError(
-        statusOf(thrown) === 412 ? 'The token lease was taken over by another instance' : `Could not extend the token lease (${describe(thrown)})`,
+        statusOf(thrown) === 412
+          ? 'The token lease was taken over by another instance'
+          : `Could not extend the token lease (${describe(thrown)})`,
         { operation: 'extend', cause: sanitize(thrown) },
       );
     }
@@ -129,19 +143,31 @@ export class TokenLease {
   /** Frees a held lease (leaseUntilEpochMs = 0, If-Match). Never throws: an unreleased lease expires by itself. */
   async release(lease: HeldLease): Promise<void> {
     try {
-      await this.#o.table.updateEntity({ ...TOKEN_LEASE_KEYS, ownerId: this.#o.ownerId, leaseUntilEpochMs: 0 }, 'Replace', { etag: lease.etag });
+      await this.#o.table.updateEntity(
+        { ...TOKEN_LEASE_KEYS, ownerId: this.#o.ownerId, leaseUntilEpochMs: 0 },
+        'Replace',
+        { etag: lease.etag },
+      );
     } catch (thrown) {
       const lost = statusOf(thrown) === 412;
-      this.#o.logger.warn(lost ? 'Token lease was taken over before release (it had expired)' : 'Could not release the token lease; it expires by itself', {
-        leaseUntilEpochMs: lease.leaseUntilEpochMs,
-        reason: describe(thrown),
-      });
+      this.#o.logger.warn(
+        lost
+          ? 'Token lease was taken over before release (it had expired)'
+          : 'Could not release the token lease; it expires by itself',
+        {
+          leaseUntilEpochMs: lease.leaseUntilEpochMs,
+          reason: describe(thrown),
+        },
+      );
     }
   }
 
   async #read(): Promise<{ row: LeaseRow; etag: string } | undefined> {
     try {
-      const entity = await this.#o.table.getEntity<{ ownerId?: unknown; leaseUntilEpochMs?: unknown }>(TOKEN_LEASE_KEYS.partitionKey, TOKEN_LEASE_KEYS.rowKey);
+      const entity = await this.#o.table.getEntity<{ ownerId?: unknown; leaseUntilEpochMs?: unknown }>(
+        TOKEN_LEASE_KEYS.partitionKey,
+        TOKEN_LEASE_KEYS.rowKey,
+      );
       const leaseUntilEpochMs = Number(entity.leaseUntilEpochMs ?? 0);
       return {
         row: {
@@ -162,7 +188,10 @@ export class TokenLease {
     this.#tableReady ??= this.#o.table.createTable().catch((thrown: unknown) => {
       if (statusOf(thrown) === 409) return;
       this.#tableReady = undefined;
-      throw new TokenLeaseError(`Could not create the lease table (${describe(thrown)})`, { operation: 'createTable', cause: sanitize(thrown) });
+      throw new TokenLeaseError(`Could not create the lease table (${describe(thrown)})`, {
+        operation: 'createTable',
+        cause: sanitize(thrown),
+      });
     });
     return this.#tableReady;
   }

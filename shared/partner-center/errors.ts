@@ -43,7 +43,11 @@ export class PartnerCenterRejectedError extends PartnerCenterError {
 
 /** 429: throttled; `retryAfterMs` is what Partner Center asked us to wait. */
 export class PartnerCenterThrottledError extends PartnerCenterError {
-  constructor(message: string, readonly retryAfterMs: number | undefined, context: PartnerCenterErrorContext) {
+  constructor(
+    message: string,
+    readonly retryAfterMs: number | undefined,
+    context: PartnerCenterErrorContext,
+  ) {
     super(message, { ...context, retryable: true });
     this.name = 'PartnerCenterThrottledError';
   }

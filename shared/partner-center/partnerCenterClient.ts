@@ -153,10 +153,15 @@ export class PartnerCenterClient {
     const items: PartnerCenterReferral[] = [];
     const maxItems = query.maxItems ?? 1000;
     while (path && items.length < maxItems) {
-      const page: { value?: PartnerCenterReferral[]; '@odata.nextLink'?: string } = await this.#call('GET', path, undefined, {
-        ...options,
-        requestId: undefined,
-      });
+      const page: { value?: PartnerCenterReferral[]; '@odata.nextLink'?: string } = await this.#call(
+        'GET',
+        path,
+        undefined,
+        {
+          ...options,
+          requestId: undefined,
+        },
+      );
       items.push(...(page.value ?? []));
       const next = page['@odata.nextLink'];
       path = next ? this.#relativePath(next) : undefined;
@@ -182,9 +187,16 @@ export class PartnerCenterClient {
         token = await this.#tokens.getAccessToken({ forceRefresh: true, rejectedToken: token });
         response = await this.#attempt(method, path, body, token, requestId, correlationId, options);
       }
-      const outcome = response instanceof PartnerCenterError ? response : this.#interpret<T>(response, requestId, correlationId);
+      const outcome =
+        response instanceof PartnerCenterError ? response : this.#interpret<T>(response, requestId, correlationId);
       if (!(outcome instanceof PartnerCenterError)) {
-        this.#logger.debug('Partner Center call succeeded', { ...options.logFields, method, attempt, requestId, correlationId });
+        this.#logger.debug('Partner Center call succeeded', {
+          ...options.logFields,
+          method,
+          attempt,
+          requestId,
+          correlationId,
+        });
         return outcome;
       }
       lastError = outcome;
@@ -218,9 +230,15 @@ export class PartnerCenterClient {
   ): Promise<PartnerCenterAnswer | PartnerCenterError> {
     return this.#limiter.run(async () => {
       const remainingMs =
-        options.deadlineEpochMs === undefined ? this.#timeoutMs : Math.min(this.#timeoutMs, options.deadlineEpochMs - this.#nowMs());
+        options.deadlineEpochMs === undefined
+          ? this.#timeoutMs
+          : Math.min(this.#timeoutMs, options.deadlineEpochMs - this.#nowMs());
       if (remainingMs <= 0) {
-        return new PartnerCenterUnavailableError('The time budget ran out before the call', { code: 'timeout', requestId, correlationId });
+        return new PartnerCenterUnavailableError('The time budget ran out before the call', {
+          code: 'timeout',
+          requestId,
+          correlationId,
+        });
       }
       const controller = new AbortController();
       const timer = setTimeout(() => controller.abort(), remainingMs);
@@ -236,7 +254,7 @@ export class PartnerCenterClient {
         },
         body: body === undefined ? undefined : JSON.stringify(body),
         agent: this.#agent,
-        signal: controller.signal as RequestInit['signal'],
+        signal: controller.signal,
       };
       const startedAtMs = this.#nowMs();
       const operation = partnerCenterOperation(method, path);
@@ -252,7 +270,9 @@ export class PartnerCenterClient {
         this.#count(aborted ? 'timeout' : 'network');
         recordPartnerCenterCall(operation, aborted ? 'timeout' : 'network', this.#nowMs() - startedAtMs);
         return new PartnerCenterUnavailableError(
-          aborted ? `Partner Center did not answer within ${remainingMs} ms` : 'The connection to Partner Center failed',
+          aborted
+            ? `Partner Center did not answer within ${remainingMs} ms`
+            : 'The connection to Partner Center failed',
           { code: aborted ? 'timeout' : 'network', requestId, correlationId, cause: error },
         );
       } finally {
@@ -278,9 +298,16 @@ export class PartnerCenterClient {
       }
     }
     const detail = parseErrorBody(text);
-    const context = { status: response.status, code: detail.code ?? `http${response.status}`, target: detail.target, requestId, correlationId };
+    const context = {
+      status: response.status,
+      code: detail.code ?? `http${response.status}`,
+      target: detail.target,
+      requestId,
+      correlationId,
+    };
     const message = `Partner Center answered ${response.status}${detail.code ? ` ${detail.code}` : ''}: ${detail.message ?? 'no message'}`;
-    if (response.status === 429) return new PartnerCenterThrottledError(message, parseRetryAfterMs(response.retryAfter), context);
+    if (response.status === 429)
+      return new PartnerCenterThrottledError(message, parseRetryAfterMs(response.retryAfter), context);
     if (response.status === 401) return new PartnerCenterUnauthorizedError(message, context);
     if (response.status === 408 || response.status >= 500) return new PartnerCenterUnavailableError(message, context);
     return new PartnerCenterRejectedError(message, context);
@@ -302,10 +329,14 @@ export class PartnerCenterClient {
 /** Parses `{ error: { code, message, target } }`, tolerating other shapes (e.g. the throttling body). */
 function parseErrorBody(text: string): { code?: string; message?: string; target?: string } {
   try {
-    const parsed = JSON.parse(text) as { error?: { code?: unknown; message?: unknown; target?: unknown }; message?: unknown };
+    const parsed = JSON.parse(text) as {
+      error?: { code?: unknown; message?: unknown; target?: unknown };
+      message?: unknown;
+    };
     const error = parsed.error;
     const pick = (v: unknown) => (typeof v === 'string' ? v.slice(0, 1024) : undefined);
-    if (error && typeof error === 'object') return { code: pick(error.code), message: pick(error.message), target: pick(error.target) };
+    if (error && typeof error === 'object')
+      return { code: pick(error.code), message: pick(error.message), target: pick(error.target) };
     return { message: pick(parsed.message) };
   } catch {
     return {};
@@ -320,4 +351,3 @@ export function parseRetryAfterMs(value: string | null, nowMs: number = Date.now
   const date = Date.parse(value);
   return Number.isNaN(date) ? undefined : Math.max(0, date - nowMs);
 }
-

@@ -58,7 +58,10 @@ export const settingsSchema = z.object({
   AzureWebJobsStorage__credential: z.string().min(1).optional(),
 
   /** Table of tracking records. @default 'referrals' */
-  REFERRALS_TABLE_NAME: z.string().regex(/^[A-Za-z][A-Za-z0-9]{2,62}$/).default('referrals'),
+  REFERRALS_TABLE_NAME: z
+    .string()
+    .regex(/^[A-Za-z][A-Za-z0-9]{2,62}$/)
+    .default('referrals'),
 
   /** Partner Center API origin. @default 'https://api.partner.microsoft.com' */
   PARTNER_CENTER_BASE_URL: urlSetting.default('https://api.partner.microsoft.com'),
@@ -108,9 +111,15 @@ export const settingsSchema = z.object({
   SWEEPER_STALE_AFTER_SECONDS: intSetting(120, 1, 86_400),
 
   /** NCRONTAB schedule of the sweeper timer (6 fields, with seconds). @default every minute */
-  SWEEPER_SCHEDULE: z.string().regex(/^(\S+\s+){5}\S+$/, 'must be a 6-field NCRONTAB expression').optional(),
+  SWEEPER_SCHEDULE: z
+    .string()
+    .regex(/^(\S+\s+){5}\S+$/, 'must be a 6-field NCRONTAB expression')
+    .optional(),
   /** NCRONTAB schedule of the daily token keep-alive (keeps the refresh token from expiring unused). @default 03:17 daily */
-  TOKEN_KEEPALIVE_SCHEDULE: z.string().regex(/^(\S+\s+){5}\S+$/, 'must be a 6-field NCRONTAB expression').optional(),
+  TOKEN_KEEPALIVE_SCHEDULE: z
+    .string()
+    .regex(/^(\S+\s+){5}\S+$/, 'must be a 6-field NCRONTAB expression')
+    .optional(),
   /** Lowest level written to the logs: debug, info, warn, error. @default 'info' */
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   /**

@@ -76,8 +76,10 @@ export function recordPoison(queue: string): void {
 /** The operation name of a Partner Center call from its method and path (for {@link recordPartnerCenterCall}). */
 export function partnerCenterOperation(method: string, path: string): PartnerCenterOperation {
   if (method.toUpperCase() === 'POST') return PartnerCenterOperation.CreateReferral;
-  const pathOnly = path.split('?')[0]!.replace(/\/+$/, '');
-  return /\/referrals\/[^/]+$/.test(pathOnly) ? PartnerCenterOperation.GetReferral : PartnerCenterOperation.ListReferrals;
+  const pathOnly = path.split('?')[0].replace(/\/+$/, '');
+  return /\/referrals\/[^/]+$/.test(pathOnly)
+    ? PartnerCenterOperation.GetReferral
+    : PartnerCenterOperation.ListReferrals;
 }
 
 /** The instruments of the current global meter provider, or undefined when none is registered. */

@@ -21,7 +21,9 @@ export function createTableClient(settings: Settings, tableName: string, credent
   if (settings.AzureWebJobsStorage) {
     return Client.fromConnectionString(settings.AzureWebJobsStorage, tableName, { allowInsecureConnection: true });
   }
-  const url = settings.AzureWebJobsStorage__tableServiceUri ?? `https://${settings.AzureWebJobsStorage__accountName}.table.core.windows.net`;
+  const url =
+    settings.AzureWebJobsStorage__tableServiceUri ??
+    `https://${settings.AzureWebJobsStorage__accountName}.table.core.windows.net`;
   return new Client(url, tableName, requireCredential(credential));
 }
 
@@ -31,7 +33,9 @@ export function createQueueClient(settings: Settings, queueName: string, credent
   if (settings.AzureWebJobsStorage) {
     return QueueServiceClient.fromConnectionString(settings.AzureWebJobsStorage).getQueueClient(queueName);
   }
-  const url = settings.AzureWebJobsStorage__queueServiceUri ?? `https://${settings.AzureWebJobsStorage__accountName}.queue.core.windows.net`;
+  const url =
+    settings.AzureWebJobsStorage__queueServiceUri ??
+    `https://${settings.AzureWebJobsStorage__accountName}.queue.core.windows.net`;
   return new QueueServiceClient(url, requireCredential(credential)).getQueueClient(queueName);
 }
 

@@ -92,7 +92,10 @@ export function planTelemetry(env: Record<string, string | undefined>): Telemetr
   if (connectionString) {
     const auth = parseKeyValues(env[TELEMETRY_SETTINGS.authenticationString] ?? '');
     const entra = auth.authorization?.toUpperCase() === 'AAD';
-    plan.azureMonitor = { connectionString, ...(entra ? { entra: auth.clientid ? { clientId: auth.clientid } : {} } : {}) };
+    plan.azureMonitor = {
+      connectionString,
+      ...(entra ? { entra: auth.clientid ? { clientId: auth.clientid } : {} } : {}),
+    };
   }
   const endpoint = env[TELEMETRY_SETTINGS.otlpEndpoint]?.trim();
   if (endpoint) plan.otlp = { endpoint };
@@ -109,11 +112,18 @@ export function planTelemetry(env: Record<string, string | undefined>): Telemetr
  * Never throws: a telemetry failure is reported through `onError` and the app runs without it.
  * Pair it with host.json `"telemetryMode": "OpenTelemetry"` (docs/observability.md).
  */
-export function startTelemetry(env: Record<string, string | undefined> = process.env, options: StartTelemetryOptions = {}): TelemetryStatus {
+export function startTelemetry(
+  env: Record<string, string | undefined> = process.env,
+  options: StartTelemetryOptions = {},
+): TelemetryStatus {
   if (status) return status;
   const plan = planTelemetry(env);
   if (!plan.azureMonitor && !plan.otlp) {
-    status = { started: false, exporters: [], reason: `neither ${TELEMETRY_SETTINGS.connectionString} nor ${TELEMETRY_SETTINGS.otlpEndpoint} is set` };
+    status = {
+      started: false,
+      exporters: [],
+      reason: `neither ${TELEMETRY_SETTINGS.connectionString} nor ${TELEMETRY_SETTINGS.otlpEndpoint} is set`,
+    };
     return status;
   }
   const load = options.load ?? require;
@@ -161,7 +171,9 @@ export async function withTraceParent<T>(
   const activeSpanContext = api.trace.getSpanContext(active);
   const parent = parentContext(api, traceparent, active);
   const links: Link[] =
-    activeSpanContext && api.isSpanContextValid(activeSpanContext) && activeSpanContext.traceId !== api.trace.getSpanContext(parent)?.traceId
+    activeSpanContext &&
+    api.isSpanContextValid(activeSpanContext) &&
+    activeSpanContext.traceId !== api.trace.getSpanContext(parent)?.traceId
       ? [{ context: activeSpanContext }]
       : [];
   const tracer = api.trace.getTracer('cosell-referral-bridge');
@@ -202,18 +214,31 @@ export function isRegistered(type: 'trace' | 'metrics'): boolean {
   return globals?.[type] !== undefined;
 }
 
-function parentContext(api: typeof import('@opentelemetry/api'), traceparent: string | undefined, active: Context): Context {
+function parentContext(
+  api: typeof import('@opentelemetry/api'),
+  traceparent: string | undefined,
+  active: Context,
+): Context {
   const match = traceparent === undefined ? null : TRACEPARENT.exec(traceparent.trim().toLowerCase());
-  if (!match || match[1] === 'ff' || /^0+$/.test(match[2]!) || /^0+$/.test(match[3]!)) return active;
+  if (!match || match[1] === 'ff' || /^0+$/.test(match[2]) || /^0+$/.test(match[3])) return active;
   // The registered propagator (W3C trace context in every SDK set-up here) reads the header; the
   // fallback covers a provider registered without a propagator.
   const extracted = api.propagation.extract(api.ROOT_CONTEXT, { traceparent: match[0] });
   if (api.trace.getSpanContext(extracted)) return extracted;
-  const spanContext: SpanContext = { traceId: match[2]!, spanId: match[3]!, traceFlags: parseInt(match[4]!, 16) & 1, isRemote: true };
+  const spanContext: SpanContext = {
+    traceId: match[2],
+    spanId: match[3],
+    traceFlags: parseInt(match[4], 16) & 1,
+    isRemote: true,
+  };
   return api.trace.setSpanContext(api.ROOT_CONTEXT, spanContext);
 }
 
-function startAzureMonitor(plan: TelemetryPlan, load: (id: string) => unknown, credential: TokenCredential | undefined): void {
+function startAzureMonitor(
+  plan: TelemetryPlan,
+  load: (id: string) => unknown,
+  credential: TokenCredential | undefined,
+): void {
   const azureMonitor = plan.azureMonitor!;
   const { useAzureMonitor } = load('@azure/monitor-opentelemetry') as typeof import('@azure/monitor-opentelemetry');
   let exporterCredential = credential;
@@ -249,10 +274,18 @@ function startAzureMonitor(plan: TelemetryPlan, load: (id: string) => unknown, c
  * on); logs go to Application Insights only.
  */
 function otlpPipelines(load: (id: string) => unknown) {
-  const { BatchSpanProcessor } = load('@opentelemetry/sdk-trace-base') as typeof import('@opentelemetry/sdk-trace-base');
-  const { PeriodicExportingMetricReader } = load('@opentelemetry/sdk-metrics') as typeof import('@opentelemetry/sdk-metrics');
-  const { OTLPTraceExporter } = load('@opentelemetry/exporter-trace-otlp-http') as typeof import('@opentelemetry/exporter-trace-otlp-http');
-  const { OTLPMetricExporter } = load('@opentelemetry/exporter-metrics-otlp-http') as typeof import('@opentelemetry/exporter-metrics-otlp-http');
+  const { BatchSpanProcessor } = load(
+    '@opentelemetry/sdk-trace-base',
+  ) as typeof import('@opentelemetry/sdk-trace-base');
+  const { PeriodicExportingMetricReader } = load(
+    '@opentelemetry/sdk-metrics',
+  ) as typeof import('@opentelemetry/sdk-metrics');
+  const { OTLPTraceExporter } = load(
+    '@opentelemetry/exporter-trace-otlp-http',
+  ) as typeof import('@opentelemetry/exporter-trace-otlp-http');
+  const { OTLPMetricExporter } = load(
+    '@opentelemetry/exporter-metrics-otlp-http',
+  ) as typeof import('@opentelemetry/exporter-metrics-otlp-http');
   return {
     spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter())],
     metricReaders: [new PeriodicExportingMetricReader({ exporter: new OTLPMetricExporter() })],
@@ -262,12 +295,17 @@ function otlpPipelines(load: (id: string) => unknown) {
 /** OTLP only: the SDK reads every OTEL_* variable itself (endpoint, headers, protocol, exporters). */
 function startOtlpOnly(load: (id: string) => unknown): void {
   const { NodeSDK } = load('@opentelemetry/sdk-node') as typeof import('@opentelemetry/sdk-node');
-  const { HttpInstrumentation } = load('@opentelemetry/instrumentation-http') as typeof import('@opentelemetry/instrumentation-http');
+  const { HttpInstrumentation } = load(
+    '@opentelemetry/instrumentation-http',
+  ) as typeof import('@opentelemetry/instrumentation-http');
   new NodeSDK({ instrumentations: [new HttpInstrumentation({ disableIncomingRequestInstrumentation: true })] }).start();
 }
 
 function exportersOf(plan: TelemetryPlan): TelemetryExporter[] {
-  return [...(plan.azureMonitor ? [TelemetryExporter.AzureMonitor] : []), ...(plan.otlp ? [TelemetryExporter.Otlp] : [])];
+  return [
+    ...(plan.azureMonitor ? [TelemetryExporter.AzureMonitor] : []),
+    ...(plan.otlp ? [TelemetryExporter.Otlp] : []),
+  ];
 }
 
 /** `A=1;B=2` → `{ a: '1', b: '2' }` (keys lower-cased). */

@@ -43,7 +43,10 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 export function resolveDealType(request: unknown): DealTypeResolution {
   const body = isRecord(request) ? request : {};
   const consent = isRecord(body.consent) ? body.consent : {};
-  const shareFlag = typeof consent.consentToShareReferralWithMicrosoftSellers === 'boolean' ? consent.consentToShareReferralWithMicrosoftSellers : undefined;
+  const shareFlag =
+    typeof consent.consentToShareReferralWithMicrosoftSellers === 'boolean'
+      ? consent.consentToShareReferralWithMicrosoftSellers
+      : undefined;
   const hasCoSell = body.coSell !== undefined;
   const explicit = typeof body.dealType === 'string' && DEAL_TYPES.has(body.dealType);
   const dealType: DealType = explicit

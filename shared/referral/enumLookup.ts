@@ -30,9 +30,12 @@ export function createEnumLookup(values: readonly string[], subject: string): En
     const key = enumKey(value);
     const existing = byKey.get(key);
     if (key === '' || existing !== undefined) {
-      throw new ReferralContractError(`Enum ${subject}: "${value}" is empty or collides with "${existing}" once case and separators are ignored.`, {
-        subject: `enum:${subject}`,
-      });
+      throw new ReferralContractError(
+        `Enum ${subject}: "${value}" is empty or collides with "${existing}" once case and separators are ignored.`,
+        {
+          subject: `enum:${subject}`,
+        },
+      );
     }
     exact.set(value, value);
     byKey.set(key, value);

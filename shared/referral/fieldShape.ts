@@ -88,7 +88,8 @@ export function fieldShapeOf(schema: z.ZodType, options: FieldShapeOptions = {})
   if (shape.kind === 'object' && options.closedFields) {
     for (const field of options.closedFields) {
       const spec = shape.byName.get(field);
-      if (!spec || spec.shape.kind !== 'object') throw new ReferralContractError(`Cannot close field ${field}: not an object field.`);
+      if (!spec || spec.shape.kind !== 'object')
+        throw new ReferralContractError(`Cannot close field ${field}: not an object field.`);
       (spec as { shape: FieldShape }).shape = { ...spec.shape, closed: true };
     }
   }
@@ -135,14 +136,19 @@ function read(schema: z.ZodType, cache: Map<z.ZodType, FieldShape>, depth: numbe
     }
     case 'array': {
       const max = def.checks?.find((check) => check._zod.def.check === 'max_length')?._zod.def.maximum;
-      if (!def.element || max === undefined) throw new ReferralContractError('Every array of the contract needs an element schema and a max length.');
+      if (!def.element || max === undefined)
+        throw new ReferralContractError('Every array of the contract needs an element schema and a max length.');
       shape = { kind: 'array', element: read(unwrap(def.element).schema, cache, depth + 1), maxItems: max };
       break;
     }
     case 'enum': {
       const values = Object.values(def.entries ?? {}).map(String);
       const description = (schema as { description?: string }).description;
-      shape = { kind: 'enum', lookup: createEnumLookup(values, description ?? values.slice(0, 3).join('|')), ...(description ? { description } : {}) };
+      shape = {
+        kind: 'enum',
+        lookup: createEnumLookup(values, description ?? values.slice(0, 3).join('|')),
+        ...(description ? { description } : {}),
+      };
       break;
     }
     case 'string':

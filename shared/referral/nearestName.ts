@@ -51,14 +51,14 @@ export function editDistance(a: string, b: string, limit = Number.POSITIVE_INFIN
     let rowMin = i;
     for (let j = 1; j <= b.length; j += 1) {
       const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      const value = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + cost);
+      const value = Math.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost);
       current.push(value);
       if (value < rowMin) rowMin = value;
     }
     if (rowMin > limit) return limit + 1;
     previous = current;
   }
-  return previous[b.length]!;
+  return previous[b.length];
 }
 
 /** Edits a typo may have: none for one or two characters (any two-letter code is one edit from dozens). */
@@ -102,7 +102,8 @@ export function nearestName(
       rank < best.rank ||
       (rank === best.rank &&
         (score > best.score ||
-          (score === best.score && (distance < best.distance || (distance === best.distance && prefix > best.prefix)))));
+          (score === best.score &&
+            (distance < best.distance || (distance === best.distance && prefix > best.prefix)))));
     if (better) best = { name, rank, score, distance, prefix };
   }
   return best?.name;

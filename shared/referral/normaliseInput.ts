@@ -88,10 +88,22 @@ export function normaliseInput(input: unknown, shape: FieldShape, options: Norma
   const walker = new Walker(options);
   try {
     const value = walker.visit(input, shape, 0);
-    return { value, issues: walker.issues, aborted: false, passThrough: walker.passThrough, originalKeys: walker.originalKeys };
+    return {
+      value,
+      issues: walker.issues,
+      aborted: false,
+      passThrough: walker.passThrough,
+      originalKeys: walker.originalKeys,
+    };
   } catch (error) {
     if (!(error instanceof Abort)) throw error;
-    return { value: undefined, issues: walker.issues, aborted: true, passThrough: [], originalKeys: walker.originalKeys };
+    return {
+      value: undefined,
+      issues: walker.issues,
+      aborted: true,
+      passThrough: [],
+      originalKeys: walker.originalKeys,
+    };
   }
 }
 
@@ -131,14 +143,22 @@ class Walker {
 
   #enter(depth: number): void {
     if (depth >= this.#maxDepth) {
-      this.#abort({ path: [...this.#inputPath], code: 'too_deep', message: `The body is nested more than ${this.#maxDepth} levels deep.` });
+      this.#abort({
+        path: [...this.#inputPath],
+        code: 'too_deep',
+        message: `The body is nested more than ${this.#maxDepth} levels deep.`,
+      });
     }
   }
 
   #count(n: number): void {
     this.#nodes += n;
     if (this.#nodes > this.#maxNodes) {
-      this.#abort({ path: [], code: 'too_many_fields', message: `The body has more than ${this.#maxNodes} fields and array items.` });
+      this.#abort({
+        path: [],
+        code: 'too_many_fields',
+        message: `The body has more than ${this.#maxNodes} fields and array items.`,
+      });
     }
   }
 
@@ -168,7 +188,11 @@ class Walker {
       const name = spec.name;
       const earlier = renamed?.get(name) ?? absent?.get(name) ?? (Object.hasOwn(out, name) ? name : undefined);
       if (earlier !== undefined) {
-        this.#issue('duplicate_field', `Given twice: field names are matched without regard to letter case, and ${name} was already given.`, key);
+        this.#issue(
+          'duplicate_field',
+          `Given twice: field names are matched without regard to letter case, and ${name} was already given.`,
+          key,
+        );
         continue;
       }
       const value = input[key];
@@ -202,7 +226,11 @@ class Walker {
     // Suggestions cost a little each: only the unknown fields that can appear in the problem body get one.
     this.#suggestions += 1;
     const suggestion = this.#suggestions <= REFERRAL_LIMITS.maxErrors ? nearestName(key, shape.names) : undefined;
-    this.#issue('unknown_field', suggestion === undefined ? 'Unknown field.' : `Unknown field. Did you mean ${suggestion}?`, key);
+    this.#issue(
+      'unknown_field',
+      suggestion === undefined ? 'Unknown field.' : `Unknown field. Did you mean ${suggestion}?`,
+      key,
+    );
   }
 
   visitArray(input: readonly unknown[], shape: ArrayShape, depth: number): unknown[] {

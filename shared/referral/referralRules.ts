@@ -31,8 +31,17 @@ export function checkReferralRules(value: unknown, ctx: IssueSink): void {
   if (!isRecord(value)) return;
   const { status, substatus } = value;
   if (substatus !== undefined && status === undefined && isMember(ReferralSubstatus, substatus)) {
-    report(ctx, ['substatus'], 'status_required', 'A substatus needs its status: give status too (New for Pending or Received).');
-  } else if (isMember(ReferralStatus, status) && isMember(ReferralSubstatus, substatus) && !isAllowedSubstatus(status, substatus)) {
+    report(
+      ctx,
+      ['substatus'],
+      'status_required',
+      'A substatus needs its status: give status too (New for Pending or Received).',
+    );
+  } else if (
+    isMember(ReferralStatus, status) &&
+    isMember(ReferralSubstatus, substatus) &&
+    !isAllowedSubstatus(status, substatus)
+  ) {
     report(
       ctx,
       ['substatus'],
@@ -45,7 +54,12 @@ export function checkReferralRules(value: unknown, ctx: IssueSink): void {
   if (given.length > 0 && given.length < SERVICES_FIELDS.length) {
     for (const field of SERVICES_FIELDS) {
       if (value[field] === undefined) {
-        report(ctx, [field], 'services_incomplete', 'partnerRole, solutionArea and solutionPlay go together (Services co-sell): give all three or none.');
+        report(
+          ctx,
+          [field],
+          'services_incomplete',
+          'partnerRole, solutionArea and solutionPlay go together (Services co-sell): give all three or none.',
+        );
       }
     }
   } else if (given.length === SERVICES_FIELDS.length) {

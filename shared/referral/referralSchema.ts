@@ -187,7 +187,10 @@ export const referralTargetSchema = z.strictObject({
 const linkSchema = z.strictObject({ uri: urlText.optional(), method: shortText.optional() });
 
 /** Read-only links Partner Center returns (`links` is removed before a full update). */
-export const referralLinksSchema = z.strictObject({ relatedReferrals: linkSchema.optional(), self: linkSchema.optional() });
+export const referralLinksSchema = z.strictObject({
+  relatedReferrals: linkSchema.optional(),
+  self: linkSchema.optional(),
+});
 
 /** Read-only tracking ids (the MSX id lands here once Microsoft accepts). */
 export const trackingInfoSchema = z.strictObject({
@@ -225,7 +228,10 @@ export const dealRegistrationSchema = z.strictObject({
       primaryDeploymentOn: z.enum(PrimaryDeployment).optional(),
       pricingModel: z.enum(PricingModel).optional(),
       marketplaceTransactionDetails: z
-        .strictObject({ isMarketplaceTransacted: flag.optional(), marketplaceTransactionDateTime: utcDateTime.optional() })
+        .strictObject({
+          isMarketplaceTransacted: flag.optional(),
+          marketplaceTransactionDateTime: utcDateTime.optional(),
+        })
         .optional(),
     }),
   ).optional(),
@@ -274,8 +280,12 @@ const referralShape = {
   target: list(referralTargetSchema).optional(),
   /** Services co-sell. [inferred] JSON placement: top-level camelCase. All three or none. */
   partnerRole: z.enum(PartnerRole).optional(),
-  solutionArea: many(SOLUTION_AREAS).describe('Services co-sell solution area (services-co-sell-catalogue.json)').optional(),
-  solutionPlay: many(SOLUTION_PLAYS).describe('Services co-sell solution play (services-co-sell-catalogue.json)').optional(),
+  solutionArea: many(SOLUTION_AREAS)
+    .describe('Services co-sell solution area (services-co-sell-catalogue.json)')
+    .optional(),
+  solutionPlay: many(SOLUTION_PLAYS)
+    .describe('Services co-sell solution play (services-co-sell-catalogue.json)')
+    .optional(),
   eTag: shortText.optional(),
   links: referralLinksSchema.optional(),
   direction: z.enum(ReferralDirection).optional(),
@@ -325,7 +335,11 @@ export const callbackUrlSchema = z
   .max(L.urlLength)
   .superRefine((value, ctx) => {
     if (!isHttpUrl(value)) {
-      ctx.addIssue({ code: 'custom', message: 'Must be an absolute https URL without user name or password.', params: { code: 'invalid_url' } });
+      ctx.addIssue({
+        code: 'custom',
+        message: 'Must be an absolute https URL without user name or password.',
+        params: { code: 'invalid_url' },
+      });
     }
   });
 
@@ -357,5 +371,10 @@ function isHttpUrl(value: string): boolean {
   } catch {
     return false;
   }
-  return (url.protocol === 'https:' || url.protocol === 'http:') && url.hostname !== '' && url.username === '' && url.password === '';
+  return (
+    (url.protocol === 'https:' || url.protocol === 'http:') &&
+    url.hostname !== '' &&
+    url.username === '' &&
+    url.password === ''
+  );
 }

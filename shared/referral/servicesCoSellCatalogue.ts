@@ -25,16 +25,21 @@ const catalogueSchema = z.object({
 function loadCatalogue(data: unknown): ServicesCoSellCatalogue {
   const parsed = catalogueSchema.safeParse(data);
   if (!parsed.success) {
-    throw new ReferralContractError('services-co-sell-catalogue.json is malformed: expected { fiscalYear, solutionAreas: [{ name, solutionPlays[] }] }.', {
-      subject: 'services-co-sell-catalogue',
-      cause: parsed.error,
-    });
+    throw new ReferralContractError(
+      'services-co-sell-catalogue.json is malformed: expected { fiscalYear, solutionAreas: [{ name, solutionPlays[] }] }.',
+      {
+        subject: 'services-co-sell-catalogue',
+        cause: parsed.error,
+      },
+    );
   }
   const seen = new Set<string>();
   for (const area of parsed.data.solutionAreas) {
     const key = enumKey(area.name);
     if (seen.has(key)) {
-      throw new ReferralContractError(`services-co-sell-catalogue.json lists solution area "${area.name}" twice.`, { subject: 'services-co-sell-catalogue' });
+      throw new ReferralContractError(`services-co-sell-catalogue.json lists solution area "${area.name}" twice.`, {
+        subject: 'services-co-sell-catalogue',
+      });
     }
     seen.add(key);
   }
@@ -51,7 +56,9 @@ export const SERVICES_CO_SELL_CATALOGUE: ServicesCoSellCatalogue = loadCatalogue
 export const SOLUTION_AREAS: readonly string[] = SERVICES_CO_SELL_CATALOGUE.solutionAreas.map((area) => area.name);
 
 /** Every solution play of the catalogue, once each (a play can belong to several areas). */
-export const SOLUTION_PLAYS: readonly string[] = [...new Set(SERVICES_CO_SELL_CATALOGUE.solutionAreas.flatMap((area) => area.solutionPlays))];
+export const SOLUTION_PLAYS: readonly string[] = [
+  ...new Set(SERVICES_CO_SELL_CATALOGUE.solutionAreas.flatMap((area) => area.solutionPlays)),
+];
 
 const PLAYS_BY_AREA = new Map<string, ReadonlySet<string>>(
   SERVICES_CO_SELL_CATALOGUE.solutionAreas.map((area) => [area.name, new Set(area.solutionPlays)]),

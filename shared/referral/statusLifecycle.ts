@@ -43,6 +43,7 @@ export function isAllowedSubstatus(status: ReferralStatus, substatus: ReferralSu
  */
 export function isAllowedStatusTransition(from: ReferralState, to: ReferralState): boolean {
   if (!isAllowedSubstatus(from.status, from.substatus) || !isAllowedSubstatus(to.status, to.substatus)) return false;
-  if (TERMINAL_SUBSTATUSES.includes(from.substatus)) return from.status === to.status && from.substatus === to.substatus;
+  if (TERMINAL_SUBSTATUSES.includes(from.substatus))
+    return from.status === to.status && from.substatus === to.substatus;
   return ALLOWED_STATUS_TRANSITIONS[from.status].includes(to.status);
 }

@@ -16,7 +16,13 @@ import { fieldShapeOf, type FieldShape } from './fieldShape';
 import { normaliseInput, type PassThroughField } from './normaliseInput';
 import { toJsonPointer, type ProblemDetails, type ProblemFieldError } from './problem';
 import { referralRequestSchema, type Member, type ParsedReferralRequest, type Referral } from './referralSchema';
-import { fieldErrorsFromInput, fieldErrorsFromZod, inputPathOf, validationProblem, type IssueContext } from './validationProblem';
+import {
+  fieldErrorsFromInput,
+  fieldErrorsFromZod,
+  inputPathOf,
+  validationProblem,
+  type IssueContext,
+} from './validationProblem';
 
 /** The `coSell` block of a CoSell request: what the Microsoft referral needs. */
 export interface CoSellRequest {
@@ -67,7 +73,9 @@ export function validateReferralRequest(input: unknown, options: ValidateOptions
   } catch {
     return {
       ok: false,
-      problem: validationProblem([{ pointer: '', code: 'unreadable', message: 'The body could not be read as a referral request.' }]),
+      problem: validationProblem([
+        { pointer: '', code: 'unreadable', message: 'The body could not be read as a referral request.' },
+      ]),
     };
   }
 }
@@ -77,7 +85,11 @@ function validate(input: unknown, options: ValidateOptions): ValidationResult {
   const errors: ProblemFieldError[] = fieldErrorsFromInput(normalised.issues);
   if (normalised.aborted) return { ok: false, problem: validationProblem(errors) };
 
-  const context: IssueContext = { canonical: normalised.value, shape: REQUEST_SHAPE, originalKeys: normalised.originalKeys };
+  const context: IssueContext = {
+    canonical: normalised.value,
+    shape: REQUEST_SHAPE,
+    originalKeys: normalised.originalKeys,
+  };
   const parsed = referralRequestSchema.safeParse(normalised.value);
   if (!parsed.success) errors.push(...fieldErrorsFromZod(parsed.error.issues, context));
   const callbackError = insecureCallback(normalised.value, options, context);
@@ -88,8 +100,13 @@ function validate(input: unknown, options: ValidateOptions): ValidationResult {
   return { ok: true, value: toReferralRequest(parsed.data) };
 }
 
-function insecureCallback(canonical: unknown, options: ValidateOptions, context: IssueContext): ProblemFieldError | undefined {
-  if (options.allowInsecureCallback || !isRecord(canonical) || typeof canonical.callbackUrl !== 'string') return undefined;
+function insecureCallback(
+  canonical: unknown,
+  options: ValidateOptions,
+  context: IssueContext,
+): ProblemFieldError | undefined {
+  if (options.allowInsecureCallback || !isRecord(canonical) || typeof canonical.callbackUrl !== 'string')
+    return undefined;
   if (!/^http:/i.test(canonical.callbackUrl)) return undefined;
   return {
     pointer: toJsonPointer(inputPathOf(['callbackUrl'], context)),
@@ -104,7 +121,12 @@ function attachPassThrough(parsed: unknown, fields: readonly PassThroughField[])
     if (FORBIDDEN_KEYS.has(field.key)) continue;
     let node: unknown = parsed;
     for (const segment of field.parentPath) {
-      node = Array.isArray(node) && typeof segment === 'number' ? node[segment] : isRecord(node) && typeof segment === 'string' ? node[segment] : undefined;
+      node =
+        Array.isArray(node) && typeof segment === 'number'
+          ? node[segment]
+          : isRecord(node) && typeof segment === 'string'
+            ? node[segment]
+            : undefined;
     }
     if (isRecord(node)) node[field.key] = field.value;
   }

@@ -36,7 +36,10 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 }
 
 /** The caller's path for a canonical path, and the canonical value found there (undefined when absent). */
-function locate(path: readonly PropertyKey[], context: IssueContext): { inputPath: (string | number)[]; value: unknown; shape: FieldShape | undefined } {
+function locate(
+  path: readonly PropertyKey[],
+  context: IssueContext,
+): { inputPath: (string | number)[]; value: unknown; shape: FieldShape | undefined } {
   const inputPath: (string | number)[] = [];
   let node: unknown = context.canonical;
   let shape: FieldShape | undefined = context.shape;
@@ -68,7 +71,11 @@ const TYPE_NAMES: Readonly<Record<string, string>> = {
 function enumMessage(values: readonly string[], shape: FieldShape | undefined, input: unknown): string {
   const description = shape?.kind === 'enum' ? shape.description : undefined;
   const expected =
-    values.length <= MAX_LISTED_VALUES ? `one of: ${values.join(', ')}` : description ? `a valid ${description}` : 'a documented value';
+    values.length <= MAX_LISTED_VALUES
+      ? `one of: ${values.join(', ')}`
+      : description
+        ? `a valid ${description}`
+        : 'a documented value';
   const suggestion = typeof input === 'string' ? nearestName(input, values, enumKey) : undefined;
   return `Must be ${expected}.${suggestion === undefined ? '' : ` Did you mean ${suggestion}?`}`;
 }
@@ -83,12 +90,15 @@ function describe(issue: z.core.$ZodIssue, located: ReturnType<typeof locate>): 
     case 'invalid_value':
       return { code: 'invalid_enum', message: enumMessage(issue.values.map(String), located.shape, located.value) };
     case 'too_big':
-      if (issue.origin === 'string') return { code: 'too_long', message: `Must be at most ${String(issue.maximum)} characters.` };
-      if (issue.origin === 'array') return { code: 'too_many_items', message: `Must have at most ${String(issue.maximum)} items.` };
+      if (issue.origin === 'string')
+        return { code: 'too_long', message: `Must be at most ${String(issue.maximum)} characters.` };
+      if (issue.origin === 'array')
+        return { code: 'too_many_items', message: `Must have at most ${String(issue.maximum)} items.` };
       return { code: 'too_large', message: `Must be at most ${String(issue.maximum)}.` };
     case 'too_small':
       if (issue.origin === 'string') return { code: 'empty', message: 'Must not be empty.' };
-      if (issue.origin === 'array') return { code: 'too_few_items', message: `Must have at least ${String(issue.minimum)} items.` };
+      if (issue.origin === 'array')
+        return { code: 'too_few_items', message: `Must have at least ${String(issue.minimum)} items.` };
       return Number(issue.minimum) === 0
         ? { code: 'negative', message: 'Must not be negative.' }
         : { code: 'too_small', message: `Must be at least ${String(issue.minimum)}.` };
@@ -97,7 +107,10 @@ function describe(issue: z.core.$ZodIssue, located: ReturnType<typeof locate>): 
         case 'email':
           return { code: 'invalid_email', message: 'Must be an e-mail address.' };
         case 'datetime':
-          return { code: 'invalid_date_time', message: 'Must be an ISO 8601 UTC date-time such as 2024-11-23T18:30:00Z.' };
+          return {
+            code: 'invalid_date_time',
+            message: 'Must be an ISO 8601 UTC date-time such as 2024-11-23T18:30:00Z.',
+          };
         case 'guid':
         case 'uuid':
           return { code: 'invalid_guid', message: 'Must be a GUID such as 37ef26aa-1d15-4533-9f93-a69bd33ab1e5.' };
@@ -121,7 +134,12 @@ export function fieldErrorsFromZod(issues: readonly z.core.$ZodIssue[], context:
   for (const issue of issues) {
     if (issue.code === 'unrecognized_keys') {
       const parent = locate(issue.path, context);
-      for (const key of issue.keys) errors.push({ pointer: toJsonPointer([...parent.inputPath, key]), code: 'unknown_field', message: 'Unknown field.' });
+      for (const key of issue.keys)
+        errors.push({
+          pointer: toJsonPointer([...parent.inputPath, key]),
+          code: 'unknown_field',
+          message: 'Unknown field.',
+        });
       continue;
     }
     const located = locate(issue.path, context);

@@ -11,7 +11,10 @@ export class TrackingError extends BridgeError {
 
 /** A conditional write lost: someone else changed the record since it was read (HTTP 412/409). */
 export class TrackingConflictError extends TrackingError {
-  constructor(readonly trackingId: string, options: BridgeErrorOptions = {}) {
+  constructor(
+    readonly trackingId: string,
+    options: BridgeErrorOptions = {},
+  ) {
     super(`Tracking record ${trackingId} changed since it was read`, { retryable: true, ...options });
     this.name = 'TrackingConflictError';
   }
@@ -19,7 +22,11 @@ export class TrackingConflictError extends TrackingError {
 
 /** A write tried a transition the state machine does not allow (a bug, never retried). */
 export class InvalidTransitionError extends TrackingError {
-  constructor(readonly trackingId: string, readonly from: TrackingState, readonly to: TrackingState) {
+  constructor(
+    readonly trackingId: string,
+    readonly from: TrackingState,
+    readonly to: TrackingState,
+  ) {
     super(`Tracking record ${trackingId} cannot go from ${from} to ${to}`, { retryable: false });
     this.name = 'InvalidTransitionError';
   }

@@ -38,7 +38,14 @@ export const FINAL_STATES: ReadonlySet<TrackingState> = new Set([
 /** Allowed transitions; every write goes through {@link assertTransition}. */
 export const ALLOWED_TRANSITIONS: Readonly<Record<TrackingState, readonly TrackingState[]>> = {
   Received: ['CreatingPartner', 'Rejected', 'AwaitingReauthorization'],
-  CreatingPartner: ['CreatingPartner', 'Completed', 'LinkQueued', 'CreatingMicrosoft', 'Rejected', 'AwaitingReauthorization'],
+  CreatingPartner: [
+    'CreatingPartner',
+    'Completed',
+    'LinkQueued',
+    'CreatingMicrosoft',
+    'Rejected',
+    'AwaitingReauthorization',
+  ],
   LinkQueued: ['CreatingMicrosoft', 'Rejected', 'AwaitingReauthorization'],
   CreatingMicrosoft: ['CreatingMicrosoft', 'Linked', 'Rejected', 'AwaitingReauthorization'],
   AwaitingReauthorization: ['Received', 'LinkQueued', 'Rejected'],

@@ -79,9 +79,13 @@ export class TrackingStore {
       this.#stats.writes++;
       const response = await this.#table.createEntity(entity);
       recordTransition(record.state, record.dealType);
-      return { created: true, record: { ...record, createdAtEpochMs: now, updatedAtEpochMs: now, etag: response.etag ?? '' } };
+      return {
+        created: true,
+        record: { ...record, createdAtEpochMs: now, updatedAtEpochMs: now, etag: response.etag ?? '' },
+      };
     } catch (error) {
-      if (statusOf(error) !== 409) throw new TrackingStorageError('Could not create a tracking record', { cause: error });
+      if (statusOf(error) !== 409)
+        throw new TrackingStorageError('Could not create a tracking record', { cause: error });
       const existing = await this.get(record.trackingId);
       if (!existing) throw new TrackingStorageError('Tracking record vanished after a conflict', { cause: error });
       // Our own insert whose response was lost: the SDK retried and got 409.
@@ -121,7 +125,8 @@ export class TrackingStore {
     try {
       this.#stats.writes++;
       const response = await this.#table.updateEntity(toEntity(next, writeId), 'Replace', { etag: record.etag });
-      if (changes.state !== undefined && changes.state !== record.state) recordTransition(changes.state, record.dealType);
+      if (changes.state !== undefined && changes.state !== record.state)
+        recordTransition(changes.state, record.dealType);
       return { ...next, etag: response.etag ?? '' };
     } catch (error) {
       const status = statusOf(error);
@@ -199,15 +204,22 @@ function fromEntity(entity: TableEntityResult<Record<string, unknown>>): Trackin
     request = JSON.parse(json);
   }
   for (const [key, value] of Object.entries(entity)) {
-    if (key === 'partitionKey' || key === 'rowKey' || key === 'etag' || key === 'timestamp' || key === 'writeId') continue;
+    if (key === 'partitionKey' || key === 'rowKey' || key === 'etag' || key === 'timestamp' || key === 'writeId')
+      continue;
     if (key === 'requestChunks' || key.startsWith('request_') || key === 'odata.metadata') continue;
-    out[key] = (JSON_FIELDS as readonly string[]).includes(key) && typeof value === 'string' ? JSON.parse(value) : value;
+    out[key] =
+      (JSON_FIELDS as readonly string[]).includes(key) && typeof value === 'string' ? JSON.parse(value) : value;
   }
-  return { ...(out as Omit<TrackingRecord, 'trackingId' | 'etag'>), trackingId: String(entity.partitionKey), request, etag: entity.etag };
+  return {
+    ...(out as Omit<TrackingRecord, 'trackingId' | 'etag'>),
+    trackingId: String(entity.partitionKey),
+    request,
+    etag: entity.etag,
+  };
 }
 
 function statusOf(error: unknown): number | undefined {
   return typeof error === 'object' && error !== null && 'statusCode' in error
-    ? Number((error as { statusCode: unknown }).statusCode)
+    ? Number((error).statusCode)
     : undefined;
 }

@@ -52,11 +52,12 @@ export class CallbackNotifier {
           headers: { 'Content-Type': 'application/json', 'User-Agent': 'cosell-referral-bridge' },
           body: JSON.stringify(view),
           redirect: 'manual',
-          signal: controller.signal as never,
+          signal: controller.signal,
         });
         await response.text().catch(() => undefined);
         if (response.status >= 200 && response.status < 300) return 'delivered';
-        if (response.status >= 400 && response.status < 500 && response.status !== 408 && response.status !== 429) break;
+        if (response.status >= 400 && response.status < 500 && response.status !== 408 && response.status !== 429)
+          break;
       } catch {
         /* retried below */
       } finally {
@@ -84,7 +85,8 @@ export class CallbackNotifier {
     } catch {
       return { ok: false, reason: 'name does not resolve' };
     }
-    if (addresses.length === 0 || addresses.some(isNonPublicAddress)) return { ok: false, reason: 'non-public address' };
+    if (addresses.length === 0 || addresses.some(isNonPublicAddress))
+      return { ok: false, reason: 'non-public address' };
     return { ok: true };
   }
 }
@@ -95,7 +97,10 @@ export function isNonPublicAddress(address: string): boolean {
   if (isIP(v4) === 4) {
     const [a = 0, b = 0] = v4.split('.').map(Number);
     return (
-      a === 0 || a === 10 || a === 127 || a >= 224 ||
+      a === 0 ||
+      a === 10 ||
+      a === 127 ||
+      a >= 224 ||
       (a === 100 && b >= 64 && b <= 127) ||
       (a === 169 && b === 254) ||
       (a === 172 && b >= 16 && b <= 31) ||
@@ -104,5 +109,12 @@ export function isNonPublicAddress(address: string): boolean {
     );
   }
   const lower = address.toLowerCase();
-  return lower === '::' || lower === '::1' || lower.startsWith('fc') || lower.startsWith('fd') || lower.startsWith('fe80') || lower.startsWith('ff');
+  return (
+    lower === '::' ||
+    lower === '::1' ||
+    lower.startsWith('fc') ||
+    lower.startsWith('fd') ||
+    lower.startsWith('fe80') ||
+    lower.startsWith('ff')
+  );
 }

@@ -35,7 +35,11 @@ export function identifyRequest(
   const externalReferenceId = request.referral.externalReferenceId;
   if (callerKey) return { trackingId: trackingIdFor('key', callerKey.key), keySource: callerKey.source, requestHash };
   if (typeof externalReferenceId === 'string' && externalReferenceId.trim() !== '') {
-    return { trackingId: trackingIdFor('external', externalReferenceId), keySource: KeySource.ExternalReferenceId, requestHash };
+    return {
+      trackingId: trackingIdFor('external', externalReferenceId),
+      keySource: KeySource.ExternalReferenceId,
+      requestHash,
+    };
   }
   return { trackingId: trackingIdFor('hash', requestHash), keySource: KeySource.Hash, requestHash };
 }

@@ -20,8 +20,11 @@ export function parseStepMessage(value: unknown): StepMessage | undefined {
   const record = value as Record<string, unknown>;
   if (!Object.keys(record).every((key) => key === 'trackingId' || key === 'traceparent')) return undefined;
   if (typeof record.trackingId !== 'string' || !/^r[0-9a-f]{31}$/.test(record.trackingId)) return undefined;
-  if (record.traceparent !== undefined && (typeof record.traceparent !== 'string' || record.traceparent.length > 100)) return undefined;
-  return record.traceparent === undefined ? { trackingId: record.trackingId } : { trackingId: record.trackingId, traceparent: record.traceparent };
+  if (record.traceparent !== undefined && (typeof record.traceparent !== 'string' || record.traceparent.length > 100))
+    return undefined;
+  return record.traceparent === undefined
+    ? { trackingId: record.trackingId }
+    : { trackingId: record.trackingId, traceparent: record.traceparent };
 }
 
 /** The optional envelope on `referral-intake`: `{ idempotencyKey, referral: <the POST body> }`. */
@@ -32,7 +35,9 @@ export interface IntakeMessage {
 }
 
 /** Parses a queue payload into JSON: accepts an already-parsed value, JSON text, or base64 JSON. */
-export function decodeQueuePayload(payload: unknown): { ok: true; value: unknown; text: string } | { ok: false; problem: ProblemDetails; text: string } {
+export function decodeQueuePayload(
+  payload: unknown,
+): { ok: true; value: unknown; text: string } | { ok: false; problem: ProblemDetails; text: string } {
   if (typeof payload !== 'string') {
     // The Functions host hands over JSON messages already parsed.
     return { ok: true, value: payload, text: safeStringify(payload) };
@@ -48,7 +53,12 @@ export function decodeQueuePayload(payload: unknown): { ok: true; value: unknown
   return {
     ok: false,
     text,
-    problem: problem(400, 'invalid-json', 'The message is not JSON', 'A queue message must be JSON text, or base64-encoded JSON.'),
+    problem: problem(
+      400,
+      'invalid-json',
+      'The message is not JSON',
+      'A queue message must be JSON text, or base64-encoded JSON.',
+    ),
   };
 }
 

@@ -48,5 +48,7 @@ export function buildMicrosoftReferral(
 /** True when `referral` is the Microsoft side of an engagement (organisation or target `msft`). */
 export function isMicrosoftReferral(referral: PartnerCenterReferral): boolean {
   if (referral.organizationId === MICROSOFT_ORGANIZATION_ID) return true;
-  return (referral.target ?? []).some((t) => t.id === MICROSOFT_ORGANIZATION_ID && t.type === 'BusinessProfileLocation');
+  return (referral.target ?? []).some(
+    (t) => t.id === MICROSOFT_ORGANIZATION_ID && t.type === 'BusinessProfileLocation',
+  );
 }

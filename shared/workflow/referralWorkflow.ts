@@ -4,12 +4,7 @@ import { isRetryable } from '../platform/errors';
 import { validateReferralRequest, type ReferralRequest } from '../referral';
 import type { ProblemDetails } from '../referral/problem';
 import { problem } from '../referral/problem';
-import {
-  odataEquals,
-  deterministicRequestId,
-  PartnerCenterError,
-  type PartnerCenterReferral,
-} from '../partner-center';
+import { odataEquals, deterministicRequestId, PartnerCenterError, type PartnerCenterReferral } from '../partner-center';
 import { TrackingState, isFinalState } from '../tracking/states';
 import { TrackingConflictError } from '../tracking/errors';
 import type { TrackingStore } from '../tracking/trackingStore';
@@ -35,8 +30,14 @@ export interface QueueSender {
 
 /** The Partner Center calls the workflow makes. */
 export interface ReferralsApi {
-  createReferral(body: unknown, options?: { requestId?: string; deadlineEpochMs?: number; logFields?: Record<string, unknown> }): Promise<PartnerCenterReferral>;
-  listReferrals(query: { filter?: string; maxItems?: number }, options?: { deadlineEpochMs?: number; logFields?: Record<string, unknown> }): Promise<PartnerCenterReferral[]>;
+  createReferral(
+    body: unknown,
+    options?: { requestId?: string; deadlineEpochMs?: number; logFields?: Record<string, unknown> },
+  ): Promise<PartnerCenterReferral>;
+  listReferrals(
+    query: { filter?: string; maxItems?: number },
+    options?: { deadlineEpochMs?: number; logFields?: Record<string, unknown> },
+  ): Promise<PartnerCenterReferral[]>;
 }
 
 /** When the link step looks for an existing Microsoft referral in the engagement before creating one. */
@@ -149,18 +150,35 @@ export class ReferralWorkflow {
     if (input.idempotencyKey !== undefined && !isValidIdempotencyKey(input.idempotencyKey)) {
       return {
         kind: 'invalid',
-        problem: problem(400, 'validation', 'The referral is not valid', 'The idempotency key must be 1 to 255 visible ASCII characters.', {
-          errors: [{ pointer: '', code: 'invalid_idempotency_key', message: 'Idempotency key must be 1 to 255 visible ASCII characters' }],
-        }),
+        problem: problem(
+          400,
+          'validation',
+          'The referral is not valid',
+          'The idempotency key must be 1 to 255 visible ASCII characters.',
+          {
+            errors: [
+              {
+                pointer: '',
+                code: 'invalid_idempotency_key',
+                message: 'Idempotency key must be 1 to 255 visible ASCII characters',
+              },
+            ],
+          },
+        ),
       };
     }
     const validation = this.validate(input.body);
     if (!validation.ok) return { kind: 'invalid', problem: validation.problem };
     const request = validation.value;
-    const identity = identifyRequest(request, input.idempotencyKey === undefined ? undefined : {
-      key: input.idempotencyKey,
-      source: input.source === 'http' ? KeySource.Header : KeySource.Envelope,
-    });
+    const identity = identifyRequest(
+      request,
+      input.idempotencyKey === undefined
+        ? undefined
+        : {
+            key: input.idempotencyKey,
+            source: input.source === 'http' ? KeySource.Header : KeySource.Envelope,
+          },
+    );
     // Inserted already holding the partner step's lease: the claim costs no write of its own.
     const created = await this.#o.store.create({
       trackingId: identity.trackingId,
@@ -182,15 +200,23 @@ export class ReferralWorkflow {
         return {
           kind: 'keyReused',
           record: existing,
-          problem: problem(422, 'idempotency-key-reused', 'The idempotency key was used for another request',
+          problem: problem(
+            422,
+            'idempotency-key-reused',
+            'The idempotency key was used for another request',
             'A request with this idempotency key (or externalReferenceId) was already received with a different payload. Use a new key for a new referral.',
-            { trackingId: existing.trackingId }),
+            { trackingId: existing.trackingId },
+          ),
         };
       }
       return { kind: 'tracked', record: existing, replayed: true };
     }
     const log = this.#o.logger.child({ trackingId: identity.trackingId });
-    log.info('Referral request received', { dealType: request.dealType, source: input.source, keySource: identity.keySource });
+    log.info('Referral request received', {
+      dealType: request.dealType,
+      source: input.source,
+      keySource: identity.keySource,
+    });
     const deadlineEpochMs = input.timeBudgetMs === undefined ? undefined : this.#o.nowMs() + input.timeBudgetMs;
     try {
       const { record } = await this.#createPartnerReferral(created.record, deadlineEpochMs);
@@ -199,7 +225,11 @@ export class ReferralWorkflow {
       if (!isRetryable(error)) throw error;
       log.warn('Partner step deferred to the queue', { reason: describe(error) });
       if (input.source === 'queue') throw error;
-      return { kind: 'tracked', record: await this.#handOver(created.record, this.#o.submitQueue, 'partner'), replayed: false };
+      return {
+        kind: 'tracked',
+        record: await this.#handOver(created.record, this.#o.submitQueue, 'partner'),
+        replayed: false,
+      };
     }
   }
 
@@ -268,21 +298,34 @@ export class ReferralWorkflow {
     }
     const isCoSell = request.dealType === 'CoSell';
     const now = this.#o.nowMs();
-    const linkInline = isCoSell && this.#o.linkMode === LinkMode.Inline && (deadlineEpochMs === undefined || now < deadlineEpochMs);
+    const linkInline =
+      isCoSell && this.#o.linkMode === LinkMode.Inline && (deadlineEpochMs === undefined || now < deadlineEpochMs);
     const changes: TrackingChanges = {
-      state: isCoSell ? (linkInline ? TrackingState.CreatingMicrosoft : TrackingState.LinkQueued) : TrackingState.Completed,
+      state: isCoSell
+        ? linkInline
+          ? TrackingState.CreatingMicrosoft
+          : TrackingState.LinkQueued
+        : TrackingState.Completed,
       partnerReferralId: created.id,
       engagementId: created.engagementId,
       partnerOrganizationId: created.organizationId,
       partnerOrganizationName: created.organizationName,
       lastError: undefined,
       ...(linkInline
-        ? { leaseOwner: this.#o.instanceId, leaseUntilEpochMs: now + this.#o.leaseDurationMs, attempts: record.attempts + 1 }
+        ? {
+            leaseOwner: this.#o.instanceId,
+            leaseUntilEpochMs: now + this.#o.leaseDurationMs,
+            attempts: record.attempts + 1,
+          }
         : { leaseOwner: undefined, leaseUntilEpochMs: undefined }),
       ...(isCoSell ? {} : { request: undefined }),
     };
     record = await this.#o.store.update(record, changes);
-    log.info('Partner referral created', { partnerReferralId: created.id, engagementId: created.engagementId, state: record.state });
+    log.info('Partner referral created', {
+      partnerReferralId: created.id,
+      engagementId: created.engagementId,
+      state: record.state,
+    });
     if (linkInline) return this.#linkInline(record, deadlineEpochMs);
     if (isCoSell) {
       await this.#enqueueStep(record, this.#o.linkQueue, 'link');
@@ -298,7 +341,10 @@ export class ReferralWorkflow {
       return await this.#createMicrosoftReferral(record, { earlierAttempt: false, deadlineEpochMs });
     } catch (error) {
       if (!isRetryable(error)) throw error;
-      this.#o.logger.warn('Link step deferred to the queue', { trackingId: record.trackingId, reason: describe(error) });
+      this.#o.logger.warn('Link step deferred to the queue', {
+        trackingId: record.trackingId,
+        reason: describe(error),
+      });
       return { record: await this.#handOver(record, this.#o.linkQueue, 'link'), deferred: true };
     }
   }
@@ -306,7 +352,10 @@ export class ReferralWorkflow {
   /** Enqueues a step; a lost send is covered by the sweeper (the record is its own outbox). */
   async #enqueueStep(record: TrackingRecord, queue: QueueSender, step: 'partner' | 'link'): Promise<void> {
     await queue.send(stepMessage(record.trackingId, record.traceparent)).catch((error: unknown) => {
-      this.#o.logger.warn(`Could not enqueue the ${step} step; the sweeper will resume it`, { trackingId: record.trackingId, reason: describe(error) });
+      this.#o.logger.warn(`Could not enqueue the ${step} step; the sweeper will resume it`, {
+        trackingId: record.trackingId,
+        reason: describe(error),
+      });
     });
   }
 
@@ -325,8 +374,9 @@ export class ReferralWorkflow {
    */
   async advanceLink(trackingId: string): Promise<StepOutcome> {
     const log = this.#o.logger.child({ trackingId });
-    let record = await this.#mustRead(trackingId);
-    if (record.state !== TrackingState.LinkQueued && record.state !== TrackingState.CreatingMicrosoft) return { record };
+    const record = await this.#mustRead(trackingId);
+    if (record.state !== TrackingState.LinkQueued && record.state !== TrackingState.CreatingMicrosoft)
+      return { record };
     const earlierAttempt = record.state === TrackingState.CreatingMicrosoft;
     const claimed = await this.#claim(record, TrackingState.CreatingMicrosoft);
     if (!claimed) return { record: (await this.#o.store.read(trackingId)) ?? record, deferred: true };
@@ -355,15 +405,22 @@ export class ReferralWorkflow {
           { deadlineEpochMs, logFields: { trackingId, step: 'microsoft-lookup' } },
         );
         microsoftReferral = related.find((r) => r.id !== record.partnerReferralId && isMicrosoftReferral(r));
-        if (microsoftReferral) log.info('Adopted the Microsoft referral of an earlier attempt', { microsoftReferralId: microsoftReferral.id });
+        if (microsoftReferral)
+          log.info('Adopted the Microsoft referral of an earlier attempt', {
+            microsoftReferralId: microsoftReferral.id,
+          });
       }
       microsoftReferral ??= await this.#o.partnerCenter.createReferral(
-        buildMicrosoftReferral(request.referral as Record<string, unknown>, request.coSell, {
+        buildMicrosoftReferral(request.referral, request.coSell, {
           engagementId,
           organizationId: record.partnerOrganizationId,
           organizationName: record.partnerOrganizationName,
         }),
-        { requestId: deterministicRequestId(`${trackingId}:microsoft`), deadlineEpochMs, logFields: { trackingId, step: 'microsoft' } },
+        {
+          requestId: deterministicRequestId(`${trackingId}:microsoft`),
+          deadlineEpochMs,
+          logFields: { trackingId, step: 'microsoft' },
+        },
       );
     } catch (error) {
       return this.#handleStepFailure(record, error, TrackingStep.Microsoft, TrackingState.LinkQueued);
@@ -458,7 +515,12 @@ export class ReferralWorkflow {
    * Maps a failed step: reauthorisation parks the record, a permanent Partner Center refusal ends it as
    * `Rejected`, anything transient releases the lease, records the error and is rethrown.
    */
-  async #handleStepFailure(record: TrackingRecord, error: unknown, step: TrackingStep, parkAs: TrackingState): Promise<StepOutcome> {
+  async #handleStepFailure(
+    record: TrackingRecord,
+    error: unknown,
+    step: TrackingStep,
+    parkAs: TrackingState,
+  ): Promise<StepOutcome> {
     const log = this.#o.logger.child({ trackingId: record.trackingId });
     const lastError = toTrackingError(error, step);
     if (isReauthorizationRequired(error)) {
@@ -496,14 +558,20 @@ export class ReferralWorkflow {
    */
   #notifyInBackground(record: TrackingRecord): void {
     this.#notify(record).catch((error: unknown) => {
-      this.#o.logger.warn('Callback delivery failed; the sweeper retries it', { trackingId: record.trackingId, reason: describe(error) });
+      this.#o.logger.warn('Callback delivery failed; the sweeper retries it', {
+        trackingId: record.trackingId,
+        reason: describe(error),
+      });
     });
   }
 
   async #notify(record: TrackingRecord): Promise<void> {
     const callbacks = this.#o.callbacks;
     if (!callbacks || !record.callbackUrl || record.callbackState !== CallbackState.Pending) return;
-    const outcome = await callbacks.notify(record.callbackUrl, toTrackingView(record, this.#o.statusUrlFor(record.trackingId)));
+    const outcome = await callbacks.notify(
+      record.callbackUrl,
+      toTrackingView(record, this.#o.statusUrlFor(record.trackingId)),
+    );
     await this.#o.store
       .update(record, { callbackState: outcome === 'delivered' ? CallbackState.Delivered : CallbackState.Failed })
       .catch(() => undefined);
@@ -528,10 +596,19 @@ export function isReauthorizationRequired(error: unknown): boolean {
 
 function toTrackingError(error: unknown, step: TrackingStep): TrackingError {
   if (error instanceof PartnerCenterError) {
-    return { step, ...(error.status ? { status: error.status } : {}), code: error.code, message: error.message.slice(0, 1024) };
+    return {
+      step,
+      ...(error.status ? { status: error.status } : {}),
+      code: error.code,
+      message: error.message.slice(0, 1024),
+    };
   }
   if (isReauthorizationRequired(error)) {
-    return { step, code: 'reauthorizationRequired', message: 'The refresh token was refused: store a new one (npm run auth:consent).' };
+    return {
+      step,
+      code: 'reauthorizationRequired',
+      message: 'The refresh token was refused: store a new one (npm run auth:consent).',
+    };
   }
   const name = error instanceof Error ? error.name : 'Error';
   return { step, code: name, message: describe(error) };

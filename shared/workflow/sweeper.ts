@@ -65,18 +65,25 @@ export class Sweeper {
         if (!record) continue;
         await this.#o.workflow.resumeParked(record).then(
           () => report.resumed++,
-          (error: unknown) => this.#o.logger.warn('Could not resume a parked record', { trackingId: record.trackingId, reason: String(error) }),
+          (error: unknown) =>
+            this.#o.logger.warn('Could not resume a parked record', {
+              trackingId: record.trackingId,
+              reason: String(error),
+            }),
         );
       }
     }
     report.parkedRemaining = parked.length - report.resumed;
     const finalStates = [TrackingState.Completed, TrackingState.Linked, TrackingState.Rejected];
-    for await (const record of this.#o.store.listStale(finalStates, now - this.#o.staleAfterMs, { callbackPendingOnly: true })) {
+    for await (const record of this.#o.store.listStale(finalStates, now - this.#o.staleAfterMs, {
+      callbackPendingOnly: true,
+    })) {
       if (report.callbacksRetried >= max) break;
       await this.#o.workflow.deliverPendingCallback(record);
       report.callbacksRetried++;
     }
-    if (report.requeued || report.resumed || report.callbacksRetried) this.#o.logger.info('Sweep pushed records forward', { ...report });
+    if (report.requeued || report.resumed || report.callbacksRetried)
+      this.#o.logger.info('Sweep pushed records forward', { ...report });
     return report;
   }
 

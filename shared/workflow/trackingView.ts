@@ -26,7 +26,12 @@ export function toTrackingView(record: TrackingRecord, selfUrl: string): Trackin
     final: isFinalState(record.state),
     dealType: record.dealType,
     ...(record.partnerReferralId
-      ? { partnerReferral: { id: record.partnerReferralId, ...(record.engagementId ? { engagementId: record.engagementId } : {}) } }
+      ? {
+          partnerReferral: {
+            id: record.partnerReferralId,
+            ...(record.engagementId ? { engagementId: record.engagementId } : {}),
+          },
+        }
       : {}),
     ...(record.microsoftReferralId ? { microsoftReferral: { id: record.microsoftReferralId } } : {}),
     ...(record.lastError ? { lastError: record.lastError } : {}),

@@ -15,7 +15,13 @@ let figures: FuzzFigures;
 beforeAll(async () => {
   bench = await startBenchSandbox({ seed: 2024 });
   sandbox = bench.sandbox;
-  figures = await runFuzz({ cases: 150, seed: 2024, sandbox, functionsUrl: bench.functionsUrl(), settleTimeoutMs: 60_000 });
+  figures = await runFuzz({
+    cases: 150,
+    seed: 2024,
+    sandbox,
+    functionsUrl: bench.functionsUrl(),
+    settleTimeoutMs: 60_000,
+  });
 }, 150_000);
 afterAll(async () => bench?.stop());
 
@@ -61,7 +67,9 @@ describe('fuzz regressions', () => {
     let poisoned = 0;
     while (Date.now() < deadline && rejected === before && poisoned === 0) {
       await new Promise((r) => setTimeout(r, 250));
-      rejected = [...(await readAllRecords(sandbox)).values()].filter((r) => r.keySource === 'queueMessage' && r.state === 'Rejected').length;
+      rejected = [...(await readAllRecords(sandbox)).values()].filter(
+        (r) => r.keySource === 'queueMessage' && r.state === 'Rejected',
+      ).length;
       poisoned = poisonCount(await queueDepths(sandbox));
     }
     expect(poisoned).toBe(0);

@@ -20,7 +20,12 @@ export async function startTestSandbox(options: Partial<SandboxOptions> = {}): P
     quiet: true,
     hostJson: FAST_QUEUES_HOST_JSON,
     ...options,
-    appSettings: { SUBMIT_TIME_BUDGET_MS: '5000', SWEEPER_SCHEDULE: '*/2 * * * * *', SWEEPER_STALE_AFTER_SECONDS: '3', ...options.appSettings },
+    appSettings: {
+      SUBMIT_TIME_BUDGET_MS: '5000',
+      SWEEPER_SCHEDULE: '*/2 * * * * *',
+      SWEEPER_STALE_AFTER_SECONDS: '3',
+      ...options.appSettings,
+    },
   });
 }
 
@@ -48,7 +53,11 @@ export async function call(
 }
 
 /** Polls `check` until it returns a value, up to `timeoutMs` (bounded; fails the test when it runs out). */
-export async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 30_000, intervalMs = 100): Promise<T> {
+export async function eventually<T>(
+  check: () => Promise<T | undefined>,
+  timeoutMs = 30_000,
+  intervalMs = 100,
+): Promise<T> {
   const until = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < until) {

@@ -15,7 +15,8 @@ describe('startAzurite', () => {
     const azurite = await startAzurite();
     try {
       expect(azurite.location).toBeDefined();
-      for (const url of [azurite.queueUrl, azurite.tableUrl, azurite.blobUrl]) expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/devstoreaccount1$/);
+      for (const url of [azurite.queueUrl, azurite.tableUrl, azurite.blobUrl])
+        expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/devstoreaccount1$/);
       expect(azurite.connectionString).toContain(`QueueEndpoint=${azurite.queueUrl};`);
       expect(azurite.connectionString).toContain(`TableEndpoint=${azurite.tableUrl};`);
       expect(azurite.connectionString).toContain(`BlobEndpoint=${azurite.blobUrl};`);
@@ -23,7 +24,9 @@ describe('startAzurite', () => {
       await queue.createIfNotExists();
       await queue.sendMessage('hello');
       expect((await queue.receiveMessages()).receivedMessageItems[0]?.messageText).toBe('hello');
-      const table = TableClient.fromConnectionString(azurite.connectionString, 'probe', { allowInsecureConnection: true });
+      const table = TableClient.fromConnectionString(azurite.connectionString, 'probe', {
+        allowInsecureConnection: true,
+      });
       await table.createTable();
       await table.createEntity({ partitionKey: 'p', rowKey: 'r', value: 1 });
       expect((await table.getEntity<{ value: number }>('p', 'r')).value).toBe(1);
@@ -41,7 +44,9 @@ describe('startAzurite', () => {
       expect(a.queueUrl).not.toBe(b.queueUrl);
       const queueA = QueueServiceClient.fromConnectionString(a.connectionString).getQueueClient('only-in-a');
       await queueA.create();
-      expect(await QueueServiceClient.fromConnectionString(b.connectionString).getQueueClient('only-in-a').exists()).toBe(false);
+      expect(
+        await QueueServiceClient.fromConnectionString(b.connectionString).getQueueClient('only-in-a').exists(),
+      ).toBe(false);
     } finally {
       await Promise.all([a.stop(), b.stop()]);
     }

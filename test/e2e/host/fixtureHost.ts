@@ -13,7 +13,10 @@ export const FIXTURE_APP_DIR = path.resolve(__dirname, '../../fixtures/host-app'
 export const NEVER_DURING_TESTS = '0 0 0 1 1 *';
 
 /** Starts the fixture app; `env` and `hostJson` add to the defaults. */
-export function startFixtureHost(connectionString: string, options: Partial<LocalHostOptions> = {}): Promise<RunningHost> {
+export function startFixtureHost(
+  connectionString: string,
+  options: Partial<LocalHostOptions> = {},
+): Promise<RunningHost> {
   return startLocalHost({
     appDir: FIXTURE_APP_DIR,
     port: 0,

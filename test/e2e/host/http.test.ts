@@ -17,16 +17,23 @@ function request(
   options: { method?: string; headers?: Record<string, string>; body?: string | Buffer; agent?: http.Agent } = {},
 ): Promise<{ status: number; headers: http.IncomingHttpHeaders; text: string }> {
   return new Promise((resolve, reject) => {
-    const req = http.request(url, { method: options.method ?? 'GET', headers: options.headers, agent: options.agent, timeout: 10_000 }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
-    });
+    const req = http.request(
+      url,
+      { method: options.method ?? 'GET', headers: options.headers, agent: options.agent, timeout: 10_000 },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }),
+        );
+        res.on('error', reject);
+      },
+    );
     req.on('timeout', () => req.destroy(new Error('request timed out')));
     req.on('error', (error) => {
       // The server may close after an early 413 while the body is still being written.
-      if ((error as NodeJS.ErrnoException).code !== 'EPIPE' && (error as NodeJS.ErrnoException).code !== 'ECONNRESET') reject(error);
+      if ((error as NodeJS.ErrnoException).code !== 'EPIPE' && (error as NodeJS.ErrnoException).code !== 'ECONNRESET')
+        reject(error);
     });
     req.end(options.body);
   });
@@ -46,16 +53,43 @@ describe('local host: HTTP triggers', () => {
   it('lists the functions the app registered from its package.json main glob', () => {
     const names = host.functions.map((f) => f.name).sort();
     expect(names).toEqual(
-      ['boom', 'cookies', 'defaultRoute', 'echo', 'fanOut', 'getItem', 'hooked', 'nothing', 'recordQueue', 'startupTick', 'things', 'thingsLiteral', 'tick'].sort(),
+      [
+        'boom',
+        'cookies',
+        'defaultRoute',
+        'echo',
+        'fanOut',
+        'getItem',
+        'hooked',
+        'nothing',
+        'recordQueue',
+        'startupTick',
+        'things',
+        'thingsLiteral',
+        'tick',
+      ].sort(),
     );
-    expect(host.functions.find((f) => f.name === 'getItem')).toEqual({ name: 'getItem', trigger: 'httpTrigger', route: '/api/items/{id}', methods: ['GET'] });
-    expect(host.functions.find((f) => f.name === 'recordQueue')).toMatchObject({ trigger: 'queueTrigger', queueName: 'fixture-in' });
-    expect(host.functions.find((f) => f.name === 'tick')).toMatchObject({ trigger: 'timerTrigger', schedule: '0 0 0 1 1 *' });
+    expect(host.functions.find((f) => f.name === 'getItem')).toEqual({
+      name: 'getItem',
+      trigger: 'httpTrigger',
+      route: '/api/items/{id}',
+      methods: ['GET'],
+    });
+    expect(host.functions.find((f) => f.name === 'recordQueue')).toMatchObject({
+      trigger: 'queueTrigger',
+      queueName: 'fixture-in',
+    });
+    expect(host.functions.find((f) => f.name === 'tick')).toMatchObject({
+      trigger: 'timerTrigger',
+      schedule: '0 0 0 1 1 *',
+    });
     expect(host.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
   });
 
   it('passes route params, query and headers to the handler and returns its status, headers and JSON body', async () => {
-    const response = await request(`${host.url}/api/items/a%20b?x=1&y=two&x=3`, { headers: { 'X-Test-Header': 'hello' } });
+    const response = await request(`${host.url}/api/items/a%20b?x=1&y=two&x=3`, {
+      headers: { 'X-Test-Header': 'hello' },
+    });
     expect(response.status).toBe(200);
     expect(response.headers['content-type']).toBe('application/json');
     expect(response.headers['x-fixture']).toBe('items');
@@ -74,7 +108,9 @@ describe('local host: HTTP triggers', () => {
 
   it('gives every invocation a W3C trace context and continues the caller trace', async () => {
     const callerTrace = '4bf92f3577b34da6a3ce929d0e0e4736';
-    const response = await request(`${host.url}/api/items/1`, { headers: { traceparent: `00-${callerTrace}-00f067aa0ba902b7-01` } });
+    const response = await request(`${host.url}/api/items/1`, {
+      headers: { traceparent: `00-${callerTrace}-00f067aa0ba902b7-01` },
+    });
     const { traceParent } = JSON.parse(response.text) as { traceParent: string };
     expect(traceParent).toMatch(new RegExp(`^00-${callerTrace}-[0-9a-f]{16}-01$`));
     expect(traceParent).not.toContain('00f067aa0ba902b7');
@@ -91,7 +127,11 @@ describe('local host: HTTP triggers', () => {
     });
     expect(response.status).toBe(201);
     expect(response.headers.location).toBe('/api/echo/1');
-    expect(JSON.parse(response.text)).toEqual({ received: payload, contentType: 'application/json', bytes: Buffer.byteLength(JSON.stringify(payload)) });
+    expect(JSON.parse(response.text)).toEqual({
+      received: payload,
+      contentType: 'application/json',
+      bytes: Buffer.byteLength(JSON.stringify(payload)),
+    });
   });
 
   it('answers the status the handler chose (404 with its body)', async () => {
@@ -113,7 +153,15 @@ describe('local host: HTTP triggers', () => {
   it('answers 404, not 405, for a known route called with a method the function does not list (like the real host)', async () => {
     expect((await request(`${host.url}/api/echo`)).status).toBe(404);
     expect((await request(`${host.url}/api/items/1`, { method: 'DELETE' })).status).toBe(404);
-    expect((await request(`${host.url}/api/echo`, { method: 'PUT', headers: { 'Content-Type': 'application/json' }, body: '{}' })).status).toBe(201);
+    expect(
+      (
+        await request(`${host.url}/api/echo`, {
+          method: 'PUT',
+          headers: { 'Content-Type': 'application/json' },
+          body: '{}',
+        })
+      ).status,
+    ).toBe(201);
   });
 
   it('answers 500 with an empty body when the handler throws, and logs the failure with the function name', async () => {
@@ -153,25 +201,46 @@ describe('local host: HTTP triggers', () => {
 
   it('answers 413 for a body above the configured limit and serves the next request', async () => {
     const big = Buffer.alloc(BODY_LIMIT_BYTES + 1, 'a');
-    const declared = await request(`${host.url}/api/echo`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: big });
+    const declared = await request(`${host.url}/api/echo`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: big,
+    });
     expect(declared.status).toBe(413);
     const chunked = await new Promise<number>((resolve, reject) => {
-      const req = http.request(`${host.url}/api/echo`, { method: 'POST', headers: { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' } }, (res) => {
-        res.resume();
-        resolve(res.statusCode ?? 0);
-      });
-      req.on('error', (error) => ((error as NodeJS.ErrnoException).code === 'EPIPE' || (error as NodeJS.ErrnoException).code === 'ECONNRESET' ? undefined : reject(error)));
+      const req = http.request(
+        `${host.url}/api/echo`,
+        { method: 'POST', headers: { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' } },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      );
+      req.on('error', (error) =>
+        (error as NodeJS.ErrnoException).code === 'EPIPE' || (error as NodeJS.ErrnoException).code === 'ECONNRESET'
+          ? undefined
+          : reject(error),
+      );
       req.write(big.subarray(0, 40_000));
       req.end(big.subarray(40_000));
     });
     expect(chunked).toBe(413);
-    const after = await request(`${host.url}/api/echo`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"small":true}' });
+    const after = await request(`${host.url}/api/echo`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: '{"small":true}',
+    });
     expect(after.status).toBe(201);
   });
 
   it('runs appStart, preInvocation and postInvocation hooks, which can rewrite the result', async () => {
     const response = await request(`${host.url}/api/hooked`);
-    expect(JSON.parse(response.text)).toEqual({ handler: 'ran', pre: 'pre-ran', appStart: 'app-start-ran', post: 'post-ran' });
+    expect(JSON.parse(response.text)).toEqual({
+      handler: 'ran',
+      pre: 'pre-ran',
+      appStart: 'app-start-ran',
+      post: 'post-ran',
+    });
   });
 
   it('prints each context.log line on one line with the function name', async () => {
@@ -204,7 +273,9 @@ describe('local host: host.json route prefix', () => {
   let host: RunningHost;
 
   beforeAll(async () => {
-    host = await startFixtureHost(azurite.connectionString, { hostJson: { extensions: { http: { routePrefix: 'v1/' } } } });
+    host = await startFixtureHost(azurite.connectionString, {
+      hostJson: { extensions: { http: { routePrefix: 'v1/' } } },
+    });
   });
   afterAll(async () => {
     await host?.stop();

@@ -46,7 +46,11 @@ describe('local host: process lifecycle with queue messages in flight', () => {
     expect(await first.exited).toEqual({ code: null, signal: 'SIGKILL' });
 
     const second = await start();
-    const [recorded] = await collectMessages<Recorded>(azurite.queue('fixture-out'), { count: 1, filter: (m) => m.tag === tag, timeoutMs: 20_000 });
+    const [recorded] = await collectMessages<Recorded>(azurite.queue('fixture-out'), {
+      count: 1,
+      filter: (m) => m.tag === tag,
+      timeoutMs: 20_000,
+    });
     expect(recorded?.metadata.dequeueCount).toBe(2);
     await second.waitForOutput(new RegExp(`started ${tag} attempt 2`));
     await second.stop();
@@ -57,7 +61,11 @@ describe('local host: process lifecycle with queue messages in flight', () => {
     const tag = randomUUID();
     // Runs for twice the lease: without renewal the message would reappear and start attempt 2.
     await azurite.queue('fixture-in').sendMessage(JSON.stringify({ tag, sleepMs: 2 * LEASE_MS }));
-    const [recorded] = await collectMessages<Recorded>(azurite.queue('fixture-out'), { count: 1, filter: (m) => m.tag === tag, timeoutMs: 15_000 });
+    const [recorded] = await collectMessages<Recorded>(azurite.queue('fixture-out'), {
+      count: 1,
+      filter: (m) => m.tag === tag,
+      timeoutMs: 15_000,
+    });
     expect(recorded?.metadata.dequeueCount).toBe(1);
     expect(host.output().filter((line) => line.includes(`started ${tag}`))).toHaveLength(1);
     await host.stop();
@@ -70,7 +78,11 @@ describe('local host: process lifecycle with queue messages in flight', () => {
     await host.waitForOutput(new RegExp(`started ${tag} attempt 1`), 15_000);
     await host.stop();
     expect(await host.exited).toEqual({ code: 0, signal: null });
-    const [recorded] = await collectMessages<Recorded>(azurite.queue('fixture-out'), { count: 1, filter: (m) => m.tag === tag, timeoutMs: 5_000 });
+    const [recorded] = await collectMessages<Recorded>(azurite.queue('fixture-out'), {
+      count: 1,
+      filter: (m) => m.tag === tag,
+      timeoutMs: 5_000,
+    });
     expect(recorded?.metadata.dequeueCount).toBe(1);
     const left = await azurite.queue('fixture-in').peekMessages({ numberOfMessages: 32 });
     expect(left.peekedMessageItems.filter((m) => m.messageText.includes(tag))).toEqual([]);
@@ -114,8 +126,16 @@ describe('local host: start-up', () => {
   });
 
   it('fails with a storage error when a queue trigger has no connection setting', async () => {
-    const failure = startLocalHost({ appDir: FIXTURE_APP_DIR, port: 0, quiet: true, env: { AzureWebJobsStorage: '', FIXTURE_TIMER_SCHEDULE: '0 0 0 1 1 *' } });
-    await expect(failure).rejects.toMatchObject({ code: 'storage', message: expect.stringMatching(/Missing value for AzureWebJobsStorage/) });
+    const failure = startLocalHost({
+      appDir: FIXTURE_APP_DIR,
+      port: 0,
+      quiet: true,
+      env: { AzureWebJobsStorage: '', FIXTURE_TIMER_SCHEDULE: '0 0 0 1 1 *' },
+    });
+    await expect(failure).rejects.toMatchObject({
+      code: 'storage',
+      message: expect.stringMatching(/Missing value for AzureWebJobsStorage/),
+    });
   });
 
   it('creates local.settings.json from the sample and lets the environment win over its values', async () => {
@@ -128,7 +148,9 @@ app.get('settings', { route: 'settings', handler: async () => ({ jsonBody: { fro
     const host = await startLocalHost({ appDir, port: 0, quiet: true, env: { BOTH: 'env' } });
     try {
       expect(await (await fetch(`${host.url}/api/settings`)).json()).toEqual({ fromFile: 'file', both: 'env' });
-      expect(JSON.parse(await readFile(path.join(appDir, 'local.settings.json'), 'utf8'))).toMatchObject({ Values: { FROM_FILE: 'file' } });
+      expect(JSON.parse(await readFile(path.join(appDir, 'local.settings.json'), 'utf8'))).toMatchObject({
+        Values: { FROM_FILE: 'file' },
+      });
     } finally {
       await host.stop();
     }
@@ -137,20 +159,31 @@ app.get('settings', { route: 'settings', handler: async () => ({ jsonBody: { fro
   it('starts the app with the Node.js options of languageWorkers__node__arguments, as Azure starts the worker', async () => {
     const appDir = await writeApp('worker-arguments', {
       'package.json': JSON.stringify({ main: 'dist/*.js' }),
-      'local.settings.json': JSON.stringify({ IsEncrypted: false, Values: { languageWorkers__node__arguments: '--max-old-space-size=96' } }),
+      'local.settings.json': JSON.stringify({
+        IsEncrypted: false,
+        Values: { languageWorkers__node__arguments: '--max-old-space-size=96' },
+      }),
       'dist/node.js': `const { app } = require(${functionsLib});
 app.get('node', { route: 'node', handler: async () => ({ jsonBody: { execArgv: process.execArgv, heapLimitMiB: require('node:v8').getHeapStatistics().heap_size_limit / 1048576 } }) });`,
     });
     const fromFile = await startLocalHost({ appDir, port: 0, quiet: true });
     try {
-      const seen = (await (await fetch(`${fromFile.url}/api/node`)).json()) as { execArgv: string[]; heapLimitMiB: number };
+      const seen = (await (await fetch(`${fromFile.url}/api/node`)).json()) as {
+        execArgv: string[];
+        heapLimitMiB: number;
+      };
       expect(seen.execArgv).toEqual(['--max-old-space-size=96']);
       expect(seen.heapLimitMiB).toBeLessThan(200);
     } finally {
       await fromFile.stop();
     }
     // The environment wins over local.settings.json, as for every app setting.
-    const fromEnv = await startLocalHost({ appDir, port: 0, quiet: true, env: { languageWorkers__node__arguments: '--max-old-space-size=160 --stack-size=900' } });
+    const fromEnv = await startLocalHost({
+      appDir,
+      port: 0,
+      quiet: true,
+      env: { languageWorkers__node__arguments: '--max-old-space-size=160 --stack-size=900' },
+    });
     try {
       const seen = (await (await fetch(`${fromEnv.url}/api/node`)).json()) as { execArgv: string[] };
       expect(seen.execArgv).toEqual(['--max-old-space-size=160', '--stack-size=900']);

@@ -13,7 +13,9 @@ jest.setTimeout(30_000);
 
 /** Fast retries: two attempts, no retry delay, short idle polling. */
 const fastQueues = (messageEncoding: 'none' | 'base64') => ({
-  extensions: { queues: { messageEncoding, maxDequeueCount: 2, visibilityTimeout: '00:00:00', maxPollingInterval: '00:00:00.200' } },
+  extensions: {
+    queues: { messageEncoding, maxDequeueCount: 2, visibilityTimeout: '00:00:00', maxPollingInterval: '00:00:00.200' },
+  },
 });
 
 interface Recorded {
@@ -63,11 +65,14 @@ describe('local host: queue trigger with messageEncoding none', () => {
     const tag = randomUUID();
     const sentAtMs = Date.now();
     await azurite.queue('fixture-in').sendMessage(JSON.stringify({ tag, amount: 12.5, items: ['a'] }));
-    const [recorded] = await collectMessages<Recorded>(azurite.queue('fixture-out'), { count: 1, filter: (m) => m.tag === tag });
+    const [recorded] = await collectMessages<Recorded>(azurite.queue('fixture-out'), {
+      count: 1,
+      filter: (m) => m.tag === tag,
+    });
     expect(recorded).toBeDefined();
-    expect(recorded!.type).toBe('object');
-    expect(recorded!.seen).toEqual({ tag, amount: 12.5, items: ['a'] });
-    const { metadata } = recorded!;
+    expect(recorded.type).toBe('object');
+    expect(recorded.seen).toEqual({ tag, amount: 12.5, items: ['a'] });
+    const { metadata } = recorded;
     expect(metadata.dequeueCount).toBe(1);
     expect(metadata.id).toMatch(/^[0-9a-f-]{36}$/);
     expect(metadata.hasPopReceipt).toBe(true);
@@ -83,7 +88,10 @@ describe('local host: queue trigger with messageEncoding none', () => {
   it('hands a message that is not JSON to the function as a string', async () => {
     const text = `plain text ${randomUUID()}`;
     await azurite.queue('fixture-in').sendMessage(text);
-    const [recorded] = await collectMessages<Recorded>(azurite.queue('fixture-out'), { count: 1, filter: (m) => m.seen === text });
+    const [recorded] = await collectMessages<Recorded>(azurite.queue('fixture-out'), {
+      count: 1,
+      filter: (m) => m.seen === text,
+    });
     expect(recorded).toMatchObject({ type: 'string', seen: text });
   });
 
@@ -104,7 +112,9 @@ describe('local host: queue trigger with messageEncoding none', () => {
 
   it('sends each item of an array returned through a queue return binding as its own message', async () => {
     const tag = randomUUID();
-    await azurite.queue('fixture-fan').sendMessage(JSON.stringify({ items: [{ tag, n: 1 }, `${tag}-text`, { tag, n: 2 }] }));
+    await azurite
+      .queue('fixture-fan')
+      .sendMessage(JSON.stringify({ items: [{ tag, n: 1 }, `${tag}-text`, { tag, n: 2 }] }));
     const received = await collectMessages<unknown>(azurite.queue('fixture-out'), {
       count: 3,
       filter: (m) => (typeof m === 'string' ? m.startsWith(tag) : (m as { tag?: string })?.tag === tag),
@@ -116,9 +126,16 @@ describe('local host: queue trigger with messageEncoding none', () => {
   it('processes a batch of messages concurrently and completes every one exactly once', async () => {
     const tag = randomUUID();
     const count = 20;
-    await Promise.all(Array.from({ length: count }, (_, i) => azurite.queue('fixture-in').sendMessage(JSON.stringify({ tag, i }))));
-    const received = await collectMessages<Recorded>(azurite.queue('fixture-out'), { count, filter: (m) => m.tag === tag });
-    expect(received.map((r) => (r.seen as { i: number }).i).sort((a, b) => a - b)).toEqual(Array.from({ length: count }, (_, i) => i));
+    await Promise.all(
+      Array.from({ length: count }, (_, i) => azurite.queue('fixture-in').sendMessage(JSON.stringify({ tag, i }))),
+    );
+    const received = await collectMessages<Recorded>(azurite.queue('fixture-out'), {
+      count,
+      filter: (m) => m.tag === tag,
+    });
+    expect(received.map((r) => (r.seen as { i: number }).i).sort((a, b) => a - b)).toEqual(
+      Array.from({ length: count }, (_, i) => i),
+    );
     const leftovers = await azurite.queue('fixture-in').peekMessages({ numberOfMessages: 32 });
     expect(leftovers.peekedMessageItems.filter((m) => m.messageText.includes(tag))).toEqual([]);
   });
@@ -137,7 +154,9 @@ describe('local host: queue trigger with messageEncoding base64', () => {
 
   it('decodes a base64 message and writes its outputs base64-encoded', async () => {
     const tag = randomUUID();
-    await azurite.queue('fixture-in').sendMessage(Buffer.from(JSON.stringify({ tag, text: 'héllo' })).toString('base64'));
+    await azurite
+      .queue('fixture-in')
+      .sendMessage(Buffer.from(JSON.stringify({ tag, text: 'héllo' })).toString('base64'));
     const [recorded] = await collectMessages<Recorded>(azurite.queue('fixture-out'), {
       count: 1,
       parse: (t) => fromBase64(t) as Recorded,
@@ -150,7 +169,11 @@ describe('local host: queue trigger with messageEncoding base64', () => {
     const tag = randomUUID();
     const text = JSON.stringify({ tag, plain: true });
     await azurite.queue('fixture-in').sendMessage(text);
-    const poisoned = await collectMessages<string>(azurite.queue('fixture-in-poison'), { count: 1, parse: (t) => t, filter: (t) => t.includes(tag) });
+    const poisoned = await collectMessages<string>(azurite.queue('fixture-in-poison'), {
+      count: 1,
+      parse: (t) => t,
+      filter: (t) => t.includes(tag),
+    });
     expect(poisoned).toEqual([text]);
     expect(host.output().some((line) => line.includes(`started ${tag}`))).toBe(false);
     await host.waitForOutput(/cannot be decoded.*not a valid Base-64 string/);

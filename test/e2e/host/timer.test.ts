@@ -10,7 +10,11 @@ jest.setTimeout(30_000);
 
 interface Tick {
   kind: 'tick' | 'startup';
-  timer: { isPastDue: boolean; schedule: { adjustForDST: boolean }; scheduleStatus: { last: string; next: string; lastUpdated: string } };
+  timer: {
+    isPastDue: boolean;
+    schedule: { adjustForDST: boolean };
+    scheduleStatus: { last: string; next: string; lastUpdated: string };
+  };
 }
 
 describe('local host: timer triggers', () => {
@@ -32,19 +36,28 @@ describe('local host: timer triggers', () => {
   });
 
   it('runs a runOnStartup timer once at start-up with a camelCased Timer input', async () => {
-    const [startup] = await collectMessages<Tick>(azurite.queue('fixture-timer'), { count: 1, filter: (m) => m.kind === 'startup' });
+    const [startup] = await collectMessages<Tick>(azurite.queue('fixture-timer'), {
+      count: 1,
+      filter: (m) => m.kind === 'startup',
+    });
     expect(startup?.timer).toEqual({
       isPastDue: false,
       schedule: { adjustForDST: true },
       scheduleStatus: { last: '0001-01-01T00:00:00', next: expect.any(String), lastUpdated: expect.any(String) },
     });
     // Its next occurrence is the yearly schedule's: 1 January, midnight local time.
-    const next = new Date(startup!.timer.scheduleStatus.next);
-    expect([next.getMonth(), next.getDate(), next.getHours(), next.getMinutes(), next.getSeconds()]).toEqual([0, 1, 0, 0, 0]);
+    const next = new Date(startup.timer.scheduleStatus.next);
+    expect([next.getMonth(), next.getDate(), next.getHours(), next.getMinutes(), next.getSeconds()]).toEqual([
+      0, 1, 0, 0, 0,
+    ]);
   });
 
   it('fires on its schedule, each run reporting the previous occurrence as last', async () => {
-    const ticks = await collectMessages<Tick>(azurite.queue('fixture-timer'), { count: 3, filter: (m) => m.kind === 'tick', timeoutMs: 10_000 });
+    const ticks = await collectMessages<Tick>(azurite.queue('fixture-timer'), {
+      count: 3,
+      filter: (m) => m.kind === 'tick',
+      timeoutMs: 10_000,
+    });
     expect(ticks.length).toBe(3);
     for (const tick of ticks) {
       expect(new Date(tick.timer.scheduleStatus.next).getMilliseconds()).toBe(0);
@@ -60,9 +73,16 @@ describe('local host: timer triggers', () => {
   });
 
   it('runs a timer function on demand through POST /admin/functions/{name}', async () => {
-    const response = await fetch(`${host.url}/admin/functions/startupTick`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}' });
+    const response = await fetch(`${host.url}/admin/functions/startupTick`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: '{}',
+    });
     expect(response.status).toBe(202);
-    const [manual] = await collectMessages<Tick>(azurite.queue('fixture-timer'), { count: 1, filter: (m) => m.kind === 'startup' });
+    const [manual] = await collectMessages<Tick>(azurite.queue('fixture-timer'), {
+      count: 1,
+      filter: (m) => m.kind === 'startup',
+    });
     expect(manual?.timer.isPastDue).toBe(false);
     expect((await fetch(`${host.url}/admin/functions/nope`, { method: 'POST' })).status).toBe(404);
   });

@@ -29,7 +29,12 @@ afterEach(() => {
 });
 
 /** Submits `count` deals of `file`, then checks every one ends final with exactly one referral per side. */
-async function submitAndCheck(tag: string, count: number, file = 'cosell-deal.json', whileFaulty?: () => Promise<void>) {
+async function submitAndCheck(
+  tag: string,
+  count: number,
+  file = 'cosell-deal.json',
+  whileFaulty?: () => Promise<void>,
+) {
   const bodies = Array.from({ length: count }, (_, i) => uniqueDeal(example(file), `${tag}-${i}`));
   const accepted = await Promise.all(bodies.map((body) => call(sandbox, 'POST', '/referrals', body)));
   for (const response of accepted) expect([201, 202]).toContain(response.status);
@@ -39,9 +44,9 @@ async function submitAndCheck(tag: string, count: number, file = 'cosell-deal.js
   sandbox.entra.clearFaults();
   const views = await Promise.all(accepted.map((r) => waitForFinal(sandbox, r.body.trackingId, 60_000)));
   for (const [i, view] of views.entries()) {
-    const expectLinked = bodies[i]!.dealType === 'CoSell';
+    const expectLinked = bodies[i].dealType === 'CoSell';
     expect(view.state).toBe(expectLinked ? 'Linked' : 'Completed');
-    const partnerSide = stored().filter((r) => r.name === bodies[i]!.name && r.organizationId !== 'msft');
+    const partnerSide = stored().filter((r) => r.name === bodies[i].name && r.organizationId !== 'msft');
     expect(partnerSide).toHaveLength(1);
     const engagement = stored().filter((r) => r.engagementId === partnerSide[0].engagementId);
     expect(engagement.filter((r) => r.organizationId === 'msft')).toHaveLength(expectLinked ? 1 : 0);
@@ -105,7 +110,14 @@ describe('faults between the bridge and Partner Center', () => {
     // 1.2 s + 1.2 s outlast the 2 s budget: the inline link step is cut short and handed to referral-link.
     expect(accepted.status).toBe(202);
     // The queued link step is now calling Partner Center (1.2 s): crash the host in the middle of it.
-    await eventually(async () => ((await call(sandbox, 'GET', `/referrals/${accepted.body.trackingId}`)).body.state === 'CreatingMicrosoft' ? true : undefined), 10_000, 50);
+    await eventually(
+      async () =>
+        (await call(sandbox, 'GET', `/referrals/${accepted.body.trackingId}`)).body.state === 'CreatingMicrosoft'
+          ? true
+          : undefined,
+      10_000,
+      50,
+    );
     await sandbox.restartHost({ kill: true });
     sandbox.partnerCenter.clearFaults();
     const view = await waitForFinal(sandbox, accepted.body.trackingId, 60_000);

@@ -67,7 +67,7 @@ describe('HTTP submit', () => {
     const responses = await Promise.all(Array.from({ length: 100 }, () => call(sandbox, 'POST', '/referrals', body)));
     expect(responses.every((r) => [200, 201, 202].includes(r.status))).toBe(true);
     expect(new Set(responses.map((r) => r.body.trackingId)).size).toBe(1);
-    await waitForFinal(sandbox, responses[0]!.body.trackingId);
+    await waitForFinal(sandbox, responses[0].body.trackingId);
     expect(byName(body.name)).toHaveLength(1);
   });
 
@@ -99,7 +99,10 @@ describe('queue intake', () => {
     const envelope = { idempotencyKey: `queue-key-${tag}`, referral: body };
     await intake().createIfNotExists();
     await intake().sendMessage(encode(JSON.stringify(envelope)));
-    const { trackingId } = identifyRequest({ referral: body } as never, { key: envelope.idempotencyKey, source: 'envelope' });
+    const { trackingId } = identifyRequest({ referral: body }, {
+      key: envelope.idempotencyKey,
+      source: 'envelope',
+    });
     const view = await waitForFinal(sandbox, trackingId);
     expect(view.state).toBe('Linked');
     expect(referralsIn(view.partnerReferral.engagementId)).toHaveLength(2);
@@ -113,9 +116,13 @@ describe('queue intake', () => {
     const view = await waitForFinal(sandbox, trackingIdForInvalidMessage(text));
     expect(view).toMatchObject({ state: 'Rejected', lastError: { step: 'validation', status: 400 } });
     expect(view.lastError.errors.length).toBeGreaterThan(0);
-    const poison = QueueServiceClient.fromConnectionString(sandbox.azurite.connectionString).getQueueClient('referral-intake-poison');
+    const poison = QueueServiceClient.fromConnectionString(sandbox.azurite.connectionString).getQueueClient(
+      'referral-intake-poison',
+    );
     expect(sandbox.partnerCenter.referrals().length).toBe(before);
-    expect(await poison.exists().then((e) => (e ? poison.peekMessages().then((p) => p.peekedMessageItems.length) : 0))).toBe(0);
+    expect(
+      await poison.exists().then((e) => (e ? poison.peekMessages().then((p) => p.peekedMessageItems.length) : 0)),
+    ).toBe(0);
   });
 });
 
@@ -128,8 +135,18 @@ describe('validate and health over real HTTP', () => {
 
   it.each([
     { case: 'not JSON', body: '{"name": ', headers: { 'Content-Type': 'application/json' }, status: 400 },
-    { case: 'the wrong content type', body: 'name=x', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, status: 415 },
-    { case: 'a body over 256 KiB', body: JSON.stringify({ name: 'x'.repeat(300 * 1024) }), headers: { 'Content-Type': 'application/json' }, status: 413 },
+    {
+      case: 'the wrong content type',
+      body: 'name=x',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      status: 415,
+    },
+    {
+      case: 'a body over 256 KiB',
+      body: JSON.stringify({ name: 'x'.repeat(300 * 1024) }),
+      headers: { 'Content-Type': 'application/json' },
+      status: 413,
+    },
   ])('answers $status problem+json for $case', async ({ body, headers, status }) => {
     const response = await call(sandbox, 'POST', '/referrals/validate', body, headers);
     expect(response.status).toBe(status);
@@ -140,7 +157,9 @@ describe('validate and health over real HTTP', () => {
     const response = await call(sandbox, 'GET', '/health');
     expect(response.status).toBe(200);
     expect(response.body.status).toBe('ok');
-    expect(Object.keys(response.body.dependencies)).toEqual(expect.arrayContaining(['configuration', 'tableStorage', 'partnerCenterTokens']));
+    expect(Object.keys(response.body.dependencies)).toEqual(
+      expect.arrayContaining(['configuration', 'tableStorage', 'partnerCenterTokens']),
+    );
   });
 });
 
@@ -158,11 +177,18 @@ describe('callbacks', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     try {
       const port = (server.address() as AddressInfo).port;
-      const body = { ...uniqueDeal(example('partner-led-deal.json'), 'callback-1'), callbackUrl: `http://127.0.0.1:${port}/hooks/referrals` };
+      const body = {
+        ...uniqueDeal(example('partner-led-deal.json'), 'callback-1'),
+        callbackUrl: `http://127.0.0.1:${port}/hooks/referrals`,
+      };
       const response = await call(sandbox, 'POST', '/referrals', body);
       expect(response.status).toBe(201);
       const delivered = await eventually(async () => received.find((v) => v.trackingId === response.body.trackingId));
-      expect(delivered).toMatchObject({ state: 'Completed', final: true, partnerReferral: response.body.partnerReferral });
+      expect(delivered).toMatchObject({
+        state: 'Completed',
+        final: true,
+        partnerReferral: response.body.partnerReferral,
+      });
       expect(JSON.stringify(delivered)).not.toContain('@example.com');
     } finally {
       server.close();

@@ -33,7 +33,10 @@ it('parks referrals while the refresh token is refused and resumes them after a 
   sandbox.entra.revokeAll();
   await sandbox.restartHost({ kill: true });
 
-  const bodies = [uniqueDeal(example('private-deal.json'), 'reauth-1'), uniqueDeal(example('cosell-deal.json'), 'reauth-2')];
+  const bodies = [
+    uniqueDeal(example('private-deal.json'), 'reauth-1'),
+    uniqueDeal(example('cosell-deal.json'), 'reauth-2'),
+  ];
   const accepted = await Promise.all(bodies.map((body) => call(sandbox, 'POST', '/referrals', body)));
   for (const response of accepted) {
     expect(response.status).toBe(202);
@@ -50,7 +53,10 @@ it('parks referrals while the refresh token is refused and resumes them after a 
   const views = await Promise.all(accepted.map((r) => waitForFinal(sandbox, r.body.trackingId, 60_000)));
   expect(views.map((v) => v.state)).toEqual(['Completed', 'Linked']);
   const stored = sandbox.partnerCenter.referrals() as any[];
-  expect(stored.filter((r) => r.name === bodies[0]!.name)).toHaveLength(1);
+  expect(stored.filter((r) => r.name === bodies[0].name)).toHaveLength(1);
   expect(stored.filter((r) => r.engagementId === views[1].partnerReferral.engagementId)).toHaveLength(2);
-  await eventually(async () => ((await call(sandbox, 'GET', '/health')).body.status === 'ok' ? true : undefined), 20_000);
+  await eventually(
+    async () => ((await call(sandbox, 'GET', '/health')).body.status === 'ok' ? true : undefined),
+    20_000,
+  );
 }, 120_000);

@@ -3,11 +3,23 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { TableClient } from '@azure/data-tables';
 import { startAzurite, type RunningAzurite } from '../../../sandbox/azurite';
-import { ReauthorizationRequiredError, TokenBroker, createTokenBrokerFromSettings, type BrokerHealth } from '../../../shared/auth';
+import {
+  ReauthorizationRequiredError,
+  TokenBroker,
+  createTokenBrokerFromSettings,
+  type BrokerHealth,
+} from '../../../shared/auth';
 import { realSleep } from '../../../shared/auth/retry';
 import { loadSettings } from '../../../shared/platform/config';
 import { authConsentCommand } from '../../../scripts/auth-consent';
-import { FakeClock, SECRET_NAMES, brokerOptions, capturingLogger, startAuthStandIns, type AuthStandIns } from '../../unit/auth/helpers/authStandIns';
+import {
+  FakeClock,
+  SECRET_NAMES,
+  brokerOptions,
+  capturingLogger,
+  startAuthStandIns,
+  type AuthStandIns,
+} from '../../unit/auth/helpers/authStandIns';
 
 /** Puts `process.env` back as it was (keys added since are removed). */
 function restoreEnv(saved: NodeJS.ProcessEnv): void {
@@ -18,7 +30,8 @@ function restoreEnv(saved: NodeJS.ProcessEnv): void {
 describe('Token broker: reauthorization, faults and the factory (stand-ins + Azurite)', () => {
   let azurite: RunningAzurite;
   let standIns: AuthStandIns;
-  const leaseTable = () => TableClient.fromConnectionString(azurite.connectionString, 'referrals', { allowInsecureConnection: true });
+  const leaseTable = () =>
+    TableClient.fromConnectionString(azurite.connectionString, 'referrals', { allowInsecureConnection: true });
 
   beforeAll(async () => {
     azurite = await startAzurite({ inMemory: true });
@@ -39,7 +52,14 @@ describe('Token broker: reauthorization, faults and the factory (stand-ins + Azu
     // Prepare
     const clock = new FakeClock();
     const states: BrokerHealth['state'][] = [];
-    const broker = new TokenBroker(brokerOptions(standIns, { clock, leaseTable: leaseTable(), recheckIntervalMs: 30_000, onStateChange: (h) => states.push(h.state) }));
+    const broker = new TokenBroker(
+      brokerOptions(standIns, {
+        clock,
+        leaseTable: leaseTable(),
+        recheckIntervalMs: 30_000,
+        onStateChange: (h) => states.push(h.state),
+      }),
+    );
     const token = await broker.getAccessToken();
     standIns.entra.revokeAll();
 
@@ -81,8 +101,16 @@ describe('Token broker: reauthorization, faults and the factory (stand-ins + Azu
     const clients = [standIns.createSecretClient(), standIns.createSecretClient()];
     await Promise.all(clients.map((client) => client.getSecret(SECRET_NAMES.clientId)));
     const before = { entra: standIns.entra.stats(), keyVault: standIns.keyVault.stats() };
-    standIns.keyVault.setFaults({ seed: 7, rateLimit: { probability: 0.15, retryAfterSeconds: 0 }, serverErrors: { probability: 0.15, statuses: [503] } });
-    standIns.entra.setFaults({ seed: 11, rateLimit: { probability: 0.15, retryAfterSeconds: 0, operations: ['token'] }, serverErrors: { probability: 0.15, statuses: [503], operations: ['token'] } });
+    standIns.keyVault.setFaults({
+      seed: 7,
+      rateLimit: { probability: 0.15, retryAfterSeconds: 0 },
+      serverErrors: { probability: 0.15, statuses: [503] },
+    });
+    standIns.entra.setFaults({
+      seed: 11,
+      rateLimit: { probability: 0.15, retryAfterSeconds: 0, operations: ['token'] },
+      serverErrors: { probability: 0.15, statuses: [503], operations: ['token'] },
+    });
     const clock = new FakeClock();
     const requestedDelaysMs: number[] = [];
     const shortSleep = (delayMs: number) => {
@@ -92,20 +120,33 @@ describe('Token broker: reauthorization, faults and the factory (stand-ins + Azu
     const brokers = clients.map(
       (secretClient, i) =>
         new TokenBroker(
-          brokerOptions(standIns, { clock, instanceId: `instance-${i}`, secretClient, leaseTable: leaseTable(), leasePollIntervalMs: 20, sleep: shortSleep, retry: { maxAttempts: 10, baseDelayMs: 5, maxDelayMs: 20 } }),
+          brokerOptions(standIns, {
+            clock,
+            instanceId: `instance-${i}`,
+            secretClient,
+            leaseTable: leaseTable(),
+            leasePollIntervalMs: 20,
+            sleep: shortSleep,
+            retry: { maxAttempts: 10, baseDelayMs: 5, maxDelayMs: 20 },
+          }),
         ),
     );
 
     // Act: 5 rounds of forced refreshes on both instances at once
     const outcomes: PromiseSettledResult<string>[] = [];
     for (let round = 0; round < 5; round++) {
-      outcomes.push(...(await Promise.allSettled(brokers.flatMap((b) => [b.getAccessToken({ forceRefresh: true }), b.getAccessToken()]))));
+      outcomes.push(
+        ...(await Promise.allSettled(
+          brokers.flatMap((b) => [b.getAccessToken({ forceRefresh: true }), b.getAccessToken()]),
+        )),
+      );
     }
 
     // Assess
     const entra = standIns.entra.stats();
     const keyVault = standIns.keyVault.stats();
-    const injected = (faults: Record<string, number>, earlier: Record<string, number>) => (faults.rateLimit - earlier.rateLimit) + (faults.status503 - earlier.status503);
+    const injected = (faults: Record<string, number>, earlier: Record<string, number>) =>
+      faults.rateLimit - earlier.rateLimit + (faults.status503 - earlier.status503);
     expect(outcomes.filter((o) => o.status === 'rejected')).toEqual([]);
     expect(requestedDelaysMs.length).toBeGreaterThan(0);
     expect(injected(keyVault.faults, before.keyVault.faults)).toBeGreaterThan(0);
@@ -126,9 +167,16 @@ describe('Token broker: reauthorization, faults and the factory (stand-ins + Azu
     const { logger, lines } = capturingLogger();
 
     // Act
-    const broker = createTokenBrokerFromSettings(settings, { httpsAgent: standIns.agent, logger, credential: standIns.credential });
+    const broker = createTokenBrokerFromSettings(settings, {
+      httpsAgent: standIns.agent,
+      logger,
+      credential: standIns.credential,
+    });
     const token = await broker.getAccessToken();
-    const row = await leaseTable().getEntity<{ ownerId: string; leaseUntilEpochMs: number }>('$lease', 'partner-center-token');
+    const row = await leaseTable().getEntity<{ ownerId: string; leaseUntilEpochMs: number }>(
+      '$lease',
+      'partner-center-token',
+    );
 
     // Assess
     expect(token).toEqual(expect.any(String));
@@ -156,7 +204,11 @@ describe('Token broker: reauthorization, faults and the factory (stand-ins + Azu
       });
 
       // Act
-      const broker = createTokenBrokerFromSettings(settings, { httpsAgent: standIns.agent, tableClient: leaseTable(), logger: capturingLogger().logger });
+      const broker = createTokenBrokerFromSettings(settings, {
+        httpsAgent: standIns.agent,
+        tableClient: leaseTable(),
+        logger: capturingLogger().logger,
+      });
       const token = await broker.getAccessToken();
 
       // Assess
@@ -205,7 +257,10 @@ describe('Token broker: reauthorization, faults and the factory (stand-ins + Azu
 
       // Assess
       const latest = await standIns.secretClient.getSecret(SECRET_NAMES.refreshToken);
-      expect({ code, output: printed.join('\n') }).toMatchObject({ code: 0, output: expect.stringContaining(`as version ${latest.properties.version}`) });
+      expect({ code, output: printed.join('\n') }).toMatchObject({
+        code: 0,
+        output: expect.stringContaining(`as version ${latest.properties.version}`),
+      });
       expect(latest.properties.version).not.toBe(versionBefore);
       expect(latest.properties.tags).toEqual({ storedBy: 'auth-consent' });
       expect(printed.join('\n')).not.toContain(latest.value);

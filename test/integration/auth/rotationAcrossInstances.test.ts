@@ -1,9 +1,15 @@
 import { TableClient } from '@azure/data-tables';
-import { SecretClient } from '@azure/keyvault-secrets';
+import { type SecretClient } from '@azure/keyvault-secrets';
 import { startAzurite, type RunningAzurite } from '../../../sandbox/azurite';
 import { TOKEN_LEASE_KEYS, TokenBroker } from '../../../shared/auth';
 import { realSleep } from '../../../shared/auth/retry';
-import { FakeClock, SECRET_NAMES, brokerOptions, startAuthStandIns, type AuthStandIns } from '../../unit/auth/helpers/authStandIns';
+import {
+  FakeClock,
+  SECRET_NAMES,
+  brokerOptions,
+  startAuthStandIns,
+  type AuthStandIns,
+} from '../../unit/auth/helpers/authStandIns';
 
 /** Versions of the refresh token secret Key Vault holds, oldest first. */
 async function refreshTokenVersions(secretClient: SecretClient): Promise<number> {
@@ -51,15 +57,27 @@ describe('Token broker against Key Vault, Entra and Azurite', () => {
 
   it('keeps the lease row to an owner and an end time, released after each redemption', async () => {
     // Prepare
-    const broker = new TokenBroker(brokerOptions(standIns, { clock: new FakeClock(), leaseTable: table, instanceId: 'instance-under-test' }));
+    const broker = new TokenBroker(
+      brokerOptions(standIns, { clock: new FakeClock(), leaseTable: table, instanceId: 'instance-under-test' }),
+    );
 
     // Act
     await broker.getAccessToken();
     const row = await table.getEntity<Record<string, unknown>>(TOKEN_LEASE_KEYS.partitionKey, TOKEN_LEASE_KEYS.rowKey);
 
     // Assess
-    const { etag: _etag, timestamp: _timestamp, 'odata.metadata': _metadata, ...columns } = row as Record<string, unknown>;
-    expect(columns).toEqual({ partitionKey: '$lease', rowKey: 'partner-center-token', ownerId: 'instance-under-test', leaseUntilEpochMs: 0 });
+    const {
+      etag: _etag,
+      timestamp: _timestamp,
+      'odata.metadata': _metadata,
+      ...columns
+    } = row as Record<string, unknown>;
+    expect(columns).toEqual({
+      partitionKey: '$lease',
+      rowKey: 'partner-center-token',
+      ownerId: 'instance-under-test',
+      leaseUntilEpochMs: 0,
+    });
   });
 
   it('never lets two instances sharing one vault and one table redeem the same refresh token', async () => {
@@ -72,7 +90,9 @@ describe('Token broker against Key Vault, Entra and Azurite', () => {
             clock,
             instanceId,
             secretClient: standIns.createSecretClient(),
-            leaseTable: TableClient.fromConnectionString(azurite.connectionString, 'referrals', { allowInsecureConnection: true }),
+            leaseTable: TableClient.fromConnectionString(azurite.connectionString, 'referrals', {
+              allowInsecureConnection: true,
+            }),
             expiryMarginSeconds: 30,
             leasePollIntervalMs: 20,
             sleep: realSleep,
@@ -87,7 +107,9 @@ describe('Token broker against Key Vault, Entra and Azurite', () => {
     for (let round = 1; round <= 6; round++) {
       if (round % 2 === 1) clock.advanceSeconds(121);
       const calls = instances.flatMap((broker) =>
-        Array.from({ length: 10 }, () => broker.getAccessToken(round % 2 === 0 ? { forceRefresh: true, rejectedToken: last.get(broker) } : {})),
+        Array.from({ length: 10 }, () =>
+          broker.getAccessToken(round % 2 === 0 ? { forceRefresh: true, rejectedToken: last.get(broker) } : {}),
+        ),
       );
       const tokens = await Promise.all(calls);
       instances.forEach((broker, i) => last.set(broker, tokens[i * 10]));

@@ -11,8 +11,10 @@ import { RESTORE_TIMEOUT_MS, compiledMainTemplate, moduleOf, type ArmTemplate, t
  * Azure. Set any of them per environment with the `appSettingsOverrides` parameter (no Bicep change).
  */
 const OPTIONAL_SETTINGS: Record<string, string> = {
-  AzureWebJobsStorage: 'a connection string holds the account key; Azure uses the identity-based connection (AzureWebJobsStorage__*)',
-  AzureWebJobsStorage__accountName: 'the per-service URIs (__blobServiceUri, __queueServiceUri, __tableServiceUri) name the account instead',
+  AzureWebJobsStorage:
+    'a connection string holds the account key; Azure uses the identity-based connection (AzureWebJobsStorage__*)',
+  AzureWebJobsStorage__accountName:
+    'the per-service URIs (__blobServiceUri, __queueServiceUri, __tableServiceUri) name the account instead',
   PARTNER_CENTER_BASE_URL: 'defaults to the public Partner Center API',
   PARTNER_CENTER_RESOURCE: 'defaults to the public Partner Center token audience',
   PARTNER_CENTER_CONCURRENCY: 'tuning; the default suits the default functionMaximumInstanceCount',
@@ -37,7 +39,8 @@ const OPTIONAL_SETTINGS: Record<string, string> = {
 };
 
 /** Settings the app does not read but the platform does: the Functions host, the Azure SDK credential, telemetry. */
-const RUNTIME_SETTING = /^(AzureWebJobsStorage__\w+|APPLICATIONINSIGHTS_\w+|FUNCTIONS_\w+|WEBSITE_\w+|OTEL_\w+|AZURE_CLIENT_ID)$/;
+const RUNTIME_SETTING =
+  /^(AzureWebJobsStorage__\w+|APPLICATIONINSIGHTS_\w+|FUNCTIONS_\w+|WEBSITE_\w+|OTEL_\w+|AZURE_CLIENT_ID)$/;
 
 let main: ArmTemplate;
 let functionApp: CompiledModule;
@@ -47,7 +50,8 @@ beforeAll(async () => {
   main = await compiledMainTemplate();
   functionApp = moduleOf(main, 'functionapp');
   settings = functionApp.passed.appSettings?.value as Record<string, string>;
-  if (!settings || typeof settings !== 'object') throw new Error('main.bicep passes no appSettings object to the functionapp module');
+  if (!settings || typeof settings !== 'object')
+    throw new Error('main.bicep passes no appSettings object to the functionapp module');
 }, RESTORE_TIMEOUT_MS);
 
 /** True when the app starts without the setting (it has a default or is optional). */
@@ -77,8 +81,10 @@ describe('app settings written by infra/main.bicep', () => {
     expect(problems).toEqual([]);
   });
 
-  it('set nothing the app does not read, other than the runtime\'s own settings', () => {
-    const unknown = Object.keys(settings).filter((name) => !(SETTING_NAMES as readonly string[]).includes(name) && !RUNTIME_SETTING.test(name));
+  it("set nothing the app does not read, other than the runtime's own settings", () => {
+    const unknown = Object.keys(settings).filter(
+      (name) => !(SETTING_NAMES as readonly string[]).includes(name) && !RUNTIME_SETTING.test(name),
+    );
     expect(unknown).toEqual([]);
   });
 
@@ -96,8 +102,12 @@ describe('app settings written by infra/main.bicep', () => {
   });
 
   it('send telemetry with Entra authentication and a service name', () => {
-    expect(settings.APPLICATIONINSIGHTS_CONNECTION_STRING).toMatch(/reference\('monitoring'\)\.outputs\.connectionString/);
-    expect(settings.APPLICATIONINSIGHTS_AUTHENTICATION_STRING).toMatch(/ClientId=\{0\};Authorization=AAD.*outputs\.clientId/);
+    expect(settings.APPLICATIONINSIGHTS_CONNECTION_STRING).toMatch(
+      /reference\('monitoring'\)\.outputs\.connectionString/,
+    );
+    expect(settings.APPLICATIONINSIGHTS_AUTHENTICATION_STRING).toMatch(
+      /ClientId=\{0\};Authorization=AAD.*outputs\.clientId/,
+    );
     expect(settings.OTEL_SERVICE_NAME).toBe("[parameters('otelServiceName')]");
   });
 
@@ -118,11 +128,17 @@ describe('app settings written by infra/main.bicep', () => {
       const appDefault = settingsSchema.shape[name as keyof typeof settingsSchema.shape].safeParse(undefined);
       if (!appDefault.success || appDefault.data === undefined) return [];
       compared.push(name);
-      return String(appDefault.data) === String(defaultValue) ? [] : [`${name}: Bicep ${String(defaultValue)}, app ${String(appDefault.data)}`];
+      return String(appDefault.data) === String(defaultValue)
+        ? []
+        : [`${name}: Bicep ${String(defaultValue)}, app ${String(appDefault.data)}`];
     });
     expect(disagreements).toEqual([]);
     expect(compared).toEqual(
-      expect.arrayContaining(['KEY_VAULT_CLIENT_ID_SECRET_NAME', 'KEY_VAULT_CLIENT_SECRET_SECRET_NAME', 'KEY_VAULT_REFRESH_TOKEN_SECRET_NAME']),
+      expect.arrayContaining([
+        'KEY_VAULT_CLIENT_ID_SECRET_NAME',
+        'KEY_VAULT_CLIENT_SECRET_SECRET_NAME',
+        'KEY_VAULT_REFRESH_TOKEN_SECRET_NAME',
+      ]),
     );
   });
 
@@ -135,7 +151,11 @@ describe('app settings written by infra/main.bicep', () => {
   });
 
   it('accept optional overrides that win over the computed settings', () => {
-    expect(main.parameters?.appSettingsOverrides).toEqual({ type: 'object', defaultValue: {}, metadata: expect.any(Object) });
+    expect(main.parameters?.appSettingsOverrides).toEqual({
+      type: 'object',
+      defaultValue: {},
+      metadata: expect.any(Object),
+    });
     expect(functionApp.passed.appSettingsOverrides?.value).toBe("[parameters('appSettingsOverrides')]");
     const merged = Object.values(functionApp.template.variables ?? {}).filter((v) => typeof v === 'string');
     expect(merged).toContain("[union(parameters('appSettings'), parameters('appSettingsOverrides'))]");

@@ -13,7 +13,9 @@ beforeAll(async () => {
   // The first call restores the CLI (dotnet restore); the later ones find it cached.
   version = await runBicep(['--version']);
   if (version.code !== 0) {
-    throw new Error(`scripts/bicep.sh could not restore or run the Bicep CLI (exit ${version.code}):\n${version.stderr}`);
+    throw new Error(
+      `scripts/bicep.sh could not restore or run the Bicep CLI (exit ${version.code}):\n${version.stderr}`,
+    );
   }
 }, RESTORE_TIMEOUT_MS);
 

@@ -26,12 +26,20 @@ export interface BicepRun {
 }
 
 /** Runs `bash scripts/bicep.sh ...args` from the repository root; never rejects (the caller asserts). */
-export function runBicep(args: readonly string[], options: { cwd?: string; timeoutMs?: number } = {}): Promise<BicepRun> {
+export function runBicep(
+  args: readonly string[],
+  options: { cwd?: string; timeoutMs?: number } = {},
+): Promise<BicepRun> {
   return new Promise((resolve) => {
     execFile(
       'bash',
       [path.join(REPO_ROOT, 'scripts/bicep.sh'), ...args],
-      { cwd: options.cwd ?? REPO_ROOT, timeout: options.timeoutMs ?? RESTORE_TIMEOUT_MS, maxBuffer: 64 * 1024 * 1024, encoding: 'utf8' },
+      {
+        cwd: options.cwd ?? REPO_ROOT,
+        timeout: options.timeoutMs ?? RESTORE_TIMEOUT_MS,
+        maxBuffer: 64 * 1024 * 1024,
+        encoding: 'utf8',
+      },
       (error, stdout, stderr) => {
         const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
         resolve({ code, stdout, stderr: error && !stderr ? String(error.message) : stderr });
@@ -94,7 +102,9 @@ export interface CompiledModule {
 
 /** The module deployed under `deploymentName` (the Bicep `name:` of the module). */
 export function moduleOf(template: ArmTemplate, deploymentName: string): CompiledModule {
-  const deployment = resourcesOf(template).find((r) => r.type === 'Microsoft.Resources/deployments' && r.name === deploymentName);
+  const deployment = resourcesOf(template).find(
+    (r) => r.type === 'Microsoft.Resources/deployments' && r.name === deploymentName,
+  );
   if (!deployment?.properties?.template) throw new Error(`no module deployment named ${deploymentName}`);
   return { template: deployment.properties.template as ArmTemplate, passed: deployment.properties.parameters ?? {} };
 }
@@ -103,7 +113,8 @@ export function moduleOf(template: ArmTemplate, deploymentName: string): Compile
 export function modulesOf(template: ArmTemplate): Record<string, CompiledModule> {
   const out: Record<string, CompiledModule> = {};
   for (const r of resourcesOf(template)) {
-    if (r.type === 'Microsoft.Resources/deployments' && r.properties?.template) out[r.name] = moduleOf(template, r.name);
+    if (r.type === 'Microsoft.Resources/deployments' && r.properties?.template)
+      out[r.name] = moduleOf(template, r.name);
   }
   return out;
 }
@@ -111,7 +122,9 @@ export function modulesOf(template: ArmTemplate): Record<string, CompiledModule>
 /** Every resource of `template` and of its modules, depth first. */
 export function allResources(template: ArmTemplate): NamedResource[] {
   return resourcesOf(template).flatMap((r) =>
-    r.type === 'Microsoft.Resources/deployments' && r.properties?.template ? [r, ...allResources(r.properties.template)] : [r],
+    r.type === 'Microsoft.Resources/deployments' && r.properties?.template
+      ? [r, ...allResources(r.properties.template)]
+      : [r],
   );
 }
 

@@ -100,7 +100,11 @@ describe('security', () => {
   it('serves HTTPS only with TLS 1.2, FTP disabled', () => {
     const [site] = resourcesOfType(functionApp.template, 'Microsoft.Web/sites');
     expect(site.properties?.httpsOnly).toBe(true);
-    expect(site.properties?.siteConfig).toMatchObject({ minTlsVersion: '1.2', scmMinTlsVersion: '1.2', ftpsState: 'Disabled' });
+    expect(site.properties?.siteConfig).toMatchObject({
+      minTlsVersion: '1.2',
+      scmMinTlsVersion: '1.2',
+      ftpsState: 'Disabled',
+    });
   });
 
   it('disables basic publishing credentials for FTP and SCM', () => {
@@ -126,10 +130,17 @@ describe('security', () => {
 
   it('puts Entra ID authentication in front of the app only when enableEntraAuth is on, answering 401', () => {
     expect(main.parameters?.enableEntraAuth).toMatchObject({ type: 'bool', defaultValue: false });
-    const [auth] = resourcesOfType(functionApp.template, 'Microsoft.Web/sites/config').filter((r) => r.name.includes('authsettingsV2'));
+    const [auth] = resourcesOfType(functionApp.template, 'Microsoft.Web/sites/config').filter((r) =>
+      r.name.includes('authsettingsV2'),
+    );
     expect(auth.condition).toBe("[parameters('enableEntraAuth')]");
-    expect(auth.properties?.globalValidation).toMatchObject({ requireAuthentication: true, unauthenticatedClientAction: 'Return401' });
-    expect(auth.properties?.identityProviders.azureActiveDirectory.registration.clientId).toBe("[parameters('entraAuthClientId')]");
+    expect(auth.properties?.globalValidation).toMatchObject({
+      requireAuthentication: true,
+      unauthenticatedClientAction: 'Return401',
+    });
+    expect(auth.properties?.identityProviders.azureActiveDirectory.registration.clientId).toBe(
+      "[parameters('entraAuthClientId')]",
+    );
   });
 });
 
@@ -151,21 +162,27 @@ describe('role assignments', () => {
     expect(appAssignments).toHaveLength(Object.keys(APP_ROLES).length);
     for (const assignment of assignments) {
       expect(assignment.name).toMatch(/^\[guid\(/);
-      expect(assignment.properties?.roleDefinitionId).toMatch(/^\[subscriptionResourceId\('Microsoft\.Authorization\/roleDefinitions', variables\('roles'\)\.\w+\)\]$/);
+      expect(assignment.properties?.roleDefinitionId).toMatch(
+        /^\[subscriptionResourceId\('Microsoft\.Authorization\/roleDefinitions', variables\('roles'\)\.\w+\)\]$/,
+      );
     }
     for (const assignment of appAssignments) expect(assignment.properties?.principalType).toBe('ServicePrincipal');
   });
 
   it('give the deploying principal Key Vault Secrets Officer, so it can store the Partner Center secrets', () => {
     const rbac = moduleOf(main, 'rbac');
-    const deployer = resourcesOfType(rbac.template, 'Microsoft.Authorization/roleAssignments').filter((a) => a.condition !== undefined);
+    const deployer = resourcesOfType(rbac.template, 'Microsoft.Authorization/roleAssignments').filter(
+      (a) => a.condition !== undefined,
+    );
     expect(deployer).toHaveLength(1);
     expect(deployer[0].properties?.roleDefinitionId).toContain('keyVaultSecretsOfficer');
     expect(deployer[0].properties?.principalId).toBe("[parameters('deployerPrincipalId')]");
   });
 
   it('exist before the app starts (the function app module waits for them)', () => {
-    const [deployment] = allResources(main).filter((r) => r.type === 'Microsoft.Resources/deployments' && r.name === 'functionapp');
+    const [deployment] = allResources(main).filter(
+      (r) => r.type === 'Microsoft.Resources/deployments' && r.name === 'functionapp',
+    );
     expect(deployment.dependsOn).toEqual(expect.arrayContaining(['rbac']));
   });
 });

@@ -43,8 +43,18 @@ function tokens(firstToken?: string): AccessTokenSource & { calls: Array<{ force
   };
 }
 
-const client = (source: AccessTokenSource, overrides: Partial<ConstructorParameters<typeof PartnerCenterClient>[0]> = {}) =>
-  new PartnerCenterClient({ baseUrl: partnerCenter.url, tokens: source, baseBackoffMs: 5, maxBackoffMs: 1500, timeoutMs: 2000, ...overrides });
+const client = (
+  source: AccessTokenSource,
+  overrides: Partial<ConstructorParameters<typeof PartnerCenterClient>[0]> = {},
+) =>
+  new PartnerCenterClient({
+    baseUrl: partnerCenter.url,
+    tokens: source,
+    baseBackoffMs: 5,
+    maxBackoffMs: 1500,
+    timeoutMs: 2000,
+    ...overrides,
+  });
 
 const step1 = (name: string) => ({ ...example('step1-partner-led.json'), name, mpnId: '1234567' });
 
@@ -65,7 +75,9 @@ describe('PartnerCenterClient', () => {
     partnerCenter.clearFaults();
     const again = await pc.createReferral(step1('client-drop'), { requestId });
     expect(again.id).toBe(created.id);
-    expect((partnerCenter.referrals() as unknown as Array<{ name: string }>).filter((r) => r.name === 'client-drop')).toHaveLength(1);
+    expect(
+      (partnerCenter.referrals() as unknown as Array<{ name: string }>).filter((r) => r.name === 'client-drop'),
+    ).toHaveLength(1);
   });
 
   it('honours Retry-After on 429 and gives up with a retryable throttling error', async () => {
@@ -77,7 +89,7 @@ describe('PartnerCenterClient', () => {
     expect(pc.stats().byStatus['429']).toBe(3);
   });
 
-  it('turns a 400 into a permanent typed error with Partner Center\'s code and no retry', async () => {
+  it("turns a 400 into a permanent typed error with Partner Center's code and no retry", async () => {
     const pc = client(tokens());
     const error = await pc.createReferral({ name: 'no required fields' }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(PartnerCenterRejectedError);
@@ -96,7 +108,9 @@ describe('PartnerCenterClient', () => {
   it('stops retrying when the next attempt could not finish before the deadline', async () => {
     partnerCenter.setFaults({ serverErrors: { probability: 1, statuses: [503] } });
     const pc = client(tokens(), { maxAttempts: 50, baseBackoffMs: 200 });
-    const error = await pc.createReferral(step1('client-deadline'), { deadlineEpochMs: Date.now() + 300 }).catch((e: unknown) => e);
+    const error = await pc
+      .createReferral(step1('client-deadline'), { deadlineEpochMs: Date.now() + 300 })
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(PartnerCenterUnavailableError);
     expect(pc.stats().calls).toBeLessThan(50);
   });

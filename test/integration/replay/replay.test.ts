@@ -22,15 +22,23 @@ afterAll(async () => azurite?.stop());
 
 /** Messages a poison queue really holds: plain JSON (Power Automate), base64 JSON (SDKs), step messages, odd text. */
 const POISONED = [
-  JSON.stringify({ idempotencyKey: 'crm-1', referral: { name: 'Contoso <Deal> & "Partners"', customerProfile: { team: [{ email: 'ann@contoso.example' }] } } }),
+  JSON.stringify({
+    idempotencyKey: 'crm-1',
+    referral: { name: 'Contoso <Deal> & "Partners"', customerProfile: { team: [{ email: 'ann@contoso.example' }] } },
+  }),
   Buffer.from(JSON.stringify({ name: 'Fabrikam' })).toString('base64'),
-  JSON.stringify({ trackingId: `r${'a'.repeat(31)}`, traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' }),
+  JSON.stringify({
+    trackingId: `r${'a'.repeat(31)}`,
+    traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
+  }),
   'not json at all: ünïcödé ✓',
 ];
 
 /** A fresh pair of queues with a unique name (this suite runs against one Azurite). */
 let counter = 0;
-async function poisonedQueue(texts: readonly string[]): Promise<{ name: string; queue: QueueClient; poison: QueueClient }> {
+async function poisonedQueue(
+  texts: readonly string[],
+): Promise<{ name: string; queue: QueueClient; poison: QueueClient }> {
   const name = `replay-${++counter}-${Date.now().toString(36)}`;
   const queue = service.getQueueClient(name);
   const poison = service.getQueueClient(`${name}-poison`);
@@ -60,7 +68,13 @@ describe('replayPoisonMessages (Azurite)', () => {
   it('moves every poison message back onto its queue with the same text', async () => {
     const { name, queue, poison } = await poisonedQueue(POISONED);
     const report = await replayPoisonMessages(service, { queueName: name });
-    expect(report).toMatchObject({ poisonMessagesAtStart: 4, moved: 4, sentNotDeleted: 0, poisonMessagesLeft: 0, dryRun: false });
+    expect(report).toMatchObject({
+      poisonMessagesAtStart: 4,
+      moved: 4,
+      sentNotDeleted: 0,
+      poisonMessagesLeft: 0,
+      dryRun: false,
+    });
     expect(await count(poison)).toBe(0);
     expect((await drain(queue)).sort()).toEqual([...POISONED].sort());
   });
@@ -84,7 +98,9 @@ describe('replayPoisonMessages (Azurite)', () => {
   });
 
   it('moves more messages than one receive batch holds', async () => {
-    const texts = Array.from({ length: 70 }, (_, i) => JSON.stringify({ trackingId: `r${i.toString(16).padStart(31, '0')}` }));
+    const texts = Array.from({ length: 70 }, (_, i) =>
+      JSON.stringify({ trackingId: `r${i.toString(16).padStart(31, '0')}` }),
+    );
     const { name, queue, poison } = await poisonedQueue(texts);
     const moved: string[] = [];
     const report = await replayPoisonMessages(service, { queueName: name, onMoved: (id) => moved.push(id) });
@@ -111,9 +127,12 @@ describe('replayPoisonMessages (Azurite)', () => {
   it('stops at a message it cannot send and keeps that message in the poison queue', async () => {
     const { name, poison } = await poisonedQueue(POISONED.slice(0, 2));
     const failingQueue = Object.assign(Object.create(service.getQueueClient(name)) as QueueClient, {
-      sendMessage: () => Promise.reject(Object.assign(new Error('Server failed to authenticate the request'), { name: 'RestError' })),
+      sendMessage: () =>
+        Promise.reject(Object.assign(new Error('Server failed to authenticate the request'), { name: 'RestError' })),
     });
-    const flaky = { getQueueClient: (queueName: string) => (queueName === name ? failingQueue : service.getQueueClient(queueName)) } as unknown as QueueServiceClient;
+    const flaky = {
+      getQueueClient: (queueName: string) => (queueName === name ? failingQueue : service.getQueueClient(queueName)),
+    } as unknown as QueueServiceClient;
     const failure = await replayPoisonMessages(flaky, { queueName: name }).catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(ReplayError);
     expect((failure as ReplayError).report).toMatchObject({ moved: 0, poisonMessagesLeft: 2 });
@@ -127,7 +146,10 @@ describe('replayPoisonMessages (Azurite)', () => {
     const stuckPoison = Object.assign(Object.create(service.getQueueClient(`${name}-poison`)) as QueueClient, {
       deleteMessage: () => Promise.reject(new Error('The specified message does not exist')),
     });
-    const flaky = { getQueueClient: (queueName: string) => (queueName === `${name}-poison` ? stuckPoison : service.getQueueClient(queueName)) } as unknown as QueueServiceClient;
+    const flaky = {
+      getQueueClient: (queueName: string) =>
+        queueName === `${name}-poison` ? stuckPoison : service.getQueueClient(queueName),
+    } as unknown as QueueServiceClient;
     const report = await replayPoisonMessages(flaky, { queueName: name });
     expect(report).toMatchObject({ moved: 0, sentNotDeleted: 1 });
     expect(await drain(queue)).toEqual([POISONED[0]]);
@@ -143,15 +165,24 @@ describe('replay-poison command', () => {
   it('reads AzureWebJobsStorage from local.settings.json and prints counts, never message bodies', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'replay-'));
     try {
-      await writeFile(path.join(dir, 'local.settings.json'), JSON.stringify({ IsEncrypted: false, Values: { AzureWebJobsStorage: azurite.connectionString } }));
+      await writeFile(
+        path.join(dir, 'local.settings.json'),
+        JSON.stringify({ IsEncrypted: false, Values: { AzureWebJobsStorage: azurite.connectionString } }),
+      );
       const intake = service.getQueueClient('referral-intake');
       const poison = service.getQueueClient('referral-intake-poison');
       await poison.createIfNotExists();
       await drain(poison);
       await drain(intake).catch(() => []);
-      await poison.sendMessage(POISONED[0]!);
+      await poison.sendMessage(POISONED[0]);
       const out: string[] = [];
-      const code = await replayPoisonCommand({ argv: ['--queue', 'referral-intake'], env: {}, cwd: dir, print: (l) => out.push(l), printError: (l) => out.push(l) });
+      const code = await replayPoisonCommand({
+        argv: ['--queue', 'referral-intake'],
+        env: {},
+        cwd: dir,
+        print: (l) => out.push(l),
+        printError: (l) => out.push(l),
+      });
       expect(code).toBe(0);
       expect(out.join('\n')).toMatch(/Moved 1 message\(s\) from referral-intake-poison to referral-intake; 0 left/);
       expect(out.join('\n')).not.toMatch(/contoso|Contoso|crm-1/);
@@ -164,7 +195,10 @@ describe('replay-poison command', () => {
   it('prefers an identity-based connection in the environment over the connection string of local.settings.json', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'replay-'));
     try {
-      await writeFile(path.join(dir, 'local.settings.json'), JSON.stringify({ Values: { AzureWebJobsStorage: azurite.connectionString } }));
+      await writeFile(
+        path.join(dir, 'local.settings.json'),
+        JSON.stringify({ Values: { AzureWebJobsStorage: azurite.connectionString } }),
+      );
       const out: string[] = [];
       const code = await replayPoisonCommand({
         // An unresolvable host: the command must try it (and fail), not fall back to the file's Azurite.
@@ -184,9 +218,13 @@ describe('replay-poison command', () => {
   it('prints a dry run without touching the queues', async () => {
     const poison = service.getQueueClient('referral-link-poison');
     await poison.createIfNotExists();
-    await poison.sendMessage(POISONED[2]!);
+    await poison.sendMessage(POISONED[2]);
     const out: string[] = [];
-    const code = await replayPoisonCommand({ argv: ['--queue=referral-link-poison', '--dry-run'], service, print: (l) => out.push(l) });
+    const code = await replayPoisonCommand({
+      argv: ['--queue=referral-link-poison', '--dry-run'],
+      service,
+      print: (l) => out.push(l),
+    });
     expect(code).toBe(0);
     expect(out).toEqual(['Dry run: referral-link-poison holds 1 message(s); 1 would be moved to referral-link.']);
     expect(await count(poison)).toBe(1);
@@ -194,7 +232,13 @@ describe('replay-poison command', () => {
 
   it('fails with usage when no storage connection is configured', async () => {
     const errors: string[] = [];
-    const code = await replayPoisonCommand({ argv: ['--queue', 'referral-intake'], env: {}, cwd: os.tmpdir(), print: () => undefined, printError: (l) => errors.push(l) });
+    const code = await replayPoisonCommand({
+      argv: ['--queue', 'referral-intake'],
+      env: {},
+      cwd: os.tmpdir(),
+      print: () => undefined,
+      printError: (l) => errors.push(l),
+    });
     expect(code).toBe(2);
     expect(errors[0]).toMatch(/No storage connection/);
   });
@@ -204,8 +248,14 @@ describe('parseReplayArguments', () => {
   it.each([
     { argv: ['--queue', 'referral-intake'], parsed: { queueName: 'referral-intake', dryRun: false } },
     { argv: ['--queue', 'referral-link-poison', '--dry-run'], parsed: { queueName: 'referral-link', dryRun: true } },
-    { argv: ['--queue=referral-submit', '--max=5'], parsed: { queueName: 'referral-submit', dryRun: false, maxMessages: 5 } },
-    { argv: ['--max', '2', '--queue', 'referral-intake', '--settings', 'x.json'], parsed: { queueName: 'referral-intake', dryRun: false, maxMessages: 2, settingsFile: 'x.json' } },
+    {
+      argv: ['--queue=referral-submit', '--max=5'],
+      parsed: { queueName: 'referral-submit', dryRun: false, maxMessages: 5 },
+    },
+    {
+      argv: ['--max', '2', '--queue', 'referral-intake', '--settings', 'x.json'],
+      parsed: { queueName: 'referral-intake', dryRun: false, maxMessages: 2, settingsFile: 'x.json' },
+    },
   ])('reads $argv', ({ argv, parsed }) => {
     expect(parseReplayArguments(argv)).toEqual(parsed);
   });
@@ -224,13 +274,25 @@ describe('parseReplayArguments', () => {
 
 describe('storageConnectionFrom', () => {
   it.each([
-    { case: 'a connection string', values: { AzureWebJobsStorage: 'UseDevelopmentStorage=true' }, connection: { kind: 'connectionString', connectionString: 'UseDevelopmentStorage=true' } },
+    {
+      case: 'a connection string',
+      values: { AzureWebJobsStorage: 'UseDevelopmentStorage=true' },
+      connection: { kind: 'connectionString', connectionString: 'UseDevelopmentStorage=true' },
+    },
     {
       case: 'the identity-based queue URI with a user-assigned identity',
-      values: { AzureWebJobsStorage__queueServiceUri: 'https://st1.queue.core.windows.net', AzureWebJobsStorage__clientId: 'c1', AzureWebJobsStorage__credential: 'managedidentity' },
+      values: {
+        AzureWebJobsStorage__queueServiceUri: 'https://st1.queue.core.windows.net',
+        AzureWebJobsStorage__clientId: 'c1',
+        AzureWebJobsStorage__credential: 'managedidentity',
+      },
       connection: { kind: 'identity', queueServiceUri: 'https://st1.queue.core.windows.net', clientId: 'c1' },
     },
-    { case: 'the account name alone', values: { AzureWebJobsStorage__accountName: 'st1' }, connection: { kind: 'identity', queueServiceUri: 'https://st1.queue.core.windows.net' } },
+    {
+      case: 'the account name alone',
+      values: { AzureWebJobsStorage__accountName: 'st1' },
+      connection: { kind: 'identity', queueServiceUri: 'https://st1.queue.core.windows.net' },
+    },
     { case: 'nothing', values: {}, connection: undefined },
   ])('reads $case', ({ values, connection }) => {
     expect(storageConnectionFrom(values)).toEqual(connection);

@@ -50,13 +50,17 @@ describe('conformance with the documented create-a-referral examples', () => {
   const expectDocumentedShape = (referral: Json) => {
     for (const [key, value] of Object.entries(documentedResponse)) {
       expect(referral).toHaveProperty([key]);
-      if (value !== null && referral[key] !== null) expect(`${key}: ${kind(referral[key])}`).toBe(`${key}: ${kind(value)}`);
+      if (value !== null && referral[key] !== null)
+        expect(`${key}: ${kind(referral[key])}`).toBe(`${key}: ${kind(value)}`);
     }
     expect(referral.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
     expect(referral.engagementId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
     expect(referral.eTag).toMatch(/^"[^"]+"$/);
     expect(referral.links).toEqual({
-      relatedReferrals: { uri: `${sandbox.partnerCenter.referralsUrl}?$filter=engagementId eq '${referral.engagementId}'`, method: 'GET' },
+      relatedReferrals: {
+        uri: `${sandbox.partnerCenter.referralsUrl}?$filter=engagementId eq '${referral.engagementId}'`,
+        method: 'GET',
+      },
       self: { uri: `${sandbox.partnerCenter.referralsUrl}/${referral.id}`, method: 'GET' },
     });
   };
@@ -88,7 +92,11 @@ describe('conformance with the documented create-a-referral examples', () => {
     expect(step1.body).toMatchObject({
       organizationId: PARTNER_ORG.id,
       mpnId: '6543210',
-      consent: { consentToToShareInfoWithOthers: true, consentToContact: true, consentToShareReferralWithMicrosoftSellers: true },
+      consent: {
+        consentToToShareInfoWithOthers: true,
+        consentToContact: true,
+        consentToShareReferralWithMicrosoftSellers: true,
+      },
       customerProfile: { ids: [{ profileType: 'External', id: '9-XIPFFGUQI' }] },
     });
 

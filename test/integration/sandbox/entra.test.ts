@@ -19,7 +19,12 @@ describe('Entra token endpoint stand-in', () => {
   beforeAll(async () => {
     network = guardNetwork();
     const tls = await createSandboxTls();
-    entra = await startEntra({ tls, tenantId: TENANT_ID, clients: [APP_CLIENT], deviceCode: { autoApproveAfterPolls: 0, intervalSeconds: 0 } });
+    entra = await startEntra({
+      tls,
+      tenantId: TENANT_ID,
+      clients: [APP_CLIENT],
+      deviceCode: { autoApproveAfterPolls: 0, intervalSeconds: 0 },
+    });
     agent = new https.Agent({ ca: tls.caPem, keepAlive: true });
   });
 
@@ -65,7 +70,10 @@ describe('Entra token endpoint stand-in', () => {
       idtyp: 'user',
     });
     expect(claims.oid).toMatch(/^[0-9a-f-]{36}$/);
-    const verified = verifyJwt(body.access_token, { keys: keysFromJwks(entra.verification.keys), audiences: [PARTNER_CENTER] });
+    const verified = verifyJwt(body.access_token, {
+      keys: keysFromJwks(entra.verification.keys),
+      audiences: [PARTNER_CENTER],
+    });
     expect(verified.ok).toBe(true);
 
     const second = await redeemV1(body.refresh_token);
@@ -82,7 +90,12 @@ describe('Entra token endpoint stand-in', () => {
     const replayBody = (await replay.json()) as Record<string, unknown>;
     expect(replayBody).toMatchObject({ error: 'invalid_grant', error_codes: [70000] });
     expect(replayBody).toEqual(
-      expect.objectContaining({ error_description: expect.stringMatching(/^AADSTS70000: /), timestamp: expect.any(String), trace_id: expect.any(String), correlation_id: expect.any(String) }),
+      expect.objectContaining({
+        error_description: expect.stringMatching(/^AADSTS70000: /),
+        timestamp: expect.any(String),
+        trace_id: expect.any(String),
+        correlation_id: expect.any(String),
+      }),
     );
 
     // The newest token of the family died with it.
@@ -94,11 +107,15 @@ describe('Entra token endpoint stand-in', () => {
 
   it.each([
     ['an unknown refresh token', () => 'not-a-refresh-token', 9002313],
-    ['a refresh token revoked through the API', () => {
-      const token = entra.issueRefreshToken();
-      entra.revokeRefreshToken(token);
-      return token;
-    }, 50173],
+    [
+      'a refresh token revoked through the API',
+      () => {
+        const token = entra.issueRefreshToken();
+        entra.revokeRefreshToken(token);
+        return token;
+      },
+      50173,
+    ],
   ])('answers 400 invalid_grant for %s', async (_label, token, code) => {
     const response = await redeemV1(token());
     expect(response.status).toBe(400);
@@ -108,7 +125,13 @@ describe('Entra token endpoint stand-in', () => {
   it('expires refresh tokens that were not redeemed within their lifetime (AADSTS700082)', async () => {
     let nowMs = Date.now();
     const tls = await createSandboxTls();
-    const shortLived = await startEntra({ tls, tenantId: TENANT_ID, clients: [APP_CLIENT], refreshTokenLifetimeSeconds: 60, nowMs: () => nowMs });
+    const shortLived = await startEntra({
+      tls,
+      tenantId: TENANT_ID,
+      clients: [APP_CLIENT],
+      refreshTokenLifetimeSeconds: 60,
+      nowMs: () => nowMs,
+    });
     const localAgent = new https.Agent({ ca: tls.caPem });
     try {
       const token = shortLived.issueRefreshToken();
@@ -116,7 +139,13 @@ describe('Entra token endpoint stand-in', () => {
       const response = await call(`${shortLived.tokenUrl}`, {
         method: 'POST',
         httpsAgent: localAgent,
-        ...form({ grant_type: 'refresh_token', refresh_token: token, resource: PARTNER_CENTER, client_id: APP_CLIENT.clientId, client_secret: APP_CLIENT.clientSecret }),
+        ...form({
+          grant_type: 'refresh_token',
+          refresh_token: token,
+          resource: PARTNER_CENTER,
+          client_id: APP_CLIENT.clientId,
+          client_secret: APP_CLIENT.clientSecret,
+        }),
       });
       expect(response.status).toBe(400);
       expect(await response.json()).toMatchObject({ error: 'invalid_grant', error_codes: [700082] });
@@ -139,11 +168,18 @@ describe('Entra token endpoint stand-in', () => {
   });
 
   it('answers 400 for a missing parameter, an unsupported grant and an unknown tenant', async () => {
-    const missing = await post(`/${TENANT_ID}/oauth2/token`, { grant_type: 'refresh_token', client_id: APP_CLIENT.clientId, client_secret: APP_CLIENT.clientSecret });
+    const missing = await post(`/${TENANT_ID}/oauth2/token`, {
+      grant_type: 'refresh_token',
+      client_id: APP_CLIENT.clientId,
+      client_secret: APP_CLIENT.clientSecret,
+    });
     expect(missing.status).toBe(400);
     expect(await missing.json()).toMatchObject({ error: 'invalid_request', error_codes: [900144] });
 
-    const password = await post(`/${TENANT_ID}/oauth2/token`, { grant_type: 'password', client_id: APP_CLIENT.clientId });
+    const password = await post(`/${TENANT_ID}/oauth2/token`, {
+      grant_type: 'password',
+      client_id: APP_CLIENT.clientId,
+    });
     expect(await password.json()).toMatchObject({ error: 'unsupported_grant_type', error_codes: [70003] });
 
     const tenant = await post('/another-tenant/oauth2/token', { grant_type: 'client_credentials' });
@@ -162,9 +198,17 @@ describe('Entra token endpoint stand-in', () => {
     });
     expect(response.status).toBe(200);
     const body = (await response.json()) as Record<string, unknown>;
-    expect(body).toMatchObject({ token_type: 'Bearer', expires_in: 3600, scope: expect.stringContaining(`${PARTNER_CENTER}/user_impersonation`) });
+    expect(body).toMatchObject({
+      token_type: 'Bearer',
+      expires_in: 3600,
+      scope: expect.stringContaining(`${PARTNER_CENTER}/user_impersonation`),
+    });
     expect(body.client_info).toEqual(expect.any(String));
-    expect(claimsOf(String(body.access_token))).toMatchObject({ aud: PARTNER_CENTER, ver: '2.0', azp: APP_CLIENT.clientId });
+    expect(claimsOf(String(body.access_token))).toMatchObject({
+      aud: PARTNER_CENTER,
+      ver: '2.0',
+      azp: APP_CLIENT.clientId,
+    });
   });
 
   it('issues app-only tokens for client credentials, and insists on /.default on v2', async () => {
@@ -193,13 +237,26 @@ describe('Entra token endpoint stand-in', () => {
   });
 
   it('runs the device code flow: pending until approved, then tokens and a new refresh token family', async () => {
-    const start = await post(`/${TENANT_ID}/oauth2/v2.0/devicecode`, { client_id: APP_CLIENT.clientId, scope: `${PARTNER_CENTER}/.default offline_access` });
+    const start = await post(`/${TENANT_ID}/oauth2/v2.0/devicecode`, {
+      client_id: APP_CLIENT.clientId,
+      scope: `${PARTNER_CENTER}/.default offline_access`,
+    });
     expect(start.status).toBe(200);
-    const grant = (await start.json()) as { device_code: string; user_code: string; verification_uri: string; interval: number; expires_in: number };
+    const grant = (await start.json()) as {
+      device_code: string;
+      user_code: string;
+      verification_uri: string;
+      interval: number;
+      expires_in: number;
+    };
     expect(grant).toMatchObject({ verification_uri: `${entra.url}/devicelogin`, interval: 0, expires_in: 900 });
 
     const poll = () =>
-      post(`/${TENANT_ID}/oauth2/v2.0/token`, { grant_type: 'urn:ietf:params:oauth:grant-type:device_code', device_code: grant.device_code, client_id: APP_CLIENT.clientId });
+      post(`/${TENANT_ID}/oauth2/v2.0/token`, {
+        grant_type: 'urn:ietf:params:oauth:grant-type:device_code',
+        device_code: grant.device_code,
+        client_id: APP_CLIENT.clientId,
+      });
     const pending = await poll();
     expect(pending.status).toBe(400);
     expect(await pending.json()).toMatchObject({ error: 'authorization_pending', error_codes: [70016] });
@@ -224,17 +281,30 @@ describe('Entra token endpoint stand-in', () => {
 
   it('approves device codes automatically after the configured number of polls', async () => {
     const tls = await createSandboxTls();
-    const auto = await startEntra({ tls, clients: [APP_CLIENT], deviceCode: { autoApproveAfterPolls: 2, intervalSeconds: 0 } });
+    const auto = await startEntra({
+      tls,
+      clients: [APP_CLIENT],
+      deviceCode: { autoApproveAfterPolls: 2, intervalSeconds: 0 },
+    });
     const localAgent = new https.Agent({ ca: tls.caPem });
     try {
       const start = await call(`${auto.url}/${auto.tenantId}/oauth2/v2.0/devicecode`, {
-        method: 'POST', httpsAgent: localAgent, ...form({ client_id: APP_CLIENT.clientId, scope: `${PARTNER_CENTER}/.default` }) });
+        method: 'POST',
+        httpsAgent: localAgent,
+        ...form({ client_id: APP_CLIENT.clientId, scope: `${PARTNER_CENTER}/.default` }),
+      });
       const { device_code } = (await start.json()) as { device_code: string };
       const statuses: number[] = [];
       for (let i = 0; i < 2; i++) {
         const r = await call(auto.tokenUrlV2, {
-          method: 'POST', httpsAgent: localAgent,
-          ...form({ grant_type: 'urn:ietf:params:oauth:grant-type:device_code', device_code, client_id: APP_CLIENT.clientId }) });
+          method: 'POST',
+          httpsAgent: localAgent,
+          ...form({
+            grant_type: 'urn:ietf:params:oauth:grant-type:device_code',
+            device_code,
+            client_id: APP_CLIENT.clientId,
+          }),
+        });
         statuses.push(r.status);
       }
       expect(statuses).toEqual([400, 200]);
@@ -245,7 +315,9 @@ describe('Entra token endpoint stand-in', () => {
   });
 
   it('serves the OpenID configuration, instance discovery and the JWKS MSAL reads', async () => {
-    const config = (await (await call(`${entra.url}/${TENANT_ID}/v2.0/.well-known/openid-configuration`, { httpsAgent: agent })).json()) as Record<string, string>;
+    const config = (await (
+      await call(`${entra.url}/${TENANT_ID}/v2.0/.well-known/openid-configuration`, { httpsAgent: agent })
+    ).json()) as Record<string, string>;
     expect(config).toMatchObject({
       token_endpoint: `${entra.url}/${TENANT_ID}/oauth2/v2.0/token`,
       issuer: `${entra.url}/${TENANT_ID}/v2.0`,
@@ -256,8 +328,13 @@ describe('Entra token endpoint stand-in', () => {
       const jwks = (await (await call(`${entra.url}${path}`, { httpsAgent: agent })).json()) as { keys: unknown[] };
       expect(jwks.keys).toEqual([entra.publicJwk]);
     }
-    const instance = (await (await call(`${entra.url}/common/discovery/instance?api-version=1.1`, { httpsAgent: agent })).json()) as Record<string, unknown>;
-    expect(instance).toMatchObject({ 'api-version': '1.1', tenant_discovery_endpoint: expect.stringContaining('/.well-known/openid-configuration') });
+    const instance = (await (
+      await call(`${entra.url}/common/discovery/instance?api-version=1.1`, { httpsAgent: agent })
+    ).json()) as Record<string, unknown>;
+    expect(instance).toMatchObject({
+      'api-version': '1.1',
+      tenant_discovery_endpoint: expect.stringContaining('/.well-known/openid-configuration'),
+    });
   });
 
   it('throttles with 429 and Retry-After when the rate-limit fault is on, and counts it', async () => {
@@ -289,21 +366,51 @@ describe('Entra token endpoint stand-in', () => {
 
   it('manages faults and refresh tokens through the loopback control surface', async () => {
     const json = { 'Content-Type': 'application/json' };
-    const set = await call(`${entra.url}/_sandbox/faults`, { method: 'POST', httpsAgent: agent, headers: json, body: JSON.stringify({ latency: { minMs: 1, maxMs: 3 } }) });
+    const set = await call(`${entra.url}/_sandbox/faults`, {
+      method: 'POST',
+      httpsAgent: agent,
+      headers: json,
+      body: JSON.stringify({ latency: { minMs: 1, maxMs: 3 } }),
+    });
     expect(set.status).toBe(200);
-    expect(await (await call(`${entra.url}/_sandbox/faults`, { httpsAgent: agent })).json()).toEqual({ latency: { minMs: 1, maxMs: 3 } });
-    const invalid = await call(`${entra.url}/_sandbox/faults`, { method: 'POST', httpsAgent: agent, headers: json, body: JSON.stringify({ latency: { minMs: 5, maxMs: 1 } }) });
+    expect(await (await call(`${entra.url}/_sandbox/faults`, { httpsAgent: agent })).json()).toEqual({
+      latency: { minMs: 1, maxMs: 3 },
+    });
+    const invalid = await call(`${entra.url}/_sandbox/faults`, {
+      method: 'POST',
+      httpsAgent: agent,
+      headers: json,
+      body: JSON.stringify({ latency: { minMs: 5, maxMs: 1 } }),
+    });
     expect(invalid.status).toBe(400);
     expect((await call(`${entra.url}/_sandbox/faults`, { method: 'DELETE', httpsAgent: agent })).status).toBe(204);
 
-    const minted = (await (await call(`${entra.url}/_sandbox/refresh-tokens`, { method: 'POST', httpsAgent: agent, headers: json, body: JSON.stringify({ user: 'ops@partner.example' }) })).json()) as { refresh_token: string; user: string };
+    const minted = (await (
+      await call(`${entra.url}/_sandbox/refresh-tokens`, {
+        method: 'POST',
+        httpsAgent: agent,
+        headers: json,
+        body: JSON.stringify({ user: 'ops@partner.example' }),
+      })
+    ).json()) as { refresh_token: string; user: string };
     expect(minted.user).toBe('ops@partner.example');
-    const revoked = await call(`${entra.url}/_sandbox/revoke`, { method: 'POST', httpsAgent: agent, headers: json, body: JSON.stringify({ refresh_token: minted.refresh_token }) });
+    const revoked = await call(`${entra.url}/_sandbox/revoke`, {
+      method: 'POST',
+      httpsAgent: agent,
+      headers: json,
+      body: JSON.stringify({ refresh_token: minted.refresh_token }),
+    });
     expect(await revoked.json()).toEqual({ revoked: true });
     expect((await redeemV1(minted.refresh_token)).status).toBe(400);
 
-    const stats = (await (await call(`${entra.url}/_sandbox/stats`, { httpsAgent: agent })).json()) as Record<string, unknown>;
-    expect(stats).toMatchObject({ redemptions: { refresh_token: expect.any(Number), client_credentials: expect.any(Number) }, failures: { invalid_grant: expect.any(Number) } });
+    const stats = (await (await call(`${entra.url}/_sandbox/stats`, { httpsAgent: agent })).json()) as Record<
+      string,
+      unknown
+    >;
+    expect(stats).toMatchObject({
+      redemptions: { refresh_token: expect.any(Number), client_credentials: expect.any(Number) },
+      failures: { invalid_grant: expect.any(Number) },
+    });
     expect(network.attempted).toEqual([]);
   });
 });

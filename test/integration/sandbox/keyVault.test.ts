@@ -20,14 +20,19 @@ describe('Key Vault stand-in', () => {
 
   beforeAll(async () => {
     network = guardNetwork();
-    sandbox = await startStandIns({ keyVault: { secrets: { [RT]: 'rt-version-1', 'partner-center-client-id': 'app-id' } } });
+    sandbox = await startStandIns({
+      keyVault: { secrets: { [RT]: 'rt-version-1', 'partner-center-client-id': 'app-id' } },
+    });
     const tlsOptions = { ca: sandbox.tls.caPem };
     const credential = new ClientSecretCredential(TENANT_ID, VAULT_CLIENT.clientId, VAULT_CLIENT.clientSecret, {
       authorityHost: sandbox.entra.authorityHost,
       disableInstanceDiscovery: true,
       tlsOptions,
     });
-    client = new SecretClient(sandbox.keyVault.url, credential, { tlsOptions, retryOptions: { retryDelayInMs: 10, maxRetryDelayInMs: 50 } });
+    client = new SecretClient(sandbox.keyVault.url, credential, {
+      tlsOptions,
+      retryOptions: { retryDelayInMs: 10, maxRetryDelayInMs: 50 },
+    });
   });
 
   afterAll(async () => {
@@ -44,13 +49,20 @@ describe('Key Vault stand-in', () => {
     expect(response.headers.get('www-authenticate')).toBe(
       `Bearer authorization="${sandbox.entra.url}/${TENANT_ID}", resource="${SANDBOX_VAULT_RESOURCE}"`,
     );
-    expect(await response.json()).toEqual({ error: { code: 'Unauthorized', message: expect.stringContaining('AKV10000') } });
+    expect(await response.json()).toEqual({
+      error: { code: 'Unauthorized', message: expect.stringContaining('AKV10000') },
+    });
   });
 
   it('serves a seeded secret to SecretClient after the challenge, with the real response shape', async () => {
     const secret = await client.getSecret(RT);
     expect(secret.value).toBe('rt-version-1');
-    expect(secret.properties).toMatchObject({ name: RT, enabled: true, recoveryLevel: 'Recoverable+Purgeable', vaultUrl: sandbox.keyVault.url });
+    expect(secret.properties).toMatchObject({
+      name: RT,
+      enabled: true,
+      recoveryLevel: 'Recoverable+Purgeable',
+      vaultUrl: sandbox.keyVault.url,
+    });
     expect(secret.properties.id).toBe(`${sandbox.keyVault.url}/secrets/${RT}/${secret.properties.version}`);
     expect(secret.properties.createdOn).toBeInstanceOf(Date);
     const token = sandbox.entra.stats().redemptions.client_credentials;
@@ -59,7 +71,10 @@ describe('Key Vault stand-in', () => {
 
   it('adds a new version on set, serves the latest by default and any version by id, and lists versions page by page', async () => {
     const before = await client.getSecret(RT);
-    const written = await client.setSecret(RT, 'rt-version-2', { contentType: 'text/plain', tags: { rotatedBy: 'test' } });
+    const written = await client.setSecret(RT, 'rt-version-2', {
+      contentType: 'text/plain',
+      tags: { rotatedBy: 'test' },
+    });
     expect(written.properties.version).not.toBe(before.properties.version);
     expect((await client.getSecret(RT)).value).toBe('rt-version-2');
     expect((await client.getSecret(RT, { version: before.properties.version })).value).toBe(before.value);
@@ -116,7 +131,9 @@ describe('Key Vault stand-in', () => {
     sandbox.keyVault.setFaults({ rateLimit: { probability: 1, retryAfterSeconds: 4 } });
     const raw = await call(`${sandbox.keyVault.url}/secrets/${RT}?api-version=7.6`, {
       httpsAgent: sandbox.agent,
-      headers: { Authorization: `Bearer ${sandbox.entra.issueAccessToken({ audience: SANDBOX_VAULT_RESOURCE, user: null })}` },
+      headers: {
+        Authorization: `Bearer ${sandbox.entra.issueAccessToken({ audience: SANDBOX_VAULT_RESOURCE, user: null })}`,
+      },
     });
     expect(raw.status).toBe(429);
     expect(raw.headers.get('retry-after')).toBe('4');
@@ -127,7 +144,9 @@ describe('Key Vault stand-in', () => {
     sandbox.keyVault.setFaults({ serverErrors: { probability: 1, statuses: [503] } });
     const raw = await call(`${sandbox.keyVault.url}/secrets/${RT}?api-version=7.6`, {
       httpsAgent: sandbox.agent,
-      headers: { Authorization: `Bearer ${sandbox.entra.issueAccessToken({ audience: SANDBOX_VAULT_RESOURCE, user: null })}` },
+      headers: {
+        Authorization: `Bearer ${sandbox.entra.issueAccessToken({ audience: SANDBOX_VAULT_RESOURCE, user: null })}`,
+      },
     });
     expect(raw.status).toBe(503);
     expect(await raw.json()).toMatchObject({ error: { code: 'ServiceUnavailable' } });
@@ -138,7 +157,11 @@ describe('Key Vault stand-in', () => {
     const tokens = [
       sandbox.entra.issueAccessToken({ audience: 'https://api.partner.microsoft.com', user: null }),
       sandbox.entra.issueAccessToken({ audience: SANDBOX_VAULT_RESOURCE, user: null, lifetimeSeconds: -10 }),
-      sandbox.entra.issueAccessToken({ audience: SANDBOX_VAULT_RESOURCE, user: null, claims: { tid: 'another-tenant' } }),
+      sandbox.entra.issueAccessToken({
+        audience: SANDBOX_VAULT_RESOURCE,
+        user: null,
+        claims: { tid: 'another-tenant' },
+      }),
     ];
     for (const token of tokens) {
       const response = await call(url, { httpsAgent: sandbox.agent, headers: { Authorization: `Bearer ${token}` } });
@@ -173,11 +196,17 @@ describe('Key Vault stand-in', () => {
 
   it('shows why the option is needed: a plain DefaultAzureCredential asks login.microsoftonline.com first', async () => {
     const tlsOptions = { ca: sandbox.tls.caPem };
-    const plain = new SecretClient(sandbox.keyVault.url, new DefaultAzureCredential({ tlsOptions, retryOptions: { maxRetries: 0 } }), {
-      tlsOptions,
-      retryOptions: { maxRetries: 0 },
-    });
-    await expect(plain.getSecret('partner-center-client-id')).rejects.toThrow(/endpoints_resolution_error|EnvironmentCredential/);
+    const plain = new SecretClient(
+      sandbox.keyVault.url,
+      new DefaultAzureCredential({ tlsOptions, retryOptions: { maxRetries: 0 } }),
+      {
+        tlsOptions,
+        retryOptions: { maxRetries: 0 },
+      },
+    );
+    await expect(plain.getSecret('partner-center-client-id')).rejects.toThrow(
+      /endpoints_resolution_error|EnvironmentCredential/,
+    );
     expect(network.attempted).toContain('login.microsoftonline.com');
     network.attempted.length = 0;
   });

@@ -18,7 +18,11 @@ function referralBody(overrides: Json = {}): Json {
     name: 'Contoso supply chain',
     type: 'Independent',
     externalReferenceId: `crm-${randomUUID()}`,
-    customerProfile: { name: 'Contoso', address: { addressLine1: 'One Way', city: 'Redmond', country: 'US' }, team: [] },
+    customerProfile: {
+      name: 'Contoso',
+      address: { addressLine1: 'One Way', city: 'Redmond', country: 'US' },
+      team: [],
+    },
     consent: { consentToContact: true, consentToShareReferralWithMicrosoftSellers: false },
     details: { dealValue: 25_000, currency: 'USD', closingDateTime: '2027-01-31T00:00:00Z', notes: 'first notes' },
     ...overrides,
@@ -51,7 +55,11 @@ describe('Partner Center referrals simulator', () => {
     headers: { get(name: string): string | null };
   }
 
-  async function send(method: string, path: string, options: { body?: unknown; headers?: Record<string, string>; token?: string | null; base?: string } = {}): Promise<Sent> {
+  async function send(
+    method: string,
+    path: string,
+    options: { body?: unknown; headers?: Record<string, string>; token?: string | null; base?: string } = {},
+  ): Promise<Sent> {
     const bearer = options.token === undefined ? token : options.token;
     const response = await call(`${options.base ?? pcUrl}${path}`, {
       method,
@@ -60,7 +68,12 @@ describe('Partner Center referrals simulator', () => {
         ...(options.body === undefined ? {} : { 'Content-Type': 'application/json' }),
         ...options.headers,
       },
-      body: options.body === undefined ? undefined : typeof options.body === 'string' ? options.body : JSON.stringify(options.body),
+      body:
+        options.body === undefined
+          ? undefined
+          : typeof options.body === 'string'
+            ? options.body
+            : JSON.stringify(options.body),
     });
     const text = await response.text();
     return { status: response.status, body: text ? (JSON.parse(text) as Json) : {}, headers: response.headers };
@@ -105,7 +118,11 @@ describe('Partner Center referrals simulator', () => {
       ['no customerProfile', { customerProfile: undefined }, 'customerProfile'],
       ['no consent', { consent: undefined }, 'consent'],
       ['no details', { details: undefined }, 'details'],
-      ['a three-letter country', { customerProfile: { name: 'C', address: { country: 'USA' } } }, 'customerProfile.address.country'],
+      [
+        'a three-letter country',
+        { customerProfile: { name: 'C', address: { country: 'USA' } } },
+        'customerProfile.address.country',
+      ],
       ['no customer name', { customerProfile: { address: { country: 'US' } } }, 'customerProfile.name'],
       ['a substatus that does not go with the status', { status: 'New', substatus: 'Won' }, 'substatus'],
       ['Closed without a substatus', { status: 'Closed' }, 'substatus'],
@@ -116,18 +133,28 @@ describe('Partner Center referrals simulator', () => {
       ['a malformed currency', { details: { currency: 'US Dollar' } }, 'details.currency'],
       ['a malformed closing date', { details: { closingDateTime: 'next tuesday' } }, 'details.closingDateTime'],
       ['a malformed contact email', { team: [{ firstName: 'A', email: 'not-an-email' }] }, 'team[0].email'],
-      ['an unknown customer size', { customerProfile: { name: 'C', address: { country: 'US' }, size: 'huge' } }, 'customerProfile.size'],
+      [
+        'an unknown customer size',
+        { customerProfile: { name: 'C', address: { country: 'US' }, size: 'huge' } },
+        'customerProfile.size',
+      ],
       ['a malformed engagementId', { engagementId: 'engagement-1' }, 'engagementId'],
       ['an unknown engagementId', { engagementId: randomUUID() }, 'engagementId'],
     ])('refuses a body with %s: 400 invalidRequest naming the target', async (_label, overrides, target) => {
-      const result = await send('POST', '', { body: referralBody(overrides as Json) });
+      const result = await send('POST', '', { body: referralBody(overrides) });
       expect(result.status).toBe(400);
       expect(result.body).toEqual({ error: { code: 'invalidRequest', message: expect.any(String), target } });
     });
 
     it('refuses a body that is not JSON or not an object', async () => {
-      expect((await send('POST', '', { body: '{"type":' })).body.error).toMatchObject({ code: 'invalidRequest', target: 'body' });
-      expect((await send('POST', '', { body: [referralBody()] })).body.error).toMatchObject({ code: 'invalidRequest', target: 'body' });
+      expect((await send('POST', '', { body: '{"type":' })).body.error).toMatchObject({
+        code: 'invalidRequest',
+        target: 'body',
+      });
+      expect((await send('POST', '', { body: [referralBody()] })).body.error).toMatchObject({
+        code: 'invalidRequest',
+        target: 'body',
+      });
     });
 
     it('matches property names and enum values case-insensitively and stores the canonical spelling', async () => {
@@ -135,13 +162,23 @@ describe('Partner Center referrals simulator', () => {
         type: 'shared',
         qualification: 'salesqualified',
         consent: { ConsentToToShareInfoWithOthers: true, ConsentToContact: true },
-        customerProfile: { Name: 'Contoso', Address: { Country: 'us' }, ids: [{ profileType: 'external', id: '9-X' }], size: '10TO50EMPLOYEES' },
+        customerProfile: {
+          Name: 'Contoso',
+          Address: { Country: 'us' },
+          ids: [{ profileType: 'external', id: '9-X' }],
+          size: '10TO50EMPLOYEES',
+        },
       });
       expect(referral).toMatchObject({
         type: 'Shared',
         qualification: 'SalesQualified',
         consent: { consentToToShareInfoWithOthers: true, consentToContact: true },
-        customerProfile: { name: 'Contoso', address: { country: 'US' }, ids: [{ profileType: 'External', id: '9-X' }], size: '10to50employees' },
+        customerProfile: {
+          name: 'Contoso',
+          address: { country: 'US' },
+          ids: [{ profileType: 'External', id: '9-X' }],
+          size: '10to50employees',
+        },
       });
     });
 
@@ -152,14 +189,25 @@ describe('Partner Center referrals simulator', () => {
 
     it('joins an existing engagement, and keeps organizationId msft for a Microsoft-side referral', async () => {
       const partner = await create({ type: 'Shared' });
-      const microsoft = await create({ type: 'Shared', engagementId: partner.engagementId, organizationId: 'msft', organizationName: 'Microsoft' });
+      const microsoft = await create({
+        type: 'Shared',
+        engagementId: partner.engagementId,
+        organizationId: 'msft',
+        organizationName: 'Microsoft',
+      });
       expect(microsoft.engagementId).toBe(partner.engagementId);
       expect(microsoft.id).not.toBe(partner.id);
       expect(microsoft).toMatchObject({ organizationId: 'msft', organizationName: 'Microsoft' });
     });
 
     it('ignores server-owned fields sent in the body', async () => {
-      const referral = await create({ id: 'mine', eTag: '"mine"', organizationId: 'someone-else', direction: 'Incoming', createdDateTime: '2000-01-01T00:00:00Z' });
+      const referral = await create({
+        id: 'mine',
+        eTag: '"mine"',
+        organizationId: 'someone-else',
+        direction: 'Incoming',
+        createdDateTime: '2000-01-01T00:00:00Z',
+      });
       expect(referral.id).not.toBe('mine');
       expect(referral.eTag).not.toBe('"mine"');
       expect(referral).toMatchObject({ organizationId: PARTNER_ORG.id, direction: 'Outgoing' });
@@ -170,7 +218,10 @@ describe('Partner Center referrals simulator', () => {
       const requestId = randomUUID();
       const before = sandbox.partnerCenter.stats();
       const first = await send('POST', '', { body: referralBody(), headers: { 'MS-RequestId': requestId } });
-      const second = await send('POST', '', { body: referralBody({ name: 'different body' }), headers: { 'MS-RequestId': requestId } });
+      const second = await send('POST', '', {
+        body: referralBody({ name: 'different body' }),
+        headers: { 'MS-RequestId': requestId },
+      });
       expect(second.status).toBe(first.status);
       expect(second.body).toEqual(first.body);
       expect(second.headers.get('ms-requestid')).toBe(requestId);
@@ -221,9 +272,13 @@ describe('Partner Center referrals simulator', () => {
         const tokenB = sandbox.entra.issueAccessToken({ audience: AUDIENCE, claims: { tid: 'tenant-b' } });
         const created = await send('POST', '', { body: referralBody(), base: simulator.referralsUrl, token: tokenA });
         expect(created.body.organizationId).toBe('tenant-a');
-        expect((await send('GET', `/${created.body.id}`, { base: simulator.referralsUrl, token: tokenB })).status).toBe(404);
+        expect((await send('GET', `/${created.body.id}`, { base: simulator.referralsUrl, token: tokenB })).status).toBe(
+          404,
+        );
         expect((await send('GET', '', { base: simulator.referralsUrl, token: tokenB })).body.value).toEqual([]);
-        expect((await send('GET', `/${created.body.id}`, { base: simulator.referralsUrl, token: tokenA })).status).toBe(200);
+        expect((await send('GET', `/${created.body.id}`, { base: simulator.referralsUrl, token: tokenA })).status).toBe(
+          200,
+        );
       } finally {
         await simulator.close();
       }
@@ -242,11 +297,16 @@ describe('Partner Center referrals simulator', () => {
       expect(byEngagement.body['@odata.context']).toEqual(expect.any(String));
       expect(byEngagement.body.value).toHaveLength(2);
 
-      const combined = await filter(`engagementId eq '${shared.engagementId}' and (status eq 'Active' and substatus eq 'Accepted') and type eq 'Shared' and direction eq 'Outgoing'`);
+      const combined = await filter(
+        `engagementId eq '${shared.engagementId}' and (status eq 'Active' and substatus eq 'Accepted') and type eq 'Shared' and direction eq 'Outgoing'`,
+      );
       expect(combined.body.value.map((r: Json) => r.id)).toEqual([shared.id]);
       const microsoft = await filter(`engagementId eq '${shared.engagementId}' and organizationId eq 'msft'`);
       expect(microsoft.body.value).toHaveLength(1);
-      expect((await filter(`customerProfile/address/country eq 'US' and engagementId eq '${shared.engagementId}'`)).body.value).toHaveLength(2);
+      expect(
+        (await filter(`customerProfile/address/country eq 'US' and engagementId eq '${shared.engagementId}'`)).body
+          .value,
+      ).toHaveLength(2);
     });
 
     it("reads quoted strings with '' escaping (externalReferenceId eq 'O''Brien')", async () => {
@@ -278,7 +338,9 @@ describe('Partner Center referrals simulator', () => {
       const ids: string[] = [];
       for (let i = 0; i < 4; i++) ids.push((await create({ externalReferenceId: tag })).id);
       const f = `$filter=${encodeURIComponent(`externalReferenceId eq '${tag}'`)}`;
-      expect((await list(`${f}&$orderby=createdDateTime desc`)).body.value.map((r: Json) => r.id)).toEqual([...ids].reverse());
+      expect((await list(`${f}&$orderby=createdDateTime desc`)).body.value.map((r: Json) => r.id)).toEqual(
+        [...ids].reverse(),
+      );
       expect((await list(`${f}&$orderby=createdDateTime asc`)).body.value.map((r: Json) => r.id)).toEqual(ids);
       await send('PATCH', `/${ids[1]}`, { body: [{ op: 'replace', path: '/details/notes', value: 'touched' }] });
       expect((await list(`${f}&$orderby=updatedDateTime desc`)).body.value[0].id).toBe(ids[1]);
@@ -316,7 +378,11 @@ describe('Partner Center referrals simulator', () => {
 
       const skipped = await list(`${f}&$skip=220&$top=5`);
       expect(skipped.body.value.map((r: Json) => r.id)).toEqual([...created].slice(220, 225));
-      expect((await list(`${f}&$top=2&$select=name,status`)).body.value[0]).toEqual({ id: expect.any(String), name: 'Contoso supply chain', status: 'New' });
+      expect((await list(`${f}&$top=2&$select=name,status`)).body.value[0]).toEqual({
+        id: expect.any(String),
+        name: 'Contoso supply chain',
+        status: 'New',
+      });
     });
 
     it('refuses unknown query options, bad numbers and forged skip tokens', async () => {
@@ -331,7 +397,9 @@ describe('Partner Center referrals simulator', () => {
   describe('patch', () => {
     it('applies replace and add, answering 204 with the new ETag, or the referral with Prefer: return=representation', async () => {
       const referral = await create({ team: [] });
-      const quiet = await send('PATCH', `/${referral.id}`, { body: [{ op: 'replace', path: '/details/notes', value: 'second notes' }] });
+      const quiet = await send('PATCH', `/${referral.id}`, {
+        body: [{ op: 'replace', path: '/details/notes', value: 'second notes' }],
+      });
       expect(quiet.status).toBe(204);
       expect(quiet.headers.get('etag')).not.toBe(referral.eTag);
 
@@ -343,7 +411,12 @@ describe('Partner Center referrals simulator', () => {
         headers: { Prefer: 'return=representation' },
       });
       expect(loud.status).toBe(200);
-      expect(loud.body).toMatchObject({ details: { notes: 'second notes', dealValue: 30_000 }, team: [{ firstName: 'Ann' }], id: referral.id, engagementId: referral.engagementId });
+      expect(loud.body).toMatchObject({
+        details: { notes: 'second notes', dealValue: 30_000 },
+        team: [{ firstName: 'Ann' }],
+        id: referral.id,
+        engagementId: referral.engagementId,
+      });
       expect(loud.body.eTag).toBe(loud.headers.get('etag'));
       expect(loud.body.createdDateTime).toBe(referral.createdDateTime);
     });
@@ -353,7 +426,11 @@ describe('Partner Center referrals simulator', () => {
       ['a move op', [{ op: 'move', from: '/name', path: '/statusReason', value: 1 }], '[0].op'],
       ['a read-only field', [{ op: 'replace', path: '/id', value: 'x' }], '/id'],
       ['the engagementId', [{ op: 'replace', path: '/engagementId', value: randomUUID() }], '/engagementId'],
-      ['a replace of a missing value', [{ op: 'replace', path: '/details/unknownField', value: 1 }], '/details/unknownField'],
+      [
+        'a replace of a missing value',
+        [{ op: 'replace', path: '/details/unknownField', value: 1 }],
+        '/details/unknownField',
+      ],
       ['a path through nothing', [{ op: 'add', path: '/nothing/here', value: 1 }], '/nothing/here'],
       ['a body that is not an array', { op: 'replace', path: '/name', value: 'x' }, 'body'],
       ['an op without value', [{ op: 'replace', path: '/name' }], '[0].value'],
@@ -370,7 +447,12 @@ describe('Partner Center referrals simulator', () => {
     it('follows the status table: New → Active → Closed, never back, and nothing after a terminal state', async () => {
       const referral = await create();
       const to = (status: string, substatus: string) =>
-        send('PATCH', `/${referral.id}`, { body: [{ op: 'replace', path: '/status', value: status }, { op: 'replace', path: '/substatus', value: substatus }] });
+        send('PATCH', `/${referral.id}`, {
+          body: [
+            { op: 'replace', path: '/status', value: status },
+            { op: 'replace', path: '/substatus', value: substatus },
+          ],
+        });
       expect((await to('Active', 'Accepted')).status).toBe(204);
       const back = await to('New', 'Pending');
       expect(back.status).toBe(400);
@@ -378,24 +460,49 @@ describe('Partner Center referrals simulator', () => {
       expect((await to('Closed', 'Won')).status).toBe(204);
       const closed = (await send('GET', `/${referral.id}`)).body;
       expect(closed.closedDateTime).toEqual(expect.any(String));
-      const afterWon = await send('PATCH', `/${referral.id}`, { body: [{ op: 'replace', path: '/details/notes', value: 'late' }] });
+      const afterWon = await send('PATCH', `/${referral.id}`, {
+        body: [{ op: 'replace', path: '/details/notes', value: 'late' }],
+      });
       expect(afterWon.status).toBe(400);
-      expect(afterWon.body.error).toMatchObject({ code: 'invalidRequest', target: 'status', message: expect.stringMatching(/terminal/) });
+      expect(afterWon.body.error).toMatchObject({
+        code: 'invalidRequest',
+        target: 'status',
+        message: expect.stringMatching(/terminal/),
+      });
     });
 
     it('uses If-Match when given: a stale eTag gets 412 preconditionFailed, the current one passes', async () => {
       const referral = await create();
       await send('PATCH', `/${referral.id}`, { body: [{ op: 'replace', path: '/name', value: 'renamed' }] });
-      const stale = await send('PATCH', `/${referral.id}`, { body: [{ op: 'replace', path: '/name', value: 'again' }], headers: { 'If-Match': referral.eTag } });
+      const stale = await send('PATCH', `/${referral.id}`, {
+        body: [{ op: 'replace', path: '/name', value: 'again' }],
+        headers: { 'If-Match': referral.eTag },
+      });
       expect(stale.status).toBe(412);
       expect(stale.body.error).toMatchObject({ code: 'preconditionFailed', target: 'If-Match' });
       const current = (await send('GET', `/${referral.id}`)).body.eTag;
-      expect((await send('PATCH', `/${referral.id}`, { body: [{ op: 'replace', path: '/name', value: 'again' }], headers: { 'If-Match': current } })).status).toBe(204);
-      expect((await send('PATCH', `/${referral.id}`, { body: [{ op: 'replace', path: '/name', value: 'star' }], headers: { 'If-Match': '*' } })).status).toBe(204);
+      expect(
+        (
+          await send('PATCH', `/${referral.id}`, {
+            body: [{ op: 'replace', path: '/name', value: 'again' }],
+            headers: { 'If-Match': current },
+          })
+        ).status,
+      ).toBe(204);
+      expect(
+        (
+          await send('PATCH', `/${referral.id}`, {
+            body: [{ op: 'replace', path: '/name', value: 'star' }],
+            headers: { 'If-Match': '*' },
+          })
+        ).status,
+      ).toBe(204);
     });
 
     it('answers 404 for an unknown referral', async () => {
-      expect((await send('PATCH', `/${randomUUID()}`, { body: [{ op: 'replace', path: '/name', value: 'x' }] })).status).toBe(404);
+      expect(
+        (await send('PATCH', `/${randomUUID()}`, { body: [{ op: 'replace', path: '/name', value: 'x' }] })).status,
+      ).toBe(404);
     });
   });
 
@@ -412,7 +519,12 @@ describe('Partner Center referrals simulator', () => {
         headers: { 'If-Match': referral.eTag },
       });
       expect(result.status).toBe(200);
-      expect(result.body).toMatchObject({ id: referral.id, name: 'replaced', details: { dealValue: 1, currency: 'EUR' }, links: referral.links });
+      expect(result.body).toMatchObject({
+        id: referral.id,
+        name: 'replaced',
+        details: { dealValue: 1, currency: 'EUR' },
+        links: referral.links,
+      });
       expect(result.body.details.notes).toBeUndefined();
       expect(result.body.eTag).not.toBe(referral.eTag);
     });
@@ -423,23 +535,38 @@ describe('Partner Center referrals simulator', () => {
       expect(noIfMatch.status).toBe(400);
       expect(noIfMatch.body.error).toMatchObject({ code: 'invalidRequest', target: 'If-Match' });
 
-      const withLinks = await send('PUT', `/${referral.id}`, { body: referral, headers: { 'If-Match': referral.eTag } });
+      const withLinks = await send('PUT', `/${referral.id}`, {
+        body: referral,
+        headers: { 'If-Match': referral.eTag },
+      });
       expect(withLinks.body.error).toMatchObject({ code: 'invalidRequest', target: 'links' });
 
-      const stale = await send('PUT', `/${referral.id}`, { body: fullUpdate(referral), headers: { 'If-Match': '"stale"' } });
+      const stale = await send('PUT', `/${referral.id}`, {
+        body: fullUpdate(referral),
+        headers: { 'If-Match': '"stale"' },
+      });
       expect(stale.status).toBe(412);
 
       const { details: _details, ...withoutDetails } = fullUpdate(referral);
-      const incomplete = await send('PUT', `/${referral.id}`, { body: withoutDetails, headers: { 'If-Match': referral.eTag } });
+      const incomplete = await send('PUT', `/${referral.id}`, {
+        body: withoutDetails,
+        headers: { 'If-Match': referral.eTag },
+      });
       expect(incomplete.body.error).toMatchObject({ code: 'invalidRequest', target: 'details' });
 
-      const moved = await send('PUT', `/${referral.id}`, { body: fullUpdate(referral, { engagementId: randomUUID() }), headers: { 'If-Match': referral.eTag } });
+      const moved = await send('PUT', `/${referral.id}`, {
+        body: fullUpdate(referral, { engagementId: randomUUID() }),
+        headers: { 'If-Match': referral.eTag },
+      });
       expect(moved.body.error).toMatchObject({ code: 'invalidRequest', target: 'engagementId' });
     });
 
     it('refuses a full update of a closed referral', async () => {
       const referral = await create({ status: 'Closed', substatus: 'Lost', statusReason: 'Budget' });
-      const result = await send('PUT', `/${referral.id}`, { body: fullUpdate(referral, { name: 'reopen' }), headers: { 'If-Match': referral.eTag } });
+      const result = await send('PUT', `/${referral.id}`, {
+        body: fullUpdate(referral, { name: 'reopen' }),
+        headers: { 'If-Match': referral.eTag },
+      });
       expect(result.status).toBe(400);
       expect(result.body.error.message).toMatch(/terminal/);
     });
@@ -450,7 +577,13 @@ describe('Partner Center referrals simulator', () => {
       const response = await call(sandbox.entra.tokenUrl, {
         method: 'POST',
         httpsAgent: sandbox.agent,
-        ...form({ grant_type: 'refresh_token', refresh_token: sandbox.entra.issueRefreshToken(), resource: AUDIENCE, client_id: APP_CLIENT.clientId, client_secret: APP_CLIENT.clientSecret }),
+        ...form({
+          grant_type: 'refresh_token',
+          refresh_token: sandbox.entra.issueRefreshToken(),
+          resource: AUDIENCE,
+          client_id: APP_CLIENT.clientId,
+          client_secret: APP_CLIENT.clientSecret,
+        }),
       });
       const { access_token } = (await response.json()) as { access_token: string };
       expect((await send('GET', '', { token: access_token })).status).toBe(200);
@@ -459,7 +592,10 @@ describe('Partner Center referrals simulator', () => {
     it.each([
       ['no token', () => null],
       ['an expired token', () => sandbox.entra.issueAccessToken({ audience: AUDIENCE, lifetimeSeconds: -5 })],
-      ['a token for another audience', () => sandbox.entra.issueAccessToken({ audience: 'https://api.partnercenter.microsoft.com' })],
+      [
+        'a token for another audience',
+        () => sandbox.entra.issueAccessToken({ audience: 'https://api.partnercenter.microsoft.com' }),
+      ],
       ['a token without the mfa claim', () => sandbox.entra.issueAccessToken({ audience: AUDIENCE, amr: ['pwd'] })],
       ['a garbled token', () => 'not.a.jwt'],
     ])('answers 401 unauthenticated for %s', async (_label, makeToken) => {
@@ -480,7 +616,10 @@ describe('Partner Center referrals simulator', () => {
     });
 
     it('answers 403 accessDenied for an app-only token', async () => {
-      const result = await send('POST', '', { body: referralBody(), token: sandbox.entra.issueAccessToken({ audience: AUDIENCE, user: null }) });
+      const result = await send('POST', '', {
+        body: referralBody(),
+        token: sandbox.entra.issueAccessToken({ audience: AUDIENCE, user: null }),
+      });
       expect(result.status).toBe(403);
       expect(result.body.error).toMatchObject({ code: 'accessDenied' });
     });
@@ -496,8 +635,11 @@ describe('Partner Center referrals simulator', () => {
     afterAll(() => isolated.close());
     beforeEach(() => isolated.reset());
 
-    const onIsolated = (method: string, path: string, options: { body?: unknown; headers?: Record<string, string> } = {}) =>
-      send(method, path, { ...options, base: isolated.referralsUrl, token: null });
+    const onIsolated = (
+      method: string,
+      path: string,
+      options: { body?: unknown; headers?: Record<string, string> } = {},
+    ) => send(method, path, { ...options, base: isolated.referralsUrl, token: null });
 
     it('delays without blocking other requests', async () => {
       isolated.setFaults({ latency: { fixedMs: 400, operations: ['create'] } });
@@ -516,7 +658,11 @@ describe('Partner Center referrals simulator', () => {
       expect(result.status).toBe(429);
       expect(result.headers.get('retry-after')).toBe('57');
       expect(result.body).toEqual({ statusCode: 429, message: 'Rate limit is exceeded. Try again in 57 seconds.' });
-      expect(isolated.stats()).toMatchObject({ referrals: 0, faults: { rateLimit: 1 }, calls: { create: { '429': 1 } } });
+      expect(isolated.stats()).toMatchObject({
+        referrals: 0,
+        faults: { rateLimit: 1 },
+        calls: { create: { '429': 1 } },
+      });
     });
 
     it('enforces a requests-per-second budget in one-second windows', async () => {
@@ -547,14 +693,20 @@ describe('Partner Center referrals simulator', () => {
     it('commits a create, then drops the connection; the retry with the same MS-RequestId gets the stored referral', async () => {
       isolated.setFaults({ commitThenDrop: { probability: 1 } });
       const requestId = randomUUID();
-      await expect(onIsolated('POST', '', { body: referralBody(), headers: { 'MS-RequestId': requestId } })).rejects.toThrow(/socket hang up|ECONNRESET/);
+      await expect(
+        onIsolated('POST', '', { body: referralBody(), headers: { 'MS-RequestId': requestId } }),
+      ).rejects.toThrow(/socket hang up|ECONNRESET/);
       expect(isolated.referrals()).toHaveLength(1);
       isolated.clearFaults();
       const retry = await onIsolated('POST', '', { body: referralBody(), headers: { 'MS-RequestId': requestId } });
       expect(retry.status).toBe(201);
       expect(retry.body.id).toBe(isolated.referrals()[0].id);
       expect(isolated.referrals()).toHaveLength(1);
-      expect(isolated.stats()).toMatchObject({ idempotentReplays: 1, faults: { commitThenDrop: 1 }, calls: { create: { dropped: 1, '201': 1 } } });
+      expect(isolated.stats()).toMatchObject({
+        idempotentReplays: 1,
+        faults: { commitThenDrop: 1 },
+        calls: { create: { dropped: 1, '201': 1 } },
+      });
     });
 
     it('repeats the same faults for the same seed and configuration', async () => {
@@ -573,10 +725,21 @@ describe('Partner Center referrals simulator', () => {
     it('is driven at run time through the control surface, with inspection and reset', async () => {
       const control = `${isolated.url}/_sandbox`;
       const json = { 'Content-Type': 'application/json' };
-      const set = await call(`${control}/faults`, { method: 'POST', headers: json, body: JSON.stringify({ latency: { minMs: 1, maxMs: 2, spikeProbability: 0 }, commitThenDrop: { probability: 0 } }) });
+      const set = await call(`${control}/faults`, {
+        method: 'POST',
+        headers: json,
+        body: JSON.stringify({
+          latency: { minMs: 1, maxMs: 2, spikeProbability: 0 },
+          commitThenDrop: { probability: 0 },
+        }),
+      });
       expect(set.status).toBe(200);
       expect(await (await call(`${control}/faults`)).json()).toMatchObject({ latency: { minMs: 1, maxMs: 2 } });
-      const invalid = await call(`${control}/faults`, { method: 'POST', headers: json, body: JSON.stringify({ serverErrors: { probability: 2 } }) });
+      const invalid = await call(`${control}/faults`, {
+        method: 'POST',
+        headers: json,
+        body: JSON.stringify({ serverErrors: { probability: 2 } }),
+      });
       expect(invalid.status).toBe(400);
       expect((await call(`${control}/faults`, { method: 'DELETE' })).status).toBe(204);
       expect(await (await call(`${control}/faults`)).json()).toEqual({});

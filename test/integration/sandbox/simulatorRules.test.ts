@@ -27,18 +27,31 @@ describe('OData $filter parser', () => {
     const property = fc.constantFrom('status', 'substatus', 'type', 'engagementId', 'externalReferenceId');
     const term = fc.record({ property, value: fc.constantFrom('New', 'Active', 'Shared', 'a', "O'B") });
     fc.assert(
-      fc.property(fc.array(term, { minLength: 1, maxLength: 5 }), fc.boolean(), fc.record({
-        status: fc.constantFrom('New', 'Active'), substatus: fc.constantFrom('New', 'a'), type: fc.constantFrom('Shared', 'a'),
-        engagementId: fc.constantFrom('a', "O'B"), externalReferenceId: fc.constantFrom('a', "O'B", 'New'),
-      }), (terms, parenthesize, referral) => {
-        const parts = terms.map((t) => `${t.property} eq ${quote(t.value)}`);
-        const text = parenthesize && parts.length > 1 ? `(${parts.slice(0, 2).join(' and ')})${parts.length > 2 ? ' and ' : ''}${parts.slice(2).join(' and ')}` : parts.join(' and ');
-        const expected = terms.every((t) => {
-          const actual = (referral as Record<string, string>)[t.property];
-          return FILTERABLE_PROPERTIES[t.property].caseSensitive ? actual === t.value : actual.toLowerCase() === t.value.toLowerCase();
-        });
-        expect(parseODataFilter(text)(referral)).toBe(expected);
-      }),
+      fc.property(
+        fc.array(term, { minLength: 1, maxLength: 5 }),
+        fc.boolean(),
+        fc.record({
+          status: fc.constantFrom('New', 'Active'),
+          substatus: fc.constantFrom('New', 'a'),
+          type: fc.constantFrom('Shared', 'a'),
+          engagementId: fc.constantFrom('a', "O'B"),
+          externalReferenceId: fc.constantFrom('a', "O'B", 'New'),
+        }),
+        (terms, parenthesize, referral) => {
+          const parts = terms.map((t) => `${t.property} eq ${quote(t.value)}`);
+          const text =
+            parenthesize && parts.length > 1
+              ? `(${parts.slice(0, 2).join(' and ')})${parts.length > 2 ? ' and ' : ''}${parts.slice(2).join(' and ')}`
+              : parts.join(' and ');
+          const expected = terms.every((t) => {
+            const actual = (referral as Record<string, string>)[t.property];
+            return FILTERABLE_PROPERTIES[t.property].caseSensitive
+              ? actual === t.value
+              : actual.toLowerCase() === t.value.toLowerCase();
+          });
+          expect(parseODataFilter(text)(referral)).toBe(expected);
+        },
+      ),
     );
   });
 
@@ -78,11 +91,31 @@ describe('referral validator and JSON Patch', () => {
     });
     expect('referral' in validateReferral(valid(), { defaults: true })).toBe(true);
     const paths = [
-      ['type'], ['status'], ['substatus'], ['name'], ['engagementId'], ['qualification'], ['customerProfile'], ['customerProfile', 'name'],
-      ['customerProfile', 'address'], ['customerProfile', 'address', 'country'], ['customerProfile', 'team'], ['customerProfile', 'ids'],
-      ['customerProfile', 'size'], ['consent'], ['consent', 'consentToContact'], ['details'], ['details', 'dealValue'], ['details', 'currency'],
-      ['details', 'closingDateTime'], ['details', 'requirements'], ['details', 'requirements', 'solutions'], ['team'], ['target'],
-      ['inviteContext'], ['inviteContext', 'assistanceRequestCode'],
+      ['type'],
+      ['status'],
+      ['substatus'],
+      ['name'],
+      ['engagementId'],
+      ['qualification'],
+      ['customerProfile'],
+      ['customerProfile', 'name'],
+      ['customerProfile', 'address'],
+      ['customerProfile', 'address', 'country'],
+      ['customerProfile', 'team'],
+      ['customerProfile', 'ids'],
+      ['customerProfile', 'size'],
+      ['consent'],
+      ['consent', 'consentToContact'],
+      ['details'],
+      ['details', 'dealValue'],
+      ['details', 'currency'],
+      ['details', 'closingDateTime'],
+      ['details', 'requirements'],
+      ['details', 'requirements', 'solutions'],
+      ['team'],
+      ['target'],
+      ['inviteContext'],
+      ['inviteContext', 'assistanceRequestCode'],
     ];
     fc.assert(
       fc.property(fc.constantFrom(...paths), fc.jsonValue({ maxDepth: 2 }), (path, value) => {
@@ -91,7 +124,8 @@ describe('referral validator and JSON Patch', () => {
         for (const segment of path.slice(0, -1)) parent = parent[segment] as Record<string, unknown>;
         parent[path[path.length - 1]] = value;
         const result = validateReferral(body, { defaults: true });
-        if ('error' in result) expect(result.error).toMatchObject({ status: 400, code: 'invalidRequest', target: expect.any(String) });
+        if ('error' in result)
+          expect(result.error).toMatchObject({ status: 400, code: 'invalidRequest', target: expect.any(String) });
       }),
     );
   });
@@ -120,7 +154,12 @@ describe('fault injector', () => {
         fc.double({ min: 0, max: 1, noNaN: true }),
         fc.array(fc.constantFrom('create', 'get', 'list'), { maxLength: 40 }),
         (seed, errorShare, throttleShare, operations) => {
-          const faults = { seed, serverErrors: { probability: errorShare }, rateLimit: { probability: throttleShare }, latency: { minMs: 0, maxMs: 20 } };
+          const faults = {
+            seed,
+            serverErrors: { probability: errorShare },
+            rateLimit: { probability: throttleShare },
+            latency: { minMs: 0, maxMs: 20 },
+          };
           const run = () => {
             const injector = new FaultInjector({ faults, nowMs: () => 0 });
             const plans = operations.map((op) => injector.plan(op));
@@ -129,7 +168,11 @@ describe('fault injector', () => {
           const first = run();
           expect(run()).toEqual(first);
           const rejected = (kind: string) => first.plans.filter((p) => p.reject?.kind === kind).length;
-          expect(first.counts).toMatchObject({ rateLimit: rejected('rateLimit'), status500: rejected('status500'), status503: rejected('status503') });
+          expect(first.counts).toMatchObject({
+            rateLimit: rejected('rateLimit'),
+            status500: rejected('status500'),
+            status503: rejected('status503'),
+          });
           for (const plan of first.plans) expect(plan.delayMs).toBeGreaterThanOrEqual(0);
         },
       ),

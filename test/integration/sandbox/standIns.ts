@@ -34,7 +34,9 @@ export function guardNetwork(): { attempted: string[]; restore: () => void } {
       return (original as (...args: unknown[]) => void).call(dns, hostname, options, callback);
     }
     attempted.push(hostname);
-    const error: NodeJS.ErrnoException = new Error(`getaddrinfo ENOTFOUND ${hostname} (blocked by the test network guard)`);
+    const error: NodeJS.ErrnoException = new Error(
+      `getaddrinfo ENOTFOUND ${hostname} (blocked by the test network guard)`,
+    );
     error.code = 'ENOTFOUND';
     process.nextTick(() => cb(error));
   }) as typeof dns.lookup;
@@ -64,7 +66,11 @@ export async function startStandIns(
   const tls = await createSandboxTls();
   const entra = await startEntra({ tls, tenantId: TENANT_ID, clients: [APP_CLIENT, VAULT_CLIENT], ...overrides.entra });
   const keyVault = await startKeyVault({ tls, entra: entra.verification, ...overrides.keyVault });
-  const partnerCenter = await startPartnerCenter({ entra: entra.verification, partnerOrganization: PARTNER_ORG, ...overrides.partnerCenter });
+  const partnerCenter = await startPartnerCenter({
+    entra: entra.verification,
+    partnerOrganization: PARTNER_ORG,
+    ...overrides.partnerCenter,
+  });
   const agent = new https.Agent({ ca: tls.caPem, keepAlive: true });
   return {
     tls,
@@ -89,7 +95,10 @@ export function call(url: string, init: RequestInit & { httpsAgent?: https.Agent
 
 /** A form-encoded POST body. */
 export function form(fields: Record<string, string>): { body: string; headers: Record<string, string> } {
-  return { body: new URLSearchParams(fields).toString(), headers: { 'Content-Type': 'application/x-www-form-urlencoded' } };
+  return {
+    body: new URLSearchParams(fields).toString(),
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+  };
 }
 
 /** Decodes a JWT's claims (no checks). */

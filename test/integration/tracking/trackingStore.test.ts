@@ -10,7 +10,9 @@ let clockMs = 1_700_000_000_000;
 
 beforeAll(async () => {
   azurite = await startAzurite({ inMemory: true, quiet: true });
-  const table = TableClient.fromConnectionString(azurite.connectionString, 'trackingtest', { allowInsecureConnection: true });
+  const table = TableClient.fromConnectionString(azurite.connectionString, 'trackingtest', {
+    allowInsecureConnection: true,
+  });
   store = new TrackingStore({ table, nowMs: () => clockMs });
 });
 afterAll(async () => azurite?.stop());

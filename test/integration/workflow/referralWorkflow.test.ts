@@ -28,15 +28,26 @@ afterAll(async () => partnerCenter?.close());
 beforeEach(async () => {
   await azurite.ready;
   queueSuffix += 1;
-  const table = TableClient.fromConnectionString(azurite.connectionString, 'workflowtest', { allowInsecureConnection: true });
+  const table = TableClient.fromConnectionString(azurite.connectionString, 'workflowtest', {
+    allowInsecureConnection: true,
+  });
   store = new TrackingStore({ table });
   submitQueue = new JsonQueueSender(await azurite.createQueue(`wf-submit-${queueSuffix}`));
   linkQueue = new JsonQueueSender(await azurite.createQueue(`wf-link-${queueSuffix}`));
 });
 
-const client = () => new PartnerCenterClient({ baseUrl: partnerCenter.url, tokens: { getAccessToken: async () => 'token' }, baseBackoffMs: 5, maxAttempts: 2, timeoutMs: 2000 });
+const client = () =>
+  new PartnerCenterClient({
+    baseUrl: partnerCenter.url,
+    tokens: { getAccessToken: async () => 'token' },
+    baseBackoffMs: 5,
+    maxAttempts: 2,
+    timeoutMs: 2000,
+  });
 
-function workflow(options: { partnerCenter?: ReferralsApi; linkMode?: LinkMode; instanceId?: string; nowMs?: () => number } = {}) {
+function workflow(
+  options: { partnerCenter?: ReferralsApi; linkMode?: LinkMode; instanceId?: string; nowMs?: () => number } = {},
+) {
   return new ReferralWorkflow({
     store,
     partnerCenter: options.partnerCenter ?? client(),
@@ -51,8 +62,10 @@ function workflow(options: { partnerCenter?: ReferralsApi; linkMode?: LinkMode; 
 
 const stored = (): any[] => partnerCenter.referrals() as any[];
 const engagementOf = (engagementId: string | undefined) => stored().filter((r) => r.engagementId === engagementId);
-const microsoftIn = (engagementId: string | undefined) => engagementOf(engagementId).filter((r) => r.organizationId === 'msft');
-const messagesIn = async (sender: JsonQueueSender) => (await sender.client.peekMessages({ numberOfMessages: 32 })).peekedMessageItems;
+const microsoftIn = (engagementId: string | undefined) =>
+  engagementOf(engagementId).filter((r) => r.organizationId === 'msft');
+const messagesIn = async (sender: JsonQueueSender) =>
+  (await sender.client.peekMessages({ numberOfMessages: 32 })).peekedMessageItems;
 
 /** Store operations made while `run` runs. */
 async function countingStore<T>(run: () => Promise<T>): Promise<{ result: T; reads: number; writes: number }> {
@@ -65,7 +78,9 @@ async function countingStore<T>(run: () => Promise<T>): Promise<{ result: T; rea
 describe('ReferralWorkflow, co-sell linked inline (the default)', () => {
   it('links a co-sell deal in the submit call: three table writes, no read, no queue message', async () => {
     const body = uniqueDeal(example('cosell-deal.json'), 'wf-inline-1');
-    const { result, reads, writes } = await countingStore(() => workflow().submit({ body, source: 'http', timeBudgetMs: 10_000 }));
+    const { result, reads, writes } = await countingStore(() =>
+      workflow().submit({ body, source: 'http', timeBudgetMs: 10_000 }),
+    );
     if (result.kind !== 'tracked') throw new Error(`unexpected outcome ${result.kind}`);
     expect(result.record.state).toBe('Linked');
     expect({ reads, writes }).toEqual({ reads: 0, writes: 3 });
@@ -98,7 +113,11 @@ describe('ReferralWorkflow, co-sell linked inline (the default)', () => {
       },
     };
     const body = uniqueDeal(example('cosell-deal.json'), 'wf-inline-lost');
-    const outcome = await workflow({ partnerCenter: losingFirstMicrosoftAnswer }).submit({ body, source: 'http', timeBudgetMs: 10_000 });
+    const outcome = await workflow({ partnerCenter: losingFirstMicrosoftAnswer }).submit({
+      body,
+      source: 'http',
+      timeBudgetMs: 10_000,
+    });
     if (outcome.kind !== 'tracked') throw new Error(`unexpected outcome ${outcome.kind}`);
     expect(outcome.record.state).toBe('CreatingMicrosoft');
     expect(outcome.record.leaseOwner).toBeUndefined();
@@ -124,7 +143,11 @@ describe('ReferralWorkflow, co-sell linked inline (the default)', () => {
       },
     };
     const body = uniqueDeal(example('cosell-deal.json'), 'wf-inline-budget');
-    const outcome = await workflow({ partnerCenter: slowPartnerStep, nowMs: () => clockMs }).submit({ body, source: 'http', timeBudgetMs: 2_000 });
+    const outcome = await workflow({ partnerCenter: slowPartnerStep, nowMs: () => clockMs }).submit({
+      body,
+      source: 'http',
+      timeBudgetMs: 2_000,
+    });
     if (outcome.kind !== 'tracked') throw new Error(`unexpected outcome ${outcome.kind}`);
     expect(outcome.record.state).toBe('LinkQueued');
     expect(microsoftIn(outcome.record.engagementId)).toHaveLength(0);
@@ -145,14 +168,20 @@ describe('ReferralWorkflow, co-sell linked inline (the default)', () => {
       },
     };
     const body = uniqueDeal(example('partner-led-deal.json'), 'wf-lease');
-    const submitting = workflow({ partnerCenter: blockedPartnerStep, instanceId: 'first' }).submit({ body, source: 'http' });
+    const submitting = workflow({ partnerCenter: blockedPartnerStep, instanceId: 'first' }).submit({
+      body,
+      source: 'http',
+    });
     let trackingId: string | undefined;
     for (let i = 0; i < 200 && calls === 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
     expect(calls).toBe(1);
-    for await (const record of store.listStale(['CreatingPartner'], Date.now() + 60_000)) if (record.request && (record.request as any).referral.name === body.name) trackingId = record.trackingId;
+    for await (const record of store.listStale(['CreatingPartner'], Date.now() + 60_000))
+      if (record.request && (record.request as any).referral.name === body.name) trackingId = record.trackingId;
     expect(trackingId).toBeDefined();
 
-    const second = await workflow({ partnerCenter: blockedPartnerStep, instanceId: 'second' }).advancePartner(trackingId!);
+    const second = await workflow({ partnerCenter: blockedPartnerStep, instanceId: 'second' }).advancePartner(
+      trackingId!,
+    );
     expect(second.deferred).toBe(true);
     expect(calls).toBe(1);
     release();

@@ -1,5 +1,12 @@
 import { CONSENT_SCOPE, TokenBroker, runAuthConsent, type FetchLike } from '../../../shared/auth';
-import { FakeClock, SECRET_NAMES, brokerOptions, recordingSleep, startAuthStandIns, type AuthStandIns } from './helpers/authStandIns';
+import {
+  FakeClock,
+  SECRET_NAMES,
+  brokerOptions,
+  recordingSleep,
+  startAuthStandIns,
+  type AuthStandIns,
+} from './helpers/authStandIns';
 
 describe('Function: runAuthConsent', () => {
   let standIns: AuthStandIns;
@@ -20,8 +27,12 @@ describe('Function: runAuthConsent', () => {
     const fetch: FetchLike = async (url, init) => {
       forms.push(new URLSearchParams(String(init?.body ?? '')));
       const response = await standIns.fetch(url, init);
-      const body = (await response.clone().json().catch(() => ({}))) as Record<string, unknown>;
-      for (const key of ['access_token', 'refresh_token', 'device_code']) if (typeof body[key] === 'string') seen.push(body[key] as string);
+      const body = (await response
+        .clone()
+        .json()
+        .catch(() => ({}))) as Record<string, unknown>;
+      for (const key of ['access_token', 'refresh_token', 'device_code'])
+        if (typeof body[key] === 'string') seen.push(body[key]);
       return response;
     };
     const { sleep, delays } = recordingSleep();
@@ -54,7 +65,10 @@ describe('Function: runAuthConsent', () => {
 
   it('fails with an AuthError when the code expires before anyone signs in', async () => {
     // Prepare: a stand-in that never auto-approves, with 10 s codes; the sleep moves a fake clock
-    const slow = await startAuthStandIns({ seedRefreshToken: false, entra: { deviceCode: { autoApproveAfterPolls: 0, lifetimeSeconds: 10, intervalSeconds: 5 } } });
+    const slow = await startAuthStandIns({
+      seedRefreshToken: false,
+      entra: { deviceCode: { autoApproveAfterPolls: 0, lifetimeSeconds: 10, intervalSeconds: 5 } },
+    });
     try {
       const clock = new FakeClock();
       const { sleep } = recordingSleep(clock);

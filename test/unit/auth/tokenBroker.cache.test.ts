@@ -116,7 +116,9 @@ describe('Class: TokenBroker (cache and single flight)', () => {
     const recovered = await broker.getAccessToken();
 
     // Assess
-    expect(failures.every((f) => f.status === 'rejected' && f.reason instanceof TokenEndpointError && f.reason.retryable)).toBe(true);
+    expect(
+      failures.every((f) => f.status === 'rejected' && f.reason instanceof TokenEndpointError && f.reason.retryable),
+    ).toBe(true);
     expect(broker.stats()).toMatchObject({ redemptions: 1, redemptionAttempts: 2 });
     expect(typeof recovered).toBe('string');
     expect(broker.health().state).toBe('ok');
@@ -146,7 +148,9 @@ describe('Class: TokenBroker (cache and single flight)', () => {
       if (fail) throw Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
       return standIns.fetch(url, init);
     };
-    const broker = new TokenBroker(brokerOptions(standIns, { clock, fetch, retry: { maxAttempts: 1 }, refreshRetryIntervalMs: 5_000 }));
+    const broker = new TokenBroker(
+      brokerOptions(standIns, { clock, fetch, retry: { maxAttempts: 1 }, refreshRetryIntervalMs: 5_000 }),
+    );
     const first = await broker.getAccessToken();
     clock.advanceSeconds(3600 - 200); // inside the 300 s margin, 200 s of life left
 

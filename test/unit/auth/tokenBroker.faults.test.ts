@@ -1,5 +1,13 @@
 import { SecretStoreError, TokenBroker, TokenEndpointError, TOKEN_LEASE_KEYS } from '../../../shared/auth';
-import { FakeClock, InMemoryLeaseTable, SECRET_NAMES, brokerOptions, recordingSleep, startAuthStandIns, type AuthStandIns } from './helpers/authStandIns';
+import {
+  FakeClock,
+  InMemoryLeaseTable,
+  SECRET_NAMES,
+  brokerOptions,
+  recordingSleep,
+  startAuthStandIns,
+  type AuthStandIns,
+} from './helpers/authStandIns';
 
 describe('Class: TokenBroker (transient faults)', () => {
   let standIns: AuthStandIns;
@@ -18,10 +26,30 @@ describe('Class: TokenBroker (transient faults)', () => {
   });
 
   it.each([
-    { case: 'Key Vault 429 with Retry-After', target: 'keyVault', faults: { rateLimit: { probability: 1, retryAfterSeconds: 2, operations: ['get'] } }, minDelayMs: 2_000 },
-    { case: 'Key Vault 503', target: 'keyVault', faults: { serverErrors: { probability: 1, statuses: [503 as const], operations: ['get'] } }, minDelayMs: 0 },
-    { case: 'token endpoint 429 with Retry-After', target: 'entra', faults: { rateLimit: { probability: 1, retryAfterSeconds: 3, operations: ['token'] } }, minDelayMs: 3_000 },
-    { case: 'token endpoint 503', target: 'entra', faults: { serverErrors: { probability: 1, statuses: [503 as const], operations: ['token'] } }, minDelayMs: 0 },
+    {
+      case: 'Key Vault 429 with Retry-After',
+      target: 'keyVault',
+      faults: { rateLimit: { probability: 1, retryAfterSeconds: 2, operations: ['get'] } },
+      minDelayMs: 2_000,
+    },
+    {
+      case: 'Key Vault 503',
+      target: 'keyVault',
+      faults: { serverErrors: { probability: 1, statuses: [503 as const], operations: ['get'] } },
+      minDelayMs: 0,
+    },
+    {
+      case: 'token endpoint 429 with Retry-After',
+      target: 'entra',
+      faults: { rateLimit: { probability: 1, retryAfterSeconds: 3, operations: ['token'] } },
+      minDelayMs: 3_000,
+    },
+    {
+      case: 'token endpoint 503',
+      target: 'entra',
+      faults: { serverErrors: { probability: 1, statuses: [503 as const], operations: ['token'] } },
+      minDelayMs: 0,
+    },
   ])('retries after $case, waiting at least the Retry-After it names', async ({ target, faults, minDelayMs }) => {
     // Prepare: the fault answers once; the backoff sleep lifts it
     const standIn = target === 'keyVault' ? standIns.keyVault : standIns.entra;
@@ -42,7 +70,9 @@ describe('Class: TokenBroker (transient faults)', () => {
   it('gives up after the configured attempts with a retryable error and a degraded health', async () => {
     // Prepare
     const { sleep, delays } = recordingSleep();
-    const broker = new TokenBroker(brokerOptions(standIns, { clock: new FakeClock(), sleep, retry: { maxAttempts: 3 } }));
+    const broker = new TokenBroker(
+      brokerOptions(standIns, { clock: new FakeClock(), sleep, retry: { maxAttempts: 3 } }),
+    );
     standIns.entra.setFaults({ serverErrors: { probability: 1, statuses: [500], operations: ['token'] } });
 
     // Act
@@ -59,7 +89,9 @@ describe('Class: TokenBroker (transient faults)', () => {
   it('raises a Retry-After longer than the cap instead of waiting for it', async () => {
     // Prepare
     const { sleep, delays } = recordingSleep();
-    const broker = new TokenBroker(brokerOptions(standIns, { clock: new FakeClock(), sleep, retry: { maxRetryAfterMs: 10_000 } }));
+    const broker = new TokenBroker(
+      brokerOptions(standIns, { clock: new FakeClock(), sleep, retry: { maxRetryAfterMs: 10_000 } }),
+    );
     standIns.keyVault.setFaults({ rateLimit: { probability: 1, retryAfterSeconds: 60, operations: ['get'] } });
 
     // Act
@@ -81,7 +113,9 @@ describe('Class: TokenBroker (transient faults)', () => {
 
     // Act
     const failed = await broker.getAccessToken().catch((e: unknown) => e);
-    const leaseAfterFailure = leaseTable.rows.get(`${TOKEN_LEASE_KEYS.partitionKey}|${TOKEN_LEASE_KEYS.rowKey}`)?.entity;
+    const leaseAfterFailure = leaseTable.rows.get(
+      `${TOKEN_LEASE_KEYS.partitionKey}|${TOKEN_LEASE_KEYS.rowKey}`,
+    )?.entity;
     standIns.keyVault.clearFaults();
     const token = await broker.getAccessToken();
 

@@ -47,7 +47,9 @@ describe('Class: TokenBroker (forced refresh after a Partner Center 401)', () =>
     const rejected = await broker.getAccessToken();
 
     // Act
-    const answers = await Promise.all(Array.from({ length: 100 }, () => broker.getAccessToken({ forceRefresh: true, rejectedToken: rejected })));
+    const answers = await Promise.all(
+      Array.from({ length: 100 }, () => broker.getAccessToken({ forceRefresh: true, rejectedToken: rejected })),
+    );
 
     // Assess
     expect(new Set(answers).size).toBe(1);
@@ -62,7 +64,9 @@ describe('Class: TokenBroker (forced refresh after a Partner Center 401)', () =>
     standIns.entra.setFaults({ serverErrors: { probability: 1, statuses: [503], operations: ['token'] } });
 
     // Act
-    const forced = await broker.getAccessToken({ forceRefresh: true, rejectedToken: rejected }).catch((e: unknown) => e);
+    const forced = await broker
+      .getAccessToken({ forceRefresh: true, rejectedToken: rejected })
+      .catch((e: unknown) => e);
     const plain = await broker.getAccessToken().catch((e: unknown) => e);
     standIns.entra.clearFaults();
 

@@ -17,7 +17,9 @@ describe('Class: TokenBroker (reauthorization required)', () => {
     await standIns.storeRefreshToken(standIns.entra.issueRefreshToken());
     const clock = new FakeClock();
     const changes: BrokerHealth[] = [];
-    const broker = new TokenBroker(brokerOptions(standIns, { clock, recheckIntervalMs, onStateChange: (h) => changes.push(h) }));
+    const broker = new TokenBroker(
+      brokerOptions(standIns, { clock, recheckIntervalMs, onStateChange: (h) => changes.push(h) }),
+    );
     await broker.getAccessToken();
     standIns.entra.revokeRefreshToken(standIns.keyVault.secretValue(SECRET_NAMES.refreshToken) ?? '');
     clock.advanceSeconds(3600); // the cached token has expired
@@ -34,7 +36,10 @@ describe('Class: TokenBroker (reauthorization required)', () => {
     // Assess
     expect(error).toBeInstanceOf(ReauthorizationRequiredError);
     expect(error).toMatchObject({ retryable: false, reason: 'invalid_grant' });
-    expect(broker.health()).toMatchObject({ state: 'reauthorization-required', lastError: expect.stringContaining('ReauthorizationRequiredError') });
+    expect(broker.health()).toMatchObject({
+      state: 'reauthorization-required',
+      lastError: expect.stringContaining('ReauthorizationRequiredError'),
+    });
     expect(changes.map((h) => h.state)).toEqual(['ok', 'reauthorization-required']);
   });
 
@@ -47,7 +52,9 @@ describe('Class: TokenBroker (reauthorization required)', () => {
 
     // Act
     clock.advanceSeconds(29);
-    const later = await Promise.allSettled(Array.from({ length: 20 }, () => broker.getAccessToken({ forceRefresh: true })));
+    const later = await Promise.allSettled(
+      Array.from({ length: 20 }, () => broker.getAccessToken({ forceRefresh: true })),
+    );
 
     // Assess
     expect(later.every((r) => r.status === 'rejected' && r.reason === first)).toBe(true);

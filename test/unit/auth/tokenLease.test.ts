@@ -31,7 +31,11 @@ describe('Class: TokenLease', () => {
 
     // Assess
     expect(table.createTableCalls).toBe(1);
-    expect(table.rows.get(ROW)?.entity).toEqual({ ...TOKEN_LEASE_KEYS, ownerId: 'instance-a', leaseUntilEpochMs: clock.nowMs() + 60_000 });
+    expect(table.rows.get(ROW)?.entity).toEqual({
+      ...TOKEN_LEASE_KEYS,
+      ownerId: 'instance-a',
+      leaseUntilEpochMs: clock.nowMs() + 60_000,
+    });
     expect(held.leaseUntilEpochMs).toBe(clock.nowMs() + 60_000);
   });
 

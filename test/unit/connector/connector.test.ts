@@ -180,7 +180,7 @@ describe('toSwaggerSchema', () => {
       size: z.union([z.literal('small'), z.literal('large')]).optional(),
       contact: z.object({ email: z.email() }).nullable().optional(),
     });
-    const definition: Json = toSwaggerSchema(z.toJSONSchema(schema, { target: 'draft-4', io: 'input', unrepresentable: 'any' }) as Record<string, unknown>, {
+    const definition: Json = toSwaggerSchema(z.toJSONSchema(schema, { target: 'draft-4', io: 'input', unrepresentable: 'any' }), {
       role: SchemaRole.Request,
     });
     const doc = {

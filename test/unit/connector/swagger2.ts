@@ -46,7 +46,7 @@ export function validateSwagger2(doc: Json): string[] {
     if (typeof value !== 'string') return fail(where, '$ref must be a string');
     const match = /^#\/(definitions|parameters|responses)\/(.+)$/.exec(value);
     if (!match) return fail(where, `$ref ${value} is not a local #/definitions, #/parameters or #/responses reference`);
-    const target = (doc[match[1]!] ?? {})[match[2]!];
+    const target = (doc[match[1]] ?? {})[match[2]];
     if (target === undefined) fail(where, `$ref ${value} does not resolve`);
   };
   const checkSchema = (where: string, schema: unknown, context: { request: boolean; property?: { required: boolean } }): void => {
@@ -102,7 +102,7 @@ export function validateSwagger2(doc: Json): string[] {
   if (!doc.paths || typeof doc.paths !== 'object' || Object.keys(doc.paths).length === 0) fail('paths', 'needs at least one path');
   for (const [route, item] of Object.entries((doc.paths ?? {}) as Json)) {
     if (!route.startsWith('/')) fail(`paths.${route}`, 'must start with /');
-    const templateNames = [...route.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]!);
+    const templateNames = [...route.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]);
     for (const [method, operation] of Object.entries(item as Json)) {
       const where = `${method.toUpperCase()} ${route}`;
       if (method === 'parameters' || method.startsWith('x-')) continue;
@@ -197,5 +197,5 @@ function checkSummary(where: string, summary: unknown, fail: (where: string, mes
 
 function resolve(doc: Json, ref: string): Json | undefined {
   const match = /^#\/(definitions|parameters|responses)\/(.+)$/.exec(ref);
-  return match ? (doc[match[1]!] ?? {})[match[2]!] : undefined;
+  return match ? (doc[match[1]] ?? {})[match[2]] : undefined;
 }

@@ -13,7 +13,10 @@ describe('local.settings.json', () => {
   });
 
   it('merges Values under the environment: a variable already set wins', async () => {
-    await writeFile(path.join(dir, 'local.settings.json'), JSON.stringify({ IsEncrypted: false, Values: { A: 'file', B: 'file', N: 5 }, Host: { LocalHttpPort: 7072 } }));
+    await writeFile(
+      path.join(dir, 'local.settings.json'),
+      JSON.stringify({ IsEncrypted: false, Values: { A: 'file', B: 'file', N: 5 }, Host: { LocalHttpPort: 7072 } }),
+    );
     const settings = await loadAppSettings(dir, { env: { B: 'env', C: 'env' } });
     expect(settings.fileValues).toEqual({ A: 'file', B: 'file', N: '5' });
     expect(settings.merged).toMatchObject({ A: 'file', B: 'env', C: 'env', N: '5' });
@@ -34,14 +37,25 @@ describe('local.settings.json', () => {
   });
 
   it('reads the sample without copying it when asked to (the process that starts the host)', async () => {
-    await writeFile(path.join(dir, 'local.settings.sample.json'), JSON.stringify({ IsEncrypted: false, Values: { FROM: 'sample' } }));
+    await writeFile(
+      path.join(dir, 'local.settings.sample.json'),
+      JSON.stringify({ IsEncrypted: false, Values: { FROM: 'sample' } }),
+    );
     const settings = await loadAppSettings(dir, { env: {}, sample: 'read' });
-    expect(settings).toMatchObject({ createdFromSample: false, fileValues: { FROM: 'sample' }, file: path.join(dir, 'local.settings.sample.json') });
+    expect(settings).toMatchObject({
+      createdFromSample: false,
+      fileValues: { FROM: 'sample' },
+      file: path.join(dir, 'local.settings.sample.json'),
+    });
     await expect(readFile(path.join(dir, 'local.settings.json'), 'utf8')).rejects.toMatchObject({ code: 'ENOENT' });
   });
 
   it('runs with no settings file at all', async () => {
-    expect(await loadAppSettings(dir, { env: { X: '1' } })).toMatchObject({ fileValues: {}, merged: { X: '1' }, file: undefined });
+    expect(await loadAppSettings(dir, { env: { X: '1' } })).toMatchObject({
+      fileValues: {},
+      merged: { X: '1' },
+      file: undefined,
+    });
   });
 
   it.each([

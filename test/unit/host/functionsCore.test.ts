@@ -7,7 +7,16 @@ describe('the @azure/functions-core stand-in', () => {
   it('serves the worker API surface the library calls', () => {
     const core = new FunctionsCore();
     expect(Object.keys(core.module).sort()).toEqual(
-      ['Disposable', 'getProgrammingModel', 'hostVersion', 'log', 'registerFunction', 'registerHook', 'setProgrammingModel', 'version'].sort(),
+      [
+        'Disposable',
+        'getProgrammingModel',
+        'hostVersion',
+        'log',
+        'registerFunction',
+        'registerHook',
+        'setProgrammingModel',
+        'version',
+      ].sort(),
     );
     const model = { name: '@azure/functions', version: '4', getInvocationModel: () => ({}) as never };
     (core.module.setProgrammingModel as (m: unknown) => void)(model);
@@ -26,7 +35,9 @@ describe('the @azure/functions-core stand-in', () => {
   it('refuses a duplicate id and registrations after start-up, like the worker', () => {
     const core = new FunctionsCore();
     const registration = core.registerFunction(metadata('a'), () => 1);
-    expect(() => core.registerFunction(metadata('a'), () => 1)).toThrow('A function with id "a" has already been registered.');
+    expect(() => core.registerFunction(metadata('a'), () => 1)).toThrow(
+      'A function with id "a" has already been registered.',
+    );
     registration.dispose();
     core.registerFunction(metadata('a'), () => 1);
     core.finishStartup();
@@ -56,12 +67,21 @@ describe('the @azure/functions-core stand-in', () => {
       line.message = `[hooked] ${line.message}`;
       line.level = 'warning';
     });
-    expect(core.runLogHooks({ level: 'information', category: 'user', message: 'hi' })).toEqual({ level: 'warning', message: '[hooked] hi' });
-    expect(core.runLogHooks({ level: 'information', category: 'system', message: 'sys' })).toEqual({ level: 'information', category: 'system', message: 'sys' });
+    expect(core.runLogHooks({ level: 'information', category: 'user', message: 'hi' })).toEqual({
+      level: 'warning',
+      message: '[hooked] hi',
+    });
+    expect(core.runLogHooks({ level: 'information', category: 'system', message: 'sys' })).toEqual({
+      level: 'information',
+      category: 'system',
+      message: 'sys',
+    });
     core.registerHook('log', () => {
       throw new Error('hook bug');
     });
-    expect(core.runLogHooks({ level: 'error', category: 'user', message: 'still logged' }).message).toContain('still logged');
+    expect(core.runLogHooks({ level: 'error', category: 'user', message: 'still logged' }).message).toContain(
+      'still logged',
+    );
   });
 
   it('combines disposables', () => {

@@ -26,14 +26,28 @@ describe('host.json settings', () => {
         version: '2.0',
         extensions: {
           http: { routePrefix: '/v2/' },
-          queues: { messageEncoding: 'none', maxDequeueCount: 3, visibilityTimeout: '00:00:15', maxPollingInterval: '00:00:02', batchSize: 4, newBatchThreshold: 1 },
+          queues: {
+            messageEncoding: 'none',
+            maxDequeueCount: 3,
+            visibilityTimeout: '00:00:15',
+            maxPollingInterval: '00:00:02',
+            batchSize: 4,
+            newBatchThreshold: 1,
+          },
         },
         functionTimeout: '00:05:00',
       },
       { env: {} },
     );
     expect(config.routePrefix).toBe('v2');
-    expect(config.queues).toEqual({ batchSize: 4, newBatchThreshold: 1, maxPollingIntervalMs: 2_000, visibilityTimeoutMs: 15_000, maxDequeueCount: 3, messageEncoding: 'none' });
+    expect(config.queues).toEqual({
+      batchSize: 4,
+      newBatchThreshold: 1,
+      maxPollingIntervalMs: 2_000,
+      visibilityTimeoutMs: 15_000,
+      maxDequeueCount: 3,
+      messageEncoding: 'none',
+    });
     expect(config.functionTimeoutMs).toBe(300_000);
   });
 
@@ -48,7 +62,12 @@ describe('host.json settings', () => {
   it('lets AzureFunctionsJobHost__ app settings override host.json', () => {
     const config = resolveHostConfig(
       { extensions: { queues: { batchSize: 4 } } },
-      { env: { AzureFunctionsJobHost__extensions__queues__batchSize: '1', AzureFunctionsJobHost__extensions__http__routePrefix: '' } },
+      {
+        env: {
+          AzureFunctionsJobHost__extensions__queues__batchSize: '1',
+          AzureFunctionsJobHost__extensions__http__routePrefix: '',
+        },
+      },
     );
     expect(config.queues.batchSize).toBe(1);
     expect(config.routePrefix).toBe('');
@@ -59,7 +78,10 @@ describe('host.json settings', () => {
   });
 
   it('keeps the polling interval at least 100 ms', () => {
-    expect(resolveHostConfig({ extensions: { queues: { maxPollingInterval: '00:00:00.010' } } }, { env: {} }).queues.maxPollingIntervalMs).toBe(100);
+    expect(
+      resolveHostConfig({ extensions: { queues: { maxPollingInterval: '00:00:00.010' } } }, { env: {} }).queues
+        .maxPollingIntervalMs,
+    ).toBe(100);
   });
 
   it.each([
@@ -85,7 +107,10 @@ describe('host.json settings', () => {
   });
 
   it('merges nested objects and replaces other values', () => {
-    expect(deepMerge({ a: { b: 1, c: [1] }, d: 1 }, { a: { c: [2] }, d: { e: 1 } })).toEqual({ a: { b: 1, c: [2] }, d: { e: 1 } });
+    expect(deepMerge({ a: { b: 1, c: [1] }, d: 1 }, { a: { c: [2] }, d: { e: 1 } })).toEqual({
+      a: { b: 1, c: [2] },
+      d: { e: 1 },
+    });
   });
 });
 

@@ -50,15 +50,22 @@ describe('NCRONTAB schedules', () => {
     fc.oneof(
       fc.constant('*'),
       fc.integer({ min, max }).map(String),
-      fc.tuple(fc.integer({ min, max }), fc.integer({ min, max })).map(([a, b]) => `${Math.min(a, b)}-${Math.max(a, b)}`),
+      fc
+        .tuple(fc.integer({ min, max }), fc.integer({ min, max }))
+        .map(([a, b]) => `${Math.min(a, b)}-${Math.max(a, b)}`),
       fc.integer({ min: 1, max: max - min + 1 }).map((step) => `*/${step}`),
       fc.uniqueArray(fc.integer({ min, max }), { minLength: 1, maxLength: 4 }).map((values) => values.join(',')),
     );
   const allowed = (text: string, value: number, min: number, max: number): boolean =>
     text.split(',').some((item) => {
       const [range, step] = item.split('/') as [string, string | undefined];
-      const [from, to] = range === '*' ? [min, max] : range.includes('-') ? range.split('-').map(Number) : [Number(range), step ? max : Number(range)];
-      return value >= from! && value <= to! && (value - from!) % Number(step ?? 1) === 0;
+      const [from, to] =
+        range === '*'
+          ? [min, max]
+          : range.includes('-')
+            ? range.split('-').map(Number)
+            : [Number(range), step ? max : Number(range)];
+      return value >= from && value <= to && (value - from) % Number(step ?? 1) === 0;
     });
   const afterDates = fc.date({ min: new Date(2020, 0, 1), max: new Date(2035, 0, 1), noInvalidDate: true });
 
@@ -71,7 +78,8 @@ describe('NCRONTAB schedules', () => {
         const matches = (d: Date) => allowed(seconds, d.getSeconds(), 0, 59) && allowed(minutes, d.getMinutes(), 0, 59);
         expect(matches(next)).toBe(true);
         for (let t = Math.floor(after.getTime() / 1000) * 1000 + 1000; t < next.getTime(); t += 1000) {
-          if (matches(new Date(t))) throw new Error(`${new Date(t).toISOString()} matches before ${next.toISOString()}`);
+          if (matches(new Date(t)))
+            throw new Error(`${new Date(t).toISOString()} matches before ${next.toISOString()}`);
         }
       }),
       { numRuns: 60 },
@@ -80,19 +88,28 @@ describe('NCRONTAB schedules', () => {
 
   it('returns an instant that satisfies every field, for any 6-field schedule', () => {
     fc.assert(
-      fc.property(field(0, 59), field(0, 59), field(0, 23), field(1, 28), field(1, 12), field(0, 6), afterDates, (s, mi, h, d, mo, dow, after) => {
-        const next = parseSchedule(`${s} ${mi} ${h} ${d} ${mo} ${dow}`).next(after);
-        if (next === undefined) return; // e.g. a day-of-month that never falls on the chosen weekdays in range
-        expect(next.getTime()).toBeGreaterThan(after.getTime());
-        expect(allowed(s, next.getSeconds(), 0, 59)).toBe(true);
-        expect(allowed(mi, next.getMinutes(), 0, 59)).toBe(true);
-        expect(allowed(h, next.getHours(), 0, 23)).toBe(true);
-        expect(allowed(d, next.getDate(), 1, 31)).toBe(true);
-        expect(allowed(mo, next.getMonth() + 1, 1, 12)).toBe(true);
-        expect(allowed(dow, next.getDay(), 0, 6)).toBe(true);
-        // Asking again from just before the answer gives the same answer.
-        expect(parseSchedule(`${s} ${mi} ${h} ${d} ${mo} ${dow}`).next(new Date(next.getTime() - 1))).toEqual(next);
-      }),
+      fc.property(
+        field(0, 59),
+        field(0, 59),
+        field(0, 23),
+        field(1, 28),
+        field(1, 12),
+        field(0, 6),
+        afterDates,
+        (s, mi, h, d, mo, dow, after) => {
+          const next = parseSchedule(`${s} ${mi} ${h} ${d} ${mo} ${dow}`).next(after);
+          if (next === undefined) return; // e.g. a day-of-month that never falls on the chosen weekdays in range
+          expect(next.getTime()).toBeGreaterThan(after.getTime());
+          expect(allowed(s, next.getSeconds(), 0, 59)).toBe(true);
+          expect(allowed(mi, next.getMinutes(), 0, 59)).toBe(true);
+          expect(allowed(h, next.getHours(), 0, 23)).toBe(true);
+          expect(allowed(d, next.getDate(), 1, 31)).toBe(true);
+          expect(allowed(mo, next.getMonth() + 1, 1, 12)).toBe(true);
+          expect(allowed(dow, next.getDay(), 0, 6)).toBe(true);
+          // Asking again from just before the answer gives the same answer.
+          expect(parseSchedule(`${s} ${mi} ${h} ${d} ${mo} ${dow}`).next(new Date(next.getTime() - 1))).toEqual(next);
+        },
+      ),
       { numRuns: 200 },
     );
   });

@@ -1,5 +1,11 @@
 import fc from 'fast-check';
-import { decodeMessageText, encodeMessageText, queueTriggerMetadata, toOutputMessages, toTriggerData } from '../../../sandbox/host/queueMessages';
+import {
+  decodeMessageText,
+  encodeMessageText,
+  queueTriggerMetadata,
+  toOutputMessages,
+  toTriggerData,
+} from '../../../sandbox/host/queueMessages';
 
 describe('queue message encoding', () => {
   it('round-trips any text through base64 encoding', () => {
@@ -70,7 +76,7 @@ describe('queue trigger input', () => {
       ExpirationTime: { json: '"2026-01-09T03:04:05+00:00"' },
       NextVisibleTime: { json: '"2026-01-02T03:14:05+00:00"' },
     });
-    expect(JSON.parse(metadata.sys!.json!)).toMatchObject({ MethodName: 'fn' });
+    expect(JSON.parse(metadata.sys.json!)).toMatchObject({ MethodName: 'fn' });
   });
 });
 

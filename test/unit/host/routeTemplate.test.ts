@@ -2,7 +2,8 @@ import fc from 'fast-check';
 import { compareRoutes, compileRoute } from '../../../sandbox/host/routeTemplate';
 import { LocalHostError } from '../../../sandbox/host/errors';
 
-const segmentsOf = (path: string): string[] => path.split('/').filter((s, i, all) => !(s === '' && (i === 0 || i === all.length - 1)));
+const segmentsOf = (path: string): string[] =>
+  path.split('/').filter((s, i, all) => !(s === '' && (i === 0 || i === all.length - 1)));
 
 describe('route templates', () => {
   it.each([
@@ -53,7 +54,10 @@ describe('route templates', () => {
 
   it('orders literal segments before constrained parameters, before plain parameters, before catch-alls', () => {
     const templates = ['things/{*rest}', 'things/{id}', 'things/{id:int}', 'things/latest'];
-    const sorted = templates.map(compileRoute).sort(compareRoutes).map((r) => r.template);
+    const sorted = templates
+      .map(compileRoute)
+      .sort(compareRoutes)
+      .map((r) => r.template);
     expect(sorted).toEqual(['things/latest', 'things/{id:int}', 'things/{id}', 'things/{*rest}']);
   });
 

@@ -1,4 +1,10 @@
-import { ConcurrencyLimiter, deterministicRequestId, odataEquals, odataString, parseRetryAfterMs } from '../../../shared/partner-center';
+import {
+  ConcurrencyLimiter,
+  deterministicRequestId,
+  odataEquals,
+  odataString,
+  parseRetryAfterMs,
+} from '../../../shared/partner-center';
 
 describe('OData literals', () => {
   it.each([

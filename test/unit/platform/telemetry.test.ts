@@ -7,7 +7,8 @@ import {
 } from '../../../shared/platform/telemetry';
 import { instrumentAzureFunctions } from '../../../functions/telemetry';
 
-const CONNECTION_STRING = 'InstrumentationKey=00000000-0000-0000-0000-000000000001;IngestionEndpoint=https://example.invalid/';
+const CONNECTION_STRING =
+  'InstrumentationKey=00000000-0000-0000-0000-000000000001;IngestionEndpoint=https://example.invalid/';
 
 /** A fake module loader that records what was loaded, in order, and what the fakes were called with. */
 function fakeLoader(overrides: { useAzureMonitor?: (options: unknown) => void } = {}) {
@@ -51,15 +52,35 @@ function fakeLoader(overrides: { useAzureMonitor?: (options: unknown) => void } 
           },
         };
       case '@opentelemetry/instrumentation-http':
-        return { HttpInstrumentation: class { constructor(readonly config: unknown) {} } };
+        return {
+          HttpInstrumentation: class {
+            constructor(readonly config: unknown) {}
+          },
+        };
       case '@opentelemetry/sdk-trace-base':
-        return { BatchSpanProcessor: class { constructor(readonly exporter: unknown) {} } };
+        return {
+          BatchSpanProcessor: class {
+            constructor(readonly exporter: unknown) {}
+          },
+        };
       case '@opentelemetry/sdk-metrics':
-        return { PeriodicExportingMetricReader: class { constructor(readonly options: unknown) {} } };
+        return {
+          PeriodicExportingMetricReader: class {
+            constructor(readonly options: unknown) {}
+          },
+        };
       case '@opentelemetry/exporter-trace-otlp-http':
-        return { OTLPTraceExporter: class { readonly kind = 'otlp-traces'; } };
+        return {
+          OTLPTraceExporter: class {
+            readonly kind = 'otlp-traces';
+          },
+        };
       case '@opentelemetry/exporter-metrics-otlp-http':
-        return { OTLPMetricExporter: class { readonly kind = 'otlp-metrics'; } };
+        return {
+          OTLPMetricExporter: class {
+            readonly kind = 'otlp-metrics';
+          },
+        };
       case '@azure/functions':
         return {};
       default:
@@ -74,7 +95,11 @@ beforeEach(() => resetTelemetryStatus());
 describe('planTelemetry', () => {
   it.each([
     { case: 'nothing configured', env: {}, plan: {} },
-    { case: 'blank settings', env: { APPLICATIONINSIGHTS_CONNECTION_STRING: '  ', OTEL_EXPORTER_OTLP_ENDPOINT: '' }, plan: {} },
+    {
+      case: 'blank settings',
+      env: { APPLICATIONINSIGHTS_CONNECTION_STRING: '  ', OTEL_EXPORTER_OTLP_ENDPOINT: '' },
+      plan: {},
+    },
     {
       case: 'a connection string with key authentication',
       env: { APPLICATIONINSIGHTS_CONNECTION_STRING: CONNECTION_STRING },
@@ -82,12 +107,18 @@ describe('planTelemetry', () => {
     },
     {
       case: 'Entra authentication with the user-assigned identity of infra/',
-      env: { APPLICATIONINSIGHTS_CONNECTION_STRING: CONNECTION_STRING, APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=abc-123;Authorization=AAD' },
+      env: {
+        APPLICATIONINSIGHTS_CONNECTION_STRING: CONNECTION_STRING,
+        APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=abc-123;Authorization=AAD',
+      },
       plan: { azureMonitor: { connectionString: CONNECTION_STRING, entra: { clientId: 'abc-123' } } },
     },
     {
       case: 'Entra authentication with a system-assigned identity (any key case)',
-      env: { APPLICATIONINSIGHTS_CONNECTION_STRING: CONNECTION_STRING, APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'authorization=aad' },
+      env: {
+        APPLICATIONINSIGHTS_CONNECTION_STRING: CONNECTION_STRING,
+        APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'authorization=aad',
+      },
       plan: { azureMonitor: { connectionString: CONNECTION_STRING, entra: {} } },
     },
     {
@@ -97,7 +128,10 @@ describe('planTelemetry', () => {
     },
     {
       case: 'both destinations',
-      env: { APPLICATIONINSIGHTS_CONNECTION_STRING: CONNECTION_STRING, OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' },
+      env: {
+        APPLICATIONINSIGHTS_CONNECTION_STRING: CONNECTION_STRING,
+        OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318',
+      },
       plan: { azureMonitor: { connectionString: CONNECTION_STRING }, otlp: { endpoint: 'http://collector:4318' } },
     },
   ])('reads $case', ({ env, plan }) => {
@@ -123,13 +157,19 @@ describe('startTelemetry', () => {
 
   it('starts the Azure Monitor distro first, then the Functions instrumentation, then re-requires @azure/functions to patch it', () => {
     const { load, loaded, calls } = fakeLoader();
-    const status = startTelemetry({ APPLICATIONINSIGHTS_CONNECTION_STRING: CONNECTION_STRING }, { load, instrumentHost: instrumentAzureFunctions });
+    const status = startTelemetry(
+      { APPLICATIONINSIGHTS_CONNECTION_STRING: CONNECTION_STRING },
+      { load, instrumentHost: instrumentAzureFunctions },
+    );
     expect(status).toEqual({ started: true, exporters: ['azureMonitor'] });
     expect(calls.map((c) => c.what)).toEqual(['useAzureMonitor', 'AzureFunctionsInstrumentation']);
     expect(loaded.at(-1)).toBe('@azure/functions');
-    const options = calls[0]!.args as Record<string, any>;
+    const options = calls[0].args as Record<string, any>;
     expect(options.azureMonitorExporterOptions).toEqual({ connectionString: CONNECTION_STRING });
-    expect(options.instrumentationOptions.http).toMatchObject({ enabled: true, disableIncomingRequestInstrumentation: true });
+    expect(options.instrumentationOptions.http).toMatchObject({
+      enabled: true,
+      disableIncomingRequestInstrumentation: true,
+    });
     expect(options.samplingRatio).toBe(1);
     expect(options.tracesPerSecond).toBe(0);
     expect(options.spanProcessors).toBeUndefined();
@@ -138,10 +178,15 @@ describe('startTelemetry', () => {
   it('authenticates the exporter with DefaultAzureCredential for the client id of the authentication string', () => {
     const { load, calls } = fakeLoader();
     startTelemetry(
-      { APPLICATIONINSIGHTS_CONNECTION_STRING: CONNECTION_STRING, APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=uami-client;Authorization=AAD' },
+      {
+        APPLICATIONINSIGHTS_CONNECTION_STRING: CONNECTION_STRING,
+        APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=uami-client;Authorization=AAD',
+      },
       { load },
     );
-    expect(calls.find((c) => c.what === 'DefaultAzureCredential')?.args).toEqual({ managedIdentityClientId: 'uami-client' });
+    expect(calls.find((c) => c.what === 'DefaultAzureCredential')?.args).toEqual({
+      managedIdentityClientId: 'uami-client',
+    });
     const options = calls.find((c) => c.what === 'useAzureMonitor')!.args as Record<string, any>;
     expect(options.azureMonitorExporterOptions.credential).toBeDefined();
   });
@@ -149,7 +194,13 @@ describe('startTelemetry', () => {
   it('uses a credential it is given instead of building one', () => {
     const { load, calls } = fakeLoader();
     const credential = { getToken: async () => null };
-    startTelemetry({ APPLICATIONINSIGHTS_CONNECTION_STRING: CONNECTION_STRING, APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Authorization=AAD' }, { load, credential });
+    startTelemetry(
+      {
+        APPLICATIONINSIGHTS_CONNECTION_STRING: CONNECTION_STRING,
+        APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Authorization=AAD',
+      },
+      { load, credential },
+    );
     expect(calls.some((c) => c.what === 'DefaultAzureCredential')).toBe(false);
     const options = calls.find((c) => c.what === 'useAzureMonitor')!.args as Record<string, any>;
     expect(options.azureMonitorExporterOptions.credential).toBe(credential);
@@ -158,7 +209,10 @@ describe('startTelemetry', () => {
   it('adds OTLP trace and metric pipelines to the distro when both destinations are set', () => {
     const { load, calls } = fakeLoader();
     const status = startTelemetry(
-      { APPLICATIONINSIGHTS_CONNECTION_STRING: CONNECTION_STRING, OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' },
+      {
+        APPLICATIONINSIGHTS_CONNECTION_STRING: CONNECTION_STRING,
+        OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318',
+      },
       { load },
     );
     expect(status.exporters).toEqual(['azureMonitor', 'otlp']);
@@ -170,7 +224,10 @@ describe('startTelemetry', () => {
 
   it('starts the plain OpenTelemetry SDK, configured from OTEL_* variables, for an OTLP endpoint alone', () => {
     const { load, loaded, calls } = fakeLoader();
-    const status = startTelemetry({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' }, { load, instrumentHost: instrumentAzureFunctions });
+    const status = startTelemetry(
+      { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' },
+      { load, instrumentHost: instrumentAzureFunctions },
+    );
     expect(status).toEqual({ started: true, exporters: ['otlp'] });
     expect(loaded).not.toContain('@azure/monitor-opentelemetry');
     expect(calls.map((c) => c.what)).toEqual(['NodeSDK', 'NodeSDK.start', 'AzureFunctionsInstrumentation']);
@@ -192,12 +249,15 @@ describe('startTelemetry', () => {
       },
     });
     const errors: TelemetryStartError[] = [];
-    const status = startTelemetry({ APPLICATIONINSIGHTS_CONNECTION_STRING: CONNECTION_STRING }, { load, onError: (e) => errors.push(e) });
+    const status = startTelemetry(
+      { APPLICATIONINSIGHTS_CONNECTION_STRING: CONNECTION_STRING },
+      { load, onError: (e) => errors.push(e) },
+    );
     expect(status.started).toBe(false);
     expect(status.reason).toMatch(/Invalid instrumentation key/);
     expect(errors).toHaveLength(1);
     expect(errors[0]).toBeInstanceOf(TelemetryStartError);
-    expect(errors[0]!.retryable).toBe(false);
+    expect(errors[0].retryable).toBe(false);
   });
 });
 
@@ -209,7 +269,12 @@ describe('functions/telemetry.ts', () => {
     const touched: string[] = [];
     try {
       jest.isolateModules(() => {
-        for (const id of ['@azure/monitor-opentelemetry', '@azure/functions-opentelemetry-instrumentation', '@opentelemetry/sdk-node', '@opentelemetry/api']) {
+        for (const id of [
+          '@azure/monitor-opentelemetry',
+          '@azure/functions-opentelemetry-instrumentation',
+          '@opentelemetry/sdk-node',
+          '@opentelemetry/api',
+        ]) {
           jest.doMock(id, () => {
             touched.push(id);
             return {};

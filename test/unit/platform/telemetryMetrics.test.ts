@@ -22,7 +22,7 @@ async function collect(reader: TestReader): Promise<Map<string, DataPoint<unknow
   const { resourceMetrics } = await reader.collect();
   const out = new Map<string, DataPoint<unknown>[]>();
   for (const scope of resourceMetrics.scopeMetrics) {
-    for (const metric of scope.metrics) out.set(metric.descriptor.name, metric.dataPoints as DataPoint<unknown>[]);
+    for (const metric of scope.metrics) out.set(metric.descriptor.name, metric.dataPoints);
   }
   return out;
 }
@@ -74,7 +74,10 @@ describe('metrics with an in-memory meter provider', () => {
     expect(valueFor(calls, { operation: 'createReferral', status: '201' })).toBe(2);
     expect(valueFor(calls, { operation: 'createReferral', status: '429' })).toBe(1);
     expect(valueFor(calls, { operation: 'listReferrals', status: 'timeout' })).toBe(1);
-    const durations = valueFor(collected.get(MetricName.partnerCenterDuration), { operation: 'createReferral', status: '201' }) as Histogram;
+    const durations = valueFor(collected.get(MetricName.partnerCenterDuration), {
+      operation: 'createReferral',
+      status: '201',
+    }) as Histogram;
     expect(durations.count).toBe(2);
     expect(durations.sum).toBe(200);
     expect(durations.min).toBe(80);
@@ -120,7 +123,11 @@ describe('metrics with an in-memory meter provider', () => {
 describe('partnerCenterOperation', () => {
   it.each([
     { method: 'POST', path: '/v1.0/engagements/referrals', operation: 'createReferral' },
-    { method: 'GET', path: '/v1.0/engagements/referrals/5f0c1e4e-0000-4000-8000-000000000001', operation: 'getReferral' },
+    {
+      method: 'GET',
+      path: '/v1.0/engagements/referrals/5f0c1e4e-0000-4000-8000-000000000001',
+      operation: 'getReferral',
+    },
     { method: 'GET', path: "/v1.0/engagements/referrals?$filter=engagementId eq 'e1'", operation: 'listReferrals' },
     { method: 'GET', path: '/v1.0/engagements/referrals', operation: 'listReferrals' },
     { method: 'GET', path: '/v1.0/engagements/referrals?$skiptoken=abc/def', operation: 'listReferrals' },

@@ -51,11 +51,11 @@ describe('withTraceParent with an OpenTelemetry SDK', () => {
     });
     expect(result).toBe('linked');
     const [span] = finished();
-    expect(span!.name).toBe('referral-link');
-    expect(span!.spanContext().traceId).toBe(TRACE_ID);
-    expect(span!.parentSpanContext?.spanId).toBe(PARENT_SPAN_ID);
-    expect(span!.attributes['ai.operation.name']).toBe('referral-link');
-    expect(inside).toBe(`00-${TRACE_ID}-${span!.spanContext().spanId}-01`);
+    expect(span.name).toBe('referral-link');
+    expect(span.spanContext().traceId).toBe(TRACE_ID);
+    expect(span.parentSpanContext?.spanId).toBe(PARENT_SPAN_ID);
+    expect(span.attributes['ai.operation.name']).toBe('referral-link');
+    expect(inside).toBe(`00-${TRACE_ID}-${span.spanContext().spanId}-01`);
   });
 
   it('links the span to the invocation span the host started for the queue message', async () => {
@@ -91,9 +91,9 @@ describe('withTraceParent with an OpenTelemetry SDK', () => {
     const error = new TypeError('Partner Center answered 503');
     await expect(withTraceParent(TRACEPARENT, 'referral-submit', () => Promise.reject(error))).rejects.toBe(error);
     const [span] = finished();
-    expect(span!.status.code).toBe(SpanStatusCode.ERROR);
-    expect(span!.status.message).toBe('TypeError: Partner Center answered 503');
-    expect(span!.events.map((e) => e.name)).toEqual(['exception']);
+    expect(span.status.code).toBe(SpanStatusCode.ERROR);
+    expect(span.status.message).toBe('TypeError: Partner Center answered 503');
+    expect(span.events.map((e) => e.name)).toEqual(['exception']);
   });
 
   it('reads the traceparent even when no propagator is registered', async () => {
@@ -104,7 +104,7 @@ describe('withTraceParent with an OpenTelemetry SDK', () => {
       propagation.setGlobalPropagator(new W3CTraceContextPropagator());
     }
     const [span] = finished();
-    expect(span!.spanContext().traceId).toBe(TRACE_ID);
-    expect(span!.parentSpanContext?.spanId).toBe(PARENT_SPAN_ID);
+    expect(span.spanContext().traceId).toBe(TRACE_ID);
+    expect(span.parentSpanContext?.spanId).toBe(PARENT_SPAN_ID);
   });
 });

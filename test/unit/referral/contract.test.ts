@@ -6,7 +6,10 @@ import { fieldShapeOf } from '../../../shared/referral/fieldShape';
 
 describe('ReferralContractError', () => {
   it('is a non-retryable BridgeError naming what is broken', () => {
-    const error = new ReferralContractError('bad catalogue', { subject: 'services-co-sell-catalogue', cause: new Error('x') });
+    const error = new ReferralContractError('bad catalogue', {
+      subject: 'services-co-sell-catalogue',
+      cause: new Error('x'),
+    });
     expect(error).toBeInstanceOf(BridgeError);
     expect(error.name).toBe('ReferralContractError');
     expect(error.retryable).toBe(false);
@@ -26,16 +29,36 @@ describe('ReferralContractError', () => {
 
 describe('the exported schemas', () => {
   it('generate JSON Schema for the connector (request as input, referral as output)', () => {
-    const request = z.toJSONSchema(referralRequestSchema, { io: 'input' }) as { properties: Record<string, unknown>; required: string[]; additionalProperties: boolean };
+    const request = z.toJSONSchema(referralRequestSchema, { io: 'input' }) as {
+      properties: Record<string, unknown>;
+      required: string[];
+      additionalProperties: boolean;
+    };
     expect(request.required).toEqual(['customerProfile', 'consent', 'details']);
     expect(request.additionalProperties).toBe(false);
-    expect(Object.keys(request.properties)).toEqual(expect.arrayContaining(['dealType', 'coSell', 'callbackUrl', 'partnerRole', 'solutionArea', 'solutionPlay']));
+    expect(Object.keys(request.properties)).toEqual(
+      expect.arrayContaining(['dealType', 'coSell', 'callbackUrl', 'partnerRole', 'solutionArea', 'solutionPlay']),
+    );
     const referral = z.toJSONSchema(referralSchema) as { required: string[] };
     expect(referral.required).toEqual(['type', 'customerProfile', 'consent', 'details']);
   });
 
   it('describe the normalised form (a caller body goes through validateReferralRequest)', () => {
-    expect(referralSchema.safeParse({ type: 'shared', customerProfile: { name: 'F', address: { country: 'US' } }, consent: {}, details: {} }).success).toBe(false);
-    expect(referralSchema.safeParse({ type: 'Shared', customerProfile: { name: 'F', address: { country: 'US' } }, consent: {}, details: {} }).success).toBe(true);
+    expect(
+      referralSchema.safeParse({
+        type: 'shared',
+        customerProfile: { name: 'F', address: { country: 'US' } },
+        consent: {},
+        details: {},
+      }).success,
+    ).toBe(false);
+    expect(
+      referralSchema.safeParse({
+        type: 'Shared',
+        customerProfile: { name: 'F', address: { country: 'US' } },
+        consent: {},
+        details: {},
+      }).success,
+    ).toBe(true);
   });
 });

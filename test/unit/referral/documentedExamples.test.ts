@@ -31,7 +31,11 @@ describe('the three documented request bodies', () => {
     expect(referral.campaignId).toBeUndefined();
     expect(referral.customerProfile.size).toBeUndefined();
     expect(referral.customerProfile.type).toBeUndefined();
-    expect(referral.customerProfile.address).toEqual({ addressLine1: 'One Microsoft Way', city: 'Redmond', country: 'US' });
+    expect(referral.customerProfile.address).toEqual({
+      addressLine1: 'One Microsoft Way',
+      city: 'Redmond',
+      country: 'US',
+    });
     expect(referral.details.notes).toBeUndefined();
   });
 
@@ -49,7 +53,12 @@ describe('the three documented request bodies', () => {
 
   it('knows the read-only fields the documented bodies send back', () => {
     const step1 = expectValid(example('step1-partner-led.json')).referral;
-    expect(step1).toMatchObject({ attributes: { objectType: 'Referral' }, trackingInfo: {}, mpnId: '4567890', target: [] });
+    expect(step1).toMatchObject({
+      attributes: { objectType: 'Referral' },
+      trackingInfo: {},
+      mpnId: '4567890',
+      target: [],
+    });
     expect(step1.customerProfile.isMatchingComplete).toBe(true);
     expect(step1.team?.[0]).toMatchObject({ emailValidationStatus: 'None', phoneValidationStatus: 'None' });
     const step2 = expectValid(example('step2-microsoft-referral.json')).referral;
@@ -65,7 +74,11 @@ describe('the three documented request bodies', () => {
   it('fills the share flag of the Request example from the default deal type (Private) and keeps its type', () => {
     const { referral, coSell, callbackUrl } = expectValid(example('request-example.json'));
     expect(referral.type).toBe('Shared');
-    expect(referral.consent).toEqual({ consentToToShareInfoWithOthers: true, consentToContact: true, consentToShareReferralWithMicrosoftSellers: false });
+    expect(referral.consent).toEqual({
+      consentToToShareInfoWithOthers: true,
+      consentToContact: true,
+      consentToShareReferralWithMicrosoftSellers: false,
+    });
     expect(coSell).toBeUndefined();
     expect(callbackUrl).toBeUndefined();
   });
@@ -95,9 +108,16 @@ describe('the other examples', () => {
   });
 
   it('uses only obviously fake contacts in the examples the bridge adds', () => {
-    for (const file of ['private-deal.json', 'partner-led-deal.json', 'cosell-deal.json', 'services-cosell-deal.json', 'invalid-deal.json']) {
+    for (const file of [
+      'private-deal.json',
+      'partner-led-deal.json',
+      'cosell-deal.json',
+      'services-cosell-deal.json',
+      'invalid-deal.json',
+    ]) {
       const text = JSON.stringify(example(file));
-      for (const [, address] of text.matchAll(/"email":"([^"]*)"/g)) expect(address).toMatch(/example(\.com)?$|example-at-example\.com$/);
+      for (const [, address] of text.matchAll(/"email":"([^"]*)"/g))
+        expect(address).toMatch(/example(\.com)?$|example-at-example\.com$/);
       for (const [, phone] of text.matchAll(/"phoneNumber":"([^"]*)"/g)) expect(phone).toMatch(/555/);
     }
   });

@@ -45,9 +45,19 @@ describe('key normalisation', () => {
 
 describe('unknown fields', () => {
   it.each([
-    { case: 'details.closeDate', path: ['details', 'closeDate'], pointer: '/details/closeDate', suggestion: 'closingDateTime' },
+    {
+      case: 'details.closeDate',
+      path: ['details', 'closeDate'],
+      pointer: '/details/closeDate',
+      suggestion: 'closingDateTime',
+    },
     { case: 'a typo at the top', path: ['custmerProfile'], pointer: '/custmerProfile', suggestion: 'customerProfile' },
-    { case: 'a single "To"', path: ['consent', 'consentToShareInfoWithOthers'], pointer: '/consent/consentToShareInfoWithOthers', suggestion: 'consentToToShareInfoWithOthers' },
+    {
+      case: 'a single "To"',
+      path: ['consent', 'consentToShareInfoWithOthers'],
+      pointer: '/consent/consentToShareInfoWithOthers',
+      suggestion: 'consentToToShareInfoWithOthers',
+    },
     { case: 'a PascalCase typo', path: ['Details', 'DealValu'], pointer: '/Details/DealValu', suggestion: 'dealValue' },
     { case: 'a member field', path: ['team', 0, 'emial'], pointer: '/team/0/emial', suggestion: 'email' },
   ])('rejects $case and suggests the nearest known name', ({ path, pointer, suggestion }) => {
@@ -61,7 +71,11 @@ describe('unknown fields', () => {
     for (const segment of path.slice(0, -1)) node = node[segment as string];
     node[path[path.length - 1] as string] = 'x';
     const errors = expectInvalid(body);
-    expect(errors).toContainEqual({ pointer, code: 'unknown_field', message: `Unknown field. Did you mean ${suggestion}?` });
+    expect(errors).toContainEqual({
+      pointer,
+      code: 'unknown_field',
+      message: `Unknown field. Did you mean ${suggestion}?`,
+    });
   });
 
   it('offers no suggestion when nothing is close', () => {
@@ -82,11 +96,19 @@ describe('unknown fields', () => {
 
   it('still validates known fields when unknown fields pass through', () => {
     const body = { ...minimalRequest(), futureField: 1, details: { dealValue: -1 } };
-    expect(pointersAndCodes(expectInvalid(body, { allowUnknownFields: true }))).toEqual([['/details/dealValue', 'negative']]);
+    expect(pointersAndCodes(expectInvalid(body, { allowUnknownFields: true }))).toEqual([
+      ['/details/dealValue', 'negative'],
+    ]);
   });
 
-  it('never passes unknown fields through the bridge\'s own coSell block', () => {
-    const body = { ...minimalRequest(), dealType: 'CoSell', coSell: { notes: 'help', assistanceRequestCode: 'GeneralOrOther', urgency: 'high' } };
-    expect(pointersAndCodes(expectInvalid(body, { allowUnknownFields: true }))).toEqual([['/coSell/urgency', 'unknown_field']]);
+  it("never passes unknown fields through the bridge's own coSell block", () => {
+    const body = {
+      ...minimalRequest(),
+      dealType: 'CoSell',
+      coSell: { notes: 'help', assistanceRequestCode: 'GeneralOrOther', urgency: 'high' },
+    };
+    expect(pointersAndCodes(expectInvalid(body, { allowUnknownFields: true }))).toEqual([
+      ['/coSell/urgency', 'unknown_field'],
+    ]);
   });
 });

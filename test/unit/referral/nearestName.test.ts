@@ -1,7 +1,16 @@
 import { editDistance, nearestName } from '../../../shared/referral/nearestName';
 import { enumKey } from '../../../shared/referral/enumLookup';
 
-const DETAILS = ['notes', 'dealValue', 'currency', 'closingDateTime', 'customerRequestedContact', 'customerAction', 'incentiveLevel', 'requirements'];
+const DETAILS = [
+  'notes',
+  'dealValue',
+  'currency',
+  'closingDateTime',
+  'customerRequestedContact',
+  'customerAction',
+  'incentiveLevel',
+  'requirements',
+];
 
 describe('nearestName', () => {
   it.each([
@@ -9,7 +18,12 @@ describe('nearestName', () => {
     { case: 'an all-lower-case near miss', input: 'closedate', candidates: DETAILS, expected: 'closingDateTime' },
     { case: 'a typo', input: 'dealvalu', candidates: DETAILS, expected: 'dealValue' },
     { case: 'a transposition', input: 'curerncy', candidates: DETAILS, expected: 'currency' },
-    { case: 'a missing "To"', input: 'consentToShareInfoWithOthers', candidates: ['consentToToShareInfoWithOthers', 'consentToContact', 'consentToShareReferralWithMicrosoftSellers'], expected: 'consentToToShareInfoWithOthers' },
+    {
+      case: 'a missing "To"',
+      input: 'consentToShareInfoWithOthers',
+      candidates: ['consentToToShareInfoWithOthers', 'consentToContact', 'consentToShareReferralWithMicrosoftSellers'],
+      expected: 'consentToToShareInfoWithOthers',
+    },
     { case: 'an alpha-3 country', input: 'USA', candidates: ['SA', 'US', 'UA'], expected: 'US', normalise: enumKey },
     { case: 'nothing close', input: 'zodiacSign', candidates: DETAILS, expected: undefined },
     { case: 'a two-letter code one edit from many', input: 'XK', candidates: ['CK', 'XA', 'UK'], expected: undefined },

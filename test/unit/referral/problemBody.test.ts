@@ -108,25 +108,42 @@ describe('the problem body', () => {
 
   it('has type, title and status of a validation failure', () => {
     const problem = problemOf({});
-    expect(problem).toMatchObject({ type: `${PROBLEM_TYPE_BASE}validation`, title: 'The referral is not valid', status: 400 });
+    expect(problem).toMatchObject({
+      type: `${PROBLEM_TYPE_BASE}validation`,
+      title: 'The referral is not valid',
+      status: 400,
+    });
   });
 
   it('says how many problems there are when it lists only the first 50', () => {
     const team = Array.from({ length: 50 }, () => ({ email: 'not-an-email' }));
-    const problem = problemOf({ ...minimalRequest(), team, customerProfile: { ...minimalRequest().customerProfile, team } });
+    const problem = problemOf({
+      ...minimalRequest(),
+      team,
+      customerProfile: { ...minimalRequest().customerProfile, team },
+    });
     expect(problem.errors).toHaveLength(50);
-    expect(problem.detail).toBe('100 problems were found in the request body. Each entry of errors points at a field with a JSON pointer. The first 50 are listed.');
+    expect(problem.detail).toBe(
+      '100 problems were found in the request body. Each entry of errors points at a field with a JSON pointer. The first 50 are listed.',
+    );
   });
 
   it('never echoes the values the caller sent', () => {
-    const secrets = ['sue.smith@@contoso', '+1 (206) 555-0100-SECRET', 'Sue-Secret-Name', 'Secret Street 1', 'NOT-A-GUID-SECRET', 'yesterday-secret'];
+    const secrets = [
+      'sue.smith@@contoso',
+      '+1 (206) 555-0100-SECRET',
+      'Sue-Secret-Name',
+      'Secret Street 1',
+      'NOT-A-GUID-SECRET',
+      'yesterday-secret',
+    ];
     const body = {
       ...minimalRequest(),
       engagementId: secrets[4],
       customerProfile: {
-        name: secrets[2]!.repeat(40),
-        address: { addressLine1: secrets[3]!.repeat(30), country: 'Secretland' },
-        team: [{ email: secrets[0], phoneNumber: secrets[1]!.repeat(5), firstName: { secret: secrets[2] } }],
+        name: secrets[2].repeat(40),
+        address: { addressLine1: secrets[3].repeat(30), country: 'Secretland' },
+        team: [{ email: secrets[0], phoneNumber: secrets[1].repeat(5), firstName: { secret: secrets[2] } }],
       },
       details: { closingDateTime: secrets[5], currency: 'SECRET' },
       status: 'SecretStatus',

@@ -13,7 +13,19 @@ const EXAMPLES = [
 ] as const;
 
 const HOSTILE_KEYS = ['__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty', 'valueOf'];
-const KNOWN_KEYS = ['type', 'Type', 'customerProfile', 'CONSENT', 'details', 'dealType', 'coSell', 'callbackUrl', 'team', 'status', 'substatus'];
+const KNOWN_KEYS = [
+  'type',
+  'Type',
+  'customerProfile',
+  'CONSENT',
+  'details',
+  'dealType',
+  'coSell',
+  'callbackUrl',
+  'team',
+  'status',
+  'substatus',
+];
 
 /** Decodes a JSON pointer into its segments. */
 function segments(pointer: string): string[] {
@@ -53,19 +65,30 @@ function assertWellFormed(input: unknown, result: ValidationResult): void {
     expect(typeof error.message).toBe('string');
     const path = segments(error.pointer);
     const ok = resolves(input, path) || resolves(input, path.slice(0, -1));
-    if (!ok) throw new Error(`pointer ${error.pointer} (${error.code}) does not resolve in ${JSON.stringify(input)?.slice(0, 500)}`);
+    if (!ok)
+      throw new Error(
+        `pointer ${error.pointer} (${error.code}) does not resolve in ${JSON.stringify(input)?.slice(0, 500)}`,
+      );
   }
 }
 
 /** JSON text of an object with the given entries, so `__proto__` becomes an own key as in a real HTTP body. */
 function objectFromEntries(entries: ReadonlyArray<readonly [string, unknown]>): unknown {
-  return JSON.parse(`{${entries.map(([key, value]) => `${JSON.stringify(key)}:${JSON.stringify(value) ?? 'null'}`).join(',')}}`);
+  return JSON.parse(
+    `{${entries.map(([key, value]) => `${JSON.stringify(key)}:${JSON.stringify(value) ?? 'null'}`).join(',')}}`,
+  );
 }
 
 const hostileObject = fc
-  .array(fc.tuple(fc.oneof(fc.constantFrom(...HOSTILE_KEYS, ...KNOWN_KEYS), fc.string({ maxLength: 12 })), fc.jsonValue({ maxDepth: 3 })), {
-    maxLength: 12,
-  })
+  .array(
+    fc.tuple(
+      fc.oneof(fc.constantFrom(...HOSTILE_KEYS, ...KNOWN_KEYS), fc.string({ maxLength: 12 })),
+      fc.jsonValue({ maxDepth: 3 }),
+    ),
+    {
+      maxLength: 12,
+    },
+  )
   .map(objectFromEntries);
 
 /** Every path (as segments) of a JSON value, the root included. */
@@ -84,7 +107,7 @@ function mutate(body: unknown, path: ReadonlyArray<string | number>, replacement
   const copy = structuredClone(body) as Record<string | number, unknown>;
   let node = copy;
   for (const segment of path.slice(0, -1)) node = node[segment] as Record<string | number, unknown>;
-  const last = path[path.length - 1]!;
+  const last = path[path.length - 1];
   if (replacement === undefined && !Array.isArray(node)) delete node[last];
   else node[last] = replacement;
   return copy;
@@ -103,7 +126,7 @@ function recase(value: unknown, choices: readonly number[], cursor = { i: 0 }): 
   if (Array.isArray(value)) return value.map((item) => recase(item, choices, cursor));
   if (typeof value !== 'object' || value === null) return value;
   const entries = Object.entries(value).map(([key, inner]): [string, unknown] => {
-    const change = CASE_CHANGES[choices[cursor.i++ % choices.length]!]!;
+    const change = CASE_CHANGES[choices[cursor.i++ % choices.length]];
     return [change(key), recase(inner, choices, cursor)];
   });
   return Object.fromEntries(entries);
@@ -114,7 +137,10 @@ describe('validateReferralRequest on any input (properties)', () => {
     fc.assert(
       fc.property(fc.jsonValue({ maxDepth: 6 }), (input) => {
         assertWellFormed(input, validateReferralRequest(input));
-        assertWellFormed(input, validateReferralRequest(input, { allowUnknownFields: true, allowInsecureCallback: true }));
+        assertWellFormed(
+          input,
+          validateReferralRequest(input, { allowUnknownFields: true, allowInsecureCallback: true }),
+        );
       }),
       { numRuns: 300 },
     );
@@ -143,7 +169,7 @@ describe('validateReferralRequest on any input (properties)', () => {
       .map(({ body, pick, replacement, choices }) => {
         const recased = recase(body, choices);
         const paths = pathsOf(recased);
-        return mutate(recased, paths[pick % paths.length]!, replacement);
+        return mutate(recased, paths[pick % paths.length], replacement);
       });
     fc.assert(
       fc.property(mutation, fc.boolean(), (input, allowUnknownFields) => {
@@ -157,10 +183,14 @@ describe('validateReferralRequest on any input (properties)', () => {
     const expected = new Map(EXAMPLES.map((name) => [name, validateReferralRequest(example(name))] as const));
     for (const result of expected.values()) expect(result.ok).toBe(true);
     fc.assert(
-      fc.property(fc.constantFrom(...EXAMPLES), fc.array(fc.nat({ max: CASE_CHANGES.length - 1 }), { minLength: 1, maxLength: 64 }), (name, choices) => {
-        const variant = recase(example(name), choices);
-        expect(validateReferralRequest(variant)).toEqual(expected.get(name));
-      }),
+      fc.property(
+        fc.constantFrom(...EXAMPLES),
+        fc.array(fc.nat({ max: CASE_CHANGES.length - 1 }), { minLength: 1, maxLength: 64 }),
+        (name, choices) => {
+          const variant = recase(example(name), choices);
+          expect(validateReferralRequest(variant)).toEqual(expected.get(name));
+        },
+      ),
       { numRuns: 200 },
     );
   });

@@ -16,7 +16,9 @@ describe('callbackUrl', () => {
     { case: 'a URL over 2048 characters', url: `https://crm.example.com/${'a'.repeat(2048)}`, code: 'too_long' },
     { case: 'a number', url: 42, code: 'invalid_type' },
   ])('rejects $case', ({ url, code }) => {
-    expect(pointersAndCodes(expectInvalid({ ...minimalRequest(), callbackUrl: url }))).toEqual([['/callbackUrl', code]]);
+    expect(pointersAndCodes(expectInvalid({ ...minimalRequest(), callbackUrl: url }))).toEqual([
+      ['/callbackUrl', code],
+    ]);
   });
 
   it('accepts http only when allowInsecureCallback is set', () => {
@@ -26,7 +28,9 @@ describe('callbackUrl', () => {
   });
 
   it('is never part of the referral', () => {
-    expect(expectValid({ ...minimalRequest(), callbackUrl: 'https://crm.example.com/hook' }).referral).not.toHaveProperty('callbackUrl');
+    expect(
+      expectValid({ ...minimalRequest(), callbackUrl: 'https://crm.example.com/hook' }).referral,
+    ).not.toHaveProperty('callbackUrl');
   });
 });
 
@@ -35,7 +39,16 @@ describe('empty values on optional fields', () => {
     { case: 'an empty string', value: '' },
     { case: 'null', value: null },
   ])('treats $case as absent', ({ value }) => {
-    const body = { ...minimalRequest(), name: value, status: value, inviteContext: value, team: value, callbackUrl: value, dealType: value, coSell: value };
+    const body = {
+      ...minimalRequest(),
+      name: value,
+      status: value,
+      inviteContext: value,
+      team: value,
+      callbackUrl: value,
+      dealType: value,
+      coSell: value,
+    };
     const result = expectValid(body);
     expect(result.referral).not.toHaveProperty('name');
     expect(result.referral).not.toHaveProperty('status');

@@ -14,9 +14,21 @@ function nested(depth: number): unknown {
 describe('hostile input', () => {
   it.each([
     { case: '__proto__ at the top', text: '{"__proto__": {"polluted": true}}', pointer: '/__proto__' },
-    { case: 'constructor at the top', text: '{"constructor": {"prototype": {"polluted": true}}}', pointer: '/constructor' },
-    { case: '__proto__ in a nested object', text: '{"details": {"__proto__": {"polluted": true}}}', pointer: '/details/__proto__' },
-    { case: 'prototype in a member', text: '{"team": [{"prototype": {"polluted": true}}]}', pointer: '/team/0/prototype' },
+    {
+      case: 'constructor at the top',
+      text: '{"constructor": {"prototype": {"polluted": true}}}',
+      pointer: '/constructor',
+    },
+    {
+      case: '__proto__ in a nested object',
+      text: '{"details": {"__proto__": {"polluted": true}}}',
+      pointer: '/details/__proto__',
+    },
+    {
+      case: 'prototype in a member',
+      text: '{"team": [{"prototype": {"polluted": true}}]}',
+      pointer: '/team/0/prototype',
+    },
   ])('rejects $case as an unknown field and pollutes nothing', ({ text, pointer }) => {
     const body = { ...minimalRequest(), ...(json(text) as object) };
     if (text.includes('"details"')) Object.assign(body, { details: (json(text) as { details: object }).details });
@@ -27,7 +39,8 @@ describe('hostile input', () => {
   });
 
   it('rejects prototype-pollution keys even when unknown fields may pass through', () => {
-    const body = json(`{"type":"Shared","customerProfile":{"name":"F","address":{"country":"US"}},"consent":{},"details":{},
+    const body =
+      json(`{"type":"Shared","customerProfile":{"name":"F","address":{"country":"US"}},"consent":{},"details":{},
       "__proto__":{"polluted":true},"future":{"__proto__":{"polluted":true},"ok":1}}`);
     const errors = expectInvalid(body, { allowUnknownFields: true });
     expect(pointersAndCodes(errors)).toEqual([
@@ -38,7 +51,9 @@ describe('hostile input', () => {
   });
 
   it('copies unknown fields that pass through without their hostile keys never reaching an object prototype', () => {
-    const body = json(`{"type":"Shared","customerProfile":{"name":"F","address":{"country":"US"}},"consent":{},"details":{},"future":{"ok":{"deep":[1,{"a":null}]}}}`);
+    const body = json(
+      `{"type":"Shared","customerProfile":{"name":"F","address":{"country":"US"}},"consent":{},"details":{},"future":{"ok":{"deep":[1,{"a":null}]}}}`,
+    );
     const { referral } = expectValid(body, { allowUnknownFields: true }) as { referral: Record<string, unknown> };
     expect(referral.future).toEqual({ ok: { deep: [1, { a: null }] } });
     expect(Object.getPrototypeOf(referral)).toBe(Object.prototype);
@@ -56,7 +71,10 @@ describe('hostile input', () => {
 
   it.each([
     { case: 'structuredClone', copy: (body: object) => structuredClone(body) },
-    { case: 'JSON.parse of another realm', copy: (body: object) => vm.runInNewContext(`JSON.parse(${JSON.stringify(JSON.stringify(body))})`) as unknown },
+    {
+      case: 'JSON.parse of another realm',
+      copy: (body: object) => vm.runInNewContext(`JSON.parse(${JSON.stringify(JSON.stringify(body))})`) as unknown,
+    },
     { case: 'Object.create(null)', copy: (body: object) => Object.assign(Object.create(null) as object, body) },
   ])('accepts JSON objects made by $case', ({ copy }) => {
     expect(expectValid(copy(requestExample())).referral.name).toBe('Test Cosell Invite_20');
@@ -71,7 +89,17 @@ describe('hostile input', () => {
     { case: 'a Map', input: new Map([['type', 'Shared']]) },
     { case: 'a Date deep inside', input: { ...minimalRequest(), details: { closingDateTime: new Date(0) } } },
     { case: 'a class instance', input: { ...minimalRequest(), consent: new (class Consent {})() } },
-    { case: 'a proxy that throws', input: new Proxy({}, { ownKeys: () => { throw new Error('boom'); } }) },
+    {
+      case: 'a proxy that throws',
+      input: new Proxy(
+        {},
+        {
+          ownKeys: () => {
+            throw new Error('boom');
+          },
+        },
+      ),
+    },
   ])('never throws for $case (not JSON)', ({ input }) => {
     const result = validateReferralRequest(input);
     expect(result.ok).toBe(false);
@@ -85,12 +113,16 @@ describe('hostile input', () => {
   });
 
   it('answers a deeply nested unknown field with a single unknown-field error (it is never walked)', () => {
-    expect(pointersAndCodes(expectInvalid({ ...minimalRequest(), future: nested(10_000) }))).toEqual([['/future', 'unknown_field']]);
+    expect(pointersAndCodes(expectInvalid({ ...minimalRequest(), future: nested(10_000) }))).toEqual([
+      ['/future', 'unknown_field'],
+    ]);
   });
 
   it('stops at the total field limit', () => {
     const many = Object.fromEntries(Array.from({ length: REFERRAL_LIMITS.maxNodes + 1 }, (_, i) => [`k${i}`, i]));
-    expect(pointersAndCodes(expectInvalid({ ...minimalRequest(), future: many }, { allowUnknownFields: true }))).toEqual([['', 'too_many_fields']]);
+    expect(
+      pointersAndCodes(expectInvalid({ ...minimalRequest(), future: many }, { allowUnknownFields: true })),
+    ).toEqual([['', 'too_many_fields']]);
   });
 
   it('rejects a huge string by its length', () => {

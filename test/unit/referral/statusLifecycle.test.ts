@@ -1,8 +1,8 @@
 import {
   ALLOWED_STATUS_TRANSITIONS,
   ALLOWED_SUBSTATUS_BY_STATUS,
-  ReferralStatus,
-  ReferralSubstatus,
+  type ReferralStatus,
+  type ReferralSubstatus,
   isAllowedStatusTransition,
   type ReferralState,
 } from '../../../shared/referral';
@@ -24,19 +24,40 @@ describe('status and substatus on create', () => {
   });
 
   it.each([
-    { case: 'New/Accepted', status: 'New', substatus: 'Accepted', message: 'With status New the substatus must be one of: Pending, Received.' },
-    { case: 'Active/Pending', status: 'Active', substatus: 'Pending', message: 'With status Active the substatus must be one of: Accepted.' },
-    { case: 'Closed/Received', status: 'Closed', substatus: 'Received', message: 'With status Closed the substatus must be one of: Won, Lost, Declined, Expired.' },
+    {
+      case: 'New/Accepted',
+      status: 'New',
+      substatus: 'Accepted',
+      message: 'With status New the substatus must be one of: Pending, Received.',
+    },
+    {
+      case: 'Active/Pending',
+      status: 'Active',
+      substatus: 'Pending',
+      message: 'With status Active the substatus must be one of: Accepted.',
+    },
+    {
+      case: 'Closed/Received',
+      status: 'Closed',
+      substatus: 'Received',
+      message: 'With status Closed the substatus must be one of: Won, Lost, Declined, Expired.',
+    },
   ])('rejects $case: the substatus must belong to the status', ({ status, substatus, message }) => {
-    expect(expectInvalid({ ...minimalRequest(), status, substatus })).toEqual([{ pointer: '/substatus', code: 'invalid_substatus', message }]);
+    expect(expectInvalid({ ...minimalRequest(), status, substatus })).toEqual([
+      { pointer: '/substatus', code: 'invalid_substatus', message },
+    ]);
   });
 
   it('rejects a substatus given without its status', () => {
-    expect(pointersAndCodes(expectInvalid({ ...minimalRequest(), substatus: 'Pending' }))).toEqual([['/substatus', 'status_required']]);
+    expect(pointersAndCodes(expectInvalid({ ...minimalRequest(), substatus: 'Pending' }))).toEqual([
+      ['/substatus', 'status_required'],
+    ]);
   });
 
   it('points at the substatus as the caller spelled it', () => {
-    expect(pointersAndCodes(expectInvalid({ ...minimalRequest(), Status: 'closed', SubStatus: 'pending' }))).toEqual([['/SubStatus', 'invalid_substatus']]);
+    expect(pointersAndCodes(expectInvalid({ ...minimalRequest(), Status: 'closed', SubStatus: 'pending' }))).toEqual([
+      ['/SubStatus', 'invalid_substatus'],
+    ]);
   });
 });
 
@@ -50,17 +71,35 @@ describe('isAllowedStatusTransition', () => {
     { case: 'Active/Accepted → Closed/Won', from: s('Active', 'Accepted'), to: s('Closed', 'Won'), allowed: true },
     { case: 'Active/Accepted → New/Pending', from: s('Active', 'Accepted'), to: s('New', 'Pending'), allowed: false },
     { case: 'Closed/Won → Active/Accepted', from: s('Closed', 'Won'), to: s('Active', 'Accepted'), allowed: false },
-    { case: 'Closed/Lost → Closed/Won (terminal: no edits)', from: s('Closed', 'Lost'), to: s('Closed', 'Won'), allowed: false },
+    {
+      case: 'Closed/Lost → Closed/Won (terminal: no edits)',
+      from: s('Closed', 'Lost'),
+      to: s('Closed', 'Won'),
+      allowed: false,
+    },
     { case: 'Closed/Won → Closed/Won (no change)', from: s('Closed', 'Won'), to: s('Closed', 'Won'), allowed: true },
-    { case: 'a target pair the table does not allow', from: s('New', 'Pending'), to: s('Active', 'Won'), allowed: false },
+    {
+      case: 'a target pair the table does not allow',
+      from: s('New', 'Pending'),
+      to: s('Active', 'Won'),
+      allowed: false,
+    },
     { case: 'a source pair the table does not allow', from: s('New', 'Won'), to: s('Closed', 'Won'), allowed: false },
   ])('$case: $allowed', ({ from, to, allowed }) => {
     expect(isAllowedStatusTransition(from, to)).toBe(allowed);
   });
 
   it('follows the documented table', () => {
-    expect(ALLOWED_STATUS_TRANSITIONS).toMatchObject({ New: ['New', 'Active', 'Closed'], Active: ['Active', 'Closed'], Closed: ['Closed'] });
-    expect(ALLOWED_SUBSTATUS_BY_STATUS).toMatchObject({ New: ['Pending', 'Received'], Active: ['Accepted'], Closed: ['Won', 'Lost', 'Declined', 'Expired'] });
+    expect(ALLOWED_STATUS_TRANSITIONS).toMatchObject({
+      New: ['New', 'Active', 'Closed'],
+      Active: ['Active', 'Closed'],
+      Closed: ['Closed'],
+    });
+    expect(ALLOWED_SUBSTATUS_BY_STATUS).toMatchObject({
+      New: ['Pending', 'Received'],
+      Active: ['Accepted'],
+      Closed: ['Won', 'Lost', 'Declined', 'Expired'],
+    });
   });
 
   it('never throws for values outside the enums', () => {

@@ -1,4 +1,10 @@
-import { ALLOWED_TRANSITIONS, FINAL_STATES, TrackingState, canTransition, isFinalState } from '../../../shared/tracking/states';
+import {
+  ALLOWED_TRANSITIONS,
+  FINAL_STATES,
+  TrackingState,
+  canTransition,
+  isFinalState,
+} from '../../../shared/tracking/states';
 
 describe('tracking state machine', () => {
   it('never leaves a final state', () => {
@@ -9,7 +15,8 @@ describe('tracking state machine', () => {
     for (const start of Object.values(TrackingState)) {
       const seen = new Set<TrackingState>([start]);
       const queue = [start];
-      while (queue.length) for (const next of ALLOWED_TRANSITIONS[queue.shift()!]) if (!seen.has(next)) seen.add(next), queue.push(next);
+      while (queue.length)
+        for (const next of ALLOWED_TRANSITIONS[queue.shift()!]) if (!seen.has(next)) (seen.add(next), queue.push(next));
       expect([...seen].some(isFinalState)).toBe(true);
     }
   });

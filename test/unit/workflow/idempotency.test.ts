@@ -1,6 +1,10 @@
 import fc from 'fast-check';
 import { canonicalJson } from '../../../shared/workflow/canonicalJson';
-import { identifyRequest, isValidIdempotencyKey, trackingIdForInvalidMessage } from '../../../shared/workflow/idempotency';
+import {
+  identifyRequest,
+  isValidIdempotencyKey,
+  trackingIdForInvalidMessage,
+} from '../../../shared/workflow/idempotency';
 
 describe('canonicalJson', () => {
   it('gives the same text whatever the key order', () => {
@@ -24,7 +28,10 @@ describe('canonicalJson', () => {
 });
 
 describe('identifyRequest', () => {
-  const request = (externalReferenceId?: string, notes = 'a') => ({ dealType: 'Private', referral: { externalReferenceId, details: { notes } } });
+  const request = (externalReferenceId?: string, notes = 'a') => ({
+    dealType: 'Private',
+    referral: { externalReferenceId, details: { notes } },
+  });
 
   it('lands a header key and the same envelope key on one trackingId', () => {
     const viaHeader = identifyRequest(request(), { key: 'k-1', source: 'header' });
@@ -35,19 +42,34 @@ describe('identifyRequest', () => {
 
   it('uses externalReferenceId when no key is given, and the payload hash when neither is', () => {
     expect(identifyRequest(request('crm-1'), undefined).keySource).toBe('externalReferenceId');
-    expect(identifyRequest(request('crm-1', 'x'), undefined).trackingId).toBe(identifyRequest(request('crm-1', 'y'), undefined).trackingId);
+    expect(identifyRequest(request('crm-1', 'x'), undefined).trackingId).toBe(
+      identifyRequest(request('crm-1', 'y'), undefined).trackingId,
+    );
     expect(identifyRequest(request(''), undefined).keySource).toBe('hash');
-    expect(identifyRequest(request(undefined, 'x'), undefined).trackingId).not.toBe(identifyRequest(request(undefined, 'y'), undefined).trackingId);
+    expect(identifyRequest(request(undefined, 'x'), undefined).trackingId).not.toBe(
+      identifyRequest(request(undefined, 'y'), undefined).trackingId,
+    );
   });
 
   it('keeps a key and an externalReferenceId with the same text apart', () => {
-    expect(identifyRequest(request('same'), undefined).trackingId).not.toBe(identifyRequest(request(), { key: 'same', source: 'header' }).trackingId);
+    expect(identifyRequest(request('same'), undefined).trackingId).not.toBe(
+      identifyRequest(request(), { key: 'same', source: 'header' }).trackingId,
+    );
   });
 
   it('changes the request hash when the payload changes and not when only key order does', () => {
-    const a = identifyRequest({ dealType: 'Private', referral: { name: 'x', details: { a: 1, b: 2 } } } as never, undefined);
-    const b = identifyRequest({ referral: { details: { b: 2, a: 1 }, name: 'x' }, dealType: 'Private' } as never, undefined);
-    const c = identifyRequest({ dealType: 'Private', referral: { name: 'y', details: { a: 1, b: 2 } } } as never, undefined);
+    const a = identifyRequest(
+      { dealType: 'Private', referral: { name: 'x', details: { a: 1, b: 2 } } } as never,
+      undefined,
+    );
+    const b = identifyRequest(
+      { referral: { details: { b: 2, a: 1 }, name: 'x' }, dealType: 'Private' } as never,
+      undefined,
+    );
+    const c = identifyRequest(
+      { dealType: 'Private', referral: { name: 'y', details: { a: 1, b: 2 } } } as never,
+      undefined,
+    );
     expect(a.requestHash).toBe(b.requestHash);
     expect(a.requestHash).not.toBe(c.requestHash);
   });

@@ -39,7 +39,10 @@ describe('parseIntakeMessage', () => {
 describe('parseStepMessage', () => {
   it('accepts a trackingId and a traceparent, and nothing else', () => {
     const trackingId = `r${'a'.repeat(31)}`;
-    expect(parseStepMessage({ trackingId, traceparent: '00-abc-def-01' })).toEqual({ trackingId, traceparent: '00-abc-def-01' });
+    expect(parseStepMessage({ trackingId, traceparent: '00-abc-def-01' })).toEqual({
+      trackingId,
+      traceparent: '00-abc-def-01',
+    });
     expect(parseStepMessage({ trackingId })).toEqual({ trackingId });
     expect(parseStepMessage({ trackingId, extra: 1 })).toBeUndefined();
     expect(parseStepMessage({ trackingId: "r' or 1 eq 1" })).toBeUndefined();

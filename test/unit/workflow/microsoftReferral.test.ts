@@ -11,11 +11,15 @@ describe('buildMicrosoftReferral', () => {
     qualification: 'SalesQualified',
     team: [{ email: 'seller@partner.example' }],
   };
-  const referral = buildMicrosoftReferral(partner, { notes: 'Please help with a PoC', assistanceRequestCode: 'ProofOfConceptOrDemo' }, {
-    engagementId: 'e-1',
-    organizationId: 'org-1',
-    organizationName: 'Partner Inc',
-  });
+  const referral = buildMicrosoftReferral(
+    partner,
+    { notes: 'Please help with a PoC', assistanceRequestCode: 'ProofOfConceptOrDemo' },
+    {
+      engagementId: 'e-1',
+      organizationId: 'org-1',
+      organizationName: 'Partner Inc',
+    },
+  );
 
   it('joins the engagement as Microsoft with Microsoft as the target', () => {
     expect(referral).toMatchObject({
@@ -43,16 +47,29 @@ describe('buildMicrosoftReferral', () => {
 
   it('recognises the Microsoft side of an engagement', () => {
     expect(isMicrosoftReferral({ id: 'a', engagementId: 'e', organizationId: 'msft' })).toBe(true);
-    expect(isMicrosoftReferral({ id: 'a', engagementId: 'e', target: [{ type: 'BusinessProfileLocation', id: 'msft' }] })).toBe(true);
+    expect(
+      isMicrosoftReferral({ id: 'a', engagementId: 'e', target: [{ type: 'BusinessProfileLocation', id: 'msft' }] }),
+    ).toBe(true);
     expect(isMicrosoftReferral({ id: 'a', engagementId: 'e', organizationId: 'org-1', target: [] })).toBe(false);
   });
 });
 
 describe('isNonPublicAddress', () => {
   it.each([
-    ['127.0.0.1', true], ['10.1.2.3', true], ['172.16.0.1', true], ['172.32.0.1', false], ['192.168.1.1', true],
-    ['169.254.169.254', true], ['100.64.0.1', true], ['0.0.0.0', true], ['::1', true], ['fd00::1', true],
-    ['fe80::1', true], ['::ffff:127.0.0.1', true], ['20.30.40.50', false], ['2603:1030::1', false],
+    ['127.0.0.1', true],
+    ['10.1.2.3', true],
+    ['172.16.0.1', true],
+    ['172.32.0.1', false],
+    ['192.168.1.1', true],
+    ['169.254.169.254', true],
+    ['100.64.0.1', true],
+    ['0.0.0.0', true],
+    ['::1', true],
+    ['fd00::1', true],
+    ['fe80::1', true],
+    ['::ffff:127.0.0.1', true],
+    ['20.30.40.50', false],
+    ['2603:1030::1', false],
   ])('%s → %s', (address, nonPublic) => {
     expect(isNonPublicAddress(address)).toBe(nonPublic);
   });

@@ -51,7 +51,12 @@ let sharedTls: Promise<SandboxTls> | undefined;
 
 /** Starts Entra and Key Vault stand-ins seeded with the app's client id, secret and a first refresh token. */
 export async function startAuthStandIns(
-  options: { accessTokenLifetimeSeconds?: number; seedRefreshToken?: boolean; tagClientId?: boolean; entra?: Partial<StartEntraOptions> } = {},
+  options: {
+    accessTokenLifetimeSeconds?: number;
+    seedRefreshToken?: boolean;
+    tagClientId?: boolean;
+    entra?: Partial<StartEntraOptions>;
+  } = {},
 ): Promise<AuthStandIns> {
   sharedTls ??= createSandboxTls();
   const tls = await sharedTls;
@@ -65,7 +70,9 @@ export async function startAuthStandIns(
   });
   const secrets: Record<string, string | { value: string; tags?: Record<string, string> }> = {
     [SECRET_NAMES.clientId]: app.clientId,
-    [SECRET_NAMES.clientSecret]: options.tagClientId ? { value: app.clientSecret, tags: { clientId: app.clientId } } : app.clientSecret,
+    [SECRET_NAMES.clientSecret]: options.tagClientId
+      ? { value: app.clientSecret, tags: { clientId: app.clientId } }
+      : app.clientSecret,
   };
   if (options.seedRefreshToken !== false) secrets[SECRET_NAMES.refreshToken] = entra.issueRefreshToken();
   const keyVault = await startKeyVault({ tls, entra: entra.verification, secrets });
@@ -85,11 +92,17 @@ export async function startAuthStandIns(
         })
       : {
           getToken: async () => ({
-            token: entra.issueAccessToken({ audience: keyVault.resource, user: null, clientId: identity.clientId, lifetimeSeconds: 3600 }),
+            token: entra.issueAccessToken({
+              audience: keyVault.resource,
+              user: null,
+              clientId: identity.clientId,
+              lifetimeSeconds: 3600,
+            }),
             expiresOnTimestamp: Date.now() + 3_600_000,
           }),
         };
-  const createSecretClient = (credential: TokenCredential = newCredential()) => new SecretClient(keyVault.url, credential, { agent, retryOptions: { maxRetries: 0 } });
+  const createSecretClient = (credential: TokenCredential = newCredential()) =>
+    new SecretClient(keyVault.url, credential, { agent, retryOptions: { maxRetries: 0 } });
   const credential = newCredential();
   const secretClient = createSecretClient(credential);
   const fetch: FetchLike = (url, init) => nodeFetch(url, { ...init, agent: init?.agent ?? agent });
@@ -104,7 +117,8 @@ export async function startAuthStandIns(
     identity,
     app,
     fetch,
-    storeRefreshToken: async (value) => (await secretClient.setSecret(SECRET_NAMES.refreshToken, value)).properties.version ?? '',
+    storeRefreshToken: async (value) =>
+      (await secretClient.setSecret(SECRET_NAMES.refreshToken, value)).properties.version ?? '',
     close: async () => {
       await keyVault.close();
       await entra.close();
@@ -131,7 +145,10 @@ export class FakeClock {
 }
 
 /** A sleep that returns at once and records what was asked (optionally moving a fake clock). */
-export function recordingSleep(clock?: FakeClock, onSleep?: (delayMs: number) => void): { sleep: (delayMs: number) => Promise<void>; delays: number[] } {
+export function recordingSleep(
+  clock?: FakeClock,
+  onSleep?: (delayMs: number) => void,
+): { sleep: (delayMs: number) => Promise<void>; delays: number[] } {
   const delays: number[] = [];
   return {
     delays,
