@@ -30,9 +30,9 @@ export default tseslint.config(
     },
   },
   {
-    // Tests read JSON bodies and queue messages as untyped data on purpose: the rules that keep `any` out
+    // Tests and benchmarks read JSON bodies and queue messages as untyped data on purpose: the rules that keep `any` out
     // of product code would only add casts there. Floating promises stay an error in tests too.
-    files: ['test/**/*.ts'],
+    files: ['test/**/*.ts', 'bench/**/*.ts'],
     rules: {
       '@typescript-eslint/no-unsafe-assignment': 'off',
       '@typescript-eslint/no-unsafe-member-access': 'off',

@@ -29,7 +29,7 @@ import { createSandboxTls } from '../sandbox/tls';
 import { startEntra } from '../sandbox/entra/server';
 import { startKeyVault, type KeyVaultStats } from '../sandbox/key-vault/server';
 import { AccessTokenVerifier } from '../sandbox/entra/tokenVerifier';
-import { TokenBroker, type FetchLike } from '../shared/auth';
+import { TokenBroker } from '../shared/auth';
 import { createLogger, silentSink } from '../shared/platform/logging';
 
 const PARTNER_CENTER_RESOURCE = 'https://api.partner.microsoft.com';
@@ -97,7 +97,7 @@ async function main(): Promise<void> {
       resource: PARTNER_CENTER_RESOURCE,
       secretNames: SECRET_NAMES,
       expiryMarginSeconds: MARGIN_SECONDS,
-      fetch: ((url, init) => nodeFetch(url, { ...init, agent })),
+      fetch: (url, init) => nodeFetch(url, { ...init, agent }),
       clock: { nowMs: () => nowMs },
       logger: createLogger({ sink: silentSink }),
     });

@@ -17,6 +17,7 @@ import path from 'node:path';
 import https from 'node:https';
 import tls from 'node:tls';
 import type { TokenCredential } from '@azure/core-auth';
+import { SecretClient } from '@azure/keyvault-secrets';
 import { settingsSchema } from '../shared/platform/config';
 import { runAuthConsent, type AuthConsentResult } from '../shared/auth/runAuthConsent';
 import { createDefaultCredential } from '../shared/auth/defaultCredential';
@@ -82,7 +83,6 @@ export async function authConsentCommand(options: AuthConsentCommandOptions = {}
     const httpsAgent =
       options.httpsAgent ??
       agentForExtraCa(fileValues.NODE_EXTRA_CA_CERTS, env.NODE_EXTRA_CA_CERTS, [cwd, path.dirname(settingsFile)]);
-    const { SecretClient } = require('@azure/keyvault-secrets') as typeof import('@azure/keyvault-secrets');
     const credential =
       options.credential ?? createDefaultCredential({ env: { ...merged, ...definedOnly(process.env) }, httpsAgent });
     const secretClient = new SecretClient(settings.KEY_VAULT_URL, credential, {

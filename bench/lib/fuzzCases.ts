@@ -258,7 +258,8 @@ function mutation(): fc.Arbitrary<Draft> {
     fc.tuple(base, hostileStrings, fc.boolean()).map(([b, s, unique]): Draft => {
       const { body } = taggedExample(b);
       body.externalReferenceId = unique ? `${s} ${TAG}` : "x' or 1 eq 1";
-      if (typeof s === 'string' && s.length > 0 && unique) body.name = `${String(body.name)} ${s}`;
+      if (typeof s === 'string' && s.length > 0 && unique)
+        body.name = `${typeof body.name === 'string' ? body.name : ''} ${s}`;
       return { kind: 'mutation:odataInjection', value: body };
     }),
     fc.tuple(base, pathPick, controlStrings, fc.boolean()).map(([b, p, s, raw]): Draft => {
@@ -397,12 +398,10 @@ function randomDraft(): fc.Arbitrary<Draft> {
       })
       .map((value): Draft => ({ kind: 'random:contractKeys', value: value })),
     fc.string({ unit: 'binary', maxLength: 200 }).map((text): Draft => ({ kind: 'random:text', text })),
-    fc
-      .uint8Array({ minLength: 1, maxLength: 64 })
-      .map((bytes): Draft => ({
-        kind: 'random:bytes',
-        bytes: Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(bytes)]),
-      })),
+    fc.uint8Array({ minLength: 1, maxLength: 64 }).map((bytes): Draft => ({
+      kind: 'random:bytes',
+      bytes: Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(bytes)]),
+    })),
     fc
       .constantFrom('text/plain', 'application/x-www-form-urlencoded', 'application/xml', '')
       .map((contentType): Draft => ({

@@ -63,24 +63,24 @@ export async function readAllRecords(
       let lastErrorCode: string | undefined;
       if (typeof entity.lastError === 'string') {
         try {
-          lastErrorCode = String((JSON.parse(entity.lastError) as { code?: unknown }).code ?? '');
+          lastErrorCode = asText((JSON.parse(entity.lastError) as { code?: unknown }).code ?? '');
         } catch {
           lastErrorCode = undefined;
         }
       }
-      const trackingId = String(entity.partitionKey);
+      const trackingId = asText(entity.partitionKey);
       out.set(trackingId, {
         trackingId,
-        state: String(entity.state),
-        ...(entity.dealType ? { dealType: String(entity.dealType) } : {}),
-        ...(entity.keySource ? { keySource: String(entity.keySource) } : {}),
-        ...(entity.partnerReferralId ? { partnerReferralId: String(entity.partnerReferralId) } : {}),
-        ...(entity.microsoftReferralId ? { microsoftReferralId: String(entity.microsoftReferralId) } : {}),
-        ...(entity.engagementId ? { engagementId: String(entity.engagementId) } : {}),
+        state: asText(entity.state),
+        ...(entity.dealType ? { dealType: asText(entity.dealType) } : {}),
+        ...(entity.keySource ? { keySource: asText(entity.keySource) } : {}),
+        ...(entity.partnerReferralId ? { partnerReferralId: asText(entity.partnerReferralId) } : {}),
+        ...(entity.microsoftReferralId ? { microsoftReferralId: asText(entity.microsoftReferralId) } : {}),
+        ...(entity.engagementId ? { engagementId: asText(entity.engagementId) } : {}),
         ...(lastErrorCode ? { lastErrorCode } : {}),
         ...(entity.createdAtEpochMs !== undefined ? { createdAtEpochMs: Number(entity.createdAtEpochMs) } : {}),
         ...(entity.updatedAtEpochMs !== undefined ? { updatedAtEpochMs: Number(entity.updatedAtEpochMs) } : {}),
-        ...(entity.leaseOwner ? { leaseOwner: String(entity.leaseOwner) } : {}),
+        ...(entity.leaseOwner ? { leaseOwner: asText(entity.leaseOwner) } : {}),
         ...(entity.leaseUntilEpochMs !== undefined ? { leaseUntilEpochMs: Number(entity.leaseUntilEpochMs) } : {}),
         ...(entity.attempts !== undefined ? { attempts: Number(entity.attempts) } : {}),
       });
@@ -125,4 +125,9 @@ export class IntakeSender {
     await this.#ready;
     await this.#queue.sendMessage(text);
   }
+}
+
+/** A table property as text (strings as they are, anything else as JSON). */
+function asText(value: unknown): string {
+  return typeof value === 'string' ? value : JSON.stringify(value);
 }

@@ -128,9 +128,9 @@ describe('app settings written by infra/main.bicep', () => {
       const appDefault = settingsSchema.shape[name as keyof typeof settingsSchema.shape].safeParse(undefined);
       if (!appDefault.success || appDefault.data === undefined) return [];
       compared.push(name);
-      return String(appDefault.data) === String(defaultValue)
+      return asText(appDefault.data) === asText(defaultValue)
         ? []
-        : [`${name}: Bicep ${String(defaultValue)}, app ${String(appDefault.data)}`];
+        : [`${name}: Bicep ${asText(defaultValue)}, app ${asText(appDefault.data)}`];
     });
     expect(disagreements).toEqual([]);
     expect(compared).toEqual(
@@ -161,3 +161,8 @@ describe('app settings written by infra/main.bicep', () => {
     expect(merged).toContain("[union(parameters('appSettings'), parameters('appSettingsOverrides'))]");
   });
 });
+
+/** A primitive as `String` writes it; anything else as JSON. */
+function asText(value: unknown): string {
+  return value !== null && typeof value === 'object' ? JSON.stringify(value) : String(value);
+}
