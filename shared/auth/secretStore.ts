@@ -2,8 +2,9 @@
  * Key Vault access of the broker: reads a secret (latest version) and writes a new version, with bounded
  * retries, per-attempt timeouts and errors that never carry a secret value.
  */
+import { isRestError } from '@azure/core-rest-pipeline';
 import { SecretStoreError } from './errors';
-import { parseRetryAfterMs, withRetry, type RetryDeps, type RetryPolicy } from './retry';
+import { parseRetryAfterMs, platformRetryPolicy, withRetry, type RetryDeps, type RetryPolicy } from './retry';
 import type { SecretClientLike } from './types';
 
 /** One secret value with the version id Key Vault gave it. */
@@ -92,7 +93,7 @@ export class SecretStore {
 
   #retryOptions(operation: 'read' | 'write', secretName: string, deadlineEpochMs: number | undefined) {
     return {
-      policy: this.#o.retry,
+      policy: platformRetryPolicy(this.#o.retry),
       deps: this.#o.deps,
       deadlineEpochMs,
       onRetry: (info: { attempt: number; delayMs: number; error: unknown }) =>
@@ -105,14 +106,11 @@ export class SecretStore {
     secretName: string,
     call: (abortSignal: AbortSignal) => Promise<T>,
   ): Promise<T> {
-    const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(), this.#o.retry.attemptTimeoutMs);
+    const signal = AbortSignal.timeout(this.#o.retry.attemptTimeoutMs);
     try {
-      return await call(controller.signal);
+      return await call(signal);
     } catch (thrown) {
-      throw toSecretStoreError(thrown, operation, secretName, controller.signal.aborted, this.#o.deps.nowMs());
-    } finally {
-      clearTimeout(timer);
+      throw toSecretStoreError(thrown, operation, secretName, signal.aborted, this.#o.deps.nowMs());
     }
   }
 }
@@ -183,22 +181,20 @@ interface RestErrorInfo {
   retryAfter?: string;
 }
 
-/** Reads what matters from an `@azure/core-rest-pipeline` RestError (duck-typed) or any other thrown value. */
+/** Reads what matters from an `@azure/core-rest-pipeline` RestError or any other thrown value. */
 function describeRestError(thrown: unknown): RestErrorInfo {
-  if (typeof thrown !== 'object' || thrown === null) return { name: 'Error', message: String(thrown) };
-  const error = thrown as {
-    name?: unknown;
-    message?: unknown;
-    statusCode?: unknown;
-    code?: unknown;
-    response?: { headers?: { get?(name: string): string | undefined } };
-  };
-  const headers = error.response?.headers;
-  return {
-    name: typeof error.name === 'string' ? error.name : 'Error',
-    message: typeof error.message === 'string' ? error.message : '',
-    status: typeof error.statusCode === 'number' ? error.statusCode : undefined,
-    code: typeof error.code === 'string' ? error.code : undefined,
-    retryAfter: typeof headers?.get === 'function' ? headers.get('retry-after') : undefined,
-  };
+  if (isRestError(thrown)) {
+    return {
+      name: thrown.name,
+      message: thrown.message,
+      status: thrown.statusCode,
+      code: thrown.code,
+      retryAfter: thrown.response?.headers.get('retry-after'),
+    };
+  }
+  if (thrown instanceof Error) {
+    const { code } = thrown as NodeJS.ErrnoException; // a socket error that no SDK wrapped (ECONNRESET)
+    return { name: thrown.name, message: thrown.message, ...(typeof code === 'string' ? { code } : {}) };
+  }
+  return { name: 'Error', message: String(thrown) };
 }

@@ -13,7 +13,7 @@ import nodeFetch from 'node-fetch';
 import { z } from 'zod';
 import { OAuthError } from './constants';
 import { TokenEndpointError } from './errors';
-import { parseRetryAfterMs, withRetry, type RetryDeps, type RetryPolicy } from './retry';
+import { parseRetryAfterMs, platformRetryPolicy, withRetry, type RetryDeps, type RetryPolicy } from './retry';
 import type { FetchLike } from './types';
 
 /** Tokens from a successful redemption. */
@@ -93,7 +93,7 @@ export class TokenEndpoint {
 
   constructor(options: TokenEndpointOptions) {
     this.#o = options;
-    this.#fetch = options.fetch ?? (nodeFetch);
+    this.#fetch = options.fetch ?? nodeFetch;
     this.#base = `${options.authorityHost.replace(/\/+$/, '')}/${encodeURIComponent(options.tenantId)}/oauth2`;
   }
 
@@ -126,7 +126,12 @@ export class TokenEndpoint {
         if (answer.status === 200) return parseTokens(answer.body);
         throw this.#errorFrom(answer);
       },
-      { policy: this.#o.retry, deps: this.#o.deps, deadlineEpochMs: options.deadlineEpochMs, onRetry: this.#o.onRetry },
+      {
+        policy: platformRetryPolicy(this.#o.retry),
+        deps: this.#o.deps,
+        deadlineEpochMs: options.deadlineEpochMs,
+        onRetry: this.#o.onRetry,
+      },
     );
   }
 
@@ -141,7 +146,7 @@ export class TokenEndpoint {
         if (result.status !== 200) throw this.#errorFrom(result);
         return result;
       },
-      { policy: this.#o.retry, deps: this.#o.deps, onRetry: this.#o.onRetry },
+      { policy: platformRetryPolicy(this.#o.retry), deps: this.#o.deps, onRetry: this.#o.onRetry },
     );
     const parsed = deviceAuthorizationSchema.safeParse(answer.body);
     const verificationUri = parsed.success ? (parsed.data.verification_uri ?? parsed.data.verification_url) : undefined;
@@ -186,15 +191,14 @@ export class TokenEndpoint {
     url: string,
     form: Record<string, string>,
   ): Promise<{ status: number; body: unknown; retryAfter?: string }> {
-    const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(), this.#o.retry.attemptTimeoutMs);
+    const signal = AbortSignal.timeout(this.#o.retry.attemptTimeoutMs);
     try {
       const response = await this.#fetch(url, {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
         body: new URLSearchParams(form).toString(),
         agent: this.#o.httpsAgent,
-        signal: controller.signal as unknown as NonNullable<Parameters<FetchLike>[1]>['signal'],
+        signal: signal as unknown as NonNullable<Parameters<FetchLike>[1]>['signal'],
       });
       const text = await response.text();
       let body: unknown;
@@ -207,7 +211,7 @@ export class TokenEndpoint {
     } catch (thrown) {
       const name = thrown instanceof Error ? thrown.name : 'Error';
       const code = (thrown as { code?: unknown } | undefined)?.code;
-      const timedOut = controller.signal.aborted || name === 'AbortError';
+      const timedOut = signal.aborted || name === 'AbortError';
       const cause = new Error(`${name}: ${thrown instanceof Error ? thrown.message : String(thrown)}`.slice(0, 500));
       throw new TokenEndpointError(
         timedOut
@@ -215,8 +219,6 @@ export class TokenEndpoint {
           : `The token endpoint could not be reached (${typeof code === 'string' ? code : name})`,
         { retryable: true, oauthError: timedOut ? 'timeout' : 'network', cause },
       );
-    } finally {
-      clearTimeout(timer);
     }
   }
 

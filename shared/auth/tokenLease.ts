@@ -23,6 +23,7 @@
  * the Key Vault write if little time is left. A holder that dies keeps the others waiting at most L.
  * Expiry compares epoch ms from different instances' clocks (NTP-synchronised in Azure; skew ≪ L).
  */
+import { isRestError } from '@azure/core-rest-pipeline';
 import type { Logger } from '../platform/logging';
 import { TOKEN_LEASE_KEYS } from './constants';
 import { TokenLeaseError } from './errors';
@@ -202,16 +203,14 @@ function requireEtag(etag: string | undefined): string {
   return etag;
 }
 
+/** The HTTP status of a Table Storage failure (the SDK's RestError); undefined for anything else. */
 function statusOf(thrown: unknown): number | undefined {
-  const status = (thrown as { statusCode?: unknown } | undefined)?.statusCode;
-  return typeof status === 'number' ? status : undefined;
+  return isRestError(thrown) ? thrown.statusCode : undefined;
 }
 
 function describe(thrown: unknown): string {
-  const status = statusOf(thrown);
-  const code = (thrown as { code?: unknown } | undefined)?.code;
-  const name = thrown instanceof Error ? thrown.name : 'Error';
-  return [name, status, typeof code === 'string' ? code : undefined].filter((part) => part !== undefined).join(' ');
+  if (!isRestError(thrown)) return thrown instanceof Error ? thrown.name : 'Error';
+  return [thrown.name, thrown.statusCode, thrown.code].filter((part) => part !== undefined).join(' ');
 }
 
 function sanitize(thrown: unknown): Error {

@@ -5,6 +5,7 @@ import nodeFetch, { type RequestInit } from 'node-fetch';
 import type { Logger } from '../platform/logging';
 import { createLogger, silentSink } from '../platform/logging';
 import { partnerCenterOperation, recordPartnerCenterCall } from '../platform/metrics';
+import { parseRetryAfterMs, realSleep, withRetry, type RetryDeps, type RetryPolicy } from '../platform/retry';
 import { ConcurrencyLimiter } from './concurrencyLimiter';
 import {
   PartnerCenterError,
@@ -55,8 +56,13 @@ export interface PartnerCenterClientOptions {
   maxAttempts?: number;
   /** First backoff step; doubles per attempt, full jitter. @default 250 */
   baseBackoffMs?: number;
-  /** Largest wait between attempts (also caps Retry-After). @default 30000 */
+  /** Largest backoff ceiling between attempts. @default 30000 */
   maxBackoffMs?: number;
+  /**
+   * A longer Retry-After on a 429 is not waited for: the throttling error is raised (retryable) so the
+   * queue retries later, instead of calling again before Partner Center asked. @default maxBackoffMs
+   */
+  maxRetryAfterMs?: number;
   fetch?: typeof nodeFetch;
   logger?: Logger;
   random?: () => number;
@@ -84,8 +90,9 @@ interface PartnerCenterAnswer {
 /**
  * Typed Partner Center referrals client (node-fetch, keep-alive).
  *
- * Retries 429 (honouring Retry-After), 5xx, 408, timeouts and network failures with exponential
- * backoff and full jitter, within `maxAttempts` and the caller's deadline; a 401 forces one token
+ * Retries 429 (honouring Retry-After), 5xx, 408, timeouts and network failures with the bridge's retry
+ * helper (exponential backoff, full jitter) within `maxAttempts` and the caller's deadline; the last
+ * attempt's timeout is cut to the deadline, so no reserve is kept before it. A 401 forces one token
  * refresh and one retry. Every call sends `MS-RequestId` (stable across retries) and a fresh
  * `MS-CorrelationId` (logged). Failures are typed {@link PartnerCenterError}s with a retryable flag.
  */
@@ -94,13 +101,10 @@ export class PartnerCenterClient {
   readonly #tokens: AccessTokenSource;
   readonly #limiter: ConcurrencyLimiter;
   readonly #timeoutMs: number;
-  readonly #maxAttempts: number;
-  readonly #baseBackoffMs: number;
-  readonly #maxBackoffMs: number;
+  readonly #retryPolicy: RetryPolicy;
+  readonly #retryDeps: RetryDeps;
   readonly #fetch: typeof nodeFetch;
   readonly #logger: Logger;
-  readonly #random: () => number;
-  readonly #sleep: (ms: number) => Promise<void>;
   readonly #nowMs: () => number;
   readonly #agent: http.Agent;
   readonly #stats: PartnerCenterClientStats = { calls: 0, byStatus: {}, retries: 0 };
@@ -111,14 +115,18 @@ export class PartnerCenterClient {
     const concurrency = options.concurrency ?? 16;
     this.#limiter = new ConcurrencyLimiter(concurrency);
     this.#timeoutMs = options.timeoutMs ?? 30_000;
-    this.#maxAttempts = options.maxAttempts ?? 4;
-    this.#baseBackoffMs = options.baseBackoffMs ?? 250;
-    this.#maxBackoffMs = options.maxBackoffMs ?? 30_000;
+    const maxBackoffMs = options.maxBackoffMs ?? 30_000;
+    this.#retryPolicy = {
+      maxAttempts: options.maxAttempts ?? 4,
+      baseDelayMs: options.baseBackoffMs ?? 250,
+      maxDelayMs: maxBackoffMs,
+      maxRetryAfterMs: options.maxRetryAfterMs ?? maxBackoffMs,
+      deadlineReserveMs: 0,
+    };
     this.#fetch = options.fetch ?? nodeFetch;
     this.#logger = options.logger ?? createLogger({ sink: silentSink });
-    this.#random = options.random ?? Math.random;
-    this.#sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
     this.#nowMs = options.nowMs ?? Date.now;
+    this.#retryDeps = { random: options.random ?? Math.random, sleep: options.sleep ?? realSleep, nowMs: this.#nowMs };
     const agentOptions = { keepAlive: true, maxSockets: concurrency, maxFreeSockets: concurrency };
     this.#agent = this.#baseUrl.startsWith('https:') ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
   }
@@ -177,46 +185,38 @@ export class PartnerCenterClient {
   async #call<T>(method: string, path: string, body: unknown, options: CallOptions): Promise<T> {
     const requestId = options.requestId ?? randomUUID();
     let refreshedAfter401 = false;
-    let lastError: PartnerCenterError | undefined;
-    for (let attempt = 1; attempt <= this.#maxAttempts; attempt++) {
-      const correlationId = randomUUID();
-      let token = await this.#tokens.getAccessToken();
-      let response = await this.#attempt(method, path, body, token, requestId, correlationId, options);
-      if (response instanceof PartnerCenterError === false && response.status === 401 && !refreshedAfter401) {
-        refreshedAfter401 = true;
-        token = await this.#tokens.getAccessToken({ forceRefresh: true, rejectedToken: token });
-        response = await this.#attempt(method, path, body, token, requestId, correlationId, options);
-      }
-      const outcome =
-        response instanceof PartnerCenterError ? response : this.#interpret<T>(response, requestId, correlationId);
-      if (!(outcome instanceof PartnerCenterError)) {
-        this.#logger.debug('Partner Center call succeeded', {
-          ...options.logFields,
-          method,
-          attempt,
-          requestId,
-          correlationId,
+    return withRetry(
+      async (attempt) => {
+        const correlationId = randomUUID();
+        let token = await this.#tokens.getAccessToken();
+        let response = await this.#attempt(method, path, body, token, requestId, correlationId, options);
+        if (!(response instanceof PartnerCenterError) && response.status === 401 && !refreshedAfter401) {
+          refreshedAfter401 = true;
+          token = await this.#tokens.getAccessToken({ forceRefresh: true, rejectedToken: token });
+          response = await this.#attempt(method, path, body, token, requestId, correlationId, options);
+        }
+        const outcome =
+          response instanceof PartnerCenterError ? response : this.#interpret<T>(response, requestId, correlationId);
+        const fields = { ...options.logFields, method, attempt, requestId, correlationId };
+        if (!(outcome instanceof PartnerCenterError)) {
+          this.#logger.debug('Partner Center call succeeded', fields);
+          return outcome;
+        }
+        this.#logger.warn('Partner Center call failed', {
+          ...fields,
+          status: outcome.status,
+          code: outcome.code,
+          retryable: outcome.retryable,
         });
-        return outcome;
-      }
-      lastError = outcome;
-      this.#logger.warn('Partner Center call failed', {
-        ...options.logFields,
-        method,
-        status: outcome.status,
-        code: outcome.code,
-        attempt,
-        retryable: outcome.retryable,
-        requestId,
-        correlationId,
-      });
-      if (!outcome.retryable || attempt === this.#maxAttempts) throw outcome;
-      const delayMs = this.#delayBeforeRetry(outcome, attempt);
-      if (options.deadlineEpochMs !== undefined && this.#nowMs() + delayMs >= options.deadlineEpochMs) throw outcome;
-      this.#stats.retries++;
-      await this.#sleep(delayMs);
-    }
-    throw lastError ?? new PartnerCenterUnavailableError('No attempt was made', { code: 'noAttempt', requestId });
+        throw outcome;
+      },
+      {
+        policy: this.#retryPolicy,
+        deps: this.#retryDeps,
+        deadlineEpochMs: options.deadlineEpochMs,
+        onRetry: () => this.#stats.retries++,
+      },
+    );
   }
 
   async #attempt(
@@ -240,8 +240,7 @@ export class PartnerCenterClient {
           correlationId,
         });
       }
-      const controller = new AbortController();
-      const timer = setTimeout(() => controller.abort(), remainingMs);
+      const signal = AbortSignal.timeout(remainingMs);
       this.#stats.calls++;
       const init: RequestInit = {
         method,
@@ -254,7 +253,7 @@ export class PartnerCenterClient {
         },
         body: body === undefined ? undefined : JSON.stringify(body),
         agent: this.#agent,
-        signal: controller.signal,
+        signal,
       };
       const startedAtMs = this.#nowMs();
       const operation = partnerCenterOperation(method, path);
@@ -266,7 +265,7 @@ export class PartnerCenterClient {
         const text = await response.text();
         return { status: response.status, retryAfter: response.headers.get('retry-after'), text };
       } catch (error) {
-        const aborted = controller.signal.aborted;
+        const aborted = signal.aborted;
         this.#count(aborted ? 'timeout' : 'network');
         recordPartnerCenterCall(operation, aborted ? 'timeout' : 'network', this.#nowMs() - startedAtMs);
         return new PartnerCenterUnavailableError(
@@ -275,8 +274,6 @@ export class PartnerCenterClient {
             : 'The connection to Partner Center failed',
           { code: aborted ? 'timeout' : 'network', requestId, correlationId, cause: error },
         );
-      } finally {
-        clearTimeout(timer);
       }
     });
   }
@@ -307,18 +304,10 @@ export class PartnerCenterClient {
     };
     const message = `Partner Center answered ${response.status}${detail.code ? ` ${detail.code}` : ''}: ${detail.message ?? 'no message'}`;
     if (response.status === 429)
-      return new PartnerCenterThrottledError(message, parseRetryAfterMs(response.retryAfter), context);
+      return new PartnerCenterThrottledError(message, parseRetryAfterMs(response.retryAfter, this.#nowMs()), context);
     if (response.status === 401) return new PartnerCenterUnauthorizedError(message, context);
     if (response.status === 408 || response.status >= 500) return new PartnerCenterUnavailableError(message, context);
     return new PartnerCenterRejectedError(message, context);
-  }
-
-  #delayBeforeRetry(error: PartnerCenterError, attempt: number): number {
-    if (error instanceof PartnerCenterThrottledError && error.retryAfterMs !== undefined) {
-      return Math.min(this.#maxBackoffMs, error.retryAfterMs + Math.floor(this.#random() * 100));
-    }
-    const ceilingMs = Math.min(this.#maxBackoffMs, this.#baseBackoffMs * 2 ** (attempt - 1));
-    return Math.floor(this.#random() * ceilingMs);
   }
 
   #count(key: string): void {
@@ -341,13 +330,4 @@ function parseErrorBody(text: string): { code?: string; message?: string; target
   } catch {
     return {};
   }
-}
-
-/** Retry-After as delta-seconds or an HTTP date, in ms. */
-export function parseRetryAfterMs(value: string | null, nowMs: number = Date.now()): number | undefined {
-  if (!value) return undefined;
-  const seconds = Number(value);
-  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
-  const date = Date.parse(value);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - nowMs);
 }

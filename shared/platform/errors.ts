@@ -39,7 +39,6 @@ export function ensureError(value: unknown): Error {
 /** True when the error says a retry may succeed; unknown errors (bugs, network resets) count as retryable. */
 export function isRetryable(error: unknown): boolean {
   if (error instanceof BridgeError) return error.retryable;
-  if (error && typeof error === 'object' && 'retryable' in error)
-    return Boolean((error).retryable);
+  if (error && typeof error === 'object' && 'retryable' in error) return Boolean(error.retryable);
   return true;
 }

@@ -2,8 +2,8 @@
  * Structured logging with redaction.
  *
  * Every log line is one JSON object: `{ level, message, ...fields }`. Field values whose key names a
- * secret, a token or customer contact data are replaced by `[redacted]` at any depth, so a caller can
- * log a whole object without leaking. The sink is injected: the Functions edge passes one built on
+ * secret, a token or customer contact data are replaced by `[redacted]` at any depth (a `code` only
+ * when it does not read as an error code), so a caller can log a whole object without leaking. The sink is injected: the Functions edge passes one built on
  * `context.log`, tests pass an array.
  */
 
@@ -32,7 +32,25 @@ export interface Logger {
  * Matched case-insensitively against the whole key.
  */
 const SENSITIVE_KEY =
-  /(token|secret|password|authorization|apikey|api_key|x-functions-key|cookie|assertion|code_verifier|device_code|^code$|email|phone|firstname|lastname|^name$|contactname|addressline|postalcode|linkedin)/i;
+  /(token|secret|password|authorization|apikey|api_key|x-functions-key|cookie|assertion|code_verifier|device_code|email|phone|firstname|lastname|^name$|contactname|addressline|postalcode|linkedin)/i;
+
+/**
+ * `code` is an error code (Partner Center's `invalidRequest`, `SecretNotFound`, `ECONNRESET`,
+ * `target_not_public`) that operators need, or an OAuth authorization code, which is a credential. A
+ * value that reads as an identifier of at most 64 characters is shown; anything else (authorization
+ * codes are hundreds of characters long) is redacted.
+ */
+const CODE_KEY = /^code$/i;
+const ERROR_CODE_VALUE = /^[A-Za-z][A-Za-z0-9_.:-]{0,63}$/;
+
+function redactField(key: string, value: unknown, depth: number): unknown {
+  if (SENSITIVE_KEY.test(key)) return '[redacted]';
+  if (CODE_KEY.test(key)) {
+    if (typeof value === 'number') return value;
+    return typeof value === 'string' && ERROR_CODE_VALUE.test(value) ? value : '[redacted]';
+  }
+  return redact(value, depth + 1);
+}
 
 /** Strings that look like bearer tokens or JWTs are masked wherever they appear. */
 const TOKEN_LIKE = /(Bearer\s+)[A-Za-z0-9\-._~+/]+=*|eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*/g;
@@ -48,7 +66,7 @@ export function redact(value: unknown, depth = 0): unknown {
   if (value && typeof value === 'object') {
     const out: Record<string, unknown> = {};
     for (const [key, inner] of Object.entries(value)) {
-      out[key] = SENSITIVE_KEY.test(key) ? '[redacted]' : redact(inner, depth + 1);
+      out[key] = redactField(key, inner, depth);
     }
     return out;
   }

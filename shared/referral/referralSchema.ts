@@ -37,7 +37,19 @@ const L = REFERRAL_LIMITS;
 const shortText = z.string().max(L.shortTextLength);
 const mediumText = z.string().max(L.mediumTextLength);
 const notesText = z.string().max(L.notesLength);
-const requiredText = z.string().min(1).max(L.shortTextLength);
+/**
+ * A visible character: not white space, not a control or format character (zero-width space, BOM, soft
+ * hyphen). [inferred] Partner Center refuses a required string of spaces only; how it treats zero-width
+ * characters is not documented, so they count as invisible too.
+ */
+const VISIBLE_CHARACTER = /[^\s\p{Cc}\p{Cf}]/u;
+/** A required string must hold a visible character (an empty one is reported as `empty` by `min(1)`). */
+const visible = <T extends z.ZodString>(schema: T) =>
+  schema.refine((value) => value === '' || VISIBLE_CHARACTER.test(value), {
+    message: 'Must contain a visible character, not only spaces.',
+    params: { code: 'blank' },
+  });
+const requiredText = visible(z.string().min(1).max(L.shortTextLength));
 const urlText = z.string().max(L.urlLength);
 const utcDateTime = z.iso.datetime().describe('ISO 8601 UTC date-time, e.g. 2024-11-23T18:30:00Z');
 const guid = z.guid().describe('GUID');
@@ -324,7 +336,7 @@ export type Member = z.infer<typeof memberSchema>;
 
 /** The `coSell` block: what the Microsoft referral of a CoSell deal needs. */
 export const coSellSchema = z.strictObject({
-  notes: z.string().min(1).max(L.notesLength),
+  notes: visible(z.string().min(1).max(L.notesLength)),
   assistanceRequestCode: z.enum(AssistanceRequestCode),
   contacts: list(memberSchema, L.teamMembers).optional(),
 });

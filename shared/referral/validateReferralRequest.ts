@@ -10,6 +10,8 @@
  * ```
  * Never throws: any input, JSON or not, gives a result.
  */
+import { isIP } from 'node:net';
+import { isPublicAddress } from '../platform/addressPolicy';
 import { DealType, type AssistanceRequestCode } from './constants';
 import { defaultReferralType, resolveDealType } from './dealTypeRules';
 import { fieldShapeOf, type FieldShape } from './fieldShape';
@@ -48,6 +50,13 @@ export interface ValidateOptions {
   allowUnknownFields?: boolean;
   /** Accept an http (not https) callbackUrl (CALLBACK_ALLOW_PRIVATE_TARGETS; the sandbox). @default false */
   allowInsecureCallback?: boolean;
+  /**
+   * Accept a callbackUrl whose host is a loopback, private, link-local or other non-public IP literal
+   * (or `localhost`) (CALLBACK_ALLOW_PRIVATE_TARGETS; the sandbox). Names are not resolved here: the
+   * callback notifier checks what they resolve to at delivery.
+   * @default allowInsecureCallback (both follow the same setting), so false when neither is given
+   */
+  allowPrivateCallbackTargets?: boolean;
 }
 
 /** The outcome of {@link validateReferralRequest}. */
@@ -92,7 +101,7 @@ function validate(input: unknown, options: ValidateOptions): ValidationResult {
   };
   const parsed = referralRequestSchema.safeParse(normalised.value);
   if (!parsed.success) errors.push(...fieldErrorsFromZod(parsed.error.issues, context));
-  const callbackError = insecureCallback(normalised.value, options, context);
+  const callbackError = callbackTargetError(normalised.value, options, context);
   if (callbackError) errors.push(callbackError);
 
   if (errors.length > 0 || !parsed.success) return { ok: false, problem: validationProblem(errors) };
@@ -100,19 +109,40 @@ function validate(input: unknown, options: ValidateOptions): ValidationResult {
   return { ok: true, value: toReferralRequest(parsed.data) };
 }
 
-function insecureCallback(
+/** The one error of a well-formed callbackUrl the options refuse: http first, then a non-public host. */
+function callbackTargetError(
   canonical: unknown,
   options: ValidateOptions,
   context: IssueContext,
 ): ProblemFieldError | undefined {
-  if (options.allowInsecureCallback || !isRecord(canonical) || typeof canonical.callbackUrl !== 'string')
-    return undefined;
-  if (!/^http:/i.test(canonical.callbackUrl)) return undefined;
+  if (!isRecord(canonical) || typeof canonical.callbackUrl !== 'string') return undefined;
+  const pointer = toJsonPointer(inputPathOf(['callbackUrl'], context));
+  if (!options.allowInsecureCallback && /^http:/i.test(canonical.callbackUrl)) {
+    return { pointer, code: 'insecure_callback', message: 'Must use https (http is allowed only in the sandbox).' };
+  }
+  const allowPrivate = options.allowPrivateCallbackTargets ?? options.allowInsecureCallback ?? false;
+  if (allowPrivate || !isNonPublicHost(canonical.callbackUrl)) return undefined;
   return {
-    pointer: toJsonPointer(inputPathOf(['callbackUrl'], context)),
-    code: 'insecure_callback',
-    message: 'Must use https (http is allowed only in the sandbox).',
+    pointer,
+    code: 'callback_target_not_public',
+    message:
+      'Must not point at a loopback, private, link-local or other non-public address (allowed only in the sandbox).',
   };
+}
+
+/** True when the URL's host is a non-public IP literal (any spelling the URL parser accepts) or localhost. */
+function isNonPublicHost(value: string): boolean {
+  let hostname: string;
+  try {
+    hostname = new URL(value).hostname
+      .replace(/^\[(.*)\]$/, '$1')
+      .replace(/\.$/, '')
+      .toLowerCase();
+  } catch {
+    return false; // the schema reports a malformed URL
+  }
+  if (hostname === 'localhost' || hostname.endsWith('.localhost')) return true; // RFC 6761: always loopback
+  return isIP(hostname) !== 0 && !isPublicAddress(hostname);
 }
 
 /** Puts unknown fields (allowUnknownFields) back on the parsed output, where they were sent. */

@@ -573,7 +573,7 @@ export class ReferralWorkflow {
       toTrackingView(record, this.#o.statusUrlFor(record.trackingId)),
     );
     await this.#o.store
-      .update(record, { callbackState: outcome === 'delivered' ? CallbackState.Delivered : CallbackState.Failed })
+      .update(record, { callbackState: outcome.state === 'delivered' ? CallbackState.Delivered : CallbackState.Failed })
       .catch(() => undefined);
   }
 

@@ -13,6 +13,7 @@ import {
   odataEquals,
   type AccessTokenSource,
 } from '../../../shared/partner-center';
+import { createLogger, type LogFields } from '../../../shared/platform/logging';
 import { example } from '../../helpers/examples';
 
 const AUDIENCE = 'https://api.partner.microsoft.com';
@@ -87,6 +88,28 @@ describe('PartnerCenterClient', () => {
     expect(error).toBeInstanceOf(PartnerCenterThrottledError);
     expect((error as PartnerCenterThrottledError).retryable).toBe(true);
     expect(pc.stats().byStatus['429']).toBe(3);
+  });
+
+  it('gives up at once, retryable, on a Retry-After longer than it may wait (the queue retries later)', async () => {
+    partnerCenter.setFaults({ rateLimit: { probability: 1, retryAfterSeconds: 60 } });
+    const sleeps: number[] = [];
+    const pc = client(tokens(), { maxAttempts: 4, maxRetryAfterMs: 30_000, sleep: async (ms) => void sleeps.push(ms) });
+    const error = await pc.createReferral(step1('client-429-long')).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PartnerCenterThrottledError);
+    expect(error).toMatchObject({ retryable: true, retryAfterMs: 60_000 });
+    expect(pc.stats().calls).toBe(1);
+    expect(sleeps).toEqual([]);
+  });
+
+  it("logs a failure with Partner Center's error code readable (codes are not customer data)", async () => {
+    const lines: Array<LogFields & { message: string }> = [];
+    const logger = createLogger({ sink: (_level, record) => lines.push(record) });
+    await client(tokens(), { logger })
+      .createReferral({ name: 'no required fields' })
+      .catch(() => undefined);
+    expect(lines).toContainEqual(
+      expect.objectContaining({ message: 'Partner Center call failed', status: 400, code: 'invalidRequest' }),
+    );
   });
 
   it("turns a 400 into a permanent typed error with Partner Center's code and no retry", async () => {

@@ -1,6 +1,5 @@
-import fc from 'fast-check';
 import { RETRY_DEFAULTS, SecretStoreError } from '../../../shared/auth';
-import { backoffDelayMs, parseRetryAfterMs, resolveRetryPolicy, withRetry } from '../../../shared/auth/retry';
+import { platformRetryPolicy, resolveRetryPolicy, withRetry } from '../../../shared/auth/retry';
 import { FakeClock, recordingSleep } from './helpers/authStandIns';
 
 const transient = (retryAfterMs?: number) =>
@@ -19,87 +18,42 @@ const permanent = () =>
     status: 403,
   });
 
-describe('Function: backoffDelayMs', () => {
-  it('stays between half and all of the exponential ceiling, capped at maxDelayMs', () => {
-    fc.assert(
-      fc.property(
-        fc.integer({ min: 1, max: 30 }),
-        fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }),
-        (attempt, random) => {
-          const policy = resolveRetryPolicy();
-          const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
-          const delay = backoffDelayMs(attempt, undefined, policy, () => random) ?? -1;
-          return delay >= Math.floor(ceiling / 2) && delay <= Math.ceil(ceiling);
-        },
-      ),
-      { numRuns: 300 },
-    );
-  });
-
-  it('waits at least the Retry-After, with at most 10% (≤ 1 s) jitter, and refuses one over the cap', () => {
-    fc.assert(
-      fc.property(
-        fc.integer({ min: 0, max: 120_000 }),
-        fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }),
-        (retryAfterMs, random) => {
-          const policy = resolveRetryPolicy();
-          const delay = backoffDelayMs(1, retryAfterMs, policy, () => random);
-          if (retryAfterMs > policy.maxRetryAfterMs) return delay === undefined;
-          return (
-            delay !== undefined &&
-            delay >= retryAfterMs &&
-            delay <= retryAfterMs + Math.min(retryAfterMs * 0.1, 1_000) + 1
-          );
-        },
-      ),
-      { numRuns: 300 },
-    );
-  });
-});
-
-describe('Function: parseRetryAfterMs', () => {
-  const nowMs = Date.UTC(2025, 0, 1, 12, 0, 0);
-  it.each([
-    { case: 'delta seconds', header: '7', expected: 7_000 },
-    { case: 'fractional seconds', header: '1.5', expected: 1_500 },
-    { case: 'an HTTP date 30 s ahead', header: new Date(nowMs + 30_000).toUTCString(), expected: 30_000 },
-    { case: 'an HTTP date in the past', header: new Date(nowMs - 30_000).toUTCString(), expected: 0 },
-    { case: 'absent', header: null, expected: undefined },
-    { case: 'garbage', header: 'soon', expected: undefined },
-  ])('reads $case', ({ header, expected }) => {
-    expect(parseRetryAfterMs(header, nowMs)).toBe(expected);
-  });
-});
-
-describe('Function: withRetry', () => {
+/** The retries of Key Vault and the token endpoint: the platform helper with the auth numbers. */
+describe('Function: withRetry with the auth policy', () => {
   const deps = (clock = new FakeClock()) => ({
     nowMs: () => clock.nowMs(),
     random: () => 0.5,
     ...recordingSleep(clock),
   });
+  const policy = platformRetryPolicy(resolveRetryPolicy());
 
-  it('retries a retryable failure until it succeeds', async () => {
-    // Prepare
+  it('keeps the numbers of RETRY_DEFAULTS and reserves a whole attempt timeout before a deadline', () => {
+    expect(policy).toEqual({
+      maxAttempts: RETRY_DEFAULTS.maxAttempts,
+      baseDelayMs: RETRY_DEFAULTS.baseDelayMs,
+      maxDelayMs: RETRY_DEFAULTS.maxDelayMs,
+      maxRetryAfterMs: RETRY_DEFAULTS.maxRetryAfterMs,
+      deadlineReserveMs: RETRY_DEFAULTS.attemptTimeoutMs,
+    });
+  });
+
+  it('retries a retryable Key Vault failure until it succeeds', async () => {
     const d = deps();
     let calls = 0;
-
-    // Act
     const result = await withRetry(
       async () => {
         if (++calls < 3) throw transient();
         return 'ok';
       },
-      { deps: d },
+      { policy, deps: d },
     );
-
-    // Assess
     expect(result).toBe('ok');
     expect(d.delays).toHaveLength(2);
   });
 
   it('rethrows a non-retryable failure at once', async () => {
     const d = deps();
-    await expect(withRetry(async () => Promise.reject(permanent()), { deps: d })).rejects.toMatchObject({
+    await expect(withRetry(async () => Promise.reject(permanent()), { policy, deps: d })).rejects.toMatchObject({
       status: 403,
     });
     expect(d.delays).toEqual([]);
@@ -113,7 +67,7 @@ describe('Function: withRetry', () => {
         calls++;
         throw transient();
       },
-      { deps: d },
+      { policy, deps: d },
     ).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(SecretStoreError);
     expect(calls).toBe(RETRY_DEFAULTS.maxAttempts);
@@ -131,35 +85,11 @@ describe('Function: withRetry', () => {
         calls++;
         throw transient(5_000);
       },
-      { deps: d, deadlineEpochMs: clock.nowMs() + 12_000 },
+      { policy, deps: d, deadlineEpochMs: clock.nowMs() + 12_000 },
     ).catch((e: unknown) => e);
 
     // Assess
     expect(error).toBeInstanceOf(SecretStoreError);
     expect(calls).toBe(1);
-  });
-
-  it('never makes more than maxAttempts attempts, whatever fails', async () => {
-    await fc.assert(
-      fc.asyncProperty(
-        fc.array(fc.constantFrom('transient', 'permanent', 'ok'), { minLength: 1, maxLength: 10 }),
-        fc.integer({ min: 1, max: 6 }),
-        async (outcomes, maxAttempts) => {
-          const d = deps();
-          let calls = 0;
-          await withRetry(
-            async () => {
-              const outcome = outcomes[Math.min(calls++, outcomes.length - 1)];
-              if (outcome === 'transient') throw transient();
-              if (outcome === 'permanent') throw permanent();
-              return outcome;
-            },
-            { deps: d, policy: { maxAttempts } },
-          ).catch(() => undefined);
-          return calls >= 1 && calls <= maxAttempts && d.delays.length === calls - 1;
-        },
-      ),
-      { numRuns: 200 },
-    );
   });
 });

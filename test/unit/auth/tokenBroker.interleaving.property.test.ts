@@ -8,6 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { Response } from 'node-fetch';
+import { RestError } from '@azure/core-rest-pipeline';
 import type { KeyVaultSecret } from '@azure/keyvault-secrets';
 import { RefreshTokenStore, sandboxUser } from '../../../sandbox/entra/refreshTokenStore';
 import { TokenBroker, type FetchLike, type LeaseTableClient, type SecretClientLike } from '../../../shared/auth';
@@ -28,7 +29,7 @@ class VersionedVault {
 
   get(name: string): KeyVaultSecret {
     const latest = this.versions.get(name)?.at(-1);
-    if (!latest) throw Object.assign(new Error('SecretNotFound'), { statusCode: 404, code: 'SecretNotFound' });
+    if (!latest) throw new RestError('SecretNotFound', { statusCode: 404, code: 'SecretNotFound' }); // what the SDK throws
     return {
       name,
       value: latest.value,
@@ -40,7 +41,7 @@ class VersionedVault {
 /** The token endpoint over a RefreshTokenStore: rotates on every redemption, revokes the family on reuse. */
 function identityProvider(store: RefreshTokenStore, stats: { redemptions: number; refused: number }) {
   return async (_url: string, init?: { body?: unknown }): Promise<Response> => {
-    const form = new URLSearchParams(String(init?.body ?? ''));
+    const form = new URLSearchParams(typeof init?.body === 'string' ? init.body : '');
     const outcome = store.redeem(form.get('refresh_token') ?? '');
     if (!outcome.ok) {
       stats.refused++;

@@ -1,10 +1,4 @@
-import {
-  ConcurrencyLimiter,
-  deterministicRequestId,
-  odataEquals,
-  odataString,
-  parseRetryAfterMs,
-} from '../../../shared/partner-center';
+import { ConcurrencyLimiter, deterministicRequestId, odataEquals, odataString } from '../../../shared/partner-center';
 
 describe('OData literals', () => {
   it.each([
@@ -27,22 +21,6 @@ describe('deterministicRequestId', () => {
     expect(a).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     expect(deterministicRequestId('r1:partner')).toBe(a);
     expect(deterministicRequestId('r1:microsoft')).not.toBe(a);
-  });
-});
-
-describe('parseRetryAfterMs', () => {
-  it.each([
-    { value: '57', ms: 57_000 },
-    { value: '0', ms: 0 },
-    { value: null, ms: undefined },
-    { value: 'soon', ms: undefined },
-  ])('reads $value', ({ value, ms }) => {
-    expect(parseRetryAfterMs(value)).toBe(ms);
-  });
-
-  it('reads an HTTP date relative to now', () => {
-    const now = Date.parse('2026-01-01T00:00:00Z');
-    expect(parseRetryAfterMs('Thu, 01 Jan 2026 00:00:30 GMT', now)).toBe(30_000);
   });
 });
 

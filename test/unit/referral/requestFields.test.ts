@@ -27,6 +27,57 @@ describe('callbackUrl', () => {
     expect(expectValid(body, { allowInsecureCallback: true }).callbackUrl).toBe('http://127.0.0.1:7071/hook');
   });
 
+  it.each([
+    'https://[::ffff:127.0.0.1]:9/',
+    'https://[::ffff:7f00:1]/hook',
+    'https://[::ffff:0:0]/hook',
+    'https://[::ffff:a9fe:a9fe]/latest/meta-data',
+    'https://[::127.0.0.1]/hook',
+    'https://[64:ff9b::7f00:1]/hook',
+    'https://[fe80::1]/hook',
+    'https://[febf::1]/hook',
+    'https://[::1]/hook',
+    'https://[fd00::1]/hook',
+    'https://127.0.0.1/hook',
+    'https://10.0.0.5/hook',
+    'https://169.254.169.254/latest/meta-data',
+    'https://0/hook',
+    'https://2130706433/hook',
+    'https://0x7f.1/hook',
+    'https://localhost/hook',
+    'https://LOCALHOST./hook',
+    'https://api.localhost/hook',
+  ])('refuses %s: not a public address', (url) => {
+    expect(expectInvalid({ ...minimalRequest(), CallbackUrl: url })).toEqual([
+      {
+        pointer: '/CallbackUrl',
+        code: 'callback_target_not_public',
+        message:
+          'Must not point at a loopback, private, link-local or other non-public address (allowed only in the sandbox).',
+      },
+    ]);
+  });
+
+  it.each(['https://20.30.40.50/hook', 'https://[2603:1030::1]/hook', 'https://[::ffff:8.8.8.8]/hook'])(
+    'accepts the public address %s',
+    (url) => {
+      expect(expectValid({ ...minimalRequest(), callbackUrl: url }).callbackUrl).toBe(url);
+    },
+  );
+
+  it('accepts a private address only when allowPrivateCallbackTargets is set (it follows allowInsecureCallback by default)', () => {
+    const body = { ...minimalRequest(), callbackUrl: 'https://[::ffff:127.0.0.1]:9/' };
+    expect(expectValid(body, { allowPrivateCallbackTargets: true }).callbackUrl).toBe(body.callbackUrl);
+    expect(expectValid(body, { allowInsecureCallback: true }).callbackUrl).toBe(body.callbackUrl);
+    expect(expectInvalid(body, { allowInsecureCallback: true, allowPrivateCallbackTargets: false })).toHaveLength(1);
+    expect(expectInvalid(body, { allowInsecureCallback: false, allowPrivateCallbackTargets: false })).toHaveLength(1);
+  });
+
+  it('does not resolve names: a public-looking name passes here and is checked at delivery', () => {
+    const url = 'https://hooks.internal.example.com/referrals';
+    expect(expectValid({ ...minimalRequest(), callbackUrl: url }).callbackUrl).toBe(url);
+  });
+
   it('is never part of the referral', () => {
     expect(
       expectValid({ ...minimalRequest(), callbackUrl: 'https://crm.example.com/hook' }).referral,
