@@ -1,4 +1,5 @@
 import { isFinalState, type TrackingState } from '../tracking/states';
+import { problem, type ProblemDetails } from '../referral/problem';
 import type { TrackingError, TrackingRecord } from '../tracking/trackingRecord';
 
 /** What callers see of a tracking record: ids and states, never the referral's contact data. */
@@ -40,4 +41,13 @@ export function toTrackingView(record: TrackingRecord, selfUrl: string): Trackin
     updatedAt: new Date(record.updatedAtEpochMs).toISOString(),
     links: { self: selfUrl },
   };
+}
+
+/** The 422 answer for a referral Partner Center refused: its error code, and the tracking view. */
+export function partnerCenterRejectedProblem(view: TrackingView): ProblemDetails {
+  return problem(422, 'partner-center-rejected', 'Partner Center rejected the referral', view.lastError?.message, {
+    trackingId: view.trackingId,
+    partnerCenterError: view.lastError ? { status: view.lastError.status, code: view.lastError.code } : undefined,
+    tracking: view,
+  });
 }
