@@ -1,6 +1,5 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { getAppServices } from '../shared/app/composition';
-import { problem } from '../shared/referral/problem';
 import { baseUrlOf, guard, jsonResponse, problemResponse, readJsonBody } from './edge/http';
 
 /** Seconds a poller should wait before asking again. */
@@ -16,32 +15,25 @@ export async function submitReferral(request: HttpRequest, context: InvocationCo
     const body = await readJsonBody(request);
     if (!body.ok) return body.response;
     const { workflow, settings } = getAppServices();
+    const baseUrl = baseUrlOf(request, settings.PUBLIC_BASE_URL);
     const outcome = await workflow.submit({
       body: body.value,
       idempotencyKey: request.headers.get('idempotency-key') ?? undefined,
       source: 'http',
       timeBudgetMs: settings.SUBMIT_TIME_BUDGET_MS,
       traceparent: context.traceContext?.traceParent ?? undefined,
+      baseUrl,
     });
     if (outcome.kind === 'invalid') return problemResponse(outcome.problem);
     if (outcome.kind === 'keyReused') return problemResponse(outcome.problem);
-    const location = `${baseUrlOf(request, settings.PUBLIC_BASE_URL)}/api/referrals/${outcome.record.trackingId}`;
+    const location = `${baseUrl}/api/referrals/${outcome.record.trackingId}`;
     // Loaded on the first call, not at cold start (bench:coldstart).
-    const { toTrackingView } =
+    const { toTrackingView, partnerCenterRejectedProblem } =
       require('../shared/workflow/trackingView') as typeof import('../shared/workflow/trackingView');
-    const { TrackingState } = require('../shared/tracking/states') as typeof import('../shared/tracking/states');
     const view = toTrackingView(outcome.record, location);
     const replayHeader: Record<string, string> = outcome.replayed ? { 'Idempotent-Replayed': 'true' } : {};
-    if (view.state === TrackingState.Rejected) {
-      return problemResponse(
-        problem(422, 'partner-center-rejected', 'Partner Center rejected the referral', view.lastError?.message, {
-          trackingId: view.trackingId,
-          partnerCenterError: view.lastError ? { status: view.lastError.status, code: view.lastError.code } : undefined,
-          tracking: view,
-        }),
-        { Location: location, ...replayHeader },
-      );
-    }
+    if (outcome.kind === 'rejected')
+      return problemResponse(partnerCenterRejectedProblem(view), { Location: location, ...replayHeader });
     if (!view.final)
       return jsonResponse(202, view, { Location: location, 'Retry-After': RETRY_AFTER_SECONDS, ...replayHeader });
     return jsonResponse(outcome.replayed ? 200 : 201, view, { Location: location, ...replayHeader });

@@ -13,6 +13,7 @@ export async function validateReferral(request: HttpRequest, context: Invocation
     const result = validateReferralRequest(body.value, {
       allowUnknownFields: settings.REFERRAL_ALLOW_UNKNOWN_FIELDS,
       allowInsecureCallback: settings.CALLBACK_ALLOW_PRIVATE_TARGETS,
+      allowPrivateCallbackTargets: settings.CALLBACK_ALLOW_PRIVATE_TARGETS,
     });
     if (!result.ok) return problemResponse(result.problem);
     return jsonResponse(200, {

@@ -54,7 +54,11 @@ const trackingErrorSchema = z.object({
   errors: z
     .array(
       z.object({
-        pointer: z.string().describe('JSON pointer into the request (for example /details/dealValue).'),
+        pointer: z
+          .string()
+          .optional()
+          .describe('JSON pointer into the request (for example /details/dealValue); absent for a header.'),
+        header: z.string().optional().describe('The request header at fault (for example Idempotency-Key).'),
         code: z.string().describe('A stable machine-readable code (required, invalid_enum, too_long, ...).'),
         message: z.string().describe('What is wrong with the field.'),
       }),
@@ -93,6 +97,13 @@ export const trackingViewSchema = z.object({
     .enum(TrackingState)
     .optional()
     .describe('The state an AwaitingReauthorization request resumes to once a new refresh token is stored.'),
+  callback: z
+    .object({
+      state: z.enum(['pending', 'delivered', 'failed']).describe('Delivery of the callback.'),
+      failure: z.string().optional().describe('Why the last delivery failed (a stable code).'),
+    })
+    .optional()
+    .describe("The callback's delivery, when the request has a callbackUrl."),
   createdAt: z.string().describe('When the bridge received the request (UTC, ISO 8601).'),
   updatedAt: z.string().describe('When the request last changed (UTC, ISO 8601).'),
   links: z

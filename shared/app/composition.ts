@@ -111,7 +111,13 @@ export function buildAppServices(settings: Settings, overrides: AppServiceOverri
     submit: new JsonQueueSender(createQueueClient(settings, SUBMIT_QUEUE_NAME, queueCredential)),
     link: new JsonQueueSender(createQueueClient(settings, LINK_QUEUE_NAME, queueCredential)),
   };
-  const base = settings.PUBLIC_BASE_URL?.replace(/\/+$/, '') ?? '';
+  // Callback links are absolute, like HTTP answers: PUBLIC_BASE_URL, else the origin of the HTTP request that
+  // created the record, else the app's own host name (WEBSITE_HOSTNAME, set by the Functions platform).
+  const configuredBase = settings.PUBLIC_BASE_URL?.replace(/\/+$/, '');
+  const hostName = process.env.WEBSITE_HOSTNAME;
+  const platformBase = hostName
+    ? `${/^(localhost|127\.0\.0\.1)(:|$)/.test(hostName) ? 'http' : 'https'}://${hostName}`
+    : '';
   const workflow = new Workflow({
     store,
     partnerCenter,
@@ -119,9 +125,11 @@ export function buildAppServices(settings: Settings, overrides: AppServiceOverri
     linkQueue: queues.link,
     logger,
     callbacks: new CallbackNotifier({ allowPrivateTargets: settings.CALLBACK_ALLOW_PRIVATE_TARGETS, logger }),
-    statusUrlFor: (trackingId) => `${base}/api/referrals/${trackingId}`,
+    statusUrlFor: (trackingId, requestBaseUrl) =>
+      `${configuredBase ?? requestBaseUrl ?? platformBase}/api/referrals/${trackingId}`,
     allowUnknownFields: settings.REFERRAL_ALLOW_UNKNOWN_FIELDS,
     allowInsecureCallback: settings.CALLBACK_ALLOW_PRIVATE_TARGETS,
+    allowPrivateCallbackTargets: settings.CALLBACK_ALLOW_PRIVATE_TARGETS,
     leaseDurationMs:
       settings.STEP_LEASE_SECONDS > 0
         ? settings.STEP_LEASE_SECONDS * 1000
@@ -130,8 +138,9 @@ export function buildAppServices(settings: Settings, overrides: AppServiceOverri
     linkMode: settings.LINK_MODE,
   });
   const sweeper = new SweeperClass({
-    workflow,
-    store,
+    records: store,
+    queues: { [SUBMIT_QUEUE_NAME]: queues.submit, [LINK_QUEUE_NAME]: queues.link },
+    callbacks: workflow.callbacks,
     tokens: tokenBroker,
     staleAfterMs: settings.SWEEPER_STALE_AFTER_SECONDS * 1000,
     logger,

@@ -7,8 +7,10 @@
 
 /** One field-level problem. */
 export interface ProblemFieldError {
-  /** RFC 6901 JSON pointer into the request body, `''` for the whole body. */
-  pointer: string;
+  /** RFC 6901 JSON pointer into the request body, `''` for the whole body (absent for a header). */
+  pointer?: string;
+  /** The request header at fault (RFC 9457 style extension), e.g. `Idempotency-Key`. */
+  header?: string;
   /** Stable machine-readable code (`required`, `invalid_enum`, `unknown_field`, `too_long`, ...). */
   code: string;
   message: string;

@@ -1,3 +1,4 @@
+import type { ReferralRequest } from '../referral/validateReferralRequest';
 import type { TrackingState } from './states';
 
 /** Where the idempotency key of a request came from (decides its trackingId namespace). */
@@ -22,7 +23,7 @@ export interface TrackingError {
   code: string;
   message: string;
   /** Field errors of a validation failure (JSON pointers). */
-  errors?: Array<{ pointer: string; code: string; message: string }>;
+  errors?: Array<{ pointer?: string; header?: string; code: string; message: string }>;
 }
 
 /** Delivery state of the optional callback. */
@@ -43,7 +44,7 @@ export interface TrackingRecord {
   /** SHA-256 of the canonical validated request: same key + different hash = 422. */
   requestHash: string;
   /** The validated request (referral, coSell, callbackUrl) while the record is not final. */
-  request?: unknown;
+  request?: ReferralRequest;
   partnerReferralId?: string;
   engagementId?: string;
   partnerOrganizationId?: string;
@@ -60,11 +61,21 @@ export interface TrackingRecord {
   traceparent?: string;
   callbackUrl?: string;
   callbackState?: CallbackState;
+  /** Why the last callback delivery failed (a stable code such as `target_not_public`; no URL, no body). */
+  callbackFailure?: string;
+  /**
+   * Origin the callback's links are built from when PUBLIC_BASE_URL is not set: that of the HTTP request
+   * that created the record (so a callback carries the same absolute links as the HTTP answer).
+   */
+  callbackBaseUrl?: string;
   createdAtEpochMs: number;
   updatedAtEpochMs: number;
   /** Set by the store on every read; the next conditional write must pass it. */
   etag: string;
 }
+
+/** A record as inserted: the store adds the timestamps and the ETag. */
+export type NewTrackingRecord = Omit<TrackingRecord, 'etag' | 'createdAtEpochMs' | 'updatedAtEpochMs'>;
 
 /** Fields a caller may change in one conditional write. */
 export type TrackingChanges = Partial<

@@ -32,7 +32,7 @@ export type CallbackFailureCode = (typeof CallbackFailureCode)[keyof typeof Call
  * The result of {@link CallbackNotifier.notify}. `state` is the record's next `callbackState`; a
  * failure carries a stable `code` and a `reason` for people (no body, no query string, no contact data).
  */
-export type CallbackDelivery =
+export type CallbackDeliveryResult =
   | { state: 'delivered'; status: number; attempts: number }
   | { state: 'failed'; code: CallbackFailureCode; reason: string; attempts: number; status?: number };
 
@@ -122,8 +122,8 @@ export class CallbackNotifier {
     this.#deps = options.deps ?? {};
   }
 
-  /** Delivers `view` to `url`; resolves to what happened (see {@link CallbackDelivery}), never rejects. */
-  async notify(url: string, view: TrackingView): Promise<CallbackDelivery> {
+  /** Delivers `view` to `url`; resolves to what happened (see {@link CallbackDeliveryResult}), never rejects. */
+  async notify(url: string, view: TrackingView): Promise<CallbackDeliveryResult> {
     const target = await this.#checkTarget(url);
     if (!target.ok) return this.#failed(view, url, { code: target.code, reason: target.reason, attempts: 0 });
     const agent = pinnedAgent(target.url, target.addresses);
@@ -235,7 +235,7 @@ export class CallbackNotifier {
     view: TrackingView,
     url: string,
     failure: { code: CallbackFailureCode; reason: string; attempts: number; status?: number },
-  ): CallbackDelivery {
+  ): CallbackDeliveryResult {
     this.#logger.warn('Callback delivery failed', {
       trackingId: view.trackingId,
       target: originOf(url),

@@ -15,3 +15,14 @@ export class TrackingRecordNotFoundError extends WorkflowError {
     this.name = 'TrackingRecordNotFoundError';
   }
 }
+
+/** A step needs what the record no longer holds (its request or engagementId): a bug, never retried. */
+export class StepPreconditionError extends WorkflowError {
+  constructor(
+    readonly trackingId: string,
+    readonly missing: string,
+  ) {
+    super(`Tracking record ${trackingId} has no ${missing} for its step`, { retryable: false });
+    this.name = 'StepPreconditionError';
+  }
+}

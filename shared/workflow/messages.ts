@@ -98,3 +98,8 @@ function safeStringify(value: unknown): string {
     return String(value);
   }
 }
+
+/** A step message for `trackingId`, carrying the trace to continue. */
+export function stepMessage(trackingId: string, traceparent?: string): StepMessage {
+  return traceparent ? { trackingId, traceparent } : { trackingId };
+}

@@ -1,7 +1,11 @@
 import type { Logger } from '../platform/logging';
-import { TrackingState } from '../tracking/states';
-import type { TrackingStore } from '../tracking/trackingStore';
-import type { ReferralWorkflow } from './referralWorkflow';
+import { FINAL_STATES, TrackingState, isFinalState } from '../tracking/states';
+import { CallbackState, type TrackingRecord } from '../tracking/trackingRecord';
+import type { TrackingRecords } from '../tracking/trackingRecords';
+import type { CallbackDelivery } from './callbacks';
+import { stepMessage } from './messages';
+import type { QueueSender } from './ports';
+import { OPEN_STATES, STEPS, StepName, stepOfState, stepWaitingIn, type StepQueueName } from './stepTable';
 
 /** What one sweep did. */
 export interface SweepReport {
@@ -13,8 +17,11 @@ export interface SweepReport {
 
 /** Options for {@link Sweeper}. */
 export interface SweeperOptions {
-  workflow: ReferralWorkflow;
-  store: TrackingStore;
+  records: TrackingRecords;
+  /** A sender per queue of the step table. */
+  queues: Readonly<Record<StepQueueName, QueueSender>>;
+  /** Delivers pending callbacks (the workflow's {@link CallbackDelivery}). */
+  callbacks: Pick<CallbackDelivery, 'deliver'>;
   /** Asked before resuming parked records: resolves when a token can be had again. */
   tokens?: { getAccessToken(): Promise<string> };
   /** Records untouched for this long are pushed forward. */
@@ -25,45 +32,39 @@ export interface SweeperOptions {
   maxRecordsPerSweep?: number;
 }
 
-/** States whose work may have stopped (crash between writes, lost queue message). */
-const INTERMEDIATE_STATES = [
-  TrackingState.Received,
-  TrackingState.CreatingPartner,
-  TrackingState.LinkQueued,
-  TrackingState.CreatingMicrosoft,
-] as const;
-
 /**
- * The recovery timer: finds records stuck in an intermediate state and pushes them forward
- * (re-enqueues their step; a live lease is left alone), resumes parked records once the token broker
- * can get a token again, and retries undelivered callbacks.
+ * The recovery timer, and the recovery operations only it runs: finds records stuck in a step's waiting
+ * or running state (crash between writes, lost queue message) and re-enqueues the step (a live lease is
+ * left alone), resumes parked records once the token broker can get a token again, and retries
+ * undelivered callbacks. States and queues come from the step table.
  */
 export class Sweeper {
   readonly #o: SweeperOptions;
+  readonly #nowMs: () => number;
 
   constructor(options: SweeperOptions) {
     this.#o = options;
+    this.#nowMs = options.nowMs ?? Date.now;
   }
 
   /** Runs one sweep. */
   async sweep(): Promise<SweepReport> {
-    const now = (this.#o.nowMs ?? Date.now)();
+    const now = this.#nowMs();
     const max = this.#o.maxRecordsPerSweep ?? 500;
     const report: SweepReport = { requeued: 0, resumed: 0, callbacksRetried: 0, parkedRemaining: 0 };
     let handled = 0;
-    for await (const record of this.#o.store.listStale(INTERMEDIATE_STATES, now - this.#o.staleAfterMs)) {
+    for await (const record of this.#o.records.listStale(OPEN_STATES, now - this.#o.staleAfterMs)) {
       if (handled++ >= max) break;
-      if (await this.#o.workflow.requeue(record)) report.requeued++;
+      if (await this.requeue(record)) report.requeued++;
     }
-    const parked: Awaited<ReturnType<TrackingStore['read']>>[] = [];
-    for await (const record of this.#o.store.listStale([TrackingState.AwaitingReauthorization], now + 1)) {
+    const parked: TrackingRecord[] = [];
+    for await (const record of this.#o.records.listStale([TrackingState.AwaitingReauthorization], now + 1)) {
       if (parked.length >= max) break;
       parked.push(record);
     }
     if (parked.length > 0 && (await this.#tokensAvailable())) {
       for (const record of parked) {
-        if (!record) continue;
-        await this.#o.workflow.resumeParked(record).then(
+        await this.resumeParked(record).then(
           () => report.resumed++,
           (error: unknown) =>
             this.#o.logger.warn('Could not resume a parked record', {
@@ -74,17 +75,47 @@ export class Sweeper {
       }
     }
     report.parkedRemaining = parked.length - report.resumed;
-    const finalStates = [TrackingState.Completed, TrackingState.Linked, TrackingState.Rejected];
-    for await (const record of this.#o.store.listStale(finalStates, now - this.#o.staleAfterMs, {
+    for await (const record of this.#o.records.listStale([...FINAL_STATES], now - this.#o.staleAfterMs, {
       callbackPendingOnly: true,
     })) {
       if (report.callbacksRetried >= max) break;
-      await this.#o.workflow.deliverPendingCallback(record);
+      await this.deliverPendingCallback(record);
       report.callbacksRetried++;
     }
     if (report.requeued || report.resumed || report.callbacksRetried)
       this.#o.logger.info('Sweep pushed records forward', { ...report });
     return report;
+  }
+
+  /** Re-enqueues the step of a record whose work stopped (no live lease); false when there is nothing to do. */
+  async requeue(record: TrackingRecord): Promise<boolean> {
+    if ((record.leaseUntilEpochMs ?? 0) > this.#nowMs()) return false;
+    const step = stepOfState(record.state);
+    if (!step) return false;
+    await this.#send(STEPS[step].queue, record);
+    return true;
+  }
+
+  /**
+   * Moves a parked (`AwaitingReauthorization`) record back to the waiting state of the step it stopped in
+   * (`parkedFrom`; the partner step when unknown) and enqueues that step.
+   */
+  async resumeParked(record: TrackingRecord): Promise<TrackingRecord> {
+    if (record.state !== TrackingState.AwaitingReauthorization) return record;
+    const row = STEPS[stepWaitingIn(record.parkedFrom) ?? StepName.Partner];
+    const resumed = await this.#o.records.update(record, { state: row.waiting, parkedFrom: undefined });
+    await this.#send(row.queue, record);
+    return resumed;
+  }
+
+  /** Delivers a pending callback of a final record (a retry after a crash or a failed delivery). */
+  async deliverPendingCallback(record: TrackingRecord): Promise<void> {
+    if (isFinalState(record.state) && record.callbackState === CallbackState.Pending)
+      await this.#o.callbacks.deliver(record);
+  }
+
+  async #send(queue: StepQueueName, record: TrackingRecord): Promise<void> {
+    await this.#o.queues[queue].send(stepMessage(record.trackingId, record.traceparent));
   }
 
   async #tokensAvailable(): Promise<boolean> {

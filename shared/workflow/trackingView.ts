@@ -1,5 +1,6 @@
 import { isFinalState, type TrackingState } from '../tracking/states';
-import type { TrackingError, TrackingRecord } from '../tracking/trackingRecord';
+import { problem, type ProblemDetails } from '../referral/problem';
+import type { CallbackState, TrackingError, TrackingRecord } from '../tracking/trackingRecord';
 
 /** What callers see of a tracking record: ids and states, never the referral's contact data. */
 export interface TrackingView {
@@ -13,6 +14,8 @@ export interface TrackingView {
   lastError?: TrackingError;
   /** The state a parked record resumes to once a new refresh token is stored. */
   parkedFrom?: TrackingState;
+  /** Delivery of the record's callback, when it has one (never the URL). */
+  callback?: { state: CallbackState; failure?: string };
   createdAt: string;
   updatedAt: string;
   links: { self: string };
@@ -36,8 +39,25 @@ export function toTrackingView(record: TrackingRecord, selfUrl: string): Trackin
     ...(record.microsoftReferralId ? { microsoftReferral: { id: record.microsoftReferralId } } : {}),
     ...(record.lastError ? { lastError: record.lastError } : {}),
     ...(record.parkedFrom ? { parkedFrom: record.parkedFrom } : {}),
+    ...(record.callbackState
+      ? {
+          callback: {
+            state: record.callbackState,
+            ...(record.callbackFailure ? { failure: record.callbackFailure } : {}),
+          },
+        }
+      : {}),
     createdAt: new Date(record.createdAtEpochMs).toISOString(),
     updatedAt: new Date(record.updatedAtEpochMs).toISOString(),
     links: { self: selfUrl },
   };
+}
+
+/** The 422 answer for a referral Partner Center refused: its error code, and the tracking view. */
+export function partnerCenterRejectedProblem(view: TrackingView): ProblemDetails {
+  return problem(422, 'partner-center-rejected', 'Partner Center rejected the referral', view.lastError?.message, {
+    trackingId: view.trackingId,
+    partnerCenterError: view.lastError ? { status: view.lastError.status, code: view.lastError.code } : undefined,
+    tracking: view,
+  });
 }

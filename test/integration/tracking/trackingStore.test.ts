@@ -26,7 +26,11 @@ const newRecord = (overrides: Partial<TrackingRecord> = {}) => ({
   keySource: 'header' as const,
   requestHash: 'h1',
   attempts: 0,
-  request: { referral: { name: 'Deal', notes: 'x'.repeat(70_000) }, dealType: 'CoSell' },
+  // A partial request (only its size matters here), typed as the record's request.
+  request: {
+    referral: { name: 'Deal', notes: 'x'.repeat(70_000) },
+    dealType: 'CoSell',
+  } as unknown as TrackingRecord['request'],
   ...overrides,
 });
 

@@ -32,5 +32,5 @@ export function expectInvalid(input: unknown, options?: ValidateOptions): Proble
 
 /** `[pointer, code]` pairs of the errors, for compact assertions. */
 export function pointersAndCodes(errors: readonly ProblemFieldError[]): Array<[string, string]> {
-  return errors.map((error) => [error.pointer, error.code]);
+  return errors.map((error) => [error.pointer ?? `header:${error.header ?? '?'}`, error.code]);
 }

@@ -63,7 +63,8 @@ function assertWellFormed(input: unknown, result: ValidationResult): void {
   for (const error of errors) {
     expect(error.code).not.toBe('unreadable');
     expect(typeof error.message).toBe('string');
-    const path = segments(error.pointer);
+    expect(typeof error.pointer).toBe('string');
+    const path = segments(error.pointer ?? '');
     const ok = resolves(input, path) || resolves(input, path.slice(0, -1));
     if (!ok)
       throw new Error(

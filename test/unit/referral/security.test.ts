@@ -109,7 +109,7 @@ describe('hostile input', () => {
     const errors = expectInvalid({ ...minimalRequest(), future: nested(10_000) }, { allowUnknownFields: true });
     expect(errors).toHaveLength(1);
     expect(errors[0]?.code).toBe('too_deep');
-    expect(errors[0]?.pointer.startsWith('/future/x/x')).toBe(true);
+    expect(errors[0]?.pointer?.startsWith('/future/x/x')).toBe(true);
   });
 
   it('answers a deeply nested unknown field with a single unknown-field error (it is never walked)', () => {

@@ -1,0 +1,44 @@
+import { TrackingState } from '../tracking/states';
+import type { TrackingRecord } from '../tracking/trackingRecord';
+import { StepPreconditionError } from './errors';
+import { RELEASED_LEASE } from './lease';
+import type { StepFunction } from './stepResult';
+import { StepName, stepRequestId } from './stepTable';
+
+/**
+ * The partner step: creates the partner referral (MS-RequestId from trackingId + `partner`) and records
+ * its ids with the next state in one conditional write: `Completed` (request purged), or for co-sell the
+ * Microsoft step's waiting state (`LinkQueued`) or, linked inline, its running state under a renewed lease.
+ */
+export const createPartnerReferral: StepFunction = async (claimed, context) => {
+  const { trackingId } = claimed;
+  const request = requestOf(claimed);
+  const created = await context.partnerCenter.createReferral(request.referral, {
+    requestId: stepRequestId(trackingId, StepName.Partner),
+    deadlineEpochMs: context.deadlineEpochMs,
+    logFields: { trackingId, step: StepName.Partner },
+  });
+  const record = await context.records.update(claimed, {
+    partnerReferralId: created.id,
+    engagementId: created.engagementId,
+    partnerOrganizationId: created.organizationId,
+    partnerOrganizationName: created.organizationName,
+    lastError: undefined,
+    ...(request.dealType === 'CoSell'
+      ? context.handOn(claimed, StepName.Microsoft)
+      : { state: TrackingState.Completed, ...RELEASED_LEASE, request: undefined }),
+  });
+  context.logger.info('Partner referral created', {
+    trackingId,
+    partnerReferralId: created.id,
+    engagementId: created.engagementId,
+    state: record.state,
+  });
+  return { kind: 'done', record };
+};
+
+/** The validated request a step works from (kept on the record until it is final). */
+export function requestOf(record: TrackingRecord): NonNullable<TrackingRecord['request']> {
+  if (!record.request) throw new StepPreconditionError(record.trackingId, 'request');
+  return record.request;
+}
