@@ -13,9 +13,9 @@ import { guard, jsonResponse, problemResponse } from './edge/http';
  */
 export async function partnerCenterEvents(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   return guard(context, async () => {
-    const { settings, eventReceiver } = getAppServices();
-    const body = await readBodyBytes(request, settings.EVENTS_MAX_BODY_BYTES);
-    const outcome = await eventReceiver().receive({
+    const services = getAppServices();
+    const body = await readBodyBytes(request, services.settings.EVENTS_MAX_BODY_BYTES);
+    const outcome = await services.eventReceiver().receive({
       headers: request.headers,
       body,
       traceparent: context.traceContext?.traceParent ?? undefined,

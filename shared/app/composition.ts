@@ -15,6 +15,7 @@ import type { TrackingStore } from '../tracking/trackingStore';
 import type { PartnerCenterClient } from '../partner-center/partnerCenterClient';
 import type { TokenBroker } from '../auth';
 import type { EventReceiver } from '../events/receiveEvent';
+import { SYNC_QUEUE_NAME } from '../events/constants';
 
 /** Everything the function edges use. */
 export interface AppServices {
@@ -67,7 +68,6 @@ export function buildAppServices(settings: Settings, overrides: AppServiceOverri
     require('../platform/storageClients') as typeof import('../platform/storageClients');
   const { LINK_QUEUE_NAME, SUBMIT_QUEUE_NAME } =
     require('../workflow/constants') as typeof import('../workflow/constants');
-  const { SYNC_QUEUE_NAME } = require('../events/constants') as typeof import('../events/constants');
   const logger =
     overrides.logger ?? createLogger({ minLevel: settings.LOG_LEVEL, fields: { app: 'cosell-referral-bridge' } });
   guardUnhandledRejections(logger);

@@ -8,7 +8,7 @@
  * organisation, chain → RSA-SHA256 signature over the body bytes.
  * The only side effect is the certificate download (through the injected {@link CertificateSource}).
  */
-import { constants as cryptoConstants, verify as verifySignature } from 'node:crypto';
+import { constants as cryptoConstants, verify as verifySignature, type KeyObject } from 'node:crypto';
 import { EventDefaults, EventHeader, RefusalReason, SIGNATURE_ALGORITHM, SignaturePadding } from './constants';
 import { verifyCertificateChain, type TrustAnchors } from './certificateChain';
 import { allowedCertificateUrl, type CertificateUrlRule } from './certificateUrl';
@@ -91,7 +91,7 @@ export class SignatureVerifier {
     return { ok: true, certificateUrl: url.href, certificateFingerprint: fetched.leaf.fingerprint256 };
   }
 
-  #signatureMatches(body: Uint8Array, signature: Buffer, key: import('node:crypto').KeyObject): boolean {
+  #signatureMatches(body: Uint8Array, signature: Buffer, key: KeyObject): boolean {
     const pss = this.#options.padding === SignaturePadding.Pss;
     try {
       return verifySignature(

@@ -72,7 +72,7 @@ describe('HttpsCertificateSource', () => {
     { file: HostileFile.Missing, failure: 'status', retryable: false },
     { file: HostileFile.Garbage, failure: 'malformed', retryable: false },
   ])('fails a download of $file with $failure', async ({ file, failure, retryable }) => {
-    const source = fixture.source({ timeoutMs: 300 });
+    const source = fixture.source({ timeoutMs: failure === 'timeout' ? 300 : 5_000 });
     const error = await source.get(new URL(`${fixture.server.origin}/cert/${file}`)).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(CertificateFetchError);
     expect(error).toMatchObject({ failure, retryable });

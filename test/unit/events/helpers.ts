@@ -43,7 +43,7 @@ export function useEventFixture(): EventFixture {
     fixture.pki = pki;
     fixture.server = server;
     fixture.source = (options = {}) =>
-      new HttpsCertificateSource({ tlsCa: pki.tls.caPem, timeoutMs: 2_000, nowMs: () => pki.nowMs, ...options });
+      new HttpsCertificateSource({ tlsCa: pki.tls.caPem, timeoutMs: 5_000, nowMs: () => pki.nowMs, ...options });
     fixture.verifier = (options = {}) =>
       new SignatureVerifier({
         certificates: fixture.source(),

@@ -156,7 +156,7 @@ describe('SignatureVerifier: every refusal has its reason', () => {
     const delivery = fixture.delivery();
     const body = change(delivery) ?? delivery.body;
     const verdict = await fixture
-      .verifier({ certificates: fixture.source({ timeoutMs: 300 }) })
+      .verifier({ certificates: fixture.source({ timeoutMs: detail === 'timeout' ? 300 : 5_000 }) })
       .verify(delivery.headers, body);
     expect(verdict).toEqual({ ok: false, reason, ...(detail ? { detail, retryable: expect.any(Boolean) } : {}) });
   });
