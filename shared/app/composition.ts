@@ -14,6 +14,8 @@ import type { Sweeper } from '../workflow/sweeper';
 import type { TrackingStore } from '../tracking/trackingStore';
 import type { PartnerCenterClient } from '../partner-center/partnerCenterClient';
 import type { TokenBroker } from '../auth';
+import type { EventReceiver } from '../events/receiveEvent';
+import { SYNC_QUEUE_NAME } from '../events/constants';
 
 /** Everything the function edges use. */
 export interface AppServices {
@@ -24,7 +26,9 @@ export interface AppServices {
   store: TrackingStore;
   partnerCenter: PartnerCenterClient;
   tokenBroker: TokenBroker;
-  queues: { submit: JsonQueueSender; link: JsonQueueSender };
+  queues: { submit: JsonQueueSender; link: JsonQueueSender; sync: JsonQueueSender };
+  /** The Partner Center event receiver (verify → parse → enqueue on `referral-sync`), built on first use. */
+  eventReceiver(): EventReceiver;
 }
 
 /** Optional replacements for the real dependencies. */
@@ -110,6 +114,17 @@ export function buildAppServices(settings: Settings, overrides: AppServiceOverri
   const queues = {
     submit: new JsonQueueSender(createQueueClient(settings, SUBMIT_QUEUE_NAME, queueCredential)),
     link: new JsonQueueSender(createQueueClient(settings, LINK_QUEUE_NAME, queueCredential)),
+    sync: new JsonQueueSender(createQueueClient(settings, SYNC_QUEUE_NAME, queueCredential)),
+  };
+  let receiver: EventReceiver | undefined;
+  // Built on the first delivery: it parses Node's root store and loads zod, which other functions need not pay for.
+  const eventReceiver = (): EventReceiver => {
+    if (!receiver) {
+      const { createEventReceiver } =
+        require('../events/createEventReceiver') as typeof import('../events/createEventReceiver');
+      receiver = createEventReceiver(settings, { queue: queues.sync });
+    }
+    return receiver;
   };
   // Callback links are absolute, like HTTP answers: PUBLIC_BASE_URL, else the origin of the HTTP request that
   // created the record, else the app's own host name (WEBSITE_HOSTNAME, set by the Functions platform).
@@ -145,7 +160,7 @@ export function buildAppServices(settings: Settings, overrides: AppServiceOverri
     staleAfterMs: settings.SWEEPER_STALE_AFTER_SECONDS * 1000,
     logger,
   });
-  return { settings, logger, workflow, sweeper, store, partnerCenter, tokenBroker, queues };
+  return { settings, logger, workflow, sweeper, store, partnerCenter, tokenBroker, queues, eventReceiver };
 }
 
 let rejectionGuardInstalled = false;

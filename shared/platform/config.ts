@@ -138,6 +138,29 @@ export const settingsSchema = z.object({
    */
   LINK_MODE: z.enum(['inline', 'queue']).default('inline'),
 
+  /**
+   * Partner Center events (docs/events.md). Where signing certificates may be downloaded from: entries
+   * `host[:port]/path` (a final `*` = one file name), separated by commas or spaces; https only.
+   * @default '3psostorageacct.blob.core.windows.net/cert/*'
+   */
+  EVENTS_CERT_URL_ALLOWLIST: z.string().min(1).default('3psostorageacct.blob.core.windows.net/cert/*'),
+  /** PEM bundle of the roots a signing certificate must chain to. @default the Microsoft roots Node bundles */
+  EVENTS_TRUSTED_ROOTS_PATH: z.string().min(1).optional(),
+  /** PEM bundle of intermediates to chain through, besides those delivered with the certificate. */
+  EVENTS_CERT_INTERMEDIATES_PATH: z.string().min(1).optional(),
+  /** Largest event body read; larger deliveries are refused (401). @default 16384 */
+  EVENTS_MAX_BODY_BYTES: intSetting(16_384, 256, 1_048_576),
+  /** Time budget of one certificate download. @default 5000 */
+  EVENTS_CERT_FETCH_TIMEOUT_MS: intSetting(5_000, 100, 60_000),
+  /** Largest certificate file read. @default 16384 */
+  EVENTS_CERT_MAX_BYTES: intSetting(16_384, 1_024, 1_048_576),
+  /** How long a downloaded certificate is reused. @default 3600 */
+  EVENTS_CERT_CACHE_TTL_SECONDS: intSetting(3_600, 1, 86_400),
+  /** Events whose ResourceChangeUtcDate is older than this are refused as replays. @default 24 */
+  EVENTS_MAX_AGE_HOURS: intSetting(24, 1, 8_760),
+  /** RSA padding of event signatures (PKCS#1 v1.5 is inferred from Microsoft's sample). @default 'pkcs1' */
+  EVENTS_SIGNATURE_PADDING: z.enum(['pkcs1', 'pss']).default('pkcs1'),
+
   /** Public base URL of this app, for Location headers and links (else taken from the request). */
   PUBLIC_BASE_URL: urlSetting.optional(),
   /** Shown by /api/health. */

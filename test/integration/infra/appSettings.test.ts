@@ -36,6 +36,15 @@ const OPTIONAL_SETTINGS: Record<string, string> = {
   TOKEN_KEEPALIVE_SCHEDULE: 'the keep-alive timer has a default schedule (daily)',
   LOG_LEVEL: 'defaults to info',
   TOKEN_REAUTH_RECHECK_SECONDS: 'tuning; has a default',
+  EVENTS_CERT_URL_ALLOWLIST: "defaults to Partner Center's documented certificate host and folder",
+  EVENTS_TRUSTED_ROOTS_PATH: 'defaults to the Microsoft roots bundled with Node.js; the sandbox sets its CA',
+  EVENTS_CERT_INTERMEDIATES_PATH: 'only needed when the signing certificate is delivered without its issuing CA',
+  EVENTS_MAX_BODY_BYTES: 'tuning; has a default',
+  EVENTS_CERT_FETCH_TIMEOUT_MS: 'tuning; has a default',
+  EVENTS_CERT_MAX_BYTES: 'tuning; has a default',
+  EVENTS_CERT_CACHE_TTL_SECONDS: 'tuning; has a default',
+  EVENTS_MAX_AGE_HOURS: 'has a default (24 hours)',
+  EVENTS_SIGNATURE_PADDING: 'has a default (pkcs1, what Microsoft signs with)',
 };
 
 /** Settings the app does not read but the platform does: the Functions host, the Azure SDK credential, telemetry. */
