@@ -144,7 +144,7 @@ export class WebhookDispatcher {
   #seed: number;
   readonly #timers = new Set<NodeJS.Timeout>();
   readonly #requests = new Set<http.ClientRequest>();
-  #held: Array<() => void> = [];
+  #held: Array<(next: () => void) => void> = [];
   #heldTimer: NodeJS.Timeout | undefined;
   #waiters: Waiter[] = [];
   #forgeKey: KeyObject | undefined;
@@ -267,13 +267,13 @@ export class WebhookDispatcher {
       }
       this.#counts.pending++;
       const signatureInMsHeader = registration.SignatureTokenToMsSignatureHeader;
-      const start = () => this.#attempt(delivery, signatureInMsHeader);
+      const start = (next?: () => void) => this.#attempt(delivery, signatureInMsHeader, next);
       const delayed =
         faults.delayMs !== undefined &&
         faults.delayMs > 0 &&
         (faults.delayProbability === undefined || this.#random() < faults.delayProbability);
       if (delayed) this.#counts.delayed++;
-      const afterDelay = delayed ? () => this.#later(faults.delayMs ?? 0, start) : start;
+      const afterDelay = delayed ? (next?: () => void) => this.#later(faults.delayMs ?? 0, () => start(next)) : start;
       if (faults.reorder) this.#hold(afterDelay, faults);
       else afterDelay();
     }
@@ -325,7 +325,8 @@ export class WebhookDispatcher {
     return this.#random() < share;
   }
 
-  #hold(start: () => void, faults: EventFaults): void {
+  /** Holds a delivery for the reorder fault; `start(next)` calls `next` once its first attempt is over. */
+  #hold(start: (next: () => void) => void, faults: EventFaults): void {
     this.#counts.reordered++;
     this.#held.push(start);
     if (this.#held.length >= (faults.reorderBatchSize ?? 2)) {
@@ -344,9 +345,14 @@ export class WebhookDispatcher {
       this.#timers.delete(this.#heldTimer);
       this.#heldTimer = undefined;
     }
+    // Reverse order, one after the other (each starts when the previous first attempt is over), so the
+    // receiver sees them out of order for certain rather than by a race of connections.
     const batch = this.#held.reverse();
     this.#held = [];
-    for (const start of batch) start();
+    const run = (index: number): void => {
+      if (index < batch.length) batch[index](() => run(index + 1));
+    };
+    run(0);
   }
 
   #later(delayMs: number, run: () => void): void {
@@ -357,7 +363,7 @@ export class WebhookDispatcher {
     this.#timers.add(timer);
   }
 
-  #attempt(delivery: Delivery, signatureInMsHeader: boolean): void {
+  #attempt(delivery: Delivery, signatureInMsHeader: boolean, afterFirstAttempt?: () => void): void {
     if (this.#closed || delivery.status !== DeliveryStatus.pending) return;
     const attempt = delivery.attempts.length + 1;
     this.#counts.attempts++;
@@ -371,6 +377,7 @@ export class WebhookDispatcher {
     const finish = (result: { responseCode?: number; error?: string }) => {
       if (delivery.attempts.length >= attempt) return;
       delivery.attempts.push({ attempt, ...result, dateTimeUtc: new Date(this.#options.nowMs()).toISOString() });
+      afterFirstAttempt?.();
       if (delivery.status !== DeliveryStatus.pending) return;
       if (result.responseCode !== undefined && result.responseCode >= 200 && result.responseCode < 300) {
         this.#finish(delivery, DeliveryStatus.delivered);
