@@ -122,6 +122,8 @@ export interface WebhookDispatcherOptions {
   retryMaxDelayMs?: number;
   /** Time an attempt may take (connect + answer). @default 10000 */
   attemptTimeoutMs?: number;
+  /** Concurrent connections to one receiver. @default 8 */
+  maxConnectionsPerReceiver?: number;
   /** `x-ms-signature` carries `Signature <b64>` (true) or the bare base64 (false). @default true [inferred] */
   msSignatureValuePrefix?: boolean;
   seed?: number;
@@ -150,12 +152,24 @@ export class WebhookDispatcher {
   #forgeKey: KeyObject | undefined;
   #closed = false;
   readonly #signingKey: KeyObject;
-  readonly #options: Required<Omit<WebhookDispatcherOptions, 'caPem' | 'seed' | 'signingKeyPem'>> & {
+  /** Keep-alive connections to the receivers (a bounded number per receiver, like a dispatcher's pool). */
+  readonly #httpAgent: http.Agent;
+  readonly #httpsAgent: https.Agent;
+  readonly #options: Required<
+    Omit<WebhookDispatcherOptions, 'caPem' | 'seed' | 'signingKeyPem' | 'maxConnectionsPerReceiver'>
+  > & {
     caPem?: string;
   };
 
   constructor(options: WebhookDispatcherOptions) {
     this.#signingKey = createPrivateKey(options.signingKeyPem);
+    const maxSockets = options.maxConnectionsPerReceiver ?? 8;
+    this.#httpAgent = new http.Agent({ keepAlive: true, maxSockets });
+    this.#httpsAgent = new https.Agent({
+      keepAlive: true,
+      maxSockets,
+      ...(options.caPem ? { ca: options.caPem } : {}),
+    });
     this.#seed = options.seed ?? 1;
     this.#random = createPrng(this.#seed);
     this.#options = {
@@ -312,6 +326,8 @@ export class WebhookDispatcher {
   close(): void {
     this.#closed = true;
     this.#cancelAll();
+    this.#httpAgent.destroy();
+    this.#httpsAgent.destroy();
     this.#settle();
   }
 
@@ -403,8 +419,7 @@ export class WebhookDispatcher {
           'X-MS-Signature-Algorithm': 'rsa-sha256',
         },
         timeout: this.#options.attemptTimeoutMs,
-        agent: false,
-        ...(url.protocol === 'https:' && this.#options.caPem ? { ca: this.#options.caPem } : {}),
+        agent: url.protocol === 'https:' ? this.#httpsAgent : this.#httpAgent,
       },
       (response) => {
         response.resume();
