@@ -7,12 +7,14 @@
  * NODE_EXTRA_CA_CERTS), `--tenant ID` (default `sandbox-partner-tenant`), `--no-auth`, `--org-id ID`,
  * `--org-name NAME`, `--seed N`, `--faults JSON` (shared faults plus `events` and `clientErrors`),
  * `--created-status 200|201`, `--webhook-url URL` (registers it for every event of the partner
- * organization), `--certificate-port N`, `--retry-base-ms N`, `--event-resource-base-url URL`.
+ * organization), `--certificate-port N`, `--retry-base-ms N`, `--event-resource-base-url URL`,
+ * `--ca-out FILE` (writes the PEM of the CA the signing certificate chains to, for the receiver to trust).
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { closeOnSignal } from '../http-util';
 import { fetchEntraVerification } from '../entra/tokenVerifier';
+import { createSandboxTls } from '../tls';
 import { startPartnerCenter, type PartnerCenterFaultConfig } from './server';
 
 async function main(): Promise<void> {
@@ -32,6 +34,7 @@ async function main(): Promise<void> {
       'certificate-port': { type: 'string', default: '0' },
       'retry-base-ms': { type: 'string' },
       'event-resource-base-url': { type: 'string' },
+      'ca-out': { type: 'string' },
     },
   });
   const auth = !values['no-auth'];
@@ -53,6 +56,7 @@ async function main(): Promise<void> {
     seed: values.seed ? Number(values.seed) : undefined,
     faults: values.faults ? (JSON.parse(values.faults) as PartnerCenterFaultConfig) : undefined,
     createdStatus,
+    ...(values['ca-out'] ? { tls: await createSandboxTls({ caPath: values['ca-out'] }) } : {}),
     webhooks: {
       certificatePort: Number(values['certificate-port']),
       ...(values['retry-base-ms'] ? { retryBaseDelayMs: Number(values['retry-base-ms']) } : {}),
