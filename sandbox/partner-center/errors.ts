@@ -49,3 +49,22 @@ export class PartnerApiError extends BridgeError {
 export function invalidRequest(message: string, target?: string): PartnerApiError {
   return new PartnerApiError(400, PartnerApiErrorCode.invalidRequest, message, target);
 }
+
+/**
+ * A refusal of the Webhook registration API, answered with the Partner Center (commerce) error schema
+ * `{ code, description, data, source }` [inferred: the Webhook API lives on the commerce host].
+ */
+export class WebhookApiError extends BridgeError {
+  readonly status: number;
+
+  constructor(status: number, message: string, options: BridgeErrorOptions = {}) {
+    super(message, { ...options, retryable: options.retryable ?? (status === 429 || status >= 500) });
+    this.name = 'WebhookApiError';
+    this.status = status;
+  }
+
+  /** The response body. */
+  toBody(): { code: number; description: string; data: unknown[]; source: string } {
+    return { code: this.status, description: this.message, data: [], source: 'PartnerCenterWebhooks' };
+  }
+}

@@ -7,6 +7,7 @@
  * case-insensitively (the documented Step 1 body sends `ConsentToToShareInfoWithOthers` and
  * `profileType: "external"`) and stored in their canonical spelling.
  */
+import { isDeepStrictEqual } from 'node:util';
 import { invalidRequest, type PartnerApiError } from './errors';
 
 /** Referral status values that can be set. */
@@ -477,4 +478,73 @@ export function transitionProblem(
 /** True for a non-array object. */
 export function isObject(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * Why an update of `previous` to `next` (both canonical) touches a field that is read-only after
+ * creation, as `{ target, message }`, or undefined. The documented list
+ * (../shared/reference/partner-center-lifecycle.md, "Updating a referral"): customer name, address,
+ * country and DUNS; consent flags; partner id (`mpnId`). Sharing with Microsoft cannot be undone:
+ * `consentToShareReferralWithMicrosoftSellers` may go from false to true (an upgrade to co-sell), never
+ * back. Location scope has no documented field and is not checked.
+ */
+export function readOnlyProblem(
+  previous: JsonObject,
+  next: JsonObject,
+): { target: string; message: string } | undefined {
+  const readOnly = (target: string) => ({
+    target,
+    message: `The field ${target} is read-only after the referral is created.`,
+  });
+  const before = isObject(previous.customerProfile) ? previous.customerProfile : {};
+  const after = isObject(next.customerProfile) ? next.customerProfile : {};
+  if (!sameValue(before.name, after.name)) return readOnly('customerProfile.name');
+  const addressBefore = isObject(before.address) ? before.address : {};
+  const addressAfter = isObject(after.address) ? after.address : {};
+  if (!sameValue(addressBefore.country, addressAfter.country)) return readOnly('customerProfile.address.country');
+  if (!sameValue(addressBefore, addressAfter)) return readOnly('customerProfile.address');
+  if (!sameValue(dunsIds(before.ids), dunsIds(after.ids))) return readOnly('customerProfile.ids');
+  const consentBefore = isObject(previous.consent) ? previous.consent : {};
+  const consentAfter = isObject(next.consent) ? next.consent : {};
+  for (const key of new Set([...Object.keys(consentBefore), ...Object.keys(consentAfter)])) {
+    const was = consentBefore[key] ?? null;
+    const is = consentAfter[key] ?? null;
+    if (sameValue(was, is)) continue;
+    if (key === 'consentToShareReferralWithMicrosoftSellers' && was !== true && is === true) continue;
+    if (key === 'consentToShareReferralWithMicrosoftSellers' && was === true) {
+      return {
+        target: `consent.${key}`,
+        message: 'A referral shared with Microsoft cannot be unshared (consentToShareReferralWithMicrosoftSellers).',
+      };
+    }
+    return readOnly(`consent.${key}`);
+  }
+  if (previous.mpnId !== undefined && previous.mpnId !== null && !sameValue(previous.mpnId, next.mpnId))
+    return readOnly('mpnId');
+  return undefined;
+}
+
+function dunsIds(ids: unknown): string[] {
+  if (!Array.isArray(ids)) return [];
+  return ids
+    .filter((id): id is JsonObject => isObject(id) && id.profileType === 'Duns')
+    .map((id) => String(id.id))
+    .sort();
+}
+
+function sameValue(a: unknown, b: unknown): boolean {
+  return isDeepStrictEqual(normalize(a), normalize(b));
+}
+
+/** null, undefined and '' are the same absence; keys in any order. */
+function normalize(value: unknown): unknown {
+  if (value === undefined || value === null || value === '') return null;
+  if (Array.isArray(value)) return value.map(normalize);
+  if (!isObject(value)) return value;
+  return Object.fromEntries(
+    Object.entries(value)
+      .map(([k, v]) => [k, normalize(v)] as const)
+      .filter(([, v]) => v !== null)
+      .sort(([a], [b]) => (a < b ? -1 : 1)),
+  );
 }

@@ -59,6 +59,17 @@ export class ReferralStore {
     return stored && stored.ownerOrganizationId === organizationId ? stored : undefined;
   }
 
+  /** The referral with `id`, whoever owns it (the control surface: Microsoft's and a person's changes). */
+  find(id: string): StoredReferral | undefined {
+    return this.#byId.get(id.toLowerCase());
+  }
+
+  /** Every referral of engagement `engagementId`, in insertion order. */
+  inEngagement(engagementId: string): StoredReferral[] {
+    const key = engagementId.toLowerCase();
+    return this.#inOrder.filter((s) => s.referral.engagementId.toLowerCase() === key);
+  }
+
   /** Replaces the stored body of a referral (same id). */
   replace(stored: StoredReferral, referral: SimulatedReferral): void {
     stored.referral = referral;

@@ -8,15 +8,22 @@
  *   `PUT /{id}` (If-Match required).
  * - App+User bearer tokens of the Entra stand-in for `https://api.partner.microsoft.com`.
  * - `MS-RequestId` makes creates idempotent; `MS-CorrelationId` is echoed.
- * - Faults (latency, 429, 500/503, commit-then-drop) and the loopback control surface `/_sandbox/*`.
+ * - Faults (latency, 429, 500/503, commit-then-drop, client errors) and the loopback control surface
+ *   `/_sandbox/*`: Microsoft's decision, inbound referrals, a person's edit in the UI, event inspection.
+ * - Webhooks (../shared/reference/partner-center-lifecycle.md): the registration API under
+ *   `/webhooks/v1/registration` (token audience `https://api.partnercenter.microsoft.com`), events for
+ *   every change, signed with a certificate of the sandbox CA served as DER from a small TLS listener
+ *   (the app's verifier fetches it over https only), delivered with retries (./webhooks.ts).
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import { randomUUID } from 'node:crypto';
+import https from 'node:https';
+import { randomBytes, randomUUID } from 'node:crypto';
 import {
   FaultInjector,
   SandboxHttpError,
   closeServer,
   delay,
+  createPrng,
   increment,
   isLoopback,
   listenOnLoopback,
@@ -24,29 +31,98 @@ import {
   readBody,
   sendJson,
   serveFaultControl,
-  type FaultConfig,
   type FaultKind,
   type FaultPlan,
 } from '../http-util';
 import { AccessTokenVerifier, type EntraVerification } from '../entra/tokenVerifier';
-import { PartnerApiError, PartnerApiErrorCode, invalidRequest } from './errors';
+import { createSandboxTls, issueSigningCertificate, type SandboxTls } from '../tls';
+import { PartnerApiError, PartnerApiErrorCode, WebhookApiError, invalidRequest } from './errors';
 import { applyJsonPatch } from './jsonPatch';
 import { parseODataFilter, type ReferralPredicate } from './odataFilter';
 import {
   SERVER_OWNED_FIELDS,
   isGuid,
   isObject,
+  readOnlyProblem,
   transitionProblem,
   validateReferral,
   type JsonObject,
 } from './referralRules';
 import { ReferralStore, type SimulatedReferral, type StoredReferral } from './referralStore';
+import {
+  CLIENT_ERROR_CODES,
+  parsePartnerCenterFaults,
+  type ClientErrorFaults,
+  type ParsedPartnerCenterFaults,
+  type PartnerCenterFaultConfig,
+} from './webhookFaults';
+import {
+  DeliveryStatus,
+  SUPPORTED_WEBHOOK_EVENTS,
+  WebhookDispatcher,
+  WebhookEventName,
+  type Delivery,
+  type DeliveryCounts,
+  type WebhookEventBody,
+  type WebhookRegistration,
+} from './webhooks';
+
+export type { PartnerCenterFaultConfig } from './webhookFaults';
 
 /** The audience Partner Center referrals tokens carry. */
 export const PARTNER_CENTER_AUDIENCE = 'https://api.partner.microsoft.com';
 
 /** Path of the referrals collection. */
 export const REFERRALS_PATH = '/v1.0/engagements/referrals';
+
+/** The audience of Webhook API tokens (another resource than the referrals API). */
+export const WEBHOOK_AUDIENCE = 'https://api.partnercenter.microsoft.com';
+
+/** Path of the Webhook registration API (on the simulator's origin). */
+export const WEBHOOK_REGISTRATION_PATH = '/webhooks/v1/registration';
+
+/** Host of the events' `ResourceUri` (documented examples: another host and path than the API). */
+export const EVENT_RESOURCE_BASE_URL = 'https://api.partnercenter.microsoft.com';
+
+/** Path of the signing certificate on the simulator's TLS listener (named like Partner Center's). */
+export const SIGNING_CERTIFICATE_PATH = '/cert/pcnotifications-dispatch.microsoft.com.cer';
+
+/** Subject of the signing certificate (issued by the sandbox CA, whose organization is the same). */
+export const SIGNING_CERTIFICATE_SUBJECT = {
+  commonName: 'pcnotifications-dispatch.microsoft.com',
+  organization: 'Microsoft Corporation',
+} as const;
+
+/** Microsoft's answers on the Microsoft referral of an engagement (`/_sandbox/referrals/{id}/microsoft-decision`). */
+export const MicrosoftDecision = { Accepted: 'Accepted', Declined: 'Declined', Expired: 'Expired' } as const;
+export type MicrosoftDecision = (typeof MicrosoftDecision)[keyof typeof MicrosoftDecision];
+
+/** Webhook options of {@link startPartnerCenter}. */
+export interface PartnerCenterWebhookOptions {
+  /** Origin of the events' `ResourceUri`. @default {@link EVENT_RESOURCE_BASE_URL} */
+  eventResourceBaseUrl?: string;
+  /**
+   * Which referral the `related-referral-*` events name [inferred, undocumented]: `related` (default) the
+   * Microsoft referral that changed, `own` the partner's referral of the same engagement.
+   */
+  relatedEventResource?: 'related' | 'own';
+  /** Port of the TLS listener serving the signing certificate. @default 0 (a free port) */
+  certificatePort?: number;
+  /** @default 10 (documented) */
+  maxAttempts?: number;
+  /** Wait before the second attempt, doubled per attempt (unpublished). @default 100 */
+  retryBaseDelayMs?: number;
+  /** @default 2000 */
+  retryMaxDelayMs?: number;
+  /** @default 10000 */
+  attemptTimeoutMs?: number;
+  /** With `SignatureTokenToMsSignatureHeader`, `x-ms-signature` carries `Signature <b64>` (true) or the bare base64. @default true [inferred] */
+  msSignatureValuePrefix?: boolean;
+  /** Validation events accepted per organization and minute. @default 2 (documented) */
+  validationEventsPerMinute?: number;
+  /** Accepted Webhook API token audience. @default {@link WEBHOOK_AUDIENCE} */
+  audience?: string;
+}
 
 /** Operations, as fault targets and in the stats. */
 export const PartnerCenterOperation = {
@@ -66,7 +142,8 @@ export interface StartPartnerCenterOptions {
   entra?: EntraVerification;
   /** false: accept calls without a token, as `partnerOrganization` (demos, `--no-auth`). @default true */
   auth?: boolean;
-  faults?: FaultConfig;
+  /** Faults at start: the shared ones plus `events` and `clientErrors` (./webhookFaults.ts). */
+  faults?: PartnerCenterFaultConfig;
   /** Seed of the fault-injection PRNG. @default 1 */
   seed?: number;
   /** The calling partner's organization. @default id = the token's `tid`, name 'Sandbox partner' */
@@ -79,6 +156,17 @@ export interface StartPartnerCenterOptions {
   requireMfa?: boolean;
   /** Accepted token audience. @default {@link PARTNER_CENTER_AUDIENCE} */
   audience?: string;
+  /**
+   * The sandbox CA (and its key): the signing certificate of webhook deliveries is issued by it, and
+   * https receivers are trusted with it. @default a CA generated for this simulator alone
+   */
+  tls?: SandboxTls;
+  webhooks?: PartnerCenterWebhookOptions;
+  /**
+   * Status of a refused change to a referral in a terminal state (Won, Lost, Declined, Expired); the
+   * documentation gives none [inferred]. @default 400
+   */
+  terminalRefusalStatus?: 400 | 409;
   nowMs?: () => number;
 }
 
@@ -86,8 +174,10 @@ export interface StartPartnerCenterOptions {
 export interface PartnerCenterStats {
   /** Calls by operation, then by HTTP status (`dropped` for commit-then-drop). */
   calls: Record<string, Record<string, number>>;
-  /** Injected faults by kind. */
-  faults: Record<FaultKind, number>;
+  /** Injected faults by kind (`clientError`: the `clientErrors` entry). */
+  faults: Record<FaultKind | 'clientError', number>;
+  /** Webhook events and deliveries. */
+  events: DeliveryCounts;
   /** Creates answered from a recorded `MS-RequestId` (nothing created). */
   idempotentReplays: number;
   /** Referrals stored. */
@@ -100,13 +190,35 @@ export interface RunningPartnerCenter {
   url: string;
   /** `<url>/v1.0/engagements/referrals` */
   referralsUrl: string;
+  /** `https://127.0.0.1:<port>/cert/pcnotifications-dispatch.microsoft.com.cer`: the DER signing certificate. */
+  certificateUrl: string;
+  /** The signing certificate (PEM), issued by the sandbox CA. */
+  signingCertificatePem: string;
+  /** The CA the signing certificate (and the certificate listener's TLS) chains to. */
+  caPem: string;
   /** Everything stored, every organization, in creation order. */
   referrals(): SimulatedReferral[];
   stats(): PartnerCenterStats;
-  setFaults(faults: FaultConfig): void;
+  /** Replaces the faults (validated: throws on an invalid configuration). */
+  setFaults(faults: PartnerCenterFaultConfig): void;
   clearFaults(): void;
-  /** Forgets referrals, recorded creates, counters and faults. */
-  reset(): void;
+  /**
+   * Registers (overwrites) the webhook of `organizationId` (default: `partnerOrganization`, else
+   * `sandbox-partner`) without a token: what the sandbox launcher calls for the app's events URL.
+   * `events` default: every supported event.
+   */
+  registerWebhook(registration: {
+    webhookUrl: string;
+    events?: readonly WebhookEventName[];
+    signatureInMsHeader?: boolean;
+    organizationId?: string;
+  }): WebhookRegistration;
+  /** Deliveries so far, oldest first. */
+  deliveries(): Delivery[];
+  /** Resolves when no webhook delivery is pending. */
+  eventsSettled(): Promise<void>;
+  /** Forgets referrals, recorded creates, deliveries, counters and faults (`registrations: true`: those too). */
+  reset(options?: { registrations?: boolean }): void;
   close(): Promise<void>;
 }
 
@@ -152,20 +264,68 @@ export async function startPartnerCenter(options: StartPartnerCenterOptions): Pr
   const verifier = options.entra
     ? new AccessTokenVerifier(options.entra, { audiences: [options.audience ?? PARTNER_CENTER_AUDIENCE], nowMs })
     : undefined;
+  const webhookOptions = options.webhooks ?? {};
+  const webhookAudience = webhookOptions.audience ?? WEBHOOK_AUDIENCE;
+  const webhookVerifier = options.entra
+    ? new AccessTokenVerifier(options.entra, { audiences: [webhookAudience], nowMs })
+    : undefined;
+  const eventResourceBase = (webhookOptions.eventResourceBaseUrl ?? EVENT_RESOURCE_BASE_URL).replace(/\/+$/, '');
+  const terminalRefusalStatus = options.terminalRefusalStatus ?? 400;
+  const validationEventsPerMinute = webhookOptions.validationEventsPerMinute ?? 2;
+  const initialFaults = parsePartnerCenterFaults(options.faults ?? {});
   const store = new ReferralStore();
   const faults = new FaultInjector({
     seed: options.seed,
-    faults: options.faults,
+    faults: initialFaults.shared,
     defaultDropOperations: ['create'],
     nowMs,
   });
+  let clientErrors: ClientErrorFaults | undefined = initialFaults.clientErrors;
+  let clientErrorRandom = createPrng(options.seed ?? 1);
+  let clientErrorCount = 0;
   let calls: Record<string, Record<string, number>> = {};
   let idempotentReplays = 0;
+  const validationRequests = new Map<string, number[]>();
+
+  // The signing certificate, served as DER over https (the app's verifier fetches certificates over https only).
+  const tls = options.tls ?? (await createSandboxTls());
+  const signing = await issueSigningCertificate(tls, SIGNING_CERTIFICATE_SUBJECT);
+  const certificateServer = https.createServer({ cert: tls.certPem, key: tls.keyPem }, (req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path === SIGNING_CERTIFICATE_PATH && (req.method === 'GET' || req.method === 'HEAD')) {
+      res.writeHead(200, { 'Content-Type': 'application/pkix-cert', 'Content-Length': signing.certDer.length });
+      res.end(req.method === 'HEAD' ? undefined : signing.certDer);
+      return;
+    }
+    sendJson(res, 404, { error: { code: 'itemNotFound', message: `No certificate at ${path}` } });
+  });
+  const certificatePort = await listenOnLoopback(certificateServer, webhookOptions.certificatePort);
+  const certificateUrl = `https://127.0.0.1:${certificatePort}${SIGNING_CERTIFICATE_PATH}`;
+  const dispatcher = new WebhookDispatcher({
+    signingKeyPem: signing.keyPem,
+    certificateUrl,
+    caPem: tls.caPem,
+    maxAttempts: webhookOptions.maxAttempts,
+    retryBaseDelayMs: webhookOptions.retryBaseDelayMs,
+    retryMaxDelayMs: webhookOptions.retryMaxDelayMs,
+    attemptTimeoutMs: webhookOptions.attemptTimeoutMs,
+    msSignatureValuePrefix: webhookOptions.msSignatureValuePrefix,
+    seed: options.seed,
+    nowMs,
+  });
+  dispatcher.setFaults(initialFaults.events);
 
   const server = http.createServer();
-  const port = await listenOnLoopback(server, options.port);
+  let port: number;
+  try {
+    port = await listenOnLoopback(server, options.port);
+  } catch (error) {
+    await closeServer(certificateServer);
+    throw error;
+  }
   const url = `http://127.0.0.1:${port}`;
   const referralsUrl = `${url}${REFERRALS_PATH}`;
+  const defaultOrganization = options.partnerOrganization ?? { id: 'sandbox-partner', name: 'Sandbox partner' };
 
   const links = (id: string, engagementId: string) => ({
     relatedReferrals: { uri: `${referralsUrl}?$filter=engagementId eq '${engagementId}'`, method: 'GET' },
@@ -173,6 +333,44 @@ export async function startPartnerCenter(options: StartPartnerCenterOptions): Pr
   });
   const newETag = () => `"${randomUUID()}"`;
   const nowIso = () => new Date(nowMs()).toISOString();
+  /** A change's `updatedDateTime`: now, and always later than the previous one (receivers order by it). */
+  const updatedAfter = (previous: string) => new Date(Math.max(nowMs(), Date.parse(previous) + 1)).toISOString();
+
+  // -------------------------------------------------------------------------------------------
+  // Events
+  // -------------------------------------------------------------------------------------------
+
+  /**
+   * The event a real Partner Center sends for a change to `stored`, to the organization that sees it:
+   * `referral-*` for the partner's own (and inbound) referrals, `related-referral-*` for the Microsoft
+   * referral of an engagement.
+   */
+  const publishChange = (stored: StoredReferral, change: 'created' | 'updated'): Delivery[] => {
+    const referral = stored.referral;
+    const related = referral.organizationId === 'msft';
+    const eventName = related
+      ? change === 'created'
+        ? WebhookEventName.relatedReferralCreated
+        : WebhookEventName.relatedReferralUpdated
+      : change === 'created'
+        ? WebhookEventName.referralCreated
+        : WebhookEventName.referralUpdated;
+    let resourceId = referral.id;
+    if (related && webhookOptions.relatedEventResource === 'own') {
+      const own = store
+        .inEngagement(referral.engagementId)
+        .find((s) => s.referral.organizationId !== 'msft' && s.ownerOrganizationId === stored.ownerOrganizationId);
+      if (own) resourceId = own.referral.id;
+    }
+    const body: WebhookEventBody = {
+      EventName: eventName,
+      ResourceUri: `${eventResourceBase}/engagements/v1/referrals/${resourceId}`,
+      ResourceName: 'referral',
+      AuditUri: null,
+      ResourceChangeUtcDate: referral.updatedDateTime,
+    };
+    return dispatcher.publish(stored.ownerOrganizationId, body);
+  };
 
   // -------------------------------------------------------------------------------------------
   // Authentication
@@ -278,7 +476,7 @@ export async function startPartnerCenter(options: StartPartnerCenterOptions): Pr
       eTag: newETag(),
       links: links(id, engagementId),
     } as SimulatedReferral;
-    store.add(referral, caller.organizationId);
+    publishChange(store.add(referral, caller.organizationId), 'created');
     const outcome = representation(referral, createdStatus);
     if (requestId)
       store.recordCreate(caller.organizationId, requestId, {
@@ -313,7 +511,9 @@ export async function startPartnerCenter(options: StartPartnerCenterOptions): Pr
   const refuseTerminal = (stored: StoredReferral): void => {
     const { status, substatus } = stored.referral;
     if (status === 'Closed') {
-      throw invalidRequest(
+      throw new PartnerApiError(
+        terminalRefusalStatus,
+        PartnerApiErrorCode.invalidRequest,
         `The referral is closed (${substatus}): a referral in a terminal state cannot be modified.`,
         'status',
       );
@@ -328,7 +528,9 @@ export async function startPartnerCenter(options: StartPartnerCenterOptions): Pr
     const previous = stored.referral;
     const problem = transitionProblem(previous, { status: String(next.status), substatus: String(next.substatus) });
     if (problem) throw invalidRequest(problem, 'status');
-    const now = nowIso();
+    const readOnly = readOnlyProblem(previous, next);
+    if (readOnly) throw invalidRequest(readOnly.message, readOnly.target);
+    const now = updatedAfter(previous.updatedDateTime);
     const referral = {
       id: previous.id,
       engagementId: previous.engagementId,
@@ -346,6 +548,7 @@ export async function startPartnerCenter(options: StartPartnerCenterOptions): Pr
       links: previous.links,
     } as SimulatedReferral;
     store.replace(stored, referral);
+    publishChange(stored, 'updated');
     return referral;
   };
 
@@ -371,13 +574,13 @@ export async function startPartnerCenter(options: StartPartnerCenterOptions): Pr
       const keys = Object.keys(body).map((k) => k.toLowerCase());
       if (keys.includes('links')) throw invalidRequest('Remove links from the body of a full update.', 'links');
       const bodyId = Object.entries(body).find(([k]) => k.toLowerCase() === 'id')?.[1];
-      if (bodyId !== undefined && String(bodyId).toLowerCase() !== stored.referral.id)
+      if (bodyId !== undefined && asText(bodyId).toLowerCase() !== stored.referral.id)
         throw invalidRequest('The id in the body does not match the URL.', 'id');
       const bodyEngagement = Object.entries(body).find(([k]) => k.toLowerCase() === 'engagementid')?.[1];
       if (
         bodyEngagement !== undefined &&
         bodyEngagement !== null &&
-        String(bodyEngagement).toLowerCase() !== stored.referral.engagementId
+        asText(bodyEngagement).toLowerCase() !== stored.referral.engagementId
       ) {
         throw invalidRequest('The engagementId of a referral cannot change.', 'engagementId');
       }
@@ -416,8 +619,8 @@ export async function startPartnerCenter(options: StartPartnerCenterOptions): Pr
     if (order.length > 0) {
       matches = [...matches].sort((a, b) => {
         for (const { field, descending } of order) {
-          const x = String(a.referral[field] ?? '');
-          const y = String(b.referral[field] ?? '');
+          const x = asText(a.referral[field] ?? '');
+          const y = asText(b.referral[field] ?? '');
           if (x !== y) return (x < y ? -1 : 1) * (descending ? -1 : 1);
         }
         return (a.seq - b.seq) * (order[0].descending ? -1 : 1);
@@ -488,18 +691,356 @@ export async function startPartnerCenter(options: StartPartnerCenterOptions): Pr
       );
     }
     const method = req.method ?? 'GET';
+    if (path === '/_sandbox/faults') {
+      if (method === 'POST') {
+        applyFaults(parsePartnerCenterFaults(parseJson(await readBody(req)) ?? {}));
+        return sendJson(res, 200, faultConfig());
+      }
+      if (method === 'GET') return sendJson(res, 200, faultConfig());
+      if (method === 'DELETE') {
+        clearAllFaults();
+        return sendJson(res, 204, undefined);
+      }
+    }
     if (await serveFaultControl(req, res, faults)) return;
     if (path === '/_sandbox/stats' && method === 'GET') return sendJson(res, 200, stats());
     if (path === '/_sandbox/referrals' && method === 'GET')
       return sendJson(res, 200, { value: store.all(), count: store.size });
+    if (path === '/_sandbox/events' && method === 'GET') {
+      const registrations = Object.fromEntries(
+        dispatcher.registeredOrganizations().map((org) => [org, dispatcher.registration(org)]),
+      );
+      return sendJson(res, 200, { counts: dispatcher.counts(), deliveries: dispatcher.deliveries(), registrations });
+    }
     if (path === '/_sandbox/reset' && method === 'POST') {
-      reset();
+      const body = parseJson(await readBody(req));
+      reset({ registrations: isObject(body) && body.registrations === true });
       return sendJson(res, 204, undefined);
+    }
+    if (path === '/_sandbox/inbound-referrals' && method === 'POST') {
+      const query = new URLSearchParams((req.url ?? '').split('?')[1] ?? '');
+      return sendJson(res, 201, inbound(parseJson(await readBody(req)), query.get('organizationId') ?? undefined));
+    }
+    const referralAction = /^\/_sandbox\/referrals\/([^/]+)\/(microsoft-decision|edit)$/.exec(path);
+    if (referralAction && method === 'POST') {
+      const id = decodeURIComponent(referralAction[1]);
+      const body = parseJson(await readBody(req));
+      const referral = referralAction[2] === 'edit' ? edit(id, body) : microsoftDecision(id, body);
+      return sendJson(res, 200, referral, { ETag: referral.eTag });
     }
     sendJson(
       res,
       404,
       new PartnerApiError(404, PartnerApiErrorCode.itemNotFound, `No control route ${method} ${path}`).toBody(),
+    );
+  };
+
+  // -------------------------------------------------------------------------------------------
+  // Changes made by others than the caller: Microsoft, a sender of an inbound referral, a person in the UI
+  // -------------------------------------------------------------------------------------------
+
+  const findAny = (id: string): StoredReferral => {
+    const stored = store.find(id);
+    if (!stored)
+      throw new PartnerApiError(404, PartnerApiErrorCode.itemNotFound, `The referral ${id} was not found.`, 'id');
+    return stored;
+  };
+
+  /** A person edits the referral in the Partner Center UI: same rules as PATCH, no If-Match. */
+  const edit = (id: string, operations: unknown): SimulatedReferral => {
+    const stored = findAny(id);
+    refuseTerminal(stored);
+    return commitUpdate(stored, applyJsonPatch(stored.referral, operations));
+  };
+
+  /**
+   * Microsoft answers on the Microsoft referral of the engagement of `id` (either referral of it):
+   * Accepted → Active/Accepted with `trackingInfo.microsoftMsxId`; Declined → Closed/Declined; Expired →
+   * Closed/Expired; `statusReason` = `reason` (null when none: no reason is shown for expired deals or
+   * deals under USD 25,000).
+   */
+  const microsoftDecision = (id: string, body: unknown): SimulatedReferral => {
+    if (!isObject(body)) throw invalidRequest('The body must be { "decision": "Accepted" | "Declined" | "Expired" }.');
+    const decision = Object.values(MicrosoftDecision).find((d) => d === body.decision);
+    if (!decision) throw invalidRequest('decision must be one of Accepted, Declined, Expired.', 'decision');
+    if (body.reason !== undefined && body.reason !== null && typeof body.reason !== 'string')
+      throw invalidRequest('reason must be a string.', 'reason');
+    if (body.msxId !== undefined && typeof body.msxId !== 'string')
+      throw invalidRequest('msxId must be a string.', 'msxId');
+    const named = findAny(id);
+    const stored =
+      named.referral.organizationId === 'msft'
+        ? named
+        : store.inEngagement(named.referral.engagementId).find((s) => s.referral.organizationId === 'msft');
+    if (!stored) {
+      throw new PartnerApiError(
+        409,
+        PartnerApiErrorCode.invalidRequest,
+        `The engagement ${named.referral.engagementId} has no Microsoft referral: create the co-sell step first.`,
+        'engagementId',
+      );
+    }
+    const previous = stored.referral;
+    if (previous.status === 'Closed') {
+      throw new PartnerApiError(
+        409,
+        PartnerApiErrorCode.invalidRequest,
+        `The Microsoft referral is closed (${previous.substatus}): Microsoft can no longer answer on it.`,
+        'status',
+      );
+    }
+    const [status, substatus] = decision === 'Accepted' ? ['Active', 'Accepted'] : ['Closed', decision];
+    const msxId =
+      typeof body.msxId === 'string'
+        ? body.msxId
+        : decision === 'Accepted'
+          ? `7-${randomBytes(6).toString('hex').toUpperCase().slice(0, 10)}`
+          : undefined;
+    const trackingInfo = isObject(previous.trackingInfo) ? { ...previous.trackingInfo } : {};
+    if (msxId !== undefined) trackingInfo.microsoftMsxId = msxId;
+    const now = updatedAfter(previous.updatedDateTime);
+    const referral = {
+      ...previous,
+      status,
+      substatus,
+      statusReason: typeof body.reason === 'string' ? body.reason : null,
+      trackingInfo,
+      updatedDateTime: now,
+      ...(status === 'Closed' ? { closedDateTime: now } : {}),
+      eTag: newETag(),
+    } as SimulatedReferral;
+    store.replace(stored, referral);
+    publishChange(stored, 'updated');
+    return referral;
+  };
+
+  /**
+   * A referral addressed to the partner by Microsoft (default sender) or another organization
+   * (`inviteContext.invitedBy`): direction Incoming, owned by `organizationId` (default: the partner
+   * organization, else the last registered one), `referral-created`.
+   */
+  const inbound = (body: unknown, organizationId: string | undefined): SimulatedReferral => {
+    const validated = validateReferral(body, { defaults: true });
+    if ('error' in validated) throw validated.error;
+    const input = validated.referral;
+    const owner =
+      organizationId ??
+      options.partnerOrganization?.id ??
+      dispatcher.registeredOrganizations().at(-1) ??
+      defaultOrganization.id;
+    const ownerName =
+      owner === options.partnerOrganization?.id || owner === defaultOrganization.id
+        ? defaultOrganization.name
+        : 'Sandbox partner';
+    const invite = isObject(input.inviteContext) ? input.inviteContext : {};
+    const id = randomUUID();
+    const engagementId = typeof input.engagementId === 'string' ? input.engagementId.toLowerCase() : randomUUID();
+    const now = nowIso();
+    const referral = {
+      id,
+      engagementId,
+      organizationId: owner,
+      organizationName: ownerName,
+      ...UNSET_FIELDS,
+      ...userFields(input),
+      inviteContext: {
+        ...invite,
+        invitedBy: isObject(invite.invitedBy)
+          ? invite.invitedBy
+          : { organizationId: 'msft', organizationName: 'Microsoft' },
+      },
+      status: String(input.status),
+      substatus: String(input.substatus),
+      createdDateTime: now,
+      updatedDateTime: now,
+      ...(input.status === 'Closed' ? { closedDateTime: now } : {}),
+      direction: 'Incoming',
+      eTag: newETag(),
+      links: links(id, engagementId),
+    } as SimulatedReferral;
+    publishChange(store.add(referral, owner), 'created');
+    return referral;
+  };
+
+  // -------------------------------------------------------------------------------------------
+  // Webhook registration API
+  // -------------------------------------------------------------------------------------------
+
+  /** The caller's organization for the Webhook API: App-only and App+User tokens are both accepted. */
+  const webhookCaller = (req: IncomingMessage): string => {
+    if (!authEnabled || !webhookVerifier) return defaultOrganization.id;
+    const result = webhookVerifier.verify(req.headers.authorization);
+    if (!result.ok) {
+      throw new WebhookApiError(
+        401,
+        result.failure === 'wrongAudience'
+          ? `The bearer token was not issued for ${webhookAudience}.`
+          : 'The bearer token is missing or invalid.',
+      );
+    }
+    if (options.partnerOrganization) return options.partnerOrganization.id;
+    return typeof result.claims.tid === 'string' ? result.claims.tid : 'unknown-tenant';
+  };
+
+  const parseRegistration = (body: unknown) => {
+    if (!isObject(body)) throw new WebhookApiError(400, 'The body must be { "WebhookUrl", "WebhookEvents": [...] }.');
+    const field = (name: string) => Object.entries(body).find(([k]) => k.toLowerCase() === name.toLowerCase())?.[1];
+    const webhookUrl = field('WebhookUrl');
+    const events = field('WebhookEvents');
+    const inHeader = field('SignatureTokenToMsSignatureHeader');
+    if (typeof webhookUrl !== 'string') throw new WebhookApiError(400, 'WebhookUrl is required.');
+    let parsed: URL;
+    try {
+      parsed = new URL(webhookUrl);
+    } catch {
+      throw new WebhookApiError(400, 'WebhookUrl must be an absolute URL.');
+    }
+    const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(parsed.hostname);
+    if (!loopback)
+      throw new WebhookApiError(400, 'The sandbox delivers to loopback URLs only (127.0.0.1, localhost, [::1]).');
+    if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:')
+      throw new WebhookApiError(400, 'WebhookUrl must be http(s).');
+    if (!Array.isArray(events) || events.length === 0)
+      throw new WebhookApiError(400, 'WebhookEvents must be a non-empty array of event names.');
+    const unknown = events.filter((e) => !SUPPORTED_WEBHOOK_EVENTS.includes(e as WebhookEventName));
+    if (unknown.length > 0)
+      throw new WebhookApiError(
+        400,
+        `Unsupported event(s): ${unknown.map(String).join(', ')}. Supported: ${SUPPORTED_WEBHOOK_EVENTS.join(', ')}.`,
+      );
+    if (inHeader !== undefined && inHeader !== null && typeof inHeader !== 'boolean')
+      throw new WebhookApiError(400, 'SignatureTokenToMsSignatureHeader must be a boolean.');
+    return { webhookUrl, events: events as WebhookEventName[], signatureInMsHeader: inHeader === true };
+  };
+
+  const validationRecord = (organizationId: string, correlationId: string) => {
+    const deliveries = dispatcher.deliveries().filter((d) => d.correlationId === correlationId);
+    if (deliveries.length === 0 || deliveries[0].organizationId !== organizationId) return undefined;
+    const [delivery] = deliveries;
+    const status =
+      delivery.status === DeliveryStatus.delivered
+        ? 'completed'
+        : delivery.status === DeliveryStatus.pending
+          ? 'pending'
+          : 'failed';
+    return {
+      correlationId,
+      partnerId: organizationId,
+      status,
+      callbackUrl: delivery.url,
+      results: delivery.attempts.map((a) => ({
+        responseCode: a.responseCode ?? 0,
+        responseMessage: a.responseCode !== undefined ? (http.STATUS_CODES[a.responseCode] ?? '') : '',
+        systemError: a.error ?? null,
+        dateTimeUtc: a.dateTimeUtc,
+      })),
+    };
+  };
+
+  const webhookApi = async (req: IncomingMessage, path: string): Promise<Outcome> => {
+    const method = req.method ?? 'GET';
+    const organizationId = webhookCaller(req);
+    const sub = path.slice(WEBHOOK_REGISTRATION_PATH.length).replace(/\/+$/, '');
+    if (sub === '') {
+      if (method === 'GET') {
+        const registration = dispatcher.registration(organizationId);
+        if (!registration) throw new WebhookApiError(404, 'No webhook is registered for this partner.');
+        return { status: 200, body: registration };
+      }
+      if (method === 'POST' || method === 'PUT') {
+        const registration = parseRegistration(parseJson(await readBody(req)));
+        return { status: 200, body: dispatcher.register(organizationId, registration) };
+      }
+      throw new WebhookApiError(405, `${method} is not allowed on ${path}.`);
+    }
+    if (sub === '/events') {
+      if (method !== 'GET') throw new WebhookApiError(405, `${method} is not allowed on ${path}.`);
+      return { status: 200, body: [...SUPPORTED_WEBHOOK_EVENTS] };
+    }
+    if (sub === '/validationEvents') {
+      if (method !== 'POST') throw new WebhookApiError(405, `${method} is not allowed on ${path}.`);
+      await readBody(req);
+      const registration = dispatcher.registration(organizationId);
+      if (!registration?.WebhookEvents.includes(WebhookEventName.testCreated))
+        throw new WebhookApiError(400, 'Register the test-created event before asking for a validation event.');
+      const now = nowMs();
+      const recent = (validationRequests.get(organizationId) ?? []).filter((t) => now - t < 60_000);
+      if (recent.length >= validationEventsPerMinute) {
+        const retryAfterSeconds = Math.max(1, Math.ceil((recent[0] + 60_000 - now) / 1000));
+        return {
+          status: 429,
+          body: new WebhookApiError(429, `At most ${validationEventsPerMinute} validation events per minute.`).toBody(),
+          headers: { 'Retry-After': String(retryAfterSeconds) },
+        };
+      }
+      validationRequests.set(organizationId, [...recent, now]);
+      const correlationId = randomUUID();
+      dispatcher.publish(
+        organizationId,
+        {
+          EventName: WebhookEventName.testCreated,
+          ResourceUri: `${eventResourceBase}${WEBHOOK_REGISTRATION_PATH}/validationEvents/${correlationId}`,
+          ResourceName: 'test',
+          AuditUri: null,
+          ResourceChangeUtcDate: nowIso(),
+        },
+        correlationId,
+      );
+      return { status: 200, body: { correlationId } };
+    }
+    const validation = /^\/validationEvents\/([^/]+)$/.exec(sub);
+    if (validation) {
+      if (method !== 'GET') throw new WebhookApiError(405, `${method} is not allowed on ${path}.`);
+      const record = validationRecord(organizationId, decodeURIComponent(validation[1]).toLowerCase());
+      if (!record) throw new WebhookApiError(404, `No validation event ${validation[1]}.`);
+      return { status: 200, body: record };
+    }
+    throw new WebhookApiError(404, `No resource at ${path}.`);
+  };
+
+  // -------------------------------------------------------------------------------------------
+  // Faults of the simulator's own (clientErrors, events) beside the shared ones
+  // -------------------------------------------------------------------------------------------
+
+  const applyFaults = (parsed: ParsedPartnerCenterFaults): void => {
+    faults.set(parsed.shared);
+    if (parsed.shared.seed !== undefined) {
+      clientErrorRandom = createPrng(parsed.shared.seed);
+      dispatcher.reseed(parsed.shared.seed);
+    }
+    clientErrors = parsed.clientErrors;
+    dispatcher.setFaults(parsed.events);
+  };
+
+  const clearAllFaults = (): void => {
+    faults.clear();
+    clientErrors = undefined;
+    dispatcher.setFaults(undefined);
+  };
+
+  const faultConfig = (): PartnerCenterFaultConfig => {
+    const events = dispatcher.faults();
+    return {
+      ...faults.config(),
+      ...(Object.keys(events).length > 0 ? { events } : {}),
+      ...(clientErrors ? { clientErrors: structuredClone(clientErrors) } : {}),
+    };
+  };
+
+  /** The injected refusal of a call to `operation`, if the `clientErrors` fault picks it. */
+  const injectedClientError = (operation: string): PartnerApiError | undefined => {
+    const config = clientErrors;
+    if (!config || (config.operations && !config.operations.includes(operation))) return undefined;
+    if (clientErrorRandom() >= config.probability) return undefined;
+    const statuses = config.statuses ?? [400];
+    const status = statuses[Math.floor(clientErrorRandom() * statuses.length)] ?? 400;
+    clientErrorCount++;
+    return new PartnerApiError(
+      status,
+      CLIENT_ERROR_CODES[status],
+      config.message ??
+        `The request was refused (${status} ${http.STATUS_CODES[status] ?? ''}, injected by the simulator).`,
+      config.target,
     );
   };
 
@@ -539,6 +1080,17 @@ export async function startPartnerCenter(options: StartPartnerCenterOptions): Pr
     };
     try {
       if (path.startsWith('/_sandbox/')) return await control(req, res, path);
+      if (path === WEBHOOK_REGISTRATION_PATH || path.startsWith(`${WEBHOOK_REGISTRATION_PATH}/`)) {
+        operation = 'webhooks';
+        try {
+          return reply(await webhookApi(req, path));
+        } catch (error) {
+          if (error instanceof WebhookApiError) return reply({ status: error.status, body: error.toBody() });
+          if (error instanceof SandboxHttpError)
+            return reply({ status: error.status, body: new WebhookApiError(error.status, error.message).toBody() });
+          throw error;
+        }
+      }
       const matched = route(method, path);
       if (matched === undefined)
         throw new PartnerApiError(404, PartnerApiErrorCode.itemNotFound, `No resource at ${path}.`);
@@ -549,6 +1101,8 @@ export async function startPartnerCenter(options: StartPartnerCenterOptions): Pr
       const plan = faults.plan(operation);
       if (plan.delayMs > 0) await delay(plan.delayMs);
       if (plan.reject) return reply(injected(plan.reject));
+      const refused = injectedClientError(operation);
+      if (refused) return reply({ status: refused.status, body: refused.toBody() });
 
       if (plan.dropAfterCommit) {
         try {
@@ -612,29 +1166,54 @@ export async function startPartnerCenter(options: StartPartnerCenterOptions): Pr
 
   const stats = (): PartnerCenterStats => ({
     calls: Object.fromEntries(Object.entries(calls).map(([op, byStatus]) => [op, { ...byStatus }])),
-    faults: faults.counts(),
+    faults: { ...faults.counts(), clientError: clientErrorCount },
+    events: dispatcher.counts(),
     idempotentReplays,
     referrals: store.size,
   });
 
-  const reset = (): void => {
+  const reset = (resetOptions: { registrations?: boolean } = {}): void => {
     store.clear();
     calls = {};
     idempotentReplays = 0;
     faults.clear();
     faults.resetCounts();
+    clientErrors = undefined;
+    clientErrorCount = 0;
+    clientErrorRandom = createPrng(options.seed ?? 1);
+    validationRequests.clear();
+    dispatcher.reset(resetOptions);
   };
 
   return {
     url,
     referralsUrl,
+    certificateUrl,
+    signingCertificatePem: signing.certPem,
+    caPem: tls.caPem,
     referrals: () => store.all(),
     stats,
-    setFaults: (f) => void faults.set(f),
-    clearFaults: () => faults.clear(),
+    setFaults: (f) => applyFaults(parsePartnerCenterFaults(f)),
+    clearFaults: clearAllFaults,
+    registerWebhook: (registration) =>
+      dispatcher.register(registration.organizationId ?? defaultOrganization.id, {
+        webhookUrl: registration.webhookUrl,
+        events: registration.events ?? SUPPORTED_WEBHOOK_EVENTS,
+        signatureInMsHeader: registration.signatureInMsHeader,
+      }),
+    deliveries: () => dispatcher.deliveries(),
+    eventsSettled: () => dispatcher.settled(),
     reset,
-    close: () => closeServer(server),
+    close: async () => {
+      dispatcher.close();
+      await Promise.all([closeServer(server), closeServer(certificateServer)]);
+    },
   };
+}
+
+/** A JSON value as text: strings as they are, anything else as JSON. */
+function asText(value: unknown): string {
+  return typeof value === 'string' ? value : (JSON.stringify(value) ?? '');
 }
 
 function header(req: IncomingMessage, name: string): string | undefined {

@@ -68,6 +68,7 @@ export async function startStandIns(
   const keyVault = await startKeyVault({ tls, entra: entra.verification, ...overrides.keyVault });
   const partnerCenter = await startPartnerCenter({
     entra: entra.verification,
+    tls,
     partnerOrganization: PARTNER_ORG,
     ...overrides.partnerCenter,
   });
