@@ -142,6 +142,7 @@ export class World {
       leaseDurationMs: 60_000,
       nowMs: () => this.clockMs,
       allowInsecureCallback: true,
+      allowPrivateCallbackTargets: true,
       ...options,
     });
   }
