@@ -30,6 +30,76 @@ export interface TrackingError {
 export const CallbackState = { Pending: 'pending', Delivered: 'delivered', Failed: 'failed' } as const;
 export type CallbackState = (typeof CallbackState)[keyof typeof CallbackState];
 
+/** Who made the referral: the bridge (`outbound`), or someone else in Partner Center (`inbound`). */
+export const Direction = { Outbound: 'outbound', Inbound: 'inbound' } as const;
+export type Direction = (typeof Direction)[keyof typeof Direction];
+
+/**
+ * What Partner Center last said about the partner's referral: the snapshot the apply path keeps
+ * (shared/sync/applySnapshot.ts). Deal fields only, never customer contact data.
+ */
+export interface PartnerReferralSnapshot {
+  id: string;
+  status?: string;
+  substatus?: string;
+  statusReason?: string;
+  /** Partner Center's `updatedDateTime` (ISO 8601): what "newer" is decided by. */
+  updatedDateTime?: string;
+  eTag?: string;
+  name?: string;
+  dealValue?: number;
+  currency?: string;
+  closingDateTime?: string;
+}
+
+/** Microsoft's answer to a co-sell request (the engagement's Microsoft referral). */
+export const MicrosoftDecision = {
+  Pending: 'Pending',
+  Accepted: 'Accepted',
+  Declined: 'Declined',
+  Expired: 'Expired',
+} as const;
+export type MicrosoftDecision = (typeof MicrosoftDecision)[keyof typeof MicrosoftDecision];
+
+/** What the tracking view shows as `microsoft` for a co-sell deal. */
+export interface MicrosoftAnswer {
+  decision: MicrosoftDecision;
+  /** `trackingInfo.microsoftMsxId` of the Microsoft referral ("Microsoft CRM Identifier"). */
+  msxId?: string;
+  /** `statusReason` of the Microsoft referral (none for expired deals or deals under USD 25,000). */
+  reason?: string;
+  /** When the decision was seen made (the Microsoft referral's `updatedDateTime`), ISO 8601. */
+  decidedAt?: string;
+  /** 14 days after the Microsoft referral was created, ISO 8601. */
+  respondBy?: string;
+  /** The Microsoft referral's `updatedDateTime`: what "newer" is decided by. */
+  updatedDateTime?: string;
+}
+
+/** Where a change recorded in a record's history came from. */
+export const HistorySource = {
+  /** The bridge itself (create, link, a PATCH or upgrade it sent). */
+  Us: 'us',
+  /** A Partner Center webhook event. */
+  Event: 'event',
+  /** The reconciliation timer (what events missed). */
+  Reconcile: 'reconcile',
+} as const;
+export type HistorySource = (typeof HistorySource)[keyof typeof HistorySource];
+
+/** One entry of a record's bounded history: what changed, when, from where (no customer contact data). */
+export interface HistoryEntry {
+  /** ISO 8601. */
+  at: string;
+  source: HistorySource;
+  /** What changed: `state`, `status`, `microsoft`, `update`, `conflict`, `refused`, ... */
+  kind: string;
+  from?: string;
+  to?: string;
+  /** A short text for people (codes and field names, never values of contact fields). */
+  note?: string;
+}
+
 /**
  * One referral request as the bridge tracks it (Table `referrals`, PartitionKey = trackingId,
  * RowKey = `record`). `request` holds the validated request until the record is final; it is then
@@ -68,6 +138,14 @@ export interface TrackingRecord {
    * that created the record (so a callback carries the same absolute links as the HTTP answer).
    */
   callbackBaseUrl?: string;
+  /** @default outbound (records written before the two-way half have none) */
+  direction?: Direction;
+  /** What Partner Center last said about the partner referral (events, reconciliation, our own PATCHes). */
+  partnerCenter?: PartnerReferralSnapshot;
+  /** Microsoft's answer, for co-sell deals. */
+  microsoft?: MicrosoftAnswer;
+  /** The newest changes first, at most {@link HISTORY_LIMIT} entries. */
+  history?: HistoryEntry[];
   createdAtEpochMs: number;
   updatedAtEpochMs: number;
   /** Set by the store on every read; the next conditional write must pass it. */
@@ -81,3 +159,11 @@ export type NewTrackingRecord = Omit<TrackingRecord, 'etag' | 'createdAtEpochMs'
 export type TrackingChanges = Partial<
   Omit<TrackingRecord, 'trackingId' | 'etag' | 'createdAtEpochMs' | 'source' | 'keySource' | 'requestHash' | 'dealType'>
 >;
+
+/** Entries a record's history keeps (the oldest are dropped): bounds the entity's size. */
+export const HISTORY_LIMIT = 50;
+
+/** `history` with `entry` added at the front, bounded by {@link HISTORY_LIMIT}. */
+export function withHistory(history: readonly HistoryEntry[] | undefined, ...entries: HistoryEntry[]): HistoryEntry[] {
+  return [...entries, ...(history ?? [])].slice(0, HISTORY_LIMIT);
+}

@@ -13,7 +13,7 @@ export const RECORD_ROW_KEY = 'record';
 /** Table properties hold at most 32K UTF-16 characters: the request JSON is split into chunks. */
 const CHUNK_CHARS = 30_000;
 /** Properties stored as JSON text. */
-const JSON_FIELDS: ReadonlySet<string> = new Set(['lastError']);
+const JSON_FIELDS: ReadonlySet<string> = new Set(['lastError', 'partnerCenter', 'microsoft', 'history']);
 /** Entity properties that are not record fields. */
 const ENTITY_ONLY_FIELDS: ReadonlySet<string> = new Set([
   'partitionKey',
