@@ -62,7 +62,8 @@ function positiveInteger(name: string, value: string | undefined, fallback: numb
 
 function oneOf<T extends string>(name: string, value: string | undefined, allowed: readonly T[]): T | undefined {
   if (value === undefined) return undefined;
-  if (!(allowed as readonly string[]).includes(value)) throw new ImportUsageError(`--${name} must be one of ${allowed.join(', ')}.`);
+  if (!(allowed as readonly string[]).includes(value))
+    throw new ImportUsageError(`--${name} must be one of ${allowed.join(', ')}.`);
   return value as T;
 }
 
@@ -129,7 +130,8 @@ export function parseCommandLine(
   }
   if (positionals.length !== 1) throw new ImportUsageError('give exactly one input FILE (see --help).');
   const inputPath = positionals[0];
-  if (values.state !== undefined && values['no-state']) throw new ImportUsageError('--state and --no-state exclude each other.');
+  if (values.state !== undefined && values['no-state'])
+    throw new ImportUsageError('--state and --no-state exclude each other.');
   return {
     inputPath,
     mappingPath: values.mapping,
@@ -170,7 +172,9 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
       abort.abort();
       return;
     }
-    process.stderr.write('\nimport: stopping: no new rows; waiting for requests in flight (Ctrl-C again to abort them)\n');
+    process.stderr.write(
+      '\nimport: stopping: no new rows; waiting for requests in flight (Ctrl-C again to abort them)\n',
+    );
     stop.abort();
     drainTimer = setTimeout(() => abort.abort(), drainTimeoutMs);
     drainTimer.unref();

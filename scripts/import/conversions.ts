@@ -41,9 +41,7 @@ const FALSE_WORDS = new Set(['false', 'no', 'n', '0']);
 function toNumber(cell: string, decimalSeparator: '.' | ','): number | undefined {
   // A currency code or symbol before or after, spaces (also no-break) as thousands separators, a leading
   // minus or accounting parentheses for a negative amount; anything else is not a number.
-  const bare = cell
-    .replace(/^[A-Z]{3}(?=[\s\d(-])|(?<=[\d\s)])[A-Z]{3}$/g, '')
-    .replace(/[$€£¥₹\s\u00a0\u202f]/g, '');
+  const bare = cell.replace(/^[A-Z]{3}(?=[\s\d(-])|(?<=[\d\s)])[A-Z]{3}$/g, '').replace(/[$€£¥₹\s\u00a0\u202f]/g, '');
   const match = /^(-?)(\()?([\d.,]+)(\))?$/.exec(bare);
   if (!match || Boolean(match[2]) !== Boolean(match[4])) return undefined;
   const thousands = decimalSeparator === '.' ? ',' : '.';

@@ -32,10 +32,16 @@ export interface CsvReadOptions {
   delimiter?: string;
 }
 
-type ParseEvent = { kind: 'record'; cells: string[]; endLine: number } | { kind: 'error'; error: CsvError; endLine: number };
+type ParseEvent =
+  { kind: 'record'; cells: string[]; endLine: number } | { kind: 'error'; error: CsvError; endLine: number };
 
 /** A message for a csv-parse error code: csv-parse's own messages quote cell values, these never do. */
-function messageOf(error: CsvError, headerLength: number, startLine: number, endLine: number): { code: string; message: string } {
+function messageOf(
+  error: CsvError,
+  headerLength: number,
+  startLine: number,
+  endLine: number,
+): { code: string; message: string } {
   const span = endLine > startLine ? ` (lines ${startLine}–${endLine})` : '';
   switch (error.code) {
     case 'CSV_INVALID_CLOSING_QUOTE':

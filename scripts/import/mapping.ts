@@ -11,8 +11,8 @@
  * ```
  * `set` values come first, then the columns in file order (a non-empty cell overrides a `set` value). An
  * empty cell leaves its field out (or uses the entry's `default`); `values` translates CRM picklist labels
- * (matched without regard to case), `null` there leaves the field out, and labels it does not list are
- * passed on for the contract to judge.
+ * (matched without regard to case), `null` there leaves the field out, `"*"` stands for any other label,
+ * and without `"*"` labels it does not list are passed on for the contract to judge.
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
@@ -21,11 +21,9 @@ import { ImportFileError } from './errors';
 import { isWithin, parsePointer, setAtPointer } from './pointer';
 import type { RowIssue } from './rows';
 
-const pointerSchema = z
-  .string()
-  .refine((p) => p !== '' && parsePointer(p) !== undefined, {
-    message: 'must be a JSON pointer such as /details/dealValue (no __proto__, constructor or prototype)',
-  });
+const pointerSchema = z.string().refine((p) => p !== '' && parsePointer(p) !== undefined, {
+  message: 'must be a JSON pointer such as /details/dealValue (no __proto__, constructor or prototype)',
+});
 const jsonValueSchema: z.ZodType<unknown> = z.json();
 
 const entrySchema = z
@@ -73,6 +71,9 @@ export interface Mapping {
   entries: MappingEntry[];
   constants: Array<{ pointer: string; segments: string[]; value: unknown }>;
 }
+
+/** `values` key that stands for every label the map does not list. */
+export const OTHER_VALUES = '*';
 
 /** Label of a field set by the mapping's `set` block (where a column name would be). */
 export const SET_IN_MAPPING = '(set in the mapping)';
@@ -163,14 +164,21 @@ export function buildBody(
       continue;
     }
     const label = cell.toLowerCase();
-    if (entry.values?.has(label)) {
-      const value = entry.values.get(label);
+    const listed = entry.values?.has(label) ? label : entry.values?.has(OTHER_VALUES) ? OTHER_VALUES : undefined;
+    if (listed !== undefined) {
+      const value = entry.values?.get(listed);
       if (value !== null) setAtPointer(body, entry.segments, structuredClone(value));
       continue;
     }
     const converted = convertCell(cell, entry.conversion);
     if (converted.ok) setAtPointer(body, entry.segments, converted.value);
-    else issues.push({ pointer: entry.pointer, columns: [entry.column], code: 'invalid_format', message: converted.message });
+    else
+      issues.push({
+        pointer: entry.pointer,
+        columns: [entry.column],
+        code: 'invalid_format',
+        message: converted.message,
+      });
   }
   return { body, issues };
 }

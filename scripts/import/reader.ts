@@ -45,7 +45,8 @@ export function formatOf(filePath: string): InputFormat | undefined {
 /** Reads `filePath`; throws {@link ImportFileError} / {@link ImportUsageError} when it cannot be used as a whole. */
 export function readImportFile(filePath: string, options: ReadOptions = {}): ImportSource {
   const format = options.format ?? formatOf(filePath);
-  if (!format) throw new ImportUsageError(`${filePath}: cannot tell the format from the name; give --format jsonl or csv.`);
+  if (!format)
+    throw new ImportUsageError(`${filePath}: cannot tell the format from the name; give --format jsonl or csv.`);
   let bytes: Buffer;
   try {
     bytes = readFileSync(filePath);
@@ -68,5 +69,11 @@ export function readImportFile(filePath: string, options: ReadOptions = {}): Imp
     const { body, issues } = buildBody(mapping, cells);
     return { line: record.line, body, cells, issues };
   });
-  return { filePath, format, rows, unreadable: table.unreadable, columnsFor: (pointer) => columnsFor(mapping, pointer) };
+  return {
+    filePath,
+    format,
+    rows,
+    unreadable: table.unreadable,
+    columnsFor: (pointer) => columnsFor(mapping, pointer),
+  };
 }

@@ -16,22 +16,21 @@ import { submitRows, type SubmitJob, type SubmitResult, type SubmitterOptions } 
 import { validateRows, type ValidRow } from './validation';
 
 /** Options of {@link runImport}. */
-export interface ImportOptions
-  extends Pick<
-    SubmitterOptions,
-    | 'functionKey'
-    | 'sendKeyHeader'
-    | 'concurrency'
-    | 'maxAttempts'
-    | 'requestTimeoutMs'
-    | 'pollTimeoutMs'
-    | 'maxRetryAfterMs'
-    | 'backoffBaseMs'
-    | 'backoffMaxMs'
-    | 'defaultPollIntervalMs'
-    | 'stopSignal'
-    | 'abortSignal'
-  > {
+export interface ImportOptions extends Pick<
+  SubmitterOptions,
+  | 'functionKey'
+  | 'sendKeyHeader'
+  | 'concurrency'
+  | 'maxAttempts'
+  | 'requestTimeoutMs'
+  | 'pollTimeoutMs'
+  | 'maxRetryAfterMs'
+  | 'backoffBaseMs'
+  | 'backoffMaxMs'
+  | 'defaultPollIntervalMs'
+  | 'stopSignal'
+  | 'abortSignal'
+> {
   inputPath: string;
   format?: InputFormat;
   mappingPath?: string;
@@ -97,7 +96,12 @@ export async function runImport(options: ImportOptions): Promise<ImportSummary> 
   };
   const found: Array<{ line: number; text: string }> = [];
   for (const record of source.unreadable) {
-    outcomes.set(record.line, { line: record.line, state: ImportRowState.Unreadable, error: record.message, kind: OutcomeKind.Refused });
+    outcomes.set(record.line, {
+      line: record.line,
+      state: ImportRowState.Unreadable,
+      error: record.message,
+      kind: OutcomeKind.Refused,
+    });
     found.push({ line: record.line, text: record.message });
   }
   for (const row of pass.invalid) {
@@ -115,7 +119,12 @@ export async function runImport(options: ImportOptions): Promise<ImportSummary> 
 
   if (options.dryRun) {
     for (const row of pass.valid) {
-      outcomes.set(row.line, { line: row.line, externalReferenceId: row.externalReferenceId, state: ImportRowState.Valid, kind: OutcomeKind.Valid });
+      outcomes.set(row.line, {
+        line: row.line,
+        externalReferenceId: row.externalReferenceId,
+        state: ImportRowState.Valid,
+        kind: OutcomeKind.Valid,
+      });
     }
     return finish(options, outcomes, rows, { hidden, submitted: 0, submitElapsedMs: 0 });
   }
@@ -227,9 +236,12 @@ async function preflight(apiBaseUrl: string): Promise<ImportApiError | undefined
   const url = `${apiBaseUrl.replace(/\/+$/, '')}/health`;
   const answer = await sendRequest({ method: 'GET', url, timeoutMs: 15_000 });
   if (answer.status === 0) {
-    return new ImportApiError(`Cannot reach ${url} (${answer.failure ?? 'no answer'}): check --url and that the app runs.`);
+    return new ImportApiError(
+      `Cannot reach ${url} (${answer.failure ?? 'no answer'}): check --url and that the app runs.`,
+    );
   }
-  if (answer.status === 404) return new ImportApiError(`No bridge at ${apiBaseUrl} (GET /health answered 404): check --url.`);
+  if (answer.status === 404)
+    return new ImportApiError(`No bridge at ${apiBaseUrl} (GET /health answered 404): check --url.`);
   return undefined;
 }
 
@@ -237,17 +249,46 @@ function outcomeOf(row: ValidRow, result: SubmitResult, columnsFor: (pointer: st
   const base = { line: row.line, externalReferenceId: row.externalReferenceId };
   switch (result.kind) {
     case 'accepted':
-      return { ...base, trackingId: result.trackingId, state: result.state, kind: OutcomeKind.Accepted, replayed: result.replayed };
+      return {
+        ...base,
+        trackingId: result.trackingId,
+        state: result.state,
+        kind: OutcomeKind.Accepted,
+        replayed: result.replayed,
+      };
     case 'refused': {
       const issues: RowIssue[] = result.errors?.length
-        ? result.errors.map((e) => ({ pointer: e.pointer, columns: columnsFor(e.pointer), code: e.code, message: e.message }))
+        ? result.errors.map((e) => ({
+            pointer: e.pointer,
+            columns: columnsFor(e.pointer),
+            code: e.code,
+            message: e.message,
+          }))
         : [{ code: 'refused', message: result.message }];
-      return { ...base, trackingId: result.trackingId, state: result.state, error: issues.map(describeIssue).join('; '), kind: OutcomeKind.Refused };
+      return {
+        ...base,
+        trackingId: result.trackingId,
+        state: result.state,
+        error: issues.map(describeIssue).join('; '),
+        kind: OutcomeKind.Refused,
+      };
     }
     case 'failed':
-      return { ...base, trackingId: result.trackingId, state: ImportRowState.Failed, error: result.message, kind: OutcomeKind.Failed };
+      return {
+        ...base,
+        trackingId: result.trackingId,
+        state: ImportRowState.Failed,
+        error: result.message,
+        kind: OutcomeKind.Failed,
+      };
     case 'notSubmitted':
-      return { ...base, trackingId: result.trackingId, state: ImportRowState.NotSubmitted, error: result.message, kind: OutcomeKind.NotSubmitted };
+      return {
+        ...base,
+        trackingId: result.trackingId,
+        state: ImportRowState.NotSubmitted,
+        error: result.message,
+        kind: OutcomeKind.NotSubmitted,
+      };
   }
 }
 
@@ -267,7 +308,9 @@ function finish(
   const notSubmitted = count(OutcomeKind.NotSubmitted);
   const valid = count(OutcomeKind.Valid);
   const replayed = all.filter((o) => o.replayed === true).length;
-  const inProgress = all.filter((o) => o.kind === OutcomeKind.Accepted && !['Completed', 'Linked'].includes(o.state)).length;
+  const inProgress = all.filter(
+    (o) => o.kind === OutcomeKind.Accepted && !['Completed', 'Linked'].includes(o.state),
+  ).length;
   const rowsPerSecond = run.submitElapsedMs > 0 ? run.submitted / (run.submitElapsedMs / 1000) : 0;
   if (run.hidden > 0) options.stderr.write(`import: ${run.hidden} more problems in ${options.reportPath}\n`);
   const interrupted = options.stopSignal?.aborted === true;
@@ -275,9 +318,10 @@ function finish(
   if (options.dryRun) {
     line = `import --dry-run: ${rows} rows, ${valid} valid, ${refused} refused; nothing was sent; report ${options.reportPath}`;
   } else {
-    const rate = run.submitted > 0
-      ? ` in ${formatDuration(run.submitElapsedMs)} (${formatRate(run.submitted, run.submitElapsedMs)} rows/s)`
-      : '';
+    const rate =
+      run.submitted > 0
+        ? ` in ${formatDuration(run.submitElapsedMs)} (${formatRate(run.submitted, run.submitElapsedMs)} rows/s)`
+        : '';
     line =
       `import: ${rows} rows: ${accepted + skipped} accepted (${skipped} skipped as done before` +
       `${inProgress > 0 ? `, ${inProgress} still in progress` : ''}` +

@@ -182,7 +182,11 @@ export async function submitRows(jobs: readonly SubmitJob[], options: SubmitterO
         if (++failures < maxAttempts) continue;
         return inProgress;
       }
-      return { kind: 'failed', trackingId, message: `The status URL answered ${next.status} while the referral was in progress.` };
+      return {
+        kind: 'failed',
+        trackingId,
+        message: `The status URL answered ${next.status} while the referral was in progress.`,
+      };
     }
   };
 
@@ -218,11 +222,13 @@ export async function submitRows(jobs: readonly SubmitJob[], options: SubmitterO
         case 413:
         case 415: {
           const errors = Array.isArray(json.errors)
-            ? json.errors.map((e) => asRecord(e)).map((e) => ({
-                pointer: asString(e.pointer) ?? '',
-                code: asString(e.code) ?? 'invalid',
-                message: asString(e.message) ?? '',
-              }))
+            ? json.errors
+                .map((e) => asRecord(e))
+                .map((e) => ({
+                  pointer: asString(e.pointer) ?? '',
+                  code: asString(e.code) ?? 'invalid',
+                  message: asString(e.message) ?? '',
+                }))
             : undefined;
           return { kind: 'refused', state: ImportRowState.Invalid, message: problemMessage(json, 'Invalid.'), errors };
         }
@@ -243,7 +249,9 @@ export async function submitRows(jobs: readonly SubmitJob[], options: SubmitterO
           );
         case 404:
         case 405:
-          throw new ImportApiError(`No referrals API at ${url} (${answer.status}): check --url.`, { status: answer.status });
+          throw new ImportApiError(`No referrals API at ${url} (${answer.status}): check --url.`, {
+            status: answer.status,
+          });
       }
       if (!isTransient(answer.status)) {
         return { kind: 'failed', message: `Unexpected answer ${answer.status} from the API.` };
@@ -280,7 +288,10 @@ export async function submitRows(jobs: readonly SubmitJob[], options: SubmitterO
   const lanes = Math.max(1, Math.min(options.concurrency ?? 8, jobs.length));
   await Promise.all(Array.from({ length: lanes }, lane));
   for (const job of jobs.slice(next)) {
-    options.onResult(job, { kind: 'notSubmitted', message: fatal?.message ?? 'The run was stopped before this row was sent.' });
+    options.onResult(job, {
+      kind: 'notSubmitted',
+      message: fatal?.message ?? 'The run was stopped before this row was sent.',
+    });
   }
   return { fatal };
 }

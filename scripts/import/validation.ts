@@ -69,7 +69,8 @@ function keyOf(
     raw = textOf(row.cells.get(keyColumn));
     where = { columns: [keyColumn] };
   } else {
-    const pointer = keyColumn === undefined ? EXTERNAL_REFERENCE_POINTER : keyColumn.startsWith('/') ? keyColumn : `/${keyColumn}`;
+    const pointer =
+      keyColumn === undefined ? EXTERNAL_REFERENCE_POINTER : keyColumn.startsWith('/') ? keyColumn : `/${keyColumn}`;
     raw = textOf(getAtPointer(row.body, parsePointer(pointer) ?? []));
     where = { pointer, columns: source.columnsFor(pointer) };
   }
@@ -117,7 +118,12 @@ export function validateRows(source: ImportSource, options: ValidationOptions = 
       }
       for (const error of errors) {
         if (converted.has(error.pointer)) continue;
-        issues.push({ pointer: error.pointer, columns: source.columnsFor(error.pointer), code: error.code, message: error.message });
+        issues.push({
+          pointer: error.pointer,
+          columns: source.columnsFor(error.pointer),
+          code: error.code,
+          message: error.message,
+        });
       }
     }
     const { key, issue } = keyOf(row, source, keyColumn);
