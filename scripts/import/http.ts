@@ -29,6 +29,12 @@ export interface RequestOptions {
 
 const NO_HEADERS = { get: () => null };
 
+function networkCodeOf(error: unknown): string {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === 'string') return code;
+  return error instanceof Error ? error.name : 'network error';
+}
+
 /** Sends one request; never throws. */
 export async function sendRequest(options: RequestOptions): Promise<HttpAnswer> {
   const timeout = AbortSignal.timeout(options.timeoutMs);
@@ -53,11 +59,7 @@ export async function sendRequest(options: RequestOptions): Promise<HttpAnswer> 
     }
     return { status: response.status, headers: response.headers, json };
   } catch (error) {
-    const failure = timeout.aborted
-      ? 'timeout'
-      : options.signal?.aborted
-        ? 'aborted'
-        : String((error as { code?: unknown }).code ?? (error as Error).name);
+    const failure = timeout.aborted ? 'timeout' : options.signal?.aborted ? 'aborted' : networkCodeOf(error);
     return { status: 0, headers: NO_HEADERS, json: undefined, failure };
   }
 }

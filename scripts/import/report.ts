@@ -58,9 +58,11 @@ export interface DoneInReport {
 export function readDoneFromReport(filePath: string): Map<string, DoneInReport> {
   const done = new Map<string, DoneInReport>();
   if (!existsSync(filePath)) return done;
-  const records = parse(readFileSync(filePath, 'utf8'), { columns: true, skip_empty_lines: true, bom: true }) as Array<
-    Record<string, string | undefined>
-  >;
+  const records = parse<Record<string, string | undefined>>(readFileSync(filePath, 'utf8'), {
+    columns: true,
+    skip_empty_lines: true,
+    bom: true,
+  });
   for (const record of records) {
     const id = uncell(record.externalReferenceId);
     const state = uncell(record.state);

@@ -11,7 +11,7 @@ import { createProgress, formatDuration, formatRate, ProgressMode } from './prog
 import { readImportFile, type InputFormat } from './reader';
 import { readDoneFromReport, writeReport, type ReportLine } from './report';
 import { describeIssue, type RowIssue } from './rows';
-import { appendState, readDoneFromState } from './stateFile';
+import { appendState, readDoneFromState, type StateEntry } from './stateFile';
 import { submitRows, type SubmitJob, type SubmitResult, type SubmitterOptions } from './submitter';
 import { validateRows, type ValidRow } from './validation';
 
@@ -162,7 +162,7 @@ export async function runImport(options: ImportOptions): Promise<ImportSummary> 
         ...options,
         onResult: (job, result) => {
           const row = byLine.get(job.line)!;
-          const outcome = outcomeOf(row, result, source.columnsFor);
+          const outcome = outcomeOf(row, result, (pointer) => source.columnsFor(pointer));
           outcomes.set(job.line, outcome);
           if (result.kind !== 'notSubmitted') submitted += 1;
           done += 1;
@@ -200,7 +200,9 @@ export async function runImport(options: ImportOptions): Promise<ImportSummary> 
 /** Marks the rows an earlier run finished as skipped; returns the rows left to send. */
 function skipDone(options: ImportOptions, valid: readonly ValidRow[], outcomes: Map<number, Outcome>): ValidRow[] {
   if (options.resume === false) return [...valid];
-  const fromState = options.statePath ? readDoneFromState(options.statePath) : new Map();
+  const fromState: Map<string, StateEntry> = options.statePath
+    ? readDoneFromState(options.statePath)
+    : new Map<string, StateEntry>();
   let fromReport = new Map<string, { trackingId: string; state: string }>();
   try {
     fromReport = readDoneFromReport(options.reportPath);
@@ -210,12 +212,15 @@ function skipDone(options: ImportOptions, valid: readonly ValidRow[], outcomes: 
   const left: ValidRow[] = [];
   for (const row of valid) {
     const inState = fromState.get(row.key);
-    const earlier =
-      inState && inState.bodyHash === row.bodyHash
+    // The state file knows the content that was accepted: a changed row is sent again. The report
+    // (no hashes) only speaks for rows the state file does not know.
+    const earlier = inState
+      ? inState.bodyHash === row.bodyHash
         ? inState
-        : row.externalReferenceId !== undefined
-          ? fromReport.get(row.externalReferenceId)
-          : undefined;
+        : undefined
+      : row.externalReferenceId !== undefined
+        ? fromReport.get(row.externalReferenceId)
+        : undefined;
     if (earlier) {
       outcomes.set(row.line, {
         line: row.line,

@@ -45,7 +45,15 @@ describe('buildBody', () => {
   it('converts, translates labels, fills defaults and applies set', () => {
     const { body, issues } = buildBody(
       mapping,
-      cells({ Id: ' k1 ', Amount: '$1,250.50', Closes: '6/30/2026', Email: 'a@example.com', Products: 'Azure; Dynamics365', Stage: 'CLOSED WON', Region: '' }),
+      cells({
+        Id: ' k1 ',
+        Amount: '$1,250.50',
+        Closes: '6/30/2026',
+        Email: 'a@example.com',
+        Products: 'Azure; Dynamics365',
+        Stage: 'CLOSED WON',
+        Region: '',
+      }),
     );
     expect(issues).toEqual([]);
     expect(body).toEqual({
@@ -73,7 +81,12 @@ describe('buildBody', () => {
     const { issues } = buildBody(mapping, cells({ Id: 'k3', Amount: 'call me', Closes: '31/12/2026' }));
     expect(issues).toEqual([
       { pointer: '/details/dealValue', columns: ['Amount'], code: 'invalid_format', message: 'Not a number.' },
-      { pointer: '/details/closingDateTime', columns: ['Closes'], code: 'invalid_format', message: 'Not a date in the layout M/D/YYYY.' },
+      {
+        pointer: '/details/closingDateTime',
+        columns: ['Closes'],
+        code: 'invalid_format',
+        message: 'Not a date in the layout M/D/YYYY.',
+      },
     ]);
   });
 });
@@ -112,24 +125,30 @@ describe('convertCell', () => {
 
   it('reads back any date written as M/D/YYYY', () => {
     fc.assert(
-      fc.property(fc.date({ min: new Date('1990-01-01'), max: new Date('2099-12-31'), noInvalidDate: true }), (date) => {
-        const text = `${date.getUTCMonth() + 1}/${date.getUTCDate()}/${date.getUTCFullYear()}`;
-        const result = convertCell(text, { type: 'date', format: 'M/D/YYYY' });
-        return result.ok && result.value === `${date.toISOString().slice(0, 10)}T00:00:00Z`;
-      }),
+      fc.property(
+        fc.date({ min: new Date('1990-01-01'), max: new Date('2099-12-31'), noInvalidDate: true }),
+        (date) => {
+          const text = `${date.getUTCMonth() + 1}/${date.getUTCDate()}/${date.getUTCFullYear()}`;
+          const result = convertCell(text, { type: 'date', format: 'M/D/YYYY' });
+          return result.ok && result.value === `${date.toISOString().slice(0, 10)}T00:00:00Z`;
+        },
+      ),
     );
   });
 });
 
 describe('the shipped examples', () => {
   const examples = path.resolve(__dirname, '../../../examples/import');
-  it.each(['dynamics365-opportunities', 'salesforce-opportunities'])('%s: the sample export is valid through its mapping', (name) => {
-    const mapping = loadMapping(path.join(examples, `${name}.mapping.json`));
-    const source = readImportFile(path.join(examples, `${name}.sample.csv`), { mapping });
-    expect(source.unreadable).toEqual([]);
-    const pass = validateRows(source);
-    expect(pass.invalid).toEqual([]);
-    expect(pass.valid.length).toBeGreaterThanOrEqual(4);
-    expect(new Set(pass.valid.map((r) => r.key)).size).toBe(pass.valid.length);
-  });
+  it.each(['dynamics365-opportunities', 'salesforce-opportunities'])(
+    '%s: the sample export is valid through its mapping',
+    (name) => {
+      const mapping = loadMapping(path.join(examples, `${name}.mapping.json`));
+      const source = readImportFile(path.join(examples, `${name}.sample.csv`), { mapping });
+      expect(source.unreadable).toEqual([]);
+      const pass = validateRows(source);
+      expect(pass.invalid).toEqual([]);
+      expect(pass.valid.length).toBeGreaterThanOrEqual(4);
+      expect(new Set(pass.valid.map((r) => r.key)).size).toBe(pass.valid.length);
+    },
+  );
 });

@@ -87,10 +87,16 @@ describe('validateRows', () => {
 
   it('refuses the second row with the same key, naming the first line', () => {
     const pass = validateRows(
-      csvSource(['opp-5,Deal five,Contoso,US,,1000,USD,2026-06-30,', 'opp-5,Deal five again,Contoso,US,,1000,USD,2026-06-30,']),
+      csvSource([
+        'opp-5,Deal five,Contoso,US,,1000,USD,2026-06-30,',
+        'opp-5,Deal five again,Contoso,US,,1000,USD,2026-06-30,',
+      ]),
     );
     expect(pass.valid.map((r) => r.line)).toEqual([2]);
-    expect(pass.invalid[0]).toMatchObject({ line: 3, issues: [{ code: 'duplicate_key', message: expect.stringMatching(/line 2/) }] });
+    expect(pass.invalid[0]).toMatchObject({
+      line: 3,
+      issues: [{ code: 'duplicate_key', message: expect.stringMatching(/line 2/) }],
+    });
   });
 
   it('takes the key from --key-column instead', () => {

@@ -17,7 +17,10 @@ function file(extension: string, content: string | Buffer): string {
   return filePath;
 }
 
-const mapping = compileMapping({ columns: { Id: '/externalReferenceId', Name: '/name', Notes: '/details/notes' } }, 'test');
+const mapping = compileMapping(
+  { columns: { Id: '/externalReferenceId', Name: '/name', Notes: '/details/notes' } },
+  'test',
+);
 const csv = (content: string | Buffer) => readImportFile(file('csv', content), { mapping });
 
 describe('JSONL', () => {
@@ -27,7 +30,9 @@ describe('JSONL', () => {
       [1, 'a'],
       [4, 'c'],
     ]);
-    expect(source.unreadable).toEqual([{ line: 3, code: 'invalid_json', message: expect.stringMatching(/not valid JSON/) }]);
+    expect(source.unreadable).toEqual([
+      { line: 3, code: 'invalid_json', message: expect.stringMatching(/not valid JSON/) },
+    ]);
   });
 
   it('never repeats the content of a bad line in its message', () => {
@@ -51,12 +56,16 @@ describe('JSONL', () => {
       Buffer.from('"}\r\n{"name":"c"}\r\n'),
     ]);
     const source = readImportFile(file('jsonl', bytes));
-    expect(source.unreadable).toEqual([{ line: 2, code: 'invalid_utf8', message: expect.stringMatching(/not valid UTF-8/) }]);
+    expect(source.unreadable).toEqual([
+      { line: 2, code: 'invalid_utf8', message: expect.stringMatching(/not valid UTF-8/) },
+    ]);
     expect(source.rows.map((r) => r.line)).toEqual([1, 3]);
   });
 
   it('drops a UTF-8 byte order mark', () => {
-    const source = readImportFile(file('jsonl', Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('{"name":"a"}\n')])));
+    const source = readImportFile(
+      file('jsonl', Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('{"name":"a"}\n')])),
+    );
     expect(source.rows).toHaveLength(1);
   });
 
@@ -66,11 +75,15 @@ describe('JSONL', () => {
   ])('refuses a $name file as a whole, naming line 1', ({ bom, name }) => {
     const bytes = Buffer.concat([Buffer.from(bom), Buffer.from('{"name":"a"}\n', 'utf16le')]);
     expect(() => readImportFile(file('jsonl', bytes))).toThrow(ImportFileError);
-    expect(() => readImportFile(file('jsonl', bytes))).toThrow(new RegExp(`${name.replace(/[()]/g, '\\$&')}.*line 1.*UTF-8`));
+    expect(() => readImportFile(file('jsonl', bytes))).toThrow(
+      new RegExp(`${name.replace(/[()]/g, '\\$&')}.*line 1.*UTF-8`),
+    );
   });
 
   it('refuses UTF-16 without a byte order mark', () => {
-    expect(() => readImportFile(file('jsonl', Buffer.from('{"name":"a"}\n{"name":"b"}\n', 'utf16le')))).toThrow(/UTF-16/);
+    expect(() => readImportFile(file('jsonl', Buffer.from('{"name":"a"}\n{"name":"b"}\n', 'utf16le')))).toThrow(
+      /UTF-16/,
+    );
   });
 });
 
@@ -105,7 +118,9 @@ describe('CSV', () => {
 
   it('names a record with the wrong number of fields', () => {
     const source = csv('Id,Name,Notes\nk1,Alpha\nk2,Beta,y\n');
-    expect(source.unreadable).toEqual([{ line: 2, code: 'column_count', message: expect.stringMatching(/3 fields.*but 2/) }]);
+    expect(source.unreadable).toEqual([
+      { line: 2, code: 'column_count', message: expect.stringMatching(/3 fields.*but 2/) },
+    ]);
     expect(source.rows.map((r) => r.line)).toEqual([3]);
   });
 
@@ -116,18 +131,26 @@ describe('CSV', () => {
       Buffer.from('"\nk2,Beta,y\n'),
     ]);
     const source = csv(bytes);
-    expect(source.unreadable).toEqual([{ line: 2, code: 'invalid_utf8', message: expect.stringMatching(/Line 3 is not valid UTF-8/) }]);
+    expect(source.unreadable).toEqual([
+      { line: 2, code: 'invalid_utf8', message: expect.stringMatching(/Line 3 is not valid UTF-8/) },
+    ]);
     expect(source.rows.map((r) => r.line)).toEqual([4]);
   });
 
   it("skips Excel's blank trailing records and drops the byte order mark of Excel's CSV UTF-8", () => {
-    const source = csv(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('Id,Name,Notes\r\nk1,Alpha,\r\n,,\r\n')]));
+    const source = csv(
+      Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('Id,Name,Notes\r\nk1,Alpha,\r\n,,\r\n')]),
+    );
     expect(source.rows).toHaveLength(1);
     expect(source.unreadable).toEqual([]);
   });
 
   it.each([
-    { case: 'a mapped column missing from the header', content: 'Id,Title\nk1,Alpha\n', error: /"Name", "Notes", not in the header/ },
+    {
+      case: 'a mapped column missing from the header',
+      content: 'Id,Title\nk1,Alpha\n',
+      error: /"Name", "Notes", not in the header/,
+    },
     { case: 'a column twice in the header', content: 'Id,Name,Name,Notes\n', error: /"Name" twice/ },
     { case: 'an empty file', content: '', error: /empty/ },
     { case: 'an unreadable header', content: 'Id,"Name\n', error: /header/ },

@@ -69,7 +69,12 @@ export async function startStubBridge(options: StubBridgeOptions = {}): Promise<
         return send(401, { title: 'Unauthorized' });
       }
       const trackingIdOf = (key: string) => `r${Buffer.from(key).toString('hex').padEnd(31, '0').slice(0, 31)}`;
-      const view = (trackingId: string, state: string, final: boolean) => ({ trackingId, state, final, dealType: 'PartnerLed' });
+      const view = (trackingId: string, state: string, final: boolean) => ({
+        trackingId,
+        state,
+        final,
+        dealType: 'PartnerLed',
+      });
       if (req.method === 'GET' && url.startsWith('/api/referrals/')) {
         const trackingId = url.split('/').pop() ?? '';
         stub.polls.push(trackingId);
@@ -108,7 +113,9 @@ export async function startStubBridge(options: StubBridgeOptions = {}): Promise<
       if (k.startsWith('bad-')) {
         return send(400, {
           title: 'The referral is not valid',
-          errors: [{ pointer: '/details/currency', code: 'invalid_enum', message: 'Must be a valid ISO 4217 currency code.' }],
+          errors: [
+            { pointer: '/details/currency', code: 'invalid_enum', message: 'Must be a valid ISO 4217 currency code.' },
+          ],
         });
       }
       const first = !stub.created.has(k);

@@ -3,14 +3,23 @@
  * key, 202 is followed to the final state, refusals are told apart, the concurrency bound holds and a
  * stop leaves unsent rows as not submitted.
  */
-import { submitRows, type SubmitJob, type SubmitResult, type SubmitterOptions } from '../../../scripts/import/submitter';
+import {
+  submitRows,
+  type SubmitJob,
+  type SubmitResult,
+  type SubmitterOptions,
+} from '../../../scripts/import/submitter';
 import { backoffMs, retryAfterMs } from '../../../scripts/import/http';
 import { startStubBridge, type StubBridge } from './stubBridge';
 
 let stub: StubBridge;
 afterEach(async () => stub?.close());
 
-const job = (key: string, line = 1): SubmitJob => ({ line, key, body: { name: `Deal ${key}`, externalReferenceId: key } });
+const job = (key: string, line = 1): SubmitJob => ({
+  line,
+  key,
+  body: { name: `Deal ${key}`, externalReferenceId: key },
+});
 
 async function submit(jobs: SubmitJob[], options: Partial<SubmitterOptions> = {}) {
   const results = new Map<string, SubmitResult>();
@@ -90,7 +99,9 @@ describe('submitRows', () => {
     stub = await startStubBridge();
     const { results } = await submit([job('bad-2')]);
     expect(results.get('bad-2')).toMatchObject({
-      errors: [{ pointer: '/details/currency', code: 'invalid_enum', message: 'Must be a valid ISO 4217 currency code.' }],
+      errors: [
+        { pointer: '/details/currency', code: 'invalid_enum', message: 'Must be a valid ISO 4217 currency code.' },
+      ],
     });
   });
 
