@@ -14,6 +14,7 @@ import type { Sweeper } from '../workflow/sweeper';
 import type { TrackingStore } from '../tracking/trackingStore';
 import type { PartnerCenterClient } from '../partner-center/partnerCenterClient';
 import type { TokenBroker } from '../auth';
+import type { ListingServices } from '../listing/listingServices';
 
 /** Everything the function edges use. */
 export interface AppServices {
@@ -25,6 +26,8 @@ export interface AppServices {
   partnerCenter: PartnerCenterClient;
   tokenBroker: TokenBroker;
   queues: { submit: JsonQueueSender; link: JsonQueueSender };
+  /** The referral list, the console's status and summary (issue 16). */
+  listing: ListingServices;
 }
 
 /** Optional replacements for the real dependencies. */
@@ -92,7 +95,16 @@ export function buildAppServices(settings: Settings, overrides: AppServiceOverri
   const { Sweeper: SweeperClass } = require('../workflow/sweeper') as typeof import('../workflow/sweeper');
   const { CallbackNotifier } = require('../workflow/callbackNotifier') as typeof import('../workflow/callbackNotifier');
 
-  const store = new Store({ table });
+  // Listing (issue 16): the store behind the referral-index decorator. The cast goes when the workflow takes the TrackingRecords port.
+  const { buildListingServices } = require('../listing/listingServices') as typeof import('../listing/listingServices');
+  const listing = buildListingServices({
+    settings,
+    logger,
+    credential: lazyCredential,
+    needsStorageCredential: needsCredential,
+    createRecords: (nowMs) => new Store({ table, nowMs }),
+  });
+  const store = listing.records as unknown as TrackingStore;
   const tokenBroker = createTokenBrokerFromSettings(settings, {
     credential: lazyCredential(),
     logger,
@@ -136,7 +148,7 @@ export function buildAppServices(settings: Settings, overrides: AppServiceOverri
     staleAfterMs: settings.SWEEPER_STALE_AFTER_SECONDS * 1000,
     logger,
   });
-  return { settings, logger, workflow, sweeper, store, partnerCenter, tokenBroker, queues };
+  return { settings, logger, workflow, sweeper, store, partnerCenter, tokenBroker, queues, listing };
 }
 
 let rejectionGuardInstalled = false;

@@ -138,6 +138,17 @@ export const settingsSchema = z.object({
    */
   LINK_MODE: z.enum(['inline', 'queue']).default('inline'),
 
+  // Operations console and referral list (issue 16, docs/console.md).
+  /** Table of the referral index (one entry per tracking record, by creation day). @default 'referralindex' */
+  REFERRAL_INDEX_TABLE_NAME: z
+    .string()
+    .regex(/^[A-Za-z][A-Za-z0-9]{2,62}$/)
+    .default('referralindex'),
+  /** Let the console replay or discard poison messages (and, later, resend fixed deals). @default false */
+  CONSOLE_ACTIONS_ENABLED: booleanSetting(false),
+  /** Base of the console's links into Partner Center; the referral id is appended [inferred]. @default 'https://partner.microsoft.com/dashboard/referrals/v2/' */
+  PARTNER_CENTER_DASHBOARD_URL: urlSetting.default('https://partner.microsoft.com/dashboard/referrals/v2/'),
+
   /** Public base URL of this app, for Location headers and links (else taken from the request). */
   PUBLIC_BASE_URL: urlSetting.optional(),
   /** Shown by /api/health. */
