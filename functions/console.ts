@@ -8,8 +8,8 @@ import { guard, jsonResponse, problemResponse, readJsonBody } from './edge/http'
  * (status, summary, poison messages, poison actions). Same authentication as the API: a function key
  * (`?code=`, carried by the page into its asset and API URLs) or Entra in front of the app.
  */
-type Listing = typeof import('../shared/listing/consoleRequests');
-const requests = (): Listing => require('../shared/listing/consoleRequests') as Listing;
+const requests = () => import('../shared/listing/consoleRequests');
+const poisonQueues = () => import('../shared/listing/poisonQueues');
 const noStore = { 'Cache-Control': 'no-store' };
 
 /** GET /api/console: the page. */
@@ -38,7 +38,7 @@ export async function consoleAsset(request: HttpRequest, context: InvocationCont
 /** GET /api/console/status: health, re-consent, refresh-token age, queue depths, enabled actions. */
 export async function consoleStatus(_request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   return guard(context, async () => {
-    const { checkHealth } = require('../shared/app/health') as typeof import('../shared/app/health');
+    const { checkHealth } = await import('../shared/app/health');
     const status = await getAppServices().listing.status.read(() => checkHealth(() => getAppServices()));
     return jsonResponse(200, status, noStore);
   });
@@ -47,7 +47,7 @@ export async function consoleStatus(_request: HttpRequest, context: InvocationCo
 /** GET /api/console/summary?days=N: the charts' data. */
 export async function consoleSummary(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   return guard(context, async () => {
-    const days = requests().parseSummaryDays(request.query.get('days'));
+    const days = (await requests()).parseSummaryDays(request.query.get('days'));
     if (!days.ok) return problemResponse(days.problem);
     return jsonResponse(200, await getAppServices().listing.summary(days.value), noStore);
   });
@@ -56,11 +56,15 @@ export async function consoleSummary(request: HttpRequest, context: InvocationCo
 /** GET /api/console/poison/{queue}: ids, times and dequeue counts of poison messages (never their text). */
 export async function consolePoison(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   return guard(context, async () => {
-    const queue = requests().parseQueueName(request.params.queue);
+    const queue = (await requests()).parseQueueName(request.params.queue);
     if (!queue.ok) return problemResponse(queue.problem);
-    const { peekPoison } = require('../shared/listing/poisonQueues') as typeof import('../shared/listing/poisonQueues');
+    const { peekPoison } = await poisonQueues();
     const { listing } = getAppServices();
-    return jsonResponse(200, { queue: queue.value, messages: await peekPoison(listing.queueFor, queue.value) }, noStore);
+    return jsonResponse(
+      200,
+      { queue: queue.value, messages: await peekPoison(listing.queueFor, queue.value) },
+      noStore,
+    );
   });
 }
 
@@ -70,15 +74,19 @@ export async function consolePoisonAction(request: HttpRequest, context: Invocat
     const { listing } = getAppServices();
     if (!listing.actionsEnabled) {
       return problemResponse(
-        problem(403, 'console-actions-disabled', 'Console actions are off', 'Set CONSOLE_ACTIONS_ENABLED=true to allow them.'),
+        problem(
+          403,
+          'console-actions-disabled',
+          'Console actions are off',
+          'Set CONSOLE_ACTIONS_ENABLED=true to allow them.',
+        ),
       );
     }
     const body = await readJsonBody(request);
     if (!body.ok) return body.response;
-    const action = requests().parsePoisonAction(body.value);
+    const action = (await requests()).parsePoisonAction(body.value);
     if (!action.ok) return problemResponse(action.problem);
-    const { actOnPoisonMessage } =
-      require('../shared/listing/poisonQueues') as typeof import('../shared/listing/poisonQueues');
+    const { actOnPoisonMessage } = await poisonQueues();
     const { queue, messageId, action: kind } = action.value;
     const found = await actOnPoisonMessage(listing.queueFor, queue, messageId, kind);
     context.log(`Console poison action: ${kind} ${messageId} of ${queue}-poison (${found ? 'done' : 'not found'})`);
@@ -95,7 +103,12 @@ app.http('consoleAsset', {
   handler: consoleAsset,
 });
 app.http('consoleStatus', { methods: ['GET'], route: 'console/status', authLevel: 'function', handler: consoleStatus });
-app.http('consoleSummary', { methods: ['GET'], route: 'console/summary', authLevel: 'function', handler: consoleSummary });
+app.http('consoleSummary', {
+  methods: ['GET'],
+  route: 'console/summary',
+  authLevel: 'function',
+  handler: consoleSummary,
+});
 app.http('consolePoison', {
   methods: ['GET'],
   route: 'console/poison/{queue}',

@@ -10,8 +10,7 @@ import { baseUrlOf, guard, jsonResponse, problemResponse } from './edge/http';
 export async function listReferrals(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   return guard(context, async () => {
     // Loaded on the first call, not at cold start.
-    const { parseListQuery, invalidQueryProblem } =
-      require('../shared/listing/listQuery') as typeof import('../shared/listing/listQuery');
+    const { parseListQuery, invalidQueryProblem } = await import('../shared/listing/listQuery');
     const parsed = parseListQuery(request.query.entries());
     if (!parsed.ok) return problemResponse(invalidQueryProblem(parsed.invalid));
     const { listing, settings } = getAppServices();

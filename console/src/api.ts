@@ -106,8 +106,12 @@ export const getPoison = (queue: string): Promise<{ messages: PoisonMessage[] }>
   call<{ messages: PoisonMessage[] }>(`/console/poison/${encodeURIComponent(queue)}`);
 /** Replays or discards one poison message. */
 export const actOnPoison = (queue: string, messageId: string, action: 'replay' | 'discard'): Promise<unknown> =>
-  call('/console/actions/poison', {}, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ queue, messageId, action }),
-  });
+  call(
+    '/console/actions/poison',
+    {},
+    {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ queue, messageId, action }),
+    },
+  );

@@ -43,7 +43,7 @@ function App() {
     return () => window.removeEventListener('hashchange', onHash);
   }, []);
   const apply = (filters: Filters) => {
-    location.hash = `#/?${new URLSearchParams(filters as Record<string, string>).toString()}`;
+    location.hash = `#/?${new URLSearchParams(filters).toString()}`;
   };
   return html`<header class="top">
       <h1><a href="#/">Co-sell referral bridge</a></h1>
@@ -53,15 +53,17 @@ function App() {
     <main id="main" tabindex="-1">
       ${problem ? html`<p class="error" role="alert">${problem}</p>` : ''}
       ${status ? html`<${ReconsentBanner} status=${status} />` : ''}
-      ${route.page === 'deal'
-        ? html`<${DealPage} trackingId=${route.trackingId} status=${status} />`
-        : html`<div class="grid">
-            <div class="charts" data-testid="charts">
-              ${summary ? html`<${PerDayChart} summary=${summary} /><${AnswersChart} summary=${summary} /><${ResponseTimeChart} summary=${summary} />` : html`<p class="loading">Loading charts…</p>`}
-            </div>
-            ${status ? html`<${QueueCards} status=${status} onChanged=${refresh} />` : ''}
-          </div>
-          <${PipelineList} filters=${route.filters} onApply=${apply} />`}
+      ${
+        route.page === 'deal'
+          ? html`<${DealPage} trackingId=${route.trackingId} status=${status} />`
+          : html`<div class="grid">
+                <div class="charts" data-testid="charts">
+                  ${summary ? html`<${PerDayChart} summary=${summary} /><${AnswersChart} summary=${summary} /><${ResponseTimeChart} summary=${summary} />` : html`<p class="loading">Loading charts…</p>`}
+                </div>
+                ${status ? html`<${QueueCards} status=${status} onChanged=${refresh} />` : ''}
+              </div>
+              <${PipelineList} filters=${route.filters} onApply=${apply} />`
+      }
     </main>`;
 }
 

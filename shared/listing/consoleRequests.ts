@@ -21,7 +21,8 @@ const invalid = (parameter: string, reason: string): { ok: false; problem: Probl
 export function parseSummaryDays(text: string | null): Parsed<number> {
   if (text === null) return { ok: true, value: DEFAULT_SUMMARY_DAYS };
   const days = /^\d{1,2}$/.test(text) ? Number(text) : NaN;
-  if (!(days >= 1 && days <= MAX_SUMMARY_DAYS)) return invalid('days', `must be a whole number from 1 to ${MAX_SUMMARY_DAYS}`);
+  if (!(days >= 1 && days <= MAX_SUMMARY_DAYS))
+    return invalid('days', `must be a whole number from 1 to ${MAX_SUMMARY_DAYS}`);
   return { ok: true, value: days };
 }
 

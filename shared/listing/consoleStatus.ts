@@ -92,7 +92,10 @@ export class ConsoleStatusReader {
       };
     } catch (thrown) {
       const name = thrown instanceof Error ? thrown.name : 'Error';
-      value = { inactivityLimitDays: REFRESH_TOKEN_INACTIVITY_DAYS, error: `${name}: the refresh token could not be read` };
+      value = {
+        inactivityLimitDays: REFRESH_TOKEN_INACTIVITY_DAYS,
+        error: `${name}: the refresh token could not be read`,
+      };
     }
     this.#cached = { atMs: nowMs, value };
     return value;

@@ -92,12 +92,17 @@ export function parseListQuery(
   const values = new Map<string, string>();
   for (const [name, value] of params) {
     if (!(LIST_PARAMETERS as readonly string[]).includes(name)) {
-      invalid.push({ name: name.slice(0, 64), reason: `is not a parameter of this list (use ${LIST_PARAMETERS.slice(0, -1).join(', ')})` });
+      invalid.push({
+        name: name.slice(0, 64),
+        reason: `is not a parameter of this list (use ${LIST_PARAMETERS.slice(0, -1).join(', ')})`,
+      });
     } else if (values.has(name)) invalid.push({ name, reason: 'is given more than once' });
     else values.set(name, value);
   }
   const filters: ListFilters = {};
-  const read = <K extends keyof typeof parameterSchemas>(name: K): z.output<(typeof parameterSchemas)[K]> | undefined => {
+  const read = <K extends keyof typeof parameterSchemas>(
+    name: K,
+  ): z.output<(typeof parameterSchemas)[K]> | undefined => {
     const text = values.get(name);
     if (text === undefined) return undefined;
     const result = parameterSchemas[name].safeParse(text);

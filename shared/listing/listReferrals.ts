@@ -104,7 +104,8 @@ export class ReferralLister {
     const filter = projectionFilterOf(query.filters);
     for (;;) {
       if (day < firstDay) return { entries, next: undefined };
-      if (entries.length >= wanted || cost.partitions >= MAX_PARTITIONS_PER_PAGE) return { entries, next: at(day, after) };
+      if (entries.length >= wanted || cost.partitions >= MAX_PARTITIONS_PER_PAGE)
+        return { entries, next: at(day, after) };
       cost.partitions++;
       const pages = this.#o.index.queryDay({
         day,
@@ -136,7 +137,11 @@ function itemOf(record: TrackingRecord, selfUrlOf: (trackingId: string) => strin
 }
 
 /** Maps `items` with at most `concurrency` calls in flight, keeping the order. */
-export async function mapBounded<T, R>(items: readonly T[], concurrency: number, map: (item: T) => Promise<R>): Promise<R[]> {
+export async function mapBounded<T, R>(
+  items: readonly T[],
+  concurrency: number,
+  map: (item: T) => Promise<R>,
+): Promise<R[]> {
   const results = new Array<R>(items.length);
   let next = 0;
   const worker = async (): Promise<void> => {

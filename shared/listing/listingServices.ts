@@ -4,6 +4,7 @@
  * the console status reader and the console's files.
  */
 import type { TokenCredential } from '@azure/core-auth';
+import type { SecretClient } from '@azure/keyvault-secrets';
 import type { Settings } from '../platform/config';
 import type { Logger } from '../platform/logging';
 import { createQueueClient, createTableClient } from '../platform/storageClients';
@@ -56,13 +57,13 @@ export function buildListingServices(options: ListingServicesOptions): ListingSe
     ...(options.logger ? { logger: options.logger } : {}),
   });
   const queueFor: QueueClientFactory = (name) => createQueueClient(settings, name, storageCredential);
-  let secrets: import('@azure/keyvault-secrets').SecretClient | undefined;
+  let secrets: SecretClient | undefined;
   const status = new ConsoleStatusReader({
     queueFor,
     refreshTokenProperties: async () => {
       if (!secrets) {
-        const { SecretClient } = require('@azure/keyvault-secrets') as typeof import('@azure/keyvault-secrets');
-        secrets = new SecretClient(settings.KEY_VAULT_URL, options.credential(), { retryOptions: { maxRetries: 0 } });
+        const { SecretClient: Client } = await import('@azure/keyvault-secrets');
+        secrets = new Client(settings.KEY_VAULT_URL, options.credential(), { retryOptions: { maxRetries: 0 } });
       }
       const secret = await secrets.getSecret(settings.KEY_VAULT_REFRESH_TOKEN_SECRET_NAME);
       return {

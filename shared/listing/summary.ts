@@ -59,7 +59,10 @@ export async function summarise(options: SummaryOptions): Promise<ConsoleSummary
   });
   const answers = { accepted: 0, declined: 0, expired: 0, waiting: 0 };
   const responseHours: number[] = [];
-  const histogram = Array.from({ length: MICROSOFT_DECISION_WINDOW_DAYS + 1 }, (_, fromDays) => ({ fromDays, count: 0 }));
+  const histogram = Array.from({ length: MICROSOFT_DECISION_WINDOW_DAYS + 1 }, (_, fromDays) => ({
+    fromDays,
+    count: 0,
+  }));
   let entriesRead = 0;
   const days = perDay.map(({ day, entries }) => {
     const outcomes: Record<Outcome, number> = { completed: 0, linked: 0, rejected: 0, parked: 0, inProgress: 0 };
