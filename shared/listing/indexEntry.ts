@@ -67,7 +67,9 @@ export function dayOf(epochMs: number): string {
 
 /** True for a real calendar day written `YYYY-MM-DD`. */
 export function isDay(text: string): boolean {
-  return DAY_PATTERN.test(text) && dayOf(Date.parse(`${text}T00:00:00Z`)) === text;
+  if (!DAY_PATTERN.test(text)) return false;
+  const epochMs = Date.parse(`${text}T00:00:00Z`);
+  return !Number.isNaN(epochMs) && dayOf(epochMs) === text;
 }
 
 /** The day before `day`. */

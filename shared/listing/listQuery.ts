@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { TrackingState } from '../tracking/states';
 import { DEFAULT_PAGE_LIMIT, Decision, Direction, LISTED_DEAL_TYPES, MAX_PAGE_LIMIT } from './constants';
 import { decodeCursor, filterHashOf, type ListCursor } from './cursor';
+import { isDay } from './indexEntry';
 import { problem, type ProblemDetails } from '../referral/problem';
 
 /** The filters of a list request (all optional; absent = no condition). */
@@ -66,7 +67,7 @@ const parameterSchemas = {
     .regex(ISO_INSTANT, 'must be an ISO 8601 date or date-time with a time zone (2025-11-26T08:00:00Z)')
     .transform((text, ctx) => {
       const epochMs = Date.parse(text);
-      if (Number.isNaN(epochMs)) {
+      if (Number.isNaN(epochMs) || !isDay(text.slice(0, 10))) {
         ctx.addIssue({ code: 'custom', message: 'is not a valid date' });
         return z.NEVER;
       }

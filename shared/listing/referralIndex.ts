@@ -142,17 +142,38 @@ export class ReferralIndex {
     }
   }
 
-  /** Records the first indexed day once per process (an insert: the earliest writer keeps it). */
+  /**
+   * Keeps the bookkeeping entity at the oldest indexed day: inserted by the first writer; moved back only
+   * when this process writes an older day than it knows of (a backfill, a clock set back). Normally one
+   * insert per process and nothing after.
+   */
   async #noteDay(createdAtEpochMs: number): Promise<void> {
-    if (this.#firstDayNoted !== undefined) return;
     const day = new Date(createdAtEpochMs).toISOString().slice(0, 10);
+    if (this.#firstDayNoted !== undefined && day >= this.#firstDayNoted) return;
     try {
       this.#stats.writes++;
       await this.#table.createEntity({ partitionKey: META_PARTITION_KEY, rowKey: FIRST_DAY_ROW_KEY, day });
+      this.#firstDayNoted = day;
+      return;
     } catch (error) {
       if (statusOf(error) !== 409) throw new IndexStorageError('Could not write the referral index', { cause: error });
     }
-    this.#firstDayNoted = day;
+    try {
+      const stored = await this.#table.getEntity<{ day?: unknown }>(META_PARTITION_KEY, FIRST_DAY_ROW_KEY);
+      const storedDay = typeof stored.day === 'string' && isDay(stored.day) ? stored.day : undefined;
+      if (storedDay === undefined || day < storedDay) {
+        this.#stats.writes++;
+        await this.#table.updateEntity(
+          { partitionKey: META_PARTITION_KEY, rowKey: FIRST_DAY_ROW_KEY, day },
+          'Replace',
+          { etag: stored.etag },
+        );
+        this.#firstDayNoted = day;
+      } else this.#firstDayNoted = storedDay;
+    } catch (error) {
+      // 412: another writer moved it meanwhile; the next older write tries again.
+      if (statusOf(error) !== 412) throw new IndexStorageError('Could not write the referral index', { cause: error });
+    }
   }
 }
 

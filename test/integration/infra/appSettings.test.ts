@@ -36,6 +36,9 @@ const OPTIONAL_SETTINGS: Record<string, string> = {
   TOKEN_KEEPALIVE_SCHEDULE: 'the keep-alive timer has a default schedule (daily)',
   LOG_LEVEL: 'defaults to info',
   TOKEN_REAUTH_RECHECK_SECONDS: 'tuning; has a default',
+  REFERRAL_INDEX_TABLE_NAME: 'defaults to referralindex (the app creates the table)',
+  CONSOLE_ACTIONS_ENABLED: 'off by default: console actions are switched on per environment',
+  PARTNER_CENTER_DASHBOARD_URL: 'defaults to the public Partner Center dashboard',
 };
 
 /** Settings the app does not read but the platform does: the Functions host, the Azure SDK credential, telemetry. */
