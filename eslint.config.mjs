@@ -30,6 +30,11 @@ export default tseslint.config(
     },
   },
   {
+    // The operations console runs in the browser: its own tsconfig (DOM lib), bundled by scripts/build-console.ts.
+    files: ['console/**/*.ts'],
+    languageOptions: { parserOptions: { project: ['./console/tsconfig.json'], tsconfigRootDir: import.meta.dirname } },
+  },
+  {
     // Tests and benchmarks read JSON bodies and queue messages as untyped data on purpose: the rules that keep `any` out
     // of product code would only add casts there. Floating promises stay an error in tests too.
     files: ['test/**/*.ts', 'bench/**/*.ts'],

@@ -26,6 +26,9 @@ rm -rf "$stage"
 mkdir -p "$stage/dist"
 cp host.json package.json package-lock.json "$stage/"
 cp -R "$build/functions" "$build/shared" "$stage/dist/"
+echo "stage-package: bundling the operations console"
+CONSOLE_REPO_ROOT="$repo_root" NODE_PATH="$repo_root/node_modules" \
+  node "$build/scripts/build-console.js" --out "$stage/dist/console"
 
 echo "stage-package: installing production dependencies"
 (cd "$stage" && npm ci --omit=dev --ignore-scripts --no-audit --no-fund ${STAGE_NPM_FLAGS:-})

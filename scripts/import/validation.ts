@@ -117,10 +117,11 @@ export function validateRows(source: ImportSource, options: ValidationOptions = 
         issues.push({ code: 'invalid', message: result.problem.detail ?? result.problem.title });
       }
       for (const error of errors) {
-        if (converted.has(error.pointer)) continue;
+        const pointer = error.pointer ?? '';
+        if (converted.has(pointer)) continue;
         issues.push({
-          pointer: error.pointer,
-          columns: source.columnsFor(error.pointer),
+          pointer,
+          columns: source.columnsFor(pointer),
           code: error.code,
           message: error.message,
         });

@@ -16,6 +16,8 @@ import type { PartnerCenterClient } from '../partner-center/partnerCenterClient'
 import type { TokenBroker } from '../auth';
 import type { EventReceiver } from '../events/receiveEvent';
 import { SYNC_QUEUE_NAME } from '../events/constants';
+import type { ListingServices } from '../listing/listingServices';
+import type { TrackingRecordsLike } from '../listing/indexedTrackingRecords';
 
 /** Everything the function edges use. */
 export interface AppServices {
@@ -23,12 +25,14 @@ export interface AppServices {
   logger: Logger;
   workflow: ReferralWorkflow;
   sweeper: Sweeper;
-  store: TrackingStore;
+  store: TrackingRecordsLike;
   partnerCenter: PartnerCenterClient;
   tokenBroker: TokenBroker;
   queues: { submit: JsonQueueSender; link: JsonQueueSender; sync: JsonQueueSender };
   /** The Partner Center event receiver (verify → parse → enqueue on `referral-sync`), built on first use. */
   eventReceiver(): EventReceiver;
+  /** The referral list, the console's status and summary (issue 16). */
+  listing: ListingServices;
 }
 
 /** Optional replacements for the real dependencies. */
@@ -96,7 +100,16 @@ export function buildAppServices(settings: Settings, overrides: AppServiceOverri
   const { Sweeper: SweeperClass } = require('../workflow/sweeper') as typeof import('../workflow/sweeper');
   const { CallbackNotifier } = require('../workflow/callbackNotifier') as typeof import('../workflow/callbackNotifier');
 
-  const store = new Store({ table });
+  // Listing (issue 16): the store behind the referral-index decorator.
+  const { buildListingServices } = require('../listing/listingServices') as typeof import('../listing/listingServices');
+  const listing = buildListingServices({
+    settings,
+    logger,
+    credential: lazyCredential,
+    needsStorageCredential: needsCredential,
+    createRecords: (nowMs) => new Store({ table, nowMs }),
+  });
+  const store = listing.records;
   const tokenBroker = createTokenBrokerFromSettings(settings, {
     credential: lazyCredential(),
     logger,
@@ -160,7 +173,7 @@ export function buildAppServices(settings: Settings, overrides: AppServiceOverri
     staleAfterMs: settings.SWEEPER_STALE_AFTER_SECONDS * 1000,
     logger,
   });
-  return { settings, logger, workflow, sweeper, store, partnerCenter, tokenBroker, queues, eventReceiver };
+  return { settings, logger, workflow, sweeper, store, partnerCenter, tokenBroker, queues, eventReceiver, listing };
 }
 
 let rejectionGuardInstalled = false;

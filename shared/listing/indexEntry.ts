@@ -1,0 +1,164 @@
+/**
+ * One referral index entry: where it lives (a creation-day partition, newest first inside it) and the
+ * small projection of the tracking record that the list filters on (docs/console.md).
+ *
+ * ```
+ * PartitionKey  created-2025-11-26                      (UTC day of createdAtEpochMs)
+ * RowKey        8235860781234-r3f9c…                    (9999999999999 − createdAtEpochMs, 13 digits, then the trackingId)
+ * properties    state final dealType direction decision keySource externalReferenceId
+ *               createdAtEpochMs updatedAtEpochMs linkedAtEpochMs decisionAtEpochMs
+ * ```
+ * Table queries return a partition in RowKey order, so the inverted time makes a day read newest first.
+ */
+import type { TrackingState } from '../tracking/states';
+import { isFinalState } from '../tracking/states';
+import { Decision, Direction } from './constants';
+
+/** The fields of a tracking record the index reads (structural: any record store's records fit). */
+export interface IndexableRecord {
+  trackingId: string;
+  state: TrackingState;
+  dealType: string;
+  keySource: string;
+  request?: unknown;
+  createdAtEpochMs: number;
+  updatedAtEpochMs: number;
+  /** Added by the events issue; records without it are outbound. */
+  direction?: unknown;
+  /** Microsoft's answer, added by the events issue; absent means no answer recorded. */
+  decision?: unknown;
+  decisionAtEpochMs?: unknown;
+}
+
+/** What an index entry holds about its record. */
+export interface IndexProjection {
+  trackingId: string;
+  state: TrackingState;
+  final: boolean;
+  dealType: string;
+  direction: Direction;
+  decision?: Decision;
+  keySource: string;
+  externalReferenceId?: string;
+  createdAtEpochMs: number;
+  updatedAtEpochMs: number;
+  /** When the record became Linked (the Microsoft referral exists): the start of Microsoft's 14 days [inferred]. */
+  linkedAtEpochMs?: number;
+  decisionAtEpochMs?: number;
+}
+
+/** An entry as stored: its keys and its projection. */
+export interface IndexEntry extends IndexProjection {
+  partitionKey: string;
+  rowKey: string;
+}
+
+const NEWEST_EPOCH_MS = 9_999_999_999_999;
+const DAY_PATTERN = /^\d{4}-\d{2}-\d{2}$/;
+/** RowKey shape: 13 digits, a dash, a trackingId. */
+export const ROW_KEY_PATTERN = /^\d{13}-r[0-9a-f]{31}$/;
+const PARTITION_PREFIX = 'created-';
+const LONGEST_EXTERNAL_REFERENCE_ID = 1024;
+
+/** UTC day (`YYYY-MM-DD`) of an instant. */
+export function dayOf(epochMs: number): string {
+  return new Date(epochMs).toISOString().slice(0, 10);
+}
+
+/** True for a real calendar day written `YYYY-MM-DD`. */
+export function isDay(text: string): boolean {
+  if (!DAY_PATTERN.test(text)) return false;
+  const epochMs = Date.parse(`${text}T00:00:00Z`);
+  return !Number.isNaN(epochMs) && dayOf(epochMs) === text;
+}
+
+/** The day before `day`. */
+export function previousDay(day: string): string {
+  return dayOf(Date.parse(`${day}T00:00:00Z`) - 86_400_000);
+}
+
+/** PartitionKey of a creation day. */
+export function partitionKeyOf(day: string): string {
+  return `${PARTITION_PREFIX}${day}`;
+}
+
+/** RowKey of a record inside its day: newest first. */
+export function rowKeyOf(createdAtEpochMs: number, trackingId: string): string {
+  return `${String(NEWEST_EPOCH_MS - Math.floor(createdAtEpochMs)).padStart(13, '0')}-${trackingId}`;
+}
+
+/** The keys of the entry of a record created at `createdAtEpochMs`. */
+export function entryKeysOf(createdAtEpochMs: number, trackingId: string): { partitionKey: string; rowKey: string } {
+  return { partitionKey: partitionKeyOf(dayOf(createdAtEpochMs)), rowKey: rowKeyOf(createdAtEpochMs, trackingId) };
+}
+
+/**
+ * The projection of `record`. `previous` is the record as it was before this write (updates): it still
+ * holds the request when this write purges it, and says whether this write is the one that links.
+ */
+export function projectionOf(record: IndexableRecord, previous?: IndexableRecord): IndexProjection {
+  const externalReferenceId = externalReferenceIdOf(record.request) ?? externalReferenceIdOf(previous?.request);
+  const decision = decisionOf(record.decision);
+  const justLinked = record.state === 'Linked' && previous !== undefined && previous.state !== 'Linked';
+  return {
+    trackingId: record.trackingId,
+    state: record.state,
+    final: isFinalState(record.state),
+    dealType: record.dealType,
+    direction: directionOf(record.direction),
+    ...(decision ? { decision } : {}),
+    keySource: record.keySource,
+    ...(externalReferenceId ? { externalReferenceId } : {}),
+    createdAtEpochMs: record.createdAtEpochMs,
+    updatedAtEpochMs: record.updatedAtEpochMs,
+    ...(justLinked ? { linkedAtEpochMs: record.updatedAtEpochMs } : {}),
+    ...(typeof record.decisionAtEpochMs === 'number' ? { decisionAtEpochMs: record.decisionAtEpochMs } : {}),
+  };
+}
+
+/** Direction of a record: `inbound` only when the record says so. */
+export function directionOf(value: unknown): Direction {
+  return value === Direction.Inbound ? Direction.Inbound : Direction.Outbound;
+}
+
+/** Microsoft's answer on a record, when it holds a known one. */
+export function decisionOf(value: unknown): Decision | undefined {
+  return (Object.values(Decision) as unknown[]).includes(value) ? (value as Decision) : undefined;
+}
+
+/** The CRM's id of the deal, read from a validated request while the record still holds it. */
+export function externalReferenceIdOf(request: unknown): string | undefined {
+  if (typeof request !== 'object' || request === null || !('referral' in request)) return undefined;
+  const referral = request.referral;
+  if (typeof referral !== 'object' || referral === null || !('externalReferenceId' in referral)) return undefined;
+  const id = referral.externalReferenceId;
+  return typeof id === 'string' && id.trim() !== '' ? id.slice(0, LONGEST_EXTERNAL_REFERENCE_ID) : undefined;
+}
+
+/** Reads a stored entity back into an entry; undefined for anything that is not one (bookkeeping rows). */
+export function entryFromEntity(entity: Record<string, unknown>): IndexEntry | undefined {
+  const { partitionKey, rowKey, trackingId, state, dealType, keySource } = entity;
+  if (typeof partitionKey !== 'string' || typeof rowKey !== 'string' || !ROW_KEY_PATTERN.test(rowKey)) return undefined;
+  if (typeof trackingId !== 'string' || typeof state !== 'string') return undefined;
+  const decision = decisionOf(entity.decision);
+  const number = (value: unknown): number | undefined => (typeof value === 'number' ? value : undefined);
+  const linkedAtEpochMs = number(entity.linkedAtEpochMs);
+  const decisionAtEpochMs = number(entity.decisionAtEpochMs);
+  const externalReferenceId = typeof entity.externalReferenceId === 'string' ? entity.externalReferenceId : undefined;
+  return {
+    partitionKey,
+    rowKey,
+    trackingId,
+    state: state as TrackingState,
+    final: entity.final === true,
+    dealType: typeof dealType === 'string' ? dealType : '',
+    direction: directionOf(entity.direction),
+    ...(decision ? { decision } : {}),
+    keySource: typeof keySource === 'string' ? keySource : '',
+    ...(externalReferenceId ? { externalReferenceId } : {}),
+    createdAtEpochMs: number(entity.createdAtEpochMs) ?? 0,
+    updatedAtEpochMs: number(entity.updatedAtEpochMs) ?? 0,
+    ...(linkedAtEpochMs !== undefined ? { linkedAtEpochMs } : {}),
+    ...(decisionAtEpochMs !== undefined ? { decisionAtEpochMs } : {}),
+  };
+}

@@ -1,0 +1,240 @@
+/**
+ * The operations console in headless Chromium against the whole sandbox: deals of every kind, the list
+ * and its filters and pages, a deal's page, the charts' data, the queue cards with a poison message and
+ * its replay, the re-consent banner (the Entra stand-in refuses the refresh token), keyboard use, and no
+ * JavaScript error. Screenshots for docs/console.md go to docs/figures/console-*.png.
+ */
+import path from 'node:path';
+import { QueueServiceClient } from '@azure/storage-queue';
+import type { Page } from 'puppeteer-core';
+import type { RunningSandbox } from '../../../sandbox/sandbox';
+import { call, eventually, startTestSandbox, waitForFinal } from '../../helpers/sandboxHarness';
+import { example, uniqueDeal } from '../../helpers/examples';
+import { trackingIdForInvalidMessage } from '../../../shared/workflow/idempotency';
+import { launchBrowser, type TestBrowser } from './browser';
+
+const FIGURES = path.resolve(__dirname, '../../../docs/figures');
+const WIDE = { width: 1280, height: 800 };
+const NARROW = { width: 420, height: 800 };
+const FUNCTION_KEY = 'console-e2e-key';
+
+let sandbox: RunningSandbox;
+let chromium: TestBrowser;
+const ids: Record<'private' | 'partnerLed' | 'coSell' | 'refused', string> = {
+  private: '',
+  partnerLed: '',
+  coSell: '',
+  refused: '',
+};
+const queues = () => QueueServiceClient.fromConnectionString(sandbox.azurite.connectionString);
+const consoleUrl = (hash = '') => `${sandbox.endpoints.functions}/console?code=${FUNCTION_KEY}${hash}`;
+
+async function open(page: Page, hash = ''): Promise<void> {
+  await page.goto(consoleUrl(hash), { waitUntil: 'networkidle0' });
+  await page.waitForSelector('[data-testid="deals"][aria-busy="false"], [data-testid="deal"]');
+}
+
+const rowIds = (page: Page): Promise<string[]> =>
+  page.$$eval('[data-testid="deals"] tbody tr', (rows) =>
+    rows.map((row) => row.getAttribute('data-tracking-id') ?? ''),
+  );
+
+beforeAll(async () => {
+  sandbox = await startTestSandbox({
+    appSettings: { TOKEN_REAUTH_RECHECK_SECONDS: '1', CONSOLE_ACTIONS_ENABLED: 'true' },
+  });
+  chromium = await launchBrowser();
+  const create = async (file: string, tag: string) => {
+    const response = await call(sandbox, 'POST', '/referrals', uniqueDeal(example(file), tag));
+    expect([200, 201, 202]).toContain(response.status);
+    return (await waitForFinal(sandbox, response.body.trackingId)).trackingId as string;
+  };
+  ids.private = await create('private-deal.json', 'console-private');
+  ids.partnerLed = await create('partner-led-deal.json', 'console-partner-led');
+  ids.coSell = await create('cosell-deal.json', 'console-cosell');
+  const invalid = '{"name": "console refused deal", "dealType": "CoSel"}';
+  const intake = queues().getQueueClient('referral-intake');
+  await intake.createIfNotExists();
+  await intake.sendMessage(invalid);
+  ids.refused = (await waitForFinal(sandbox, trackingIdForInvalidMessage(invalid))).trackingId;
+  // A poisoned step message (its record is final: replaying it is a no-op for the app).
+  const poison = queues().getQueueClient('referral-link-poison');
+  await poison.createIfNotExists();
+  await poison.sendMessage(JSON.stringify({ trackingId: ids.coSell }));
+}, 180_000);
+
+afterAll(async () => {
+  await chromium?.close();
+  await sandbox?.stop();
+});
+
+describe('GET /api/referrals', () => {
+  it('lists every deal newest first and pages with a cursor', async () => {
+    const all = await call(sandbox, 'GET', '/referrals');
+    expect(all.status).toBe(200);
+    const listed = all.body.items.map((item: any) => item.trackingId);
+    expect(listed).toEqual(expect.arrayContaining(Object.values(ids)));
+    const first = await call(sandbox, 'GET', '/referrals?limit=2');
+    expect(first.body.items).toHaveLength(2);
+    expect(first.body.nextCursor).toEqual(expect.any(String));
+    const second = await call(sandbox, 'GET', `/referrals?limit=2&cursor=${first.body.nextCursor}`);
+    expect(second.body.items.map((i: any) => i.trackingId)).toEqual(listed.slice(2, 4));
+  });
+
+  it('answers 400 problem+json naming a bad filter or cursor', async () => {
+    for (const [query, parameter] of [
+      ['state=Nope', 'state'],
+      ['limit=0', 'limit'],
+      ['cursor=not-a-cursor', 'cursor'],
+      ['decision=maybe', 'decision'],
+      ['colour=red', 'colour'],
+    ]) {
+      const response = await call(sandbox, 'GET', `/referrals?${query}`);
+      expect(response.status).toBe(400);
+      expect(response.headers.get('content-type')).toContain('application/problem+json');
+      expect(response.body.parameter).toBe(parameter);
+    }
+  });
+});
+
+describe('the console', () => {
+  let page: Page;
+  beforeAll(async () => {
+    page = await chromium.newPage(WIDE);
+  });
+
+  it('serves the page and its files with a strict CSP and the function key on every call', async () => {
+    const response = await page.goto(consoleUrl(), { waitUntil: 'networkidle0' });
+    expect(response?.status()).toBe(200);
+    expect(response?.headers()['content-security-policy']).toContain("default-src 'self'");
+    const scripts = await page.$$eval('script', (s) => s.map((e) => e.getAttribute('src')));
+    expect(scripts).toEqual([expect.stringMatching(/^console\/assets\/app-[0-9a-f]{12}\.js\?code=console-e2e-key$/)]);
+    const inline = await page.$$eval('script:not([src]), style', (s) => s.length);
+    expect(inline).toBe(0);
+  });
+
+  it('shows the pipeline with every deal, and filters it', async () => {
+    await open(page);
+    expect(await rowIds(page)).toEqual(expect.arrayContaining(Object.values(ids)));
+    await page.select('select[name="state"]', 'Rejected');
+    await page.click('[data-testid="filters"] button[type="submit"]');
+    await page.waitForFunction('location.hash.includes("state=Rejected")');
+    await page.waitForSelector('[data-testid="deals"][aria-busy="false"]');
+    const rejected = await page.$$eval('[data-testid="deals"] tbody tr', (rows) =>
+      rows.map((r) => r.getAttribute('data-state')),
+    );
+    expect(rejected.length).toBeGreaterThan(0);
+    expect(new Set(rejected)).toEqual(new Set(['Rejected']));
+    expect(await rowIds(page)).toContain(ids.refused);
+    await open(page, '#/?dealType=CoSell');
+    expect(await rowIds(page)).toEqual([ids.coSell]);
+  });
+
+  it("charts the day's referrals by outcome and Microsoft's answers", async () => {
+    await open(page);
+    await page.waitForSelector('[data-chart="per-day"]');
+    const perDay = JSON.parse(
+      (await page.$eval('[data-chart="per-day"]', (e) => e.getAttribute('data-chart-data'))) ?? 'null',
+    );
+    const today = perDay[perDay.length - 1];
+    expect(today.outcomes).toMatchObject({ completed: 2, linked: 1, rejected: 1 });
+    const answers = JSON.parse(
+      (await page.$eval('[data-chart="answers"]', (e) => e.getAttribute('data-chart-data'))) ?? 'null',
+    );
+    expect(answers).toEqual({ accepted: 0, declined: 0, expired: 0, waiting: 1 });
+    expect(await page.$$eval('[data-chart] canvas', (c) => c.length)).toBeGreaterThanOrEqual(2);
+    await page.screenshot({ path: path.join(FIGURES, 'console-pipeline.png') });
+  });
+
+  it('opens a co-sell deal from the list with the keyboard and shows its ids, links and days left', async () => {
+    await open(page, '#/?dealType=CoSell');
+    let focused = '';
+    for (let presses = 0; presses < 60 && !focused.includes(`#/deal/${ids.coSell}`); presses++) {
+      await page.keyboard.press('Tab');
+      focused = String(
+        await page.evaluate('document.activeElement && document.activeElement.getAttribute("href") || ""'),
+      );
+    }
+    expect(focused).toBe(`#/deal/${ids.coSell}`);
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('[data-testid="deal"]');
+    const view = (await call(sandbox, 'GET', `/referrals/${ids.coSell}`)).body;
+    expect(await page.$eval('[data-testid="deal"]', (e) => e.getAttribute('data-state'))).toBe('Linked');
+    const links = await page.$$eval('[data-testid="deal"] dd a', (a) => a.map((e) => e.getAttribute('href')));
+    expect(links).toEqual([
+      `https://partner.microsoft.com/dashboard/referrals/v2/${view.partnerReferral.id}`,
+      `https://partner.microsoft.com/dashboard/referrals/v2/${view.microsoftReferral.id}`,
+    ]);
+    expect(await page.$eval('[data-testid="days-left"]', (e) => e.textContent)).toBe('14 of 14 days left');
+    expect(await page.evaluate('document.activeElement.tagName')).toBe('H2');
+    await page.screenshot({ path: path.join(FIGURES, 'console-deal.png') });
+  });
+
+  it("shows why a deal was refused with the contract's fixes", async () => {
+    await open(page, `#/deal/${ids.refused}`);
+    const refusal = await page.$eval('[data-testid="refusal"]', (e) => e.textContent ?? '');
+    expect(refusal).toContain('Why it was refused');
+    const view = (await call(sandbox, 'GET', `/referrals/${ids.refused}`)).body;
+    for (const error of view.lastError.errors.slice(0, 3)) expect(refusal).toContain(error.message);
+    await page.screenshot({ path: path.join(FIGURES, 'console-refused.png') });
+  });
+
+  it('counts poison messages and replays one when actions are on', async () => {
+    await open(page);
+    const poisonOf = () => page.$eval('[data-queue="referral-link"]', (e) => Number(e.getAttribute('data-poison')));
+    expect(await poisonOf()).toBe(1);
+    await page.click('[data-queue="referral-link"] summary');
+    await page.waitForSelector('[data-queue="referral-link"] .poison-list button');
+    expect(await page.$eval('[data-queue="referral-link"] .poison-list', (e) => e.textContent)).toContain(ids.coSell);
+    await page.click('[data-queue="referral-link"] .poison-list button');
+    await page.waitForFunction(
+      `document.querySelector('[data-queue="referral-link"]').getAttribute('data-poison') === '0'`,
+    );
+    expect(await poisonOf()).toBe(0);
+  });
+
+  it('reads well on a narrow window', async () => {
+    const narrow = await chromium.newPage(NARROW);
+    await open(narrow);
+    const overflow = await narrow.evaluate(
+      'document.documentElement.scrollWidth - document.documentElement.clientWidth',
+    );
+    expect(overflow).toBe(0);
+    await narrow.screenshot({ path: path.join(FIGURES, 'console-narrow.png'), fullPage: false });
+    await open(narrow, `#/deal/${ids.coSell}`);
+    expect(await narrow.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth')).toBe(
+      0,
+    );
+    await narrow.close();
+  });
+
+  it('shows the re-consent banner with the command while the refresh token is refused', async () => {
+    sandbox.entra.revokeAll();
+    await sandbox.restartHost({ kill: true });
+    const parked = await call(
+      sandbox,
+      'POST',
+      '/referrals',
+      uniqueDeal(example('private-deal.json'), 'console-parked'),
+    );
+    expect(parked.body.state).toBe('AwaitingReauthorization');
+    await eventually(
+      async () => {
+        await open(page);
+        return (await page.$('[data-testid="reconsent-banner"]')) ? true : undefined;
+      },
+      30_000,
+      500,
+    );
+    expect(await page.$eval('[data-testid="reconsent-command"]', (e) => e.textContent)).toBe('npm run auth:consent');
+    expect(await page.$eval('[data-testid="reconsent-banner"]', (e) => e.textContent)).toMatch(
+      /refresh token is [\d.]+ days old/,
+    );
+    expect(await rowIds(page)).toContain(parked.body.trackingId);
+    await page.screenshot({ path: path.join(FIGURES, 'console-reconsent.png') });
+  });
+
+  it('logged no JavaScript error', () => {
+    expect(chromium.errors).toEqual([]);
+  });
+});

@@ -1,0 +1,201 @@
+/**
+ * The referral index against Azurite: the decorator writes an entry before each record and after each
+ * update, cleans up after a duplicate create, and the list walks day partitions newest first with a
+ * cursor, skips orphan entries and never lists a record that does not match.
+ */
+import { TableClient } from '@azure/data-tables';
+import { startAzurite, type RunningAzurite } from '../../../sandbox/azurite';
+import { TrackingStore } from '../../../shared/tracking/trackingStore';
+import type { TrackingRecord } from '../../../shared/tracking/trackingRecord';
+import { CreationClock } from '../../../shared/listing/creationClock';
+import { IndexedTrackingRecords } from '../../../shared/listing/indexedTrackingRecords';
+import { ReferralIndex } from '../../../shared/listing/referralIndex';
+import { ReferralLister } from '../../../shared/listing/listReferrals';
+import { parseListQuery, type ListQuery } from '../../../shared/listing/listQuery';
+import { summarise } from '../../../shared/listing/summary';
+import { entryKeysOf } from '../../../shared/listing/indexEntry';
+import { identifyRequest } from '../../../shared/workflow/idempotency';
+
+const DAY_MS = 86_400_000;
+let azurite: RunningAzurite;
+let nowMs = Date.parse('2025-11-26T12:00:00Z');
+let tables = 0;
+
+beforeAll(async () => {
+  azurite = await startAzurite({ inMemory: true, quiet: true });
+});
+afterAll(async () => azurite?.stop());
+
+function setup() {
+  const table = (name: string) =>
+    TableClient.fromConnectionString(azurite.connectionString, `${name}${++tables}`, { allowInsecureConnection: true });
+  const clock = new CreationClock(() => nowMs);
+  const indexTable = table('index');
+  const index = new ReferralIndex({ table: indexTable });
+  const plain = new TrackingStore({ table: table('records'), nowMs: clock.nowMs });
+  const records = new IndexedTrackingRecords({ records: plain, index, clock });
+  const lister = new ReferralLister({ index, records, nowMs: () => nowMs });
+  return { index, indexTable, plain, records, lister };
+}
+
+let counter = 0;
+const newRecord = (overrides: Partial<TrackingRecord> = {}) => ({
+  trackingId: `r${(++counter).toString(16).padStart(31, '0')}`,
+  state: 'CreatingPartner' as const,
+  dealType: 'Private',
+  source: 'http' as const,
+  keySource: 'header' as const,
+  requestHash: 'h1',
+  attempts: 1,
+  request: { referral: { externalReferenceId: `crm-${counter}` } } as unknown as TrackingRecord['request'],
+  ...overrides,
+});
+
+const query = (text: string): ListQuery => {
+  const parsed = parseListQuery(new URLSearchParams(text).entries());
+  if (!parsed.ok) throw new Error(JSON.stringify(parsed.invalid));
+  return parsed.query;
+};
+const entitiesOf = async (table: TableClient) => {
+  const out: Array<Record<string, unknown>> = [];
+  for await (const e of table.listEntities<Record<string, unknown>>()) if (e.partitionKey !== 'meta') out.push(e);
+  return out;
+};
+const self = (id: string) => `https://app/api/referrals/${id}`;
+
+describe('IndexedTrackingRecords (Azurite)', () => {
+  it('writes an entry keyed by the creation instant and updates its projection with each write', async () => {
+    const { indexTable, records } = setup();
+    const created = await records.create(newRecord());
+    if (!created.created) throw new Error('expected a new record');
+    expect(created.record.createdAtEpochMs).toBe(nowMs);
+    nowMs += 1_000;
+    const completed = await records.update(created.record, { state: 'Completed', request: undefined });
+    const [entry] = await entitiesOf(indexTable);
+    expect(entry).toMatchObject({
+      ...entryKeysOf(created.record.createdAtEpochMs, created.record.trackingId),
+      state: 'Completed',
+      final: true,
+      direction: 'outbound',
+      externalReferenceId: `crm-${counter}`,
+      updatedAtEpochMs: completed.updatedAtEpochMs,
+    });
+  });
+
+  it('leaves exactly one entry when the same record is created twice', async () => {
+    const { indexTable, records } = setup();
+    const record = newRecord();
+    await records.create(record);
+    nowMs += 7;
+    const again = await records.create(record);
+    expect(again.created).toBe(false);
+    expect((await entitiesOf(indexTable)).map((e) => e.trackingId)).toEqual([record.trackingId]);
+  });
+
+  it('moves the entry to the record instant when the store was built without the creation clock', async () => {
+    const clock = new CreationClock(() => nowMs);
+    const indexTable = TableClient.fromConnectionString(azurite.connectionString, `noclock${++tables}`, {
+      allowInsecureConnection: true,
+    });
+    const index = new ReferralIndex({ table: indexTable });
+    const store = new TrackingStore({
+      table: TableClient.fromConnectionString(azurite.connectionString, `noclockrec${tables}`, {
+        allowInsecureConnection: true,
+      }),
+      nowMs: () => nowMs + 3,
+    });
+    const records = new IndexedTrackingRecords({ records: store, index, clock });
+    const created = await records.create(newRecord());
+    if (!created.created) throw new Error('expected a new record');
+    const entries = await entitiesOf(indexTable);
+    expect(entries.map((e) => e.rowKey)).toEqual([
+      entryKeysOf(created.record.createdAtEpochMs, created.record.trackingId).rowKey,
+    ]);
+  });
+});
+
+describe('ReferralLister (Azurite)', () => {
+  it('pages newest first across day partitions with a cursor, and filters on the record', async () => {
+    const { records, lister } = setup();
+    const start = nowMs;
+    const made: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      nowMs = start - i * DAY_MS; // one per day, going back
+      const created = await records.create(newRecord({ dealType: i % 2 === 0 ? 'CoSell' : 'Private' }));
+      made.push(created.created ? created.record.trackingId : '');
+    }
+    nowMs = start;
+    const first = await lister.list(query('limit=2'), self);
+    expect(first.items.map((i) => i.trackingId)).toEqual(made.slice(0, 2));
+    const cursor = first.nextCursor ?? '';
+    const second = await lister.list(query(`limit=2&cursor=${cursor}`), self);
+    expect(second.items.map((i) => i.trackingId)).toEqual(made.slice(2, 4));
+    const third = await lister.list(query(`limit=2&cursor=${second.nextCursor ?? ''}`), self);
+    expect(third.items.map((i) => i.trackingId)).toEqual(made.slice(4));
+    expect(third.nextCursor).toBeNull();
+    const cosell = await lister.list(query('dealType=CoSell'), self);
+    expect(cosell.items.map((i) => i.trackingId)).toEqual([made[0], made[2], made[4]]);
+    expect(cosell.items[0]).toMatchObject({ direction: 'outbound', links: { self: self(made[0]) } });
+    expect(cosell.cost.partitions).toBe(5);
+  });
+
+  it('skips an orphan entry and a stale projection that no longer matches, and repairs the projection', async () => {
+    const { index, plain, records, lister } = setup();
+    const created = await records.create(newRecord());
+    if (!created.created) throw new Error('expected a new record');
+    // An entry whose record was never inserted (a crash between the two writes).
+    await index.write({
+      trackingId: `r${'f'.repeat(31)}`,
+      state: 'CreatingPartner',
+      final: false,
+      dealType: 'Private',
+      direction: 'outbound',
+      keySource: 'header',
+      createdAtEpochMs: nowMs,
+      updatedAtEpochMs: nowMs,
+    });
+    // The record moves on without the index (a lost index write).
+    await plain.update(created.record, { state: 'Rejected' });
+    const stale = await lister.list(query('state=CreatingPartner'), self);
+    expect(stale.items).toEqual([]);
+    const repaired = await lister.list(query('state=Rejected'), self);
+    expect(repaired.items.map((i) => i.trackingId)).toEqual([created.record.trackingId]);
+  });
+
+  it('finds a record keyed by its externalReferenceId with a point read, and one keyed otherwise through the index', async () => {
+    const { records, lister } = setup();
+    const external = 'crm-shared-42';
+    const byExternal = identifyRequest({ referral: { externalReferenceId: external } }, undefined).trackingId;
+    await records.create(
+      newRecord({
+        trackingId: byExternal,
+        keySource: 'externalReferenceId',
+        request: { referral: { externalReferenceId: external } } as unknown as TrackingRecord['request'],
+      }),
+    );
+    nowMs += 5;
+    const byHeader = await records.create(
+      newRecord({ request: { referral: { externalReferenceId: external } } as unknown as TrackingRecord['request'] }),
+    );
+    const page = await lister.list(query(`externalReferenceId=${external}`), self);
+    expect(page.items.map((i) => i.trackingId)).toEqual([
+      byExternal,
+      byHeader.created ? byHeader.record.trackingId : '',
+    ]);
+  });
+
+  it('summarises the days by outcome and counts co-sell deals waiting for Microsoft', async () => {
+    const { index, records } = setup();
+    const a = await records.create(newRecord({ dealType: 'CoSell' }));
+    if (!a.created) throw new Error('expected a new record');
+    nowMs += 10;
+    const linking = await records.update(a.record, { state: 'CreatingMicrosoft', partnerReferralId: 'p1' });
+    await records.update(linking, { state: 'Linked', microsoftReferralId: 'm1' });
+    await records.create(newRecord({ state: 'Rejected', dealType: 'Unknown' }));
+    const summary = await summarise({ index, days: 3, nowMs: () => nowMs });
+    expect(summary.days).toHaveLength(3);
+    expect(summary.days[2].outcomes).toMatchObject({ linked: 1, rejected: 1 });
+    expect(summary.answers).toEqual({ accepted: 0, declined: 0, expired: 0, waiting: 1 });
+    expect(summary.cost).toEqual({ partitions: 3, entries: 2 });
+  });
+});
