@@ -3,6 +3,11 @@ import { getAppServices } from '../shared/app/composition';
 import { INTAKE_QUEUE_NAME, STORAGE_CONNECTION_SETTING } from '../shared/workflow/constants';
 import { runQueueStep } from './edge/queue';
 import { withTraceParent } from '../shared/platform/telemetry';
+import { lazyModule } from '../shared/platform/lazy';
+import type * as MessagesModule from '../shared/workflow/messages';
+
+/** Loaded on the first message, not at cold start (bench:coldstart). */
+const messages = lazyModule<typeof MessagesModule>(require, '../shared/workflow/messages');
 
 /**
  * Queue `referral-intake`: the POST body as plain JSON text (Power Automate) or base64 JSON (SDKs),
@@ -15,9 +20,7 @@ export async function intakeQueue(payload: unknown, context: InvocationContext):
     // The message as sent (the host hands JSON over parsed): what identifies a refused message.
     const sent =
       typeof context.triggerMetadata?.queueTrigger === 'string' ? context.triggerMetadata.queueTrigger : payload;
-    // Loaded on the first message, not at cold start (bench:coldstart).
-    const { decodeQueuePayload, parseIntakeMessage } =
-      require('../shared/workflow/messages') as typeof import('../shared/workflow/messages');
+    const { decodeQueuePayload, parseIntakeMessage } = messages();
     const decoded = decodeQueuePayload(payload);
     if (!decoded.ok) {
       const record = await workflow.rejectInvalidMessage(sent, decoded.problem);

@@ -2,6 +2,13 @@ import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } 
 import { getAppServices } from '../shared/app/composition';
 import { problem } from '../shared/referral/problem';
 import { baseUrlOf, guard, jsonResponse, problemResponse, readJsonBody } from './edge/http';
+import { lazyModule } from '../shared/platform/lazy';
+import type * as TrackingViewModule from '../shared/workflow/trackingView';
+import type * as TrackingStatesModule from '../shared/tracking/states';
+
+/** Loaded on the first call, not at cold start (bench:coldstart). */
+const trackingView = lazyModule<typeof TrackingViewModule>(require, '../shared/workflow/trackingView');
+const trackingStates = lazyModule<typeof TrackingStatesModule>(require, '../shared/tracking/states');
 
 /** Seconds a poller should wait before asking again. */
 const RETRY_AFTER_SECONDS = '5';
@@ -26,10 +33,8 @@ export async function submitReferral(request: HttpRequest, context: InvocationCo
     if (outcome.kind === 'invalid') return problemResponse(outcome.problem);
     if (outcome.kind === 'keyReused') return problemResponse(outcome.problem);
     const location = `${baseUrlOf(request, settings.PUBLIC_BASE_URL)}/api/referrals/${outcome.record.trackingId}`;
-    // Loaded on the first call, not at cold start (bench:coldstart).
-    const { toTrackingView } =
-      require('../shared/workflow/trackingView') as typeof import('../shared/workflow/trackingView');
-    const { TrackingState } = require('../shared/tracking/states') as typeof import('../shared/tracking/states');
+    const { toTrackingView } = trackingView();
+    const { TrackingState } = trackingStates();
     const view = toTrackingView(outcome.record, location);
     const replayHeader: Record<string, string> = outcome.replayed ? { 'Idempotent-Replayed': 'true' } : {};
     if (view.state === TrackingState.Rejected) {
