@@ -1,4 +1,4 @@
-import { lazy, lazyModule, optionalModule } from '../../../shared/platform/lazy';
+import { lazy, lazyModule, optionalModule, type ModuleLoader } from '../../../shared/platform/lazy';
 import type * as ProblemModule from '../../../shared/referral/problem';
 
 describe('lazy', () => {
@@ -44,12 +44,15 @@ describe('lazy', () => {
   });
 });
 
+/** This file's own require, as a caller passes it. */
+const callerRequire: ModuleLoader = require;
+
 describe('lazyModule', () => {
   it("resolves the id from the caller's file through the caller's require, once", () => {
     const requested: string[] = [];
     const load = (id: string): unknown => {
       requested.push(id);
-      return require(id) as unknown;
+      return callerRequire(id);
     };
     const problems = lazyModule<typeof ProblemModule>(load, '../../../shared/referral/problem');
     expect(requested).toEqual([]);
@@ -64,7 +67,7 @@ describe('optionalModule', () => {
     let calls = 0;
     const core = optionalModule<object>((id) => {
       calls++;
-      return require(id) as unknown;
+      return callerRequire(id);
     }, '@azure/functions-core');
     expect(core()).toBeUndefined();
     expect(core()).toBeUndefined();
