@@ -6,8 +6,8 @@
 import { problem, type ProblemDetails } from '../../shared/referral/problem';
 
 /**
- * Deepest nesting the edges accept in a message or request body: a referral nests 4 levels, an
- * envelope one more; 64 leaves room for any field Partner Center adds and is far below the ~2,500
+ * Deepest nesting the intake edge accepts: the example referrals nest 4 to 6 levels (examples/), an
+ * envelope adds one; 64 leaves room for any field Partner Center adds and is far below the ~2,500
  * levels at which `@azure/functions` overflows (docs/local-host.md, "Deeply nested messages").
  */
 export const MAX_JSON_NESTING_DEPTH = 64;
