@@ -2,6 +2,11 @@ import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } 
 import { getAppServices } from '../shared/app/composition';
 import { problem } from '../shared/referral/problem';
 import { baseUrlOf, guard, jsonResponse, problemResponse } from './edge/http';
+import { lazyModule } from '../shared/platform/lazy';
+import type * as TrackingViewModule from '../shared/workflow/trackingView';
+
+/** Loaded on the first call, not at cold start (bench:coldstart). */
+const trackingView = lazyModule<typeof TrackingViewModule>(require, '../shared/workflow/trackingView');
 
 /**
  * GET /api/referrals/{trackingId}: the tracking view. 202 + Retry-After while work continues (the
@@ -18,10 +23,7 @@ export async function getReferral(request: HttpRequest, context: InvocationConte
     const record = await workflow.get(trackingId);
     if (!record) return notFound;
     const location = `${baseUrlOf(request, settings.PUBLIC_BASE_URL)}/api/referrals/${trackingId}`;
-    // Loaded on the first call, not at cold start (bench:coldstart).
-    const { toTrackingView } =
-      require('../shared/workflow/trackingView') as typeof import('../shared/workflow/trackingView');
-    const view = toTrackingView(record, location);
+    const view = trackingView().toTrackingView(record, location);
     return view.final ? jsonResponse(200, view) : jsonResponse(202, view, { Location: location, 'Retry-After': '5' });
   });
 }

@@ -2,7 +2,14 @@ import { app, type InvocationContext } from '@azure/functions';
 import { getAppServices } from '../shared/app/composition';
 import { INTAKE_QUEUE_NAME, STORAGE_CONNECTION_SETTING } from '../shared/workflow/constants';
 import { runQueueStep } from './edge/queue';
+import { MAX_JSON_NESTING_DEPTH, tooDeeplyNested, valueNestsDeeperThan } from './edge/nesting';
+import { guardTriggerMetadataNesting } from './edge/triggerMetadataGuard';
 import { withTraceParent } from '../shared/platform/telemetry';
+import { lazyModule } from '../shared/platform/lazy';
+import type * as MessagesModule from '../shared/workflow/messages';
+
+/** Loaded on the first message, not at cold start (bench:coldstart). */
+const messages = lazyModule<typeof MessagesModule>(require, '../shared/workflow/messages');
 
 /**
  * Queue `referral-intake`: the POST body as plain JSON text (Power Automate) or base64 JSON (SDKs),
@@ -15,15 +22,20 @@ export async function intakeQueue(payload: unknown, context: InvocationContext):
     // The message as sent (the host hands JSON over parsed): what identifies a refused message.
     const sent =
       typeof context.triggerMetadata?.queueTrigger === 'string' ? context.triggerMetadata.queueTrigger : payload;
-    // Loaded on the first message, not at cold start (bench:coldstart).
-    const { decodeQueuePayload, parseIntakeMessage } =
-      require('../shared/workflow/messages') as typeof import('../shared/workflow/messages');
+    const { decodeQueuePayload, parseIntakeMessage } = messages();
+    const tooDeep = async () => {
+      const record = await workflow.rejectInvalidMessage(sent, tooDeeplyNested());
+      context.warn(`Intake message nests too deeply; recorded as ${record.trackingId} (Rejected)`);
+    };
+    // Measured before anything walks it: decoding, hashing and validation recurse (edge/nesting.ts).
+    if (valueNestsDeeperThan(payload, MAX_JSON_NESTING_DEPTH)) return tooDeep();
     const decoded = decodeQueuePayload(payload);
     if (!decoded.ok) {
       const record = await workflow.rejectInvalidMessage(sent, decoded.problem);
       context.warn(`Intake message is not JSON; recorded as ${record.trackingId} (Rejected)`);
       return;
     }
+    if (valueNestsDeeperThan(decoded.value, MAX_JSON_NESTING_DEPTH)) return tooDeep(); // base64 JSON
     const message = parseIntakeMessage(decoded.value);
     const traceparent = message.traceparent ?? context.traceContext?.traceParent ?? undefined;
     const outcome = await withTraceParent(traceparent, 'referral-intake', () =>
@@ -43,3 +55,7 @@ app.storageQueue('intakeQueue', {
   connection: STORAGE_CONNECTION_SETTING,
   handler: intakeQueue,
 });
+
+// After a registration (the library has set its programming model by then): a message nested thousands
+// of levels deep would otherwise overflow the stack in the library, before this handler (edge/triggerMetadataGuard.ts).
+guardTriggerMetadataNesting();

@@ -1,6 +1,11 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { getAppServices } from '../shared/app/composition';
 import { baseUrlOf, guard, jsonResponse, problemResponse, readJsonBody } from './edge/http';
+import { lazyModule } from '../shared/platform/lazy';
+import type * as TrackingViewModule from '../shared/workflow/trackingView';
+
+/** Loaded on the first call, not at cold start (bench:coldstart). */
+const trackingView = lazyModule<typeof TrackingViewModule>(require, '../shared/workflow/trackingView');
 
 /** Seconds a poller should wait before asking again. */
 const RETRY_AFTER_SECONDS = '5';
@@ -27,9 +32,7 @@ export async function submitReferral(request: HttpRequest, context: InvocationCo
     if (outcome.kind === 'invalid') return problemResponse(outcome.problem);
     if (outcome.kind === 'keyReused') return problemResponse(outcome.problem);
     const location = `${baseUrl}/api/referrals/${outcome.record.trackingId}`;
-    // Loaded on the first call, not at cold start (bench:coldstart).
-    const { toTrackingView, partnerCenterRejectedProblem } =
-      require('../shared/workflow/trackingView') as typeof import('../shared/workflow/trackingView');
+    const { toTrackingView, partnerCenterRejectedProblem } = trackingView();
     const view = toTrackingView(outcome.record, location);
     const replayHeader: Record<string, string> = outcome.replayed ? { 'Idempotent-Replayed': 'true' } : {};
     if (outcome.kind === 'rejected')

@@ -1,8 +1,6 @@
 import { app, type InvocationContext, type Timer } from '@azure/functions';
 import { getAppServices } from '../shared/app/composition';
-
-/** NCRONTAB schedule of the sweeper; SWEEPER_SCHEDULE overrides it (tests run it every few seconds). */
-const SCHEDULE = process.env.SWEEPER_SCHEDULE ?? '0 */1 * * * *';
+import { timerSchedule } from '../shared/platform/schedules';
 
 /** Timer: pushes stuck records forward, resumes parked ones, retries callbacks. */
 export async function sweeper(_timer: Timer, context: InvocationContext): Promise<void> {
@@ -10,4 +8,5 @@ export async function sweeper(_timer: Timer, context: InvocationContext): Promis
   if (report.requeued || report.resumed || report.callbacksRetried) context.log(`Sweep: ${JSON.stringify(report)}`);
 }
 
-app.timer('sweeper', { schedule: SCHEDULE, runOnStartup: false, handler: sweeper });
+// SWEEPER_SCHEDULE (default every minute; tests run it every few seconds), read without loading zod.
+app.timer('sweeper', { schedule: timerSchedule('SWEEPER_SCHEDULE'), runOnStartup: false, handler: sweeper });

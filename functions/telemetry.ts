@@ -5,6 +5,7 @@
  * With neither `APPLICATIONINSIGHTS_CONNECTION_STRING` nor `OTEL_EXPORTER_OTLP_ENDPOINT` set (the
  * sandbox, tests) it does nothing and loads nothing. See docs/observability.md.
  */
+import type * as InstrumentationModule from '@azure/functions-opentelemetry-instrumentation';
 import { startTelemetry } from '../shared/platform/telemetry';
 
 /**
@@ -16,7 +17,7 @@ import { startTelemetry } from '../shared/platform/telemetry';
 export function instrumentAzureFunctions(load: (id: string) => unknown): void {
   const { AzureFunctionsInstrumentation } = load(
     '@azure/functions-opentelemetry-instrumentation',
-  ) as typeof import('@azure/functions-opentelemetry-instrumentation');
+  ) as typeof InstrumentationModule;
   new AzureFunctionsInstrumentation();
   load('@azure/functions');
 }

@@ -1,5 +1,6 @@
 import { app, type InvocationContext, type Timer } from '@azure/functions';
 import { getAppServices } from '../shared/app/composition';
+import { timerSchedule } from '../shared/platform/schedules';
 
 /**
  * Daily timer: asks the token broker for a token, so the refresh token is redeemed (and rotated) at
@@ -18,7 +19,8 @@ export async function tokenKeepAlive(_timer: Timer, context: InvocationContext):
 }
 
 app.timer('tokenKeepAlive', {
-  schedule: process.env.TOKEN_KEEPALIVE_SCHEDULE ?? '0 17 3 * * *',
+  // TOKEN_KEEPALIVE_SCHEDULE (default 03:17 daily), read without loading zod.
+  schedule: timerSchedule('TOKEN_KEEPALIVE_SCHEDULE'),
   runOnStartup: false,
   handler: tokenKeepAlive,
 });

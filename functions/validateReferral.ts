@@ -1,16 +1,19 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { getSettings } from '../shared/app/composition';
 import { guard, jsonResponse, problemResponse, readJsonBody } from './edge/http';
+import { lazyModule } from '../shared/platform/lazy';
+import type * as ReferralModule from '../shared/referral';
+
+/** The contract (zod) loads on the first call, not at cold start. */
+const referralContract = lazyModule<typeof ReferralModule>(require, '../shared/referral');
 
 /** POST /api/referrals/validate: a dry run. 200 with the normalised referral, or 400 problem+json. */
 export async function validateReferral(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   return guard(context, async () => {
     const body = await readJsonBody(request);
     if (!body.ok) return body.response;
-    // The contract (zod) loads on the first call, not at cold start.
-    const { validateReferralRequest } = require('../shared/referral') as typeof import('../shared/referral');
     const settings = getSettings();
-    const result = validateReferralRequest(body.value, {
+    const result = referralContract().validateReferralRequest(body.value, {
       allowUnknownFields: settings.REFERRAL_ALLOW_UNKNOWN_FIELDS,
       allowInsecureCallback: settings.CALLBACK_ALLOW_PRIVATE_TARGETS,
       allowPrivateCallbackTargets: settings.CALLBACK_ALLOW_PRIVATE_TARGETS,

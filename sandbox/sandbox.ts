@@ -55,8 +55,15 @@ export interface SandboxOptions {
   freePorts?: boolean;
   /** Keep Azurite in memory (tests). @default false: data in a temp folder */
   inMemoryStorage?: boolean;
-  /** Extra app settings (override the sandbox's). */
+  /** Extra app settings: they win over the sandbox's choices and over {@link SandboxOptions.environment}. */
   appSettings?: Record<string, string>;
+  /**
+   * The caller's environment (`npm start` passes `process.env`): a variable named like an app setting the
+   * sandbox chooses wins over that choice, so `CALLBACK_ALLOW_PRIVATE_TARGETS=false npm start` runs the
+   * production policy. Settings the sandbox does not choose reach the app from the host's environment
+   * anyway. {@link SANDBOX_OWN_SETTINGS} are never taken from it. @default {} (tests: nothing leaks in)
+   */
+  environment?: Record<string, string | undefined>;
   /** host.json override for the local host (tests shorten polling and retries). */
   hostJson?: object;
   /** Access-token lifetime the Entra stand-in issues. @default 3600 */
@@ -72,8 +79,14 @@ export interface SandboxOptions {
 
 /** Every URL the sandbox serves, as written to `.sandbox/endpoints.json`. */
 export interface SandboxEndpoints {
+  /** The app's HTTP functions, `<host origin>/api`. */
   functions: string;
+  /** The simulator's referrals collection (`<origin>/v1.0/engagements/referrals`). */
   partnerCenter: string;
+  /** The simulator's origin: what PARTNER_CENTER_BASE_URL is set to. */
+  partnerCenterOrigin: string;
+  /** Every referral the simulator holds (GET `{ value, count }`): a look at what the app created. */
+  partnerCenterInspect: string;
   entra: string;
   keyVault: string;
   queue: string;
@@ -87,6 +100,8 @@ export interface RunningSandbox {
   endpoints: SandboxEndpoints;
   /** The settings the app runs with (also usable by in-process tests). */
   appSettings: Record<string, string>;
+  /** Names (never values) of the sandbox's settings that {@link SandboxOptions.environment} overrode. */
+  environmentOverrides: string[];
   azurite: RunningAzurite;
   entra: Awaited<ReturnType<typeof startEntra>>;
   keyVault: Awaited<ReturnType<typeof startKeyVault>>;
@@ -106,6 +121,34 @@ export const SANDBOX_IDS = {
   keyVaultReaderClientId: 'cosell-bridge-sandbox-identity',
   partnerOrganization: { id: '7d23e5ca-19dc-4eaa-aac8-5e6b559f0d1d', name: 'Contoso Partner (sandbox)' },
 } as const;
+
+/**
+ * Settings the sandbox owns even when the environment names them: not app settings but how the host
+ * process trusts the stand-ins' TLS (Node reads one NODE_EXTRA_CA_CERTS file; another one breaks every
+ * call to Entra and Key Vault).
+ */
+export const SANDBOX_OWN_SETTINGS: ReadonlySet<string> = new Set(['NODE_EXTRA_CA_CERTS']);
+
+/**
+ * The app settings: the sandbox's choices, overridden by the caller's environment where it names one of
+ * them (except {@link SANDBOX_OWN_SETTINGS}), then by explicit `appSettings`. Also returns which of
+ * the sandbox's choices the environment overrode (names only).
+ */
+export function resolveAppSettings(
+  sandboxChoices: Record<string, string>,
+  environment: Record<string, string | undefined> = {},
+  explicit: Record<string, string> = {},
+): { appSettings: Record<string, string>; environmentOverrides: string[] } {
+  const appSettings = { ...sandboxChoices };
+  const environmentOverrides: string[] = [];
+  for (const name of Object.keys(sandboxChoices)) {
+    const value = environment[name];
+    if (value === undefined || SANDBOX_OWN_SETTINGS.has(name) || name in explicit) continue;
+    appSettings[name] = value;
+    if (value !== sandboxChoices[name]) environmentOverrides.push(name);
+  }
+  return { appSettings: { ...appSettings, ...explicit }, environmentOverrides: environmentOverrides.sort() };
+}
 
 /** Starts everything; see {@link SandboxOptions}. */
 export async function startSandbox(options: SandboxOptions): Promise<RunningSandbox> {
@@ -167,7 +210,7 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
     });
     stops.push(() => partnerCenter.close());
 
-    const appSettings: Record<string, string> = {
+    const sandboxChoices: Record<string, string> = {
       FUNCTIONS_WORKER_RUNTIME: 'node',
       AzureWebJobsStorage: azurite.connectionString,
       PARTNER_CENTER_BASE_URL: partnerCenter.url,
@@ -186,8 +229,12 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
       // MSAL's instance discovery asks login.microsoftonline.com, unreachable offline (docs/sandbox.md).
       AZURE_DISABLE_INSTANCE_DISCOVERY: 'true',
       NODE_EXTRA_CA_CERTS: caPath,
-      ...options.appSettings,
     };
+    const { appSettings, environmentOverrides } = resolveAppSettings(
+      sandboxChoices,
+      options.environment,
+      options.appSettings,
+    );
     let host: RunningHost | undefined;
     const hostPort = port(DEFAULT_PORTS.host);
     const launchHost = async (fixedPort: number) =>
@@ -206,6 +253,8 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
     const endpoints: SandboxEndpoints = {
       functions: host ? `${host.url}/api` : '',
       partnerCenter: `${partnerCenter.url}/v1.0/engagements/referrals`,
+      partnerCenterOrigin: partnerCenter.url,
+      partnerCenterInspect: `${partnerCenter.url}/_sandbox/referrals`,
       entra: entra.authorityHost,
       keyVault: keyVault.url,
       queue: azurite.queueUrl,
@@ -223,6 +272,7 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
     const sandbox: RunningSandbox = {
       endpoints,
       appSettings,
+      environmentOverrides,
       azurite,
       entra,
       keyVault,

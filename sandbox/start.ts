@@ -3,18 +3,27 @@
  * the stand-ins and the local Functions host, prints one line per endpoint and a final `ready` line,
  * and stops everything on Ctrl-C.
  *
- * Environment: SANDBOX_FREE_PORTS=1 uses free ports instead of 7071/7081-7083 and 10000-10002.
+ * Environment (docs/sandbox.md, "npm start"):
+ * - any app setting, e.g. `CALLBACK_ALLOW_PRIVATE_TARGETS=false`: wins over the sandbox's own choice;
+ *   the names that did are printed (never the values);
+ * - `SANDBOX_FREE_PORTS=1`: free ports instead of 7071/7081-7083 and 10000-10002;
+ * - `SANDBOX_STATE_DIR=<folder>`: where the CA, endpoints.json and local.settings.json go (default `.sandbox`).
  */
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { startSandbox } from './sandbox';
 
+/** The variables this launcher reads itself (not app settings). */
+const LAUNCHER_ENV = { freePorts: 'SANDBOX_FREE_PORTS', stateDir: 'SANDBOX_STATE_DIR' } as const;
+
 async function main(): Promise<void> {
   const appDir = findAppDir();
-  const freePorts = process.env.SANDBOX_FREE_PORTS === '1';
+  const freePorts = process.env[LAUNCHER_ENV.freePorts] === '1';
+  const stateDir = path.resolve(appDir, process.env[LAUNCHER_ENV.stateDir] || '.sandbox');
   console.log(
     'Starting the co-sell referral bridge sandbox (Azurite, Partner Center, Entra, Key Vault, Functions host)...',
   );
-  const sandbox = await startSandbox({ appDir, freePorts, quiet: false });
+  const sandbox = await startSandbox({ appDir, stateDir, freePorts, quiet: false, environment: process.env });
   const e = sandbox.endpoints;
   const lines: Array<[string, string]> = [
     ['Functions API', e.functions],
@@ -22,8 +31,9 @@ async function main(): Promise<void> {
     ['  POST', `${e.functions}/referrals/validate`],
     ['  GET', `${e.functions}/referrals/{trackingId}`],
     ['  GET', `${e.functions}/health`],
-    ['Partner Center simulator', e.partnerCenter],
-    ['  inspect', `${sandbox.partnerCenter.url}/_sandbox/referrals`],
+    ['Partner Center simulator', e.partnerCenterOrigin],
+    ['  referrals', e.partnerCenter],
+    ['  inspect', e.partnerCenterInspect],
     ['Entra token endpoint (TLS)', e.entra],
     ['Key Vault (TLS)', e.keyVault],
     ['Azurite queues', e.queue],
@@ -31,7 +41,9 @@ async function main(): Promise<void> {
     ['Sandbox CA certificate', e.caCertificate],
   ];
   for (const [name, url] of lines) console.log(`${name.padEnd(28)} ${url}`);
-  console.log(`Endpoints written to ${path.join(appDir, '.sandbox', 'endpoints.json')}`);
+  if (sandbox.environmentOverrides.length > 0)
+    console.log(`${'From your environment'.padEnd(28)} ${sandbox.environmentOverrides.join(', ')}`);
+  console.log(`Endpoints written to ${path.join(stateDir, 'endpoints.json')}`);
   console.log('Sandbox ready. Press Ctrl-C to stop.');
 
   let stopping = false;
@@ -48,7 +60,6 @@ async function main(): Promise<void> {
 
 /** The repository root: the folder with package.json above this file (works from dist/ too). */
 function findAppDir(): string {
-  const { existsSync } = require('node:fs') as typeof import('node:fs');
   for (let dir = __dirname; dir !== path.dirname(dir); dir = path.dirname(dir)) {
     if (existsSync(path.join(dir, 'package.json')) && existsSync(path.join(dir, 'host.json'))) return dir;
   }

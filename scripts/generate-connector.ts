@@ -13,16 +13,26 @@
  *
  * Usage: node dist/scripts/generate-connector.js [--host <app>.azurewebsites.net] [--out <dir>]
  * (`--host` writes a copy for your own function app; the committed files keep the placeholder host,
- * which the import lets you change on the General tab.)
+ * which the import lets you change on the General tab.) Nothing is written unless the definition passes
+ * `@apidevtools/swagger-parser` ({@link checkSwaggerDefinition}); the Power Platform rules on top are
+ * checked by test/unit/connector/swagger2.ts.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import type SwaggerParserModule from '@apidevtools/swagger-parser';
 import { z } from 'zod';
 import { BridgeError } from '../shared/platform/errors';
 import { coSellSchema, DealType, referralRequestSchema, referralSchema } from '../shared/referral';
 import { TrackingState } from '../shared/tracking/states';
 import { TrackingStep } from '../shared/tracking/trackingRecord';
 import type { TrackingView } from '../shared/workflow/trackingView';
+import { lazyModule } from '../shared/platform/lazy';
+
+/** The Swagger 2.0 validator, loaded when a definition is checked (not by the tests that import this file). */
+const swaggerParser = lazyModule<typeof SwaggerParserModule>(require, '@apidevtools/swagger-parser');
+
+/** How the definition is validated: local `$ref`s only, nothing is fetched. */
+export const SWAGGER_PARSER_OPTIONS = { resolve: { external: false } } as const;
 
 /** The contract cannot be expressed in the Swagger 2.0 subset custom connectors accept. */
 export class ConnectorSchemaError extends BridgeError {
@@ -757,7 +767,23 @@ export function connectorDirectory(): string {
   return path.resolve(__dirname, ...up, 'connector');
 }
 
-function main(argv: readonly string[]): number {
+/**
+ * What `@apidevtools/swagger-parser` says of `definition` (a copy: the parser dereferences in place):
+ * the Swagger 2.0 JSON schema, every `$ref` resolving (local only, never fetched), and the spec rules
+ * the schema cannot express (unique operationIds, path template variables, one body parameter, ...).
+ * Empty when valid; the parser stops at its first spec error, so this holds one message or none.
+ */
+export async function checkSwaggerDefinition(definition: object): Promise<string[]> {
+  const parser = swaggerParser();
+  try {
+    await parser.validate(structuredClone(definition) as SwaggerParserModule['api'], SWAGGER_PARSER_OPTIONS);
+    return [];
+  } catch (error) {
+    return [`swagger-parser: ${error instanceof Error ? error.message : String(error)}`];
+  }
+}
+
+async function main(argv: readonly string[]): Promise<number> {
   const option = (name: string): string | undefined => {
     const at = argv.indexOf(name);
     return at >= 0 ? argv[at + 1] : undefined;
@@ -765,6 +791,12 @@ function main(argv: readonly string[]): number {
   const host = option('--host');
   const out = option('--out') ?? connectorDirectory();
   const texts = connectorFileTexts(host ? { host } : {});
+  const problems = await checkSwaggerDefinition(JSON.parse(texts.apiDefinition) as object);
+  if (problems.length > 0) {
+    for (const problem of problems) console.error(problem);
+    console.error('The connector definition is not valid Swagger 2.0: nothing was written.');
+    return 1;
+  }
   mkdirSync(out, { recursive: true });
   for (const [key, file] of Object.entries(CONNECTOR_FILES) as Array<[keyof typeof CONNECTOR_FILES, string]>) {
     writeFileSync(path.join(out, file), texts[key]);
@@ -773,4 +805,12 @@ function main(argv: readonly string[]): number {
   return 0;
 }
 
-if (require.main === module) process.exit(main(process.argv.slice(2)));
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      console.error(error instanceof Error ? error.message : String(error));
+      process.exit(1);
+    },
+  );
+}

@@ -16,9 +16,16 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { TokenCredential } from '@azure/core-auth';
 import type { QueueServiceClient } from '@azure/storage-queue';
+import type * as StorageQueueModule from '@azure/storage-queue';
+import type * as IdentityModule from '@azure/identity';
 import { BridgeError, ensureError } from '../shared/platform/errors';
 import { redact } from '../shared/platform/logging';
 import { POISON_SUFFIX, QUEUE_NAMES, STORAGE_CONNECTION_SETTING } from '../shared/workflow/constants';
+import { lazyModule } from '../shared/platform/lazy';
+
+/** The SDKs, loaded when a client is built (not by the tests that pass their own). */
+const storageQueue = lazyModule<typeof StorageQueueModule>(require, '@azure/storage-queue');
+const identitySdk = lazyModule<typeof IdentityModule>(require, '@azure/identity');
 
 /** Options of {@link replayPoisonMessages}. */
 export interface ReplayOptions {
@@ -152,11 +159,11 @@ export function storageConnectionFrom(values: Record<string, string | undefined>
 
 /** Builds a QueueServiceClient for a {@link StorageConnection}. */
 export function queueServiceFor(connection: StorageConnection, credential?: TokenCredential): QueueServiceClient {
-  const { QueueServiceClient: Client } = require('@azure/storage-queue') as typeof import('@azure/storage-queue');
+  const { QueueServiceClient: Client } = storageQueue();
   if (connection.kind === 'connectionString') return Client.fromConnectionString(connection.connectionString);
   let identity = credential;
   if (!identity) {
-    const { DefaultAzureCredential } = require('@azure/identity') as typeof import('@azure/identity');
+    const { DefaultAzureCredential } = identitySdk();
     identity = new DefaultAzureCredential(connection.clientId ? { managedIdentityClientId: connection.clientId } : {});
   }
   return new Client(connection.queueServiceUri, identity);

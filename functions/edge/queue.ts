@@ -6,6 +6,13 @@ import type { InvocationContext } from '@azure/functions';
 import { ensureError, isRetryable } from '../../shared/platform/errors';
 import type { StepMessage } from '../../shared/workflow/messages';
 import { withTraceParent } from '../../shared/platform/telemetry';
+import { lazyModule } from '../../shared/platform/lazy';
+import type * as MessagesModule from '../../shared/workflow/messages';
+import type * as MetricsModule from '../../shared/platform/metrics';
+
+/** Loaded on the first message (or the first poisoned one), not at cold start (bench:coldstart). */
+const messages = lazyModule<typeof MessagesModule>(require, '../../shared/workflow/messages');
+const metrics = lazyModule<typeof MetricsModule>(require, '../../shared/platform/metrics');
 
 /** host.json `extensions.queues.maxDequeueCount`: the try after which the runtime moves a message to poison. */
 const MAX_DEQUEUE_COUNT = 5;
@@ -18,12 +25,11 @@ export async function runQueueStep(context: InvocationContext, step: () => Promi
     const error = ensureError(thrown);
     if (isRetryable(error)) {
       const dequeueCount = Number(context.triggerMetadata?.dequeueCount ?? 0);
+      const queueName = context.options.trigger.queueName;
       if (dequeueCount >= MAX_DEQUEUE_COUNT)
-        (require('../../shared/platform/metrics') as typeof import('../../shared/platform/metrics')).recordPoison(
-          String(context.options.trigger.queueName ?? context.functionName),
-        );
+        metrics().recordPoison(typeof queueName === 'string' ? queueName : context.functionName);
       context.warn(
-        `Retryable failure (dequeueCount ${String(context.triggerMetadata?.dequeueCount ?? '?')}): ${error.name}: ${error.message}`,
+        `Retryable failure (dequeueCount ${Number.isFinite(dequeueCount) && dequeueCount > 0 ? dequeueCount : '?'}): ${error.name}: ${error.message}`,
       );
       throw error;
     }
@@ -43,9 +49,7 @@ export async function runStepMessage(
   step: (trackingId: string) => Promise<{ record: { trackingId: string; state: string } }>,
 ): Promise<void> {
   await runQueueStep(context, async () => {
-    // Loaded on the first message, not at cold start (bench:coldstart).
-    const { decodeQueuePayload, parseStepMessage } =
-      require('../../shared/workflow/messages') as typeof import('../../shared/workflow/messages');
+    const { decodeQueuePayload, parseStepMessage } = messages();
     const decoded = decodeQueuePayload(payload);
     const message: StepMessage | undefined = decoded.ok ? parseStepMessage(decoded.value) : undefined;
     if (!message) {

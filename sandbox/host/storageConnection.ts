@@ -7,7 +7,12 @@
  * exercised by the tests: no Azure here].
  */
 import { QueueServiceClient } from '@azure/storage-queue';
+import type * as IdentityModule from '@azure/identity';
+import { lazyModule } from '../../shared/platform/lazy';
 import { LocalHostError } from './errors';
+
+/** Loaded only for identity-based connections: the local path needs no credential library. */
+const identitySdk = lazyModule<typeof IdentityModule>(require, '@azure/identity');
 
 /** The app setting queue bindings use when they name none. */
 export const DEFAULT_STORAGE_CONNECTION = 'AzureWebJobsStorage';
@@ -52,8 +57,7 @@ export class StorageConnections {
       env[`${name}__serviceUri`] ??
       (accountName ? `https://${accountName}.queue.core.windows.net` : undefined);
     if (url) {
-      // Loaded only for identity-based connections: the local path needs no credential library.
-      const { DefaultAzureCredential } = require('@azure/identity') as typeof import('@azure/identity');
+      const { DefaultAzureCredential } = identitySdk();
       const clientId = env[`${name}__clientId`];
       return new QueueServiceClient(
         url,

@@ -11,13 +11,47 @@ import type { Logger } from '../platform/logging';
 import type { JsonQueueSender } from '../platform/storageClients';
 import type { ReferralWorkflow } from '../workflow/referralWorkflow';
 import type { Sweeper } from '../workflow/sweeper';
-import type { TrackingStore } from '../tracking/trackingStore';
 import type { PartnerCenterClient } from '../partner-center/partnerCenterClient';
 import type { TokenBroker } from '../auth';
 import type { EventReceiver } from '../events/receiveEvent';
 import { SYNC_QUEUE_NAME } from '../events/constants';
 import type { ListingServices } from '../listing/listingServices';
 import type { TrackingRecordsLike } from '../listing/indexedTrackingRecords';
+import { lazy, lazyModule } from '../platform/lazy';
+import type * as ConfigModule from '../platform/config';
+import type * as LoggingModule from '../platform/logging';
+import type * as StorageClientsModule from '../platform/storageClients';
+import type * as WorkflowConstantsModule from '../workflow/constants';
+import type * as DefaultCredentialModule from '../auth/defaultCredential';
+import type * as TrackingStoreModule from '../tracking/trackingStore';
+import type * as PartnerCenterClientModule from '../partner-center/partnerCenterClient';
+import type * as AuthModule from '../auth';
+import type * as ReferralWorkflowModule from '../workflow/referralWorkflow';
+import type * as SweeperModule from '../workflow/sweeper';
+import type * as CallbackNotifierModule from '../workflow/callbackNotifier';
+import type * as ListingServicesModule from '../listing/listingServices';
+import type * as CreateEventReceiverModule from '../events/createEventReceiver';
+
+// Loaded on the first call that needs them (the first invocation), not when a function module loads.
+const config = lazyModule<typeof ConfigModule>(require, '../platform/config');
+const logging = lazyModule<typeof LoggingModule>(require, '../platform/logging');
+const storageClients = lazyModule<typeof StorageClientsModule>(require, '../platform/storageClients');
+const workflowConstants = lazyModule<typeof WorkflowConstantsModule>(require, '../workflow/constants');
+const defaultCredential = lazyModule<typeof DefaultCredentialModule>(require, '../auth/defaultCredential');
+const trackingStore = lazyModule<typeof TrackingStoreModule>(require, '../tracking/trackingStore');
+const partnerCenterClient = lazyModule<typeof PartnerCenterClientModule>(
+  require,
+  '../partner-center/partnerCenterClient',
+);
+const auth = lazyModule<typeof AuthModule>(require, '../auth');
+const referralWorkflow = lazyModule<typeof ReferralWorkflowModule>(require, '../workflow/referralWorkflow');
+const sweeperModule = lazyModule<typeof SweeperModule>(require, '../workflow/sweeper');
+const callbackNotifier = lazyModule<typeof CallbackNotifierModule>(require, '../workflow/callbackNotifier');
+const listingServices = lazyModule<typeof ListingServicesModule>(require, '../listing/listingServices');
+const createEventReceiverModule = lazyModule<typeof CreateEventReceiverModule>(
+  require,
+  '../events/createEventReceiver',
+);
 
 /** Everything the function edges use. */
 export interface AppServices {
@@ -50,8 +84,7 @@ let cachedSettings: Settings | undefined;
  */
 export function getSettings(): Settings {
   if (!cachedSettings) {
-    const { loadSettings } = require('../platform/config') as typeof import('../platform/config');
-    cachedSettings = loadSettings();
+    cachedSettings = config().loadSettings();
   }
   return cachedSettings;
 }
@@ -67,19 +100,16 @@ export function getAppServices(): AppServices {
 
 /** Builds a fresh set of services (tests, benchmarks). */
 export function buildAppServices(settings: Settings, overrides: AppServiceOverrides = {}): AppServices {
-  const { createLogger } = require('../platform/logging') as typeof import('../platform/logging');
-  const { createQueueClient, createTableClient, JsonQueueSender } =
-    require('../platform/storageClients') as typeof import('../platform/storageClients');
-  const { LINK_QUEUE_NAME, SUBMIT_QUEUE_NAME } =
-    require('../workflow/constants') as typeof import('../workflow/constants');
+  const { createLogger } = logging();
+  const { createQueueClient, createTableClient, JsonQueueSender } = storageClients();
+  const { LINK_QUEUE_NAME, SUBMIT_QUEUE_NAME } = workflowConstants();
   const logger =
     overrides.logger ?? createLogger({ minLevel: settings.LOG_LEVEL, fields: { app: 'cosell-referral-bridge' } });
   guardUnhandledRejections(logger);
   let credential = overrides.credential;
   const lazyCredential = (): TokenCredential => {
     if (!credential) {
-      const { createDefaultCredential } =
-        require('../auth/defaultCredential') as typeof import('../auth/defaultCredential');
+      const { createDefaultCredential } = defaultCredential();
       credential = createDefaultCredential({ disableInstanceDiscovery: settings.AZURE_DISABLE_INSTANCE_DISCOVERY });
     }
     return credential;
@@ -91,17 +121,15 @@ export function buildAppServices(settings: Settings, overrides: AppServiceOverri
     needsCredential ? lazyCredential() : undefined,
   );
 
-  const { TrackingStore: Store } = require('../tracking/trackingStore') as typeof import('../tracking/trackingStore');
-  const { PartnerCenterClient: Client } =
-    require('../partner-center/partnerCenterClient') as typeof import('../partner-center/partnerCenterClient');
-  const { createTokenBrokerFromSettings } = require('../auth') as typeof import('../auth');
-  const { ReferralWorkflow: Workflow } =
-    require('../workflow/referralWorkflow') as typeof import('../workflow/referralWorkflow');
-  const { Sweeper: SweeperClass } = require('../workflow/sweeper') as typeof import('../workflow/sweeper');
-  const { CallbackNotifier } = require('../workflow/callbackNotifier') as typeof import('../workflow/callbackNotifier');
+  const { TrackingStore: Store } = trackingStore();
+  const { PartnerCenterClient: Client } = partnerCenterClient();
+  const { createTokenBrokerFromSettings } = auth();
+  const { ReferralWorkflow: Workflow } = referralWorkflow();
+  const { Sweeper: SweeperClass } = sweeperModule();
+  const { CallbackNotifier } = callbackNotifier();
 
   // Listing (issue 16): the store behind the referral-index decorator.
-  const { buildListingServices } = require('../listing/listingServices') as typeof import('../listing/listingServices');
+  const { buildListingServices } = listingServices();
   const listing = buildListingServices({
     settings,
     logger,
@@ -129,16 +157,10 @@ export function buildAppServices(settings: Settings, overrides: AppServiceOverri
     link: new JsonQueueSender(createQueueClient(settings, LINK_QUEUE_NAME, queueCredential)),
     sync: new JsonQueueSender(createQueueClient(settings, SYNC_QUEUE_NAME, queueCredential)),
   };
-  let receiver: EventReceiver | undefined;
   // Built on the first delivery: it parses Node's root store and loads zod, which other functions need not pay for.
-  const eventReceiver = (): EventReceiver => {
-    if (!receiver) {
-      const { createEventReceiver } =
-        require('../events/createEventReceiver') as typeof import('../events/createEventReceiver');
-      receiver = createEventReceiver(settings, { queue: queues.sync });
-    }
-    return receiver;
-  };
+  const eventReceiver = lazy((): EventReceiver =>
+    createEventReceiverModule().createEventReceiver(settings, { queue: queues.sync }),
+  );
   // Callback links are absolute, like HTTP answers: PUBLIC_BASE_URL, else the origin of the HTTP request that
   // created the record, else the app's own host name (WEBSITE_HOSTNAME, set by the Functions platform).
   const configuredBase = settings.PUBLIC_BASE_URL?.replace(/\/+$/, '');

@@ -1,3 +1,5 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import type { AppServices } from './composition';
 import { ensureError } from '../platform/errors';
 import { TrackingState } from '../tracking/states';
@@ -21,8 +23,6 @@ const VERSION = process.env.APP_VERSION ?? packageVersion();
 
 /** The app's package.json version (walks up from this file: works from the sources and from dist/). */
 function packageVersion(): string {
-  const { existsSync, readFileSync } = require('node:fs') as typeof import('node:fs');
-  const path = require('node:path') as typeof import('node:path');
   for (let dir = __dirname; dir !== path.dirname(dir); dir = path.dirname(dir)) {
     const file = path.join(dir, 'package.json');
     if (existsSync(file)) return (JSON.parse(readFileSync(file, 'utf8')) as { version?: string }).version ?? '0.0.0';

@@ -7,6 +7,10 @@
  */
 import { z } from 'zod';
 import { BridgeError } from './errors';
+import { resolveTimerSchedule, type TimerScheduleSetting } from './schedules';
+
+/** The timer schedules' defaults (they live beside the zod-free reader the timers register with). */
+export { TIMER_SCHEDULE_DEFAULTS } from './schedules';
 
 /** A setting failed validation; `settings` lists each offending name with its problem. */
 export class ConfigError extends BridgeError {
@@ -42,6 +46,20 @@ const intSetting = (defaultValue: number, min: number, max: number) =>
     });
 
 const urlSetting = z.url({ protocol: /^https?$/ });
+
+/** A timer schedule: its default from schedules.ts, checked as the timer's registration reads it. */
+const scheduleSetting = (setting: TimerScheduleSetting) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      const resolved = resolveTimerSchedule(setting, v);
+      if (!resolved.ok) {
+        ctx.addIssue({ code: 'custom', message: resolved.problem });
+        return z.NEVER;
+      }
+      return resolved.schedule;
+    });
 
 /**
  * Every environment variable the app reads. `@default` values apply when the setting is absent.
@@ -110,16 +128,16 @@ export const settingsSchema = z.object({
   /** Age after which the sweeper pushes an intermediate record forward. @default 120 */
   SWEEPER_STALE_AFTER_SECONDS: intSetting(120, 1, 86_400),
 
-  /** NCRONTAB schedule of the sweeper timer (6 fields, with seconds). @default every minute */
-  SWEEPER_SCHEDULE: z
-    .string()
-    .regex(/^(\S+\s+){5}\S+$/, 'must be a 6-field NCRONTAB expression')
-    .optional(),
-  /** NCRONTAB schedule of the daily token keep-alive (keeps the refresh token from expiring unused). @default 03:17 daily */
-  TOKEN_KEEPALIVE_SCHEDULE: z
-    .string()
-    .regex(/^(\S+\s+){5}\S+$/, 'must be a 6-field NCRONTAB expression')
-    .optional(),
+  /**
+   * NCRONTAB schedule of the sweeper timer (6 fields, with seconds). Read at registration too (module
+   * load, without zod): see schedules.ts. @default '0 *\/1 * * * *' (every minute)
+   */
+  SWEEPER_SCHEDULE: scheduleSetting('SWEEPER_SCHEDULE'),
+  /**
+   * NCRONTAB schedule of the token keep-alive (keeps the refresh token from expiring unused). Read at
+   * registration too. @default '0 17 3 * * *' (03:17 daily)
+   */
+  TOKEN_KEEPALIVE_SCHEDULE: scheduleSetting('TOKEN_KEEPALIVE_SCHEDULE'),
   /** Lowest level written to the logs: debug, info, warn, error. @default 'info' */
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   /**

@@ -2,6 +2,9 @@ import type { TokenCredential } from '@azure/core-auth';
 import type { TableClient } from '@azure/data-tables';
 import type { QueueClient } from '@azure/storage-queue';
 import type { Settings } from './config';
+import type * as DataTablesModule from '@azure/data-tables';
+import type * as StorageQueueModule from '@azure/storage-queue';
+import { lazyModule } from './lazy';
 
 /**
  * Storage clients built from the same settings the Functions host reads for `AzureWebJobsStorage`:
@@ -10,6 +13,9 @@ import type { Settings } from './config';
  * The SDKs are required lazily so that loading a function module stays cheap (cold start).
  */
 
+const dataTables = lazyModule<typeof DataTablesModule>(require, '@azure/data-tables');
+const storageQueue = lazyModule<typeof StorageQueueModule>(require, '@azure/storage-queue');
+
 /** True when storage uses a connection string rather than an identity. */
 export function usesConnectionString(settings: Settings): boolean {
   return Boolean(settings.AzureWebJobsStorage);
@@ -17,7 +23,7 @@ export function usesConnectionString(settings: Settings): boolean {
 
 /** A TableClient for `tableName`. */
 export function createTableClient(settings: Settings, tableName: string, credential?: TokenCredential): TableClient {
-  const { TableClient: Client } = require('@azure/data-tables') as typeof import('@azure/data-tables');
+  const { TableClient: Client } = dataTables();
   if (settings.AzureWebJobsStorage) {
     return Client.fromConnectionString(settings.AzureWebJobsStorage, tableName, { allowInsecureConnection: true });
   }
@@ -29,7 +35,7 @@ export function createTableClient(settings: Settings, tableName: string, credent
 
 /** A QueueClient for `queueName`. */
 export function createQueueClient(settings: Settings, queueName: string, credential?: TokenCredential): QueueClient {
-  const { QueueServiceClient } = require('@azure/storage-queue') as typeof import('@azure/storage-queue');
+  const { QueueServiceClient } = storageQueue();
   if (settings.AzureWebJobsStorage) {
     return QueueServiceClient.fromConnectionString(settings.AzureWebJobsStorage).getQueueClient(queueName);
   }

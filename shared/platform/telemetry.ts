@@ -17,7 +17,17 @@
  */
 import type { TokenCredential } from '@azure/core-auth';
 import type { Context, Link, Span, SpanContext } from '@opentelemetry/api';
+import type * as OpenTelemetryApi from '@opentelemetry/api';
+import type * as AzureMonitorModule from '@azure/monitor-opentelemetry';
+import type * as IdentityModule from '@azure/identity';
+import type * as SdkTraceBaseModule from '@opentelemetry/sdk-trace-base';
+import type * as SdkMetricsModule from '@opentelemetry/sdk-metrics';
+import type * as TraceExporterModule from '@opentelemetry/exporter-trace-otlp-http';
+import type * as MetricExporterModule from '@opentelemetry/exporter-metrics-otlp-http';
+import type * as SdkNodeModule from '@opentelemetry/sdk-node';
+import type * as InstrumentationHttpModule from '@opentelemetry/instrumentation-http';
 import { BridgeError, ensureError } from './errors';
+import { lazyModule } from './lazy';
 
 /** Where telemetry goes. */
 export const TelemetryExporter = { AzureMonitor: 'azureMonitor', Otlp: 'otlp' } as const;
@@ -80,6 +90,9 @@ const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$
 const OTEL_API_GLOBAL = Symbol.for('opentelemetry.js.api.1');
 
 let status: TelemetryStatus | undefined;
+
+/** `@opentelemetry/api`, loaded once a tracer provider is registered (never in the sandbox). */
+const openTelemetryApi = lazyModule<typeof OpenTelemetryApi>(require, '@opentelemetry/api');
 
 /**
  * Reads the telemetry settings. `APPLICATIONINSIGHTS_AUTHENTICATION_STRING` is
@@ -166,7 +179,7 @@ export async function withTraceParent<T>(
   options: { attributes?: Record<string, string | number | boolean> } = {},
 ): Promise<T> {
   if (!isRegistered('trace')) return fn();
-  const api = require('@opentelemetry/api') as typeof import('@opentelemetry/api');
+  const api = openTelemetryApi();
   const active = api.context.active();
   const activeSpanContext = api.trace.getSpanContext(active);
   const parent = parentContext(api, traceparent, active);
@@ -201,7 +214,7 @@ export async function withTraceParent<T>(
 /** The `traceparent` of the active span, to put in a queue message (undefined when nothing is traced). */
 export function activeTraceParent(): string | undefined {
   if (!isRegistered('trace')) return undefined;
-  const api = require('@opentelemetry/api') as typeof import('@opentelemetry/api');
+  const api = openTelemetryApi();
   const spanContext = api.trace.getSpanContext(api.context.active());
   if (!spanContext || !api.isSpanContextValid(spanContext)) return undefined;
   const flags = (spanContext.traceFlags & 0xff).toString(16).padStart(2, '0');
@@ -214,11 +227,7 @@ export function isRegistered(type: 'trace' | 'metrics'): boolean {
   return globals?.[type] !== undefined;
 }
 
-function parentContext(
-  api: typeof import('@opentelemetry/api'),
-  traceparent: string | undefined,
-  active: Context,
-): Context {
+function parentContext(api: typeof OpenTelemetryApi, traceparent: string | undefined, active: Context): Context {
   const match = traceparent === undefined ? null : TRACEPARENT.exec(traceparent.trim().toLowerCase());
   if (!match || match[1] === 'ff' || /^0+$/.test(match[2]) || /^0+$/.test(match[3])) return active;
   // The registered propagator (W3C trace context in every SDK set-up here) reads the header; the
@@ -240,10 +249,10 @@ function startAzureMonitor(
   credential: TokenCredential | undefined,
 ): void {
   const azureMonitor = plan.azureMonitor!;
-  const { useAzureMonitor } = load('@azure/monitor-opentelemetry') as typeof import('@azure/monitor-opentelemetry');
+  const { useAzureMonitor } = load('@azure/monitor-opentelemetry') as typeof AzureMonitorModule;
   let exporterCredential = credential;
   if (azureMonitor.entra && !exporterCredential) {
-    const { DefaultAzureCredential } = load('@azure/identity') as typeof import('@azure/identity');
+    const { DefaultAzureCredential } = load('@azure/identity') as typeof IdentityModule;
     const clientId = azureMonitor.entra.clientId;
     exporterCredential = new DefaultAzureCredential(clientId ? { managedIdentityClientId: clientId } : {});
   }
@@ -274,18 +283,10 @@ function startAzureMonitor(
  * on); logs go to Application Insights only.
  */
 function otlpPipelines(load: (id: string) => unknown) {
-  const { BatchSpanProcessor } = load(
-    '@opentelemetry/sdk-trace-base',
-  ) as typeof import('@opentelemetry/sdk-trace-base');
-  const { PeriodicExportingMetricReader } = load(
-    '@opentelemetry/sdk-metrics',
-  ) as typeof import('@opentelemetry/sdk-metrics');
-  const { OTLPTraceExporter } = load(
-    '@opentelemetry/exporter-trace-otlp-http',
-  ) as typeof import('@opentelemetry/exporter-trace-otlp-http');
-  const { OTLPMetricExporter } = load(
-    '@opentelemetry/exporter-metrics-otlp-http',
-  ) as typeof import('@opentelemetry/exporter-metrics-otlp-http');
+  const { BatchSpanProcessor } = load('@opentelemetry/sdk-trace-base') as typeof SdkTraceBaseModule;
+  const { PeriodicExportingMetricReader } = load('@opentelemetry/sdk-metrics') as typeof SdkMetricsModule;
+  const { OTLPTraceExporter } = load('@opentelemetry/exporter-trace-otlp-http') as typeof TraceExporterModule;
+  const { OTLPMetricExporter } = load('@opentelemetry/exporter-metrics-otlp-http') as typeof MetricExporterModule;
   return {
     spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter())],
     metricReaders: [new PeriodicExportingMetricReader({ exporter: new OTLPMetricExporter() })],
@@ -294,10 +295,8 @@ function otlpPipelines(load: (id: string) => unknown) {
 
 /** OTLP only: the SDK reads every OTEL_* variable itself (endpoint, headers, protocol, exporters). */
 function startOtlpOnly(load: (id: string) => unknown): void {
-  const { NodeSDK } = load('@opentelemetry/sdk-node') as typeof import('@opentelemetry/sdk-node');
-  const { HttpInstrumentation } = load(
-    '@opentelemetry/instrumentation-http',
-  ) as typeof import('@opentelemetry/instrumentation-http');
+  const { NodeSDK } = load('@opentelemetry/sdk-node') as typeof SdkNodeModule;
+  const { HttpInstrumentation } = load('@opentelemetry/instrumentation-http') as typeof InstrumentationHttpModule;
   new NodeSDK({ instrumentations: [new HttpInstrumentation({ disableIncomingRequestInstrumentation: true })] }).start();
 }
 

@@ -13,7 +13,7 @@ import {
 } from '../../../scripts/generate-connector';
 import { referralRequestSchema } from '../../../shared/referral';
 import { TrackingState } from '../../../shared/tracking/states';
-import { MAX_DEFINITION_BYTES, validateSwagger2 } from './swagger2';
+import { MAX_DEFINITION_BYTES, validateConnectorDefinition } from './swagger2';
 
 const CONNECTOR_DIR = path.resolve(__dirname, '../../../connector');
 const committed = (file: string): string => readFileSync(path.join(CONNECTOR_DIR, file), 'utf8');
@@ -43,7 +43,7 @@ describe('the committed connector', () => {
 
   it('is a valid Swagger 2.0 definition of the kind custom connectors import', () => {
     const doc = JSON.parse(committed(CONNECTOR_FILES.apiDefinition)) as Record<string, any>;
-    expect(validateSwagger2(doc)).toEqual([]);
+    expect(validateConnectorDefinition(doc)).toEqual([]);
     expect(Buffer.byteLength(committed(CONNECTOR_FILES.apiDefinition))).toBeLessThan(MAX_DEFINITION_BYTES);
   });
 });
@@ -202,7 +202,7 @@ describe('toSwaggerSchema', () => {
       },
       definitions: { X: definition },
     };
-    expect(validateSwagger2(doc)).toEqual([]);
+    expect(validateConnectorDefinition(doc)).toEqual([]);
     expect(definition.properties.size.enum).toEqual(['small', 'large']);
   });
 });
@@ -223,27 +223,33 @@ describe('titleOf', () => {
   });
 });
 
-describe('validateSwagger2', () => {
-  const valid = () =>
-    JSON.parse(JSON.stringify(buildConnector().apiDefinition)) as Record<string, any>;
+describe('validateConnectorDefinition', () => {
+  const valid = () => JSON.parse(JSON.stringify(buildConnector().apiDefinition)) as Record<string, any>;
 
   it.each([
-    { case: 'an OpenAPI 3 document', change: (d: any) => (d.swagger = '3.0.0'), message: /swagger: must be "2.0"/ },
-    { case: 'a oneOf', change: (d: any) => (d.definitions.TrackingView.properties.final.oneOf = [{ type: 'boolean' }]), message: /oneOf is not allowed/ },
-    { case: 'a $ref that does not resolve', change: (d: any) => (d.paths['/referrals'].post.responses['200'].schema.$ref = '#/definitions/Nope'), message: /does not resolve/ },
+    // Swagger 2.0 itself: @apidevtools/swagger-parser (the JSON schema, $refs, spec rules).
+    { case: 'an OpenAPI 3 document', change: (d: any) => (d.swagger = '3.0.0'), message: /swagger-parser: [\s\S]*Unrecognized Swagger version/ },
+    { case: 'a oneOf', change: (d: any) => (d.definitions.TrackingView.properties.final.oneOf = [{ type: 'boolean' }]), message: /swagger-parser: [\s\S]*additional properties/ },
+    { case: 'a nullable keyword', change: (d: any) => (d.definitions.TrackingView.properties.final.nullable = true), message: /swagger-parser: [\s\S]*additional properties/ },
+    { case: 'a $ref that does not resolve', change: (d: any) => (d.paths['/referrals'].post.responses['200'].schema.$ref = '#/definitions/Nope'), message: /swagger-parser: [\s\S]*Nope/ },
+    { case: 'an operationId used twice', change: (d: any) => (d.paths['/referrals/validate'].post.operationId = d.paths['/referrals'].post.operationId), message: /swagger-parser: [\s\S]*Duplicate operation id/ },
+    { case: 'a body parameter without schema', change: (d: any) => delete d.paths['/referrals'].post.parameters[1].schema, message: /swagger-parser: [\s\S]*schema/ },
+    { case: 'a parameter without in', change: (d: any) => delete d.paths['/referrals'].post.parameters[0].in, message: /swagger-parser: / },
+    { case: 'a path variable without parameter', change: (d: any) => (d.paths['/referrals/{trackingId}'].get.parameters = []), message: /swagger-parser: [\s\S]*missing path parameter\(s\) for \{trackingId\}/ },
+    { case: 'a host with a scheme', change: (d: any) => (d.host = 'https://example.org'), message: /swagger-parser: [\s\S]*host/ },
+    // Power Platform on top.
+    { case: 'an OpenAPI 3 document (connectors take 2.0 only)', change: (d: any) => (d.swagger = '3.0.0'), message: /swagger: must be "2.0"/ },
     { case: 'an operation without operationId', change: (d: any) => delete d.paths['/referrals'].post.operationId, message: /needs an operationId/ },
     { case: 'an operation without summary', change: (d: any) => delete d.paths['/referrals/validate'].post.summary, message: /needs a summary/ },
-    { case: 'a body parameter without schema', change: (d: any) => delete d.paths['/referrals'].post.parameters[1].schema, message: /body parameter needs a schema/ },
-    { case: 'a parameter without in', change: (d: any) => delete d.paths['/referrals'].post.parameters[0].in, message: /in must be one of/ },
-    { case: 'a path variable without parameter', change: (d: any) => (d.paths['/referrals/{trackingId}'].get.parameters = []), message: /\{trackingId\} has no path parameter/ },
+    { case: 'a summary ending with a period', change: (d: any) => (d.paths['/referrals/validate'].post.summary = 'Validate a referral.'), message: /end without a period/ },
     { case: 'an unused security definition', change: (d: any) => (d.securityDefinitions.other = { type: 'basic' }), message: /no security requirement uses it/ },
     { case: 'a request field without visibility', change: (d: any) => delete d.definitions.ReferralRequest.properties.name['x-ms-visibility'], message: /needs x-ms-visibility/ },
     { case: 'a field title in lower case', change: (d: any) => (d.definitions.TrackingView.properties.final['x-ms-summary'] = 'final'), message: /not title case/ },
-    { case: 'a nullable keyword', change: (d: any) => (d.definitions.TrackingView.properties.final.nullable = true), message: /nullable is not a Swagger 2.0 schema keyword/ },
+    { case: 'an enum with null', change: (d: any) => (d.definitions.TrackingView.properties.state.enum = [...(d.definitions.TrackingView.properties.state.enum ?? ['x']), null]), message: /enum must not contain null/ },
     { case: 'a definition over 1 MB', change: (d: any) => (d.info.description = 'x'.repeat(MAX_DEFINITION_BYTES)), message: /less than 1 MB/ },
   ])('catches $case', ({ change, message }) => {
     const doc = valid();
     change(doc);
-    expect(validateSwagger2(doc).join('\n')).toMatch(message);
+    expect(validateConnectorDefinition(doc).join('\n')).toMatch(message);
   });
 });
