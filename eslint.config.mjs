@@ -7,6 +7,7 @@ export default tseslint.config(
   {
     ignores: [
       'dist/**',
+      '.tools/**',
       'node_modules/**',
       '.sandbox/**',
       'coverage/**',

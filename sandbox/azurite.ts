@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import http from 'node:http';
 import os from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 import { BridgeError } from '../shared/platform/errors';
@@ -61,7 +62,7 @@ export async function startAzurite(options: AzuriteOptions = {}): Promise<Runnin
   const packageJson = require.resolve('azurite/package.json');
   const bin = path.join(
     path.dirname(packageJson),
-    (require(packageJson) as { bin: Record<string, string> }).bin.azurite,
+    (JSON.parse(readFileSync(packageJson, 'utf8')) as { bin: Record<string, string> }).bin.azurite,
   );
   const inMemory = options.inMemory ?? false;
   const madeTempDir = !inMemory && options.location === undefined;

@@ -68,7 +68,11 @@ export function planFunction(
       const methodsValue = Array.isArray(triggerBinding.methods) ? (triggerBinding.methods as unknown[]) : [];
       const methods = methodsValue.map((m) => String(m).toUpperCase());
       plan.kind = TriggerKind.http;
-      plan.http = { route, methods, authLevel: String(triggerBinding.authLevel ?? 'function') };
+      plan.http = {
+        route,
+        methods,
+        authLevel: typeof triggerBinding.authLevel === 'string' ? triggerBinding.authLevel : 'function',
+      };
       break;
     }
     case 'queuetrigger': {

@@ -173,7 +173,9 @@ export async function runFunctionHost(options: FunctionHostOptions): Promise<Run
     });
   }
 
-  const admin = async (method: string, urlPath: string, body: Buffer): Promise<AdminResponse> => {
+  const admin = (method: string, urlPath: string, body: Buffer): Promise<AdminResponse> =>
+    Promise.resolve(adminAnswer(method, urlPath, body));
+  const adminAnswer = (method: string, urlPath: string, body: Buffer): AdminResponse => {
     const lower = urlPath.toLowerCase().replace(/\/+$/, '');
     if (lower === '/admin/host/status' && method === 'GET') {
       return {

@@ -78,7 +78,8 @@ export function resolveHostConfig(hostJson: Record<string, unknown>, options: Lo
   const queues = asObject(getKey(extensions, 'queues') ?? {}, 'extensions.queues');
 
   const prefixValue = getKey(http, 'routePrefix');
-  const routePrefix = prefixValue === undefined ? DEFAULT_ROUTE_PREFIX : String(prefixValue).replace(/^\/+|\/+$/g, '');
+  const routePrefix =
+    prefixValue === undefined ? DEFAULT_ROUTE_PREFIX : scalarText(prefixValue).replace(/^\/+|\/+$/g, '');
 
   const batchSize = integer(getKey(queues, 'batchSize'), 'extensions.queues.batchSize', 16, 1, 32);
   const newBatchThreshold = integer(
@@ -97,7 +98,7 @@ export function resolveHostConfig(hostJson: Record<string, unknown>, options: Lo
   const visibilityTimeoutMs =
     visibilityValue === undefined ? 0 : parseTimeSpanMs(visibilityValue, 'extensions.queues.visibilityTimeout');
   const maxDequeueCount = integer(getKey(queues, 'maxDequeueCount'), 'extensions.queues.maxDequeueCount', 5, 1, 1000);
-  const encodingValue = String(getKey(queues, 'messageEncoding') ?? 'base64').toLowerCase();
+  const encodingValue = scalarText(getKey(queues, 'messageEncoding') ?? 'base64').toLowerCase();
   if (encodingValue !== 'base64' && encodingValue !== 'none') {
     throw new LocalHostError(`extensions.queues.messageEncoding must be "base64" or "none" (got "${encodingValue}")`, {
       code: 'config',
@@ -109,7 +110,7 @@ export function resolveHostConfig(hostJson: Record<string, unknown>, options: Lo
   const functionTimeoutMs =
     timeoutValue === undefined
       ? 30 * 60 * 1000
-      : String(timeoutValue).trim() === '-1'
+      : scalarText(timeoutValue).trim() === '-1'
         ? undefined
         : parseTimeSpanMs(timeoutValue, 'functionTimeout');
 
@@ -183,4 +184,11 @@ function integer(value: unknown, name: string, fallback: number, min: number, ma
     });
   }
   return n;
+}
+
+/** A host.json value as text: strings, numbers and booleans as `String` writes them, anything else as JSON. */
+function scalarText(value: unknown): string {
+  return typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean'
+    ? String(value)
+    : JSON.stringify(value);
 }

@@ -153,6 +153,8 @@ export async function invokeFunction(
         coreCtx.state = undefined;
       }
     }
+    // The hook's error is rethrown as the hook set it, as the Functions library does.
+    // eslint-disable-next-line @typescript-eslint/only-throw-error
     if (post.error !== null && post.error !== undefined) throw post.error;
     return invocationModel.getResponse(context, post.result);
   };

@@ -20,6 +20,7 @@ export interface LoadedApp {
 }
 
 /** A real dynamic import, kept out of TypeScript's CommonJS down-levelling (which would turn it into require). */
+// eslint-disable-next-line @typescript-eslint/no-implied-eval -- a fixed source text, no input reaches it
 const importModule = new Function('specifier', 'return import(specifier)') as (specifier: string) => Promise<unknown>;
 
 /** Loads the app's entry points into this process; throws {@link LocalHostError} (`appLoad`/`config`). */
@@ -59,6 +60,8 @@ export async function loadFunctionApp(appDir: string, core: FunctionsCore): Prom
     try {
       if (file.endsWith('.mjs') || (isModulePackage && file.endsWith('.js')))
         await importModule(pathToFileURL(file).href);
+      // The app's own entry point, loaded as the Functions worker loads a CommonJS app.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
       else require(file);
     } catch (error) {
       throw new LocalHostError(

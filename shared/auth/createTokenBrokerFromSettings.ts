@@ -13,6 +13,11 @@ import { createTableClient } from '../platform/storageClients';
 import { createDefaultCredential } from './defaultCredential';
 import { TokenBroker } from './tokenBroker';
 import type { BrokerHealth, TokenBrokerOptions } from './types';
+import { lazyModule } from '../platform/lazy';
+import type * as KeyVaultSecretsModule from '@azure/keyvault-secrets';
+
+// Loaded on first use, not at module load: cold starts stay short (see shared/app/composition.ts).
+const keyVaultSecrets = lazyModule<typeof KeyVaultSecretsModule>(require, '@azure/keyvault-secrets');
 
 /** Optional replacements for what the factory builds. */
 export interface TokenBrokerFactoryDeps {
@@ -35,8 +40,7 @@ export interface TokenBrokerFactoryDeps {
  * const broker = createTokenBrokerFromSettings(loadSettings(), { logger });
  */
 export function createTokenBrokerFromSettings(settings: Settings, deps: TokenBrokerFactoryDeps = {}): TokenBroker {
-  // Loaded here, not at module load: cold starts stay short (see shared/app/composition.ts).
-  const { SecretClient } = require('@azure/keyvault-secrets') as typeof import('@azure/keyvault-secrets');
+  const { SecretClient } = keyVaultSecrets();
   const credential =
     deps.credential ??
     createDefaultCredential({

@@ -12,6 +12,11 @@
 import type { Agent as HttpsAgent } from 'node:https';
 import type { TokenCredential } from '@azure/core-auth';
 import type { DefaultAzureCredentialOptions } from '@azure/identity';
+import type * as AzureIdentityModule from '@azure/identity';
+import { lazyModule } from '../platform/lazy';
+
+// Loaded on first use: @azure/identity is heavy and most function modules never need it at load time.
+const azureIdentity = lazyModule<typeof AzureIdentityModule>(require, '@azure/identity');
 
 /** The setting (shared/platform/config.ts) that turns instance discovery off. */
 export const DISABLE_INSTANCE_DISCOVERY_SETTING = 'AZURE_DISABLE_INSTANCE_DISCOVERY';
@@ -59,7 +64,6 @@ export function defaultCredentialOptions(options: DefaultCredentialOptions = {})
  * const credential = createDefaultCredential();
  */
 export function createDefaultCredential(options: DefaultCredentialOptions = {}): TokenCredential {
-  // Loaded on first use: @azure/identity is heavy and most function modules never need it at load time.
-  const { DefaultAzureCredential } = require('@azure/identity') as typeof import('@azure/identity');
+  const { DefaultAzureCredential } = azureIdentity();
   return new DefaultAzureCredential(defaultCredentialOptions(options));
 }

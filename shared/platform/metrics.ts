@@ -8,6 +8,10 @@
  */
 import type { Counter, Histogram, Meter } from '@opentelemetry/api';
 import { isRegistered } from './telemetry';
+import { lazyModule } from './lazy';
+import type * as OpenTelemetryApiModule from '@opentelemetry/api';
+
+const openTelemetryApi = lazyModule<typeof OpenTelemetryApiModule>(require, '@opentelemetry/api');
 
 /** The meter every instrument here belongs to. */
 export const METER_NAME = 'cosell-referral-bridge';
@@ -85,7 +89,7 @@ export function partnerCenterOperation(method: string, path: string): PartnerCen
 /** The instruments of the current global meter provider, or undefined when none is registered. */
 function current(): Instruments | undefined {
   if (!isRegistered('metrics')) return undefined;
-  const api = require('@opentelemetry/api') as typeof import('@opentelemetry/api');
+  const api = openTelemetryApi();
   const provider = api.metrics.getMeterProvider();
   if (instruments?.provider !== provider) instruments = create(provider, api.metrics.getMeter(METER_NAME));
   return instruments;

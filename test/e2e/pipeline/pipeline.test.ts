@@ -99,10 +99,13 @@ describe('queue intake', () => {
     const envelope = { idempotencyKey: `queue-key-${tag}`, referral: body };
     await intake().createIfNotExists();
     await intake().sendMessage(encode(JSON.stringify(envelope)));
-    const { trackingId } = identifyRequest({ referral: body }, {
-      key: envelope.idempotencyKey,
-      source: 'envelope',
-    });
+    const { trackingId } = identifyRequest(
+      { referral: body },
+      {
+        key: envelope.idempotencyKey,
+        source: 'envelope',
+      },
+    );
     const view = await waitForFinal(sandbox, trackingId);
     expect(view.state).toBe('Linked');
     expect(referralsIn(view.partnerReferral.engagementId)).toHaveLength(2);

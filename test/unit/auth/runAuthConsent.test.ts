@@ -25,7 +25,7 @@ describe('Function: runAuthConsent', () => {
     const seen: string[] = [];
     const forms: URLSearchParams[] = [];
     const fetch: FetchLike = async (url, init) => {
-      forms.push(new URLSearchParams(String(init?.body ?? '')));
+      forms.push(new URLSearchParams(typeof init?.body === 'string' ? init.body : ''));
       const response = await standIns.fetch(url, init);
       const body = (await response
         .clone()

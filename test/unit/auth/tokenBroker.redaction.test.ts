@@ -38,7 +38,7 @@ describe('Class: TokenBroker (no secret or token ever leaves it)', () => {
     // Prepare: record every secret value that crosses the wire
     const secrets = new Set<string>([standIns.app.clientSecret]);
     const fetch: FetchLike = async (url, init) => {
-      for (const [key, value] of new URLSearchParams(String(init?.body ?? '')))
+      for (const [key, value] of new URLSearchParams(typeof init?.body === 'string' ? init.body : ''))
         if (['refresh_token', 'client_secret'].includes(key)) secrets.add(value);
       const response = await standIns.fetch(url, init);
       const body = (await response

@@ -280,6 +280,8 @@ describe('functions/telemetry.ts', () => {
             return {};
           });
         }
+        // A fresh copy of the module inside jest.isolateModules: a static import would be the cached one.
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
         const module = require('../../../functions/telemetry') as { telemetry: { started: boolean } };
         expect(module.telemetry.started).toBe(false);
       });

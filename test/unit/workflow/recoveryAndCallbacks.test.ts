@@ -93,7 +93,11 @@ describe('callbacks', () => {
   });
 
   const notifier = () =>
-    new CallbackNotifier({ allowPrivateTargets: true, logger: createLogger({ sink: silentSink }), retry: { maxAttempts: 1 } });
+    new CallbackNotifier({
+      allowPrivateTargets: true,
+      logger: createLogger({ sink: silentSink }),
+      retry: { maxAttempts: 1 },
+    });
   const eventually = async <T>(probe: () => T | undefined): Promise<T> => {
     for (let i = 0; i < 200; i++) {
       const value = probe();
