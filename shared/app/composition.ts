@@ -15,6 +15,7 @@ import type { TrackingStore } from '../tracking/trackingStore';
 import type { PartnerCenterClient } from '../partner-center/partnerCenterClient';
 import type { TokenBroker } from '../auth';
 import type { EventReceiver } from '../events/receiveEvent';
+import type { CoSellUpgrade } from '../workflow/upgrade';
 import { SYNC_QUEUE_NAME } from '../events/constants';
 
 /** Everything the function edges use. */
@@ -29,6 +30,8 @@ export interface AppServices {
   queues: { submit: JsonQueueSender; link: JsonQueueSender; sync: JsonQueueSender };
   /** The Partner Center event receiver (verify → parse → enqueue on `referral-sync`), built on first use. */
   eventReceiver(): EventReceiver;
+  /** The co-sell upgrade (POST /api/referrals/{trackingId}/co-sell), built on first use. */
+  coSellUpgrade(): CoSellUpgrade;
 }
 
 /** Optional replacements for the real dependencies. */
@@ -133,6 +136,12 @@ export function buildAppServices(settings: Settings, overrides: AppServiceOverri
   const platformBase = hostName
     ? `${/^(localhost|127\.0\.0\.1)(:|$)/.test(hostName) ? 'http' : 'https'}://${hostName}`
     : '';
+  const { randomUUID } = require('node:crypto') as typeof import('node:crypto');
+  const instanceId = randomUUID();
+  const leaseDurationMs =
+    settings.STEP_LEASE_SECONDS > 0
+      ? settings.STEP_LEASE_SECONDS * 1000
+      : (settings.PARTNER_CENTER_TIMEOUT_MS + 30_000) * settings.PARTNER_CENTER_MAX_ATTEMPTS; // each attempt + its longest backoff
   const workflow = new Workflow({
     store,
     partnerCenter,
@@ -145,10 +154,8 @@ export function buildAppServices(settings: Settings, overrides: AppServiceOverri
     allowUnknownFields: settings.REFERRAL_ALLOW_UNKNOWN_FIELDS,
     allowInsecureCallback: settings.CALLBACK_ALLOW_PRIVATE_TARGETS,
     allowPrivateCallbackTargets: settings.CALLBACK_ALLOW_PRIVATE_TARGETS,
-    leaseDurationMs:
-      settings.STEP_LEASE_SECONDS > 0
-        ? settings.STEP_LEASE_SECONDS * 1000
-        : (settings.PARTNER_CENTER_TIMEOUT_MS + 30_000) * settings.PARTNER_CENTER_MAX_ATTEMPTS, // each attempt + its longest backoff
+    leaseDurationMs,
+    instanceId,
     linkAdoptLookup: settings.LINK_ADOPT_LOOKUP,
     linkMode: settings.LINK_MODE,
   });
@@ -160,7 +167,34 @@ export function buildAppServices(settings: Settings, overrides: AppServiceOverri
     staleAfterMs: settings.SWEEPER_STALE_AFTER_SECONDS * 1000,
     logger,
   });
-  return { settings, logger, workflow, sweeper, store, partnerCenter, tokenBroker, queues, eventReceiver };
+  let upgrade: CoSellUpgrade | undefined;
+  const coSellUpgrade = (): CoSellUpgrade => {
+    if (!upgrade) {
+      const { CoSellUpgrade: Upgrade } = require('../workflow/upgrade') as typeof import('../workflow/upgrade');
+      upgrade = new Upgrade({
+        records: store,
+        runner: workflow.steps,
+        partnerCenter,
+        logger,
+        lease: { instanceId, leaseDurationMs, nowMs: Date.now },
+        linkInline: settings.LINK_MODE === 'inline',
+        privateUpgrade: settings.COSELL_UPGRADE_PRIVATE,
+      });
+    }
+    return upgrade;
+  };
+  return {
+    settings,
+    logger,
+    workflow,
+    sweeper,
+    store,
+    partnerCenter,
+    tokenBroker,
+    queues,
+    eventReceiver,
+    coSellUpgrade,
+  };
 }
 
 let rejectionGuardInstalled = false;
