@@ -87,7 +87,7 @@ async function created(file: string, tag: string): Promise<TrackingRecord> {
 function partnerReferralOf(record: TrackingRecord): PartnerCenterReferral {
   const found = world.simulator.referrals().find((r) => r.id === record.partnerReferralId);
   if (!found) throw new Error('no partner referral');
-  return found as unknown as PartnerCenterReferral;
+  return found;
 }
 
 function problemOf(outcome: UpgradeOutcome): { status: number; type: string; detail?: string } {
