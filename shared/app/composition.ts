@@ -5,6 +5,7 @@
  * loaded here on first use, not when a function module is loaded, to keep cold starts short. Tests
  * and the sandbox pass overrides through {@link buildAppServices}.
  */
+import { randomUUID } from 'node:crypto';
 import type { TokenCredential } from '@azure/core-auth';
 import type { Settings } from '../platform/config';
 import type { Logger } from '../platform/logging';
@@ -136,7 +137,6 @@ export function buildAppServices(settings: Settings, overrides: AppServiceOverri
   const platformBase = hostName
     ? `${/^(localhost|127\.0\.0\.1)(:|$)/.test(hostName) ? 'http' : 'https'}://${hostName}`
     : '';
-  const { randomUUID } = require('node:crypto') as typeof import('node:crypto');
   const instanceId = randomUUID();
   const leaseDurationMs =
     settings.STEP_LEASE_SECONDS > 0

@@ -27,7 +27,11 @@ describe('tracking state machine', () => {
       const seen = new Set<TrackingState>([start]);
       const queue = [start];
       while (queue.length)
-        for (const next of ALLOWED_TRANSITIONS[queue.shift()!]) if (!seen.has(next)) (seen.add(next), queue.push(next));
+        for (const next of ALLOWED_TRANSITIONS[queue.shift()!]) {
+          if (seen.has(next)) continue;
+          seen.add(next);
+          queue.push(next);
+        }
       expect([...seen].some(isFinalState)).toBe(true);
     }
   });
