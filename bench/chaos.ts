@@ -15,6 +15,8 @@
  * 2 s, a step lease lasts 20 s (STEP_LEASE_SECONDS: a killed host's records are taken over after it),
  * and a killed host's leased queue messages reappear after 4 s (LOCAL_HOST_QUEUE_LEASE_MS).
  * HTTP clients retry a lost or 5xx answer with the same request (same key), as the contract asks.
+ * Every third PartnerLed or Private deal is upgraded to co-sell once Completed
+ * (`POST /api/referrals/{id}/co-sell`, sent twice at once, during the faults): they must end Linked.
  * Then the run waits (bounded) until every submitted request's record is final and checks the
  * invariants: nothing lost, no duplicate partner or Microsoft referral, every CoSell deal linked.
  *
@@ -64,7 +66,17 @@ export interface ChaosFigures {
   /** Distinct requests submitted (a request sent twice counts once). */
   submitted: number;
   /** Sends, duplicates and retries included. */
-  sends: { http: number; queuePlain: number; queueBase64: number; duplicates: number; httpRetries: number };
+  sends: {
+    http: number;
+    queuePlain: number;
+    queueBase64: number;
+    duplicates: number;
+    httpRetries: number;
+    /** Upgrade requests sent (UPGRADE_SENDS per upgraded deal). */
+    upgrades: number;
+  };
+  /** PartnerLed and Private deals upgraded to co-sell in the run (counted in expectedLinked). */
+  upgraded: number;
   /** Submitted requests whose record is in a final state. */
   finalState: number;
   /** Submitted requests with no tracking record, or no partner referral when one was expected. */
@@ -107,7 +119,15 @@ interface Planned {
   trackingId: string;
   /** Send it a second time (same channel or the other one). */
   duplicateVia?: 'http' | 'queue-plain';
+  /** A PartnerLed or Private deal upgraded to co-sell once Completed: it must end Linked. */
+  upgrade?: boolean;
 }
+
+/** Upgrade sends per upgraded deal, at once (concurrent upgrades must make one Microsoft referral). */
+const UPGRADE_SENDS = 2;
+
+/** True when the deal must end Linked: created as CoSell, or upgraded. */
+const expectsLink = (planned: Planned): boolean => planned.dealType === 'CoSell' || planned.upgrade === true;
 
 /** Partner Center faults for the whole submission phase. */
 const BASELINE_PC_FAULTS = {
@@ -130,6 +150,9 @@ const DEPENDENCY_FAULTS = {
 /** Plans the mix: deal type, channel, key and duplicates from a seeded PRNG. */
 export function planChaosMix(options: { referrals: number; seed: number }): Planned[] {
   const random = createPrng(options.seed);
+  // Every third PartnerLed or Private deal (the first included) is upgraded: no PRNG draw, so the mix of a
+  // seed is the same as before upgrades were added.
+  let notCoSell = 0;
   return Array.from({ length: options.referrals }, (_, index): Planned => {
     const r = random();
     const dealType: DealType = r < 0.5 ? 'CoSell' : r < 0.75 ? 'PartnerLed' : 'Private';
@@ -140,6 +163,7 @@ export function planChaosMix(options: { referrals: number; seed: number }): Plan
     const duplicateVia = d < 0.04 ? 'http' : d < 0.08 ? 'queue-plain' : undefined;
     const body = uniqueDeal(dealType, `chaos-${options.seed}-${index}`);
     const key = keyed ? `chaos-key-${options.seed}-${index}` : undefined;
+    const upgrade = dealType !== 'CoSell' && notCoSell++ % 3 === 0;
     // Header and envelope keys share one namespace: the same key is the same request on both channels.
     const trackingId = expectedTrackingId(
       body,
@@ -153,6 +177,7 @@ export function planChaosMix(options: { referrals: number; seed: number }): Plan
       ...(key ? { key } : {}),
       trackingId,
       ...(duplicateVia ? { duplicateVia } : {}),
+      ...(upgrade ? { upgrade } : {}),
     };
   });
 }
@@ -212,7 +237,7 @@ async function drive(
   const hostOutput: string[] = [];
   const kills = options.kills ?? 2;
   const intake = new IntakeSender(sandbox);
-  const sends = { http: 0, queuePlain: 0, queueBase64: 0, duplicates: 0, httpRetries: 0 };
+  const sends = { http: 0, queuePlain: 0, queueBase64: 0, duplicates: 0, httpRetries: 0, upgrades: 0 };
   const pcFaults = (extra: FaultConfig = {}): FaultConfig => ({ seed: options.seed, ...BASELINE_PC_FAULTS, ...extra });
   sandbox.partnerCenter.setFaults(pcFaults());
 
@@ -303,6 +328,38 @@ async function drive(
     }
   };
 
+  // Waits (bounded) for the deal to be Completed, then sends its upgrade UPGRADE_SENDS times at once, each
+  // retried on a lost or 5xx answer and on 409 (still being created), as a client would.
+  const upgrades: Array<Promise<void>> = [];
+  const upgradeOnce = async (planned: Planned, deadlineMs: number): Promise<void> => {
+    const url = `${bench.functionsUrl()}/referrals/${planned.trackingId}`;
+    for (;;) {
+      const view = await client.request(url, { timeoutMs: 15_000 });
+      if (view.status === 200 && view.json?.state === 'Completed') break;
+      if (view.status === 200 && view.json?.final) return; // Rejected: nothing to upgrade (the check reports it)
+      if (Date.now() > deadlineMs) return log(`chaos: #${planned.index} never Completed for its upgrade`);
+      await sleep(500);
+    }
+    const body = {
+      coSell: { notes: 'Upgraded during the chaos run.', assistanceRequestCode: 'ProofOfConceptOrDemo' },
+      shareWithMicrosoft: true,
+    };
+    const sendOne = async (): Promise<void> => {
+      for (let attempt = 0; ; attempt++) {
+        const answer = await client.request(`${url}/co-sell`, { body, timeoutMs: 15_000 });
+        if ([200, 202].includes(answer.status)) return;
+        if (answer.status !== 0 && answer.status < 500 && answer.status !== 409)
+          return log(`chaos: #${planned.index} upgrade answered ${answer.status}: ${answer.text.slice(0, 200)}`);
+        if (Date.now() > deadlineMs)
+          return log(`chaos: #${planned.index} upgrade gave up (${answer.status || answer.error?.message})`);
+        sends.httpRetries++;
+        await sleep(Math.min(2_000, 200 * 2 ** Math.min(attempt, 4)));
+      }
+    };
+    await Promise.all(Array.from({ length: UPGRADE_SENDS }, sendOne));
+    sends.upgrades += UPGRADE_SENDS;
+  };
+
   const rate = options.submitRatePerSecond ?? 25;
   const startedAtMs = Date.now();
   await mapWithConcurrency(plan, 16, async (planned) => {
@@ -316,6 +373,7 @@ async function drive(
       // A header key and an envelope key are the same request; an unkeyed body is identified by its externalReferenceId.
       await sendVia(planned, planned.duplicateVia);
     }
+    if (planned.upgrade) upgrades.push(upgradeOnce(planned, Date.now() + 120_000));
   });
   fireEventsUpTo(1);
   await eventChain;
@@ -331,6 +389,7 @@ async function drive(
   sandbox.partnerCenter.clearFaults();
   sandbox.keyVault.clearFaults();
   sandbox.entra.clearFaults();
+  await Promise.all(upgrades); // before the settle: an upgrade not yet sent would look final as Completed
 
   // Settle: every submitted record final, and the queues drained.
   const expectedIds = [...new Set(plan.map((p) => p.trackingId))];
@@ -417,12 +476,14 @@ async function check(
       lost++;
       problems.push(`#${planned.index} ${planned.dealType}: ${record.state} without its partner referral`);
     }
-    if (planned.dealType === 'CoSell' && record.state === 'Linked') {
+    if (expectsLink(planned) && record.state === 'Linked') {
       if (record.microsoftReferralId && byId.get(record.microsoftReferralId)?.engagementId === partner?.engagementId)
         linked++;
       else problems.push(`#${planned.index}: Linked but the Microsoft referral is missing or in another engagement`);
     }
-    if (planned.dealType !== 'CoSell' && record.state === 'Completed') completed++;
+    if (!expectsLink(planned) && record.state === 'Completed') completed++;
+    if (expectsLink(planned) && record.state === 'Completed')
+      problems.push(`#${planned.index} ${planned.dealType}: Completed, but its upgrade to co-sell never linked`);
   }
   const partnerByExternalId = new Map<string, number>();
   const microsoftByEngagement = new Map<string, number>();
@@ -454,9 +515,10 @@ async function check(
     duplicatePartnerReferrals: extra(partnerByExternalId),
     duplicateMicrosoftReferrals: extra(microsoftByEngagement),
     linked,
-    expectedLinked: uniquePlans.filter((p) => p.dealType === 'CoSell').length,
+    expectedLinked: uniquePlans.filter(expectsLink).length,
     completed,
-    expectedCompleted: uniquePlans.filter((p) => p.dealType !== 'CoSell').length,
+    expectedCompleted: uniquePlans.filter((p) => !expectsLink(p)).length,
+    upgraded: uniquePlans.filter((p) => p.upgrade).length,
     rejected,
     notFinal,
     poisoned: poisonCount(depths),

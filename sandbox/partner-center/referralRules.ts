@@ -485,8 +485,11 @@ export function isObject(value: unknown): value is JsonObject {
  * creation, as `{ target, message }`, or undefined. The documented list
  * (../shared/reference/partner-center-lifecycle.md, "Updating a referral"): customer name, address,
  * country and DUNS; consent flags; partner id (`mpnId`). Sharing with Microsoft cannot be undone:
- * `consentToShareReferralWithMicrosoftSellers` may go from false to true (an upgrade to co-sell), never
- * back. Location scope has no documented field and is not checked.
+ * `consentToShareReferralWithMicrosoftSellers` may go from false to true and `type` from Independent to
+ * Shared (an upgrade to co-sell), never back. The reference says both "consent flags are read-only after
+ * creation" and "Private and partner-led deals can be upgraded to co-sell before a terminal state"; sharing
+ * allowed and un-sharing refused is how the simulator reconciles them [inferred]. Location scope has no
+ * documented field and is not checked.
  */
 export function readOnlyProblem(
   previous: JsonObject,
@@ -518,6 +521,9 @@ export function readOnlyProblem(
       };
     }
     return readOnly(`consent.${key}`);
+  }
+  if (previous.type === 'Shared' && next.type !== 'Shared') {
+    return { target: 'type', message: 'A referral shared with Microsoft cannot be unshared (type Shared).' };
   }
   if (previous.mpnId !== undefined && previous.mpnId !== null && !sameValue(previous.mpnId, next.mpnId))
     return readOnly('mpnId');

@@ -5,6 +5,7 @@
  * loaded here on first use, not when a function module is loaded, to keep cold starts short. Tests
  * and the sandbox pass overrides through {@link buildAppServices}.
  */
+import { randomUUID } from 'node:crypto';
 import type { TokenCredential } from '@azure/core-auth';
 import type { Settings } from '../platform/config';
 import type { Logger } from '../platform/logging';
@@ -14,6 +15,7 @@ import type { Sweeper } from '../workflow/sweeper';
 import type { PartnerCenterClient } from '../partner-center/partnerCenterClient';
 import type { TokenBroker } from '../auth';
 import type { EventReceiver } from '../events/receiveEvent';
+import type { CoSellUpgrade } from '../workflow/upgrade';
 import { SYNC_QUEUE_NAME } from '../events/constants';
 import type { ListingServices } from '../listing/listingServices';
 import type { TrackingRecordsLike } from '../listing/indexedTrackingRecords';
@@ -30,6 +32,7 @@ import type * as ReferralWorkflowModule from '../workflow/referralWorkflow';
 import type * as SweeperModule from '../workflow/sweeper';
 import type * as CallbackNotifierModule from '../workflow/callbackNotifier';
 import type * as ListingServicesModule from '../listing/listingServices';
+import type * as UpgradeModule from '../workflow/upgrade';
 import type * as CreateEventReceiverModule from '../events/createEventReceiver';
 
 // Loaded on the first call that needs them (the first invocation), not when a function module loads.
@@ -48,6 +51,7 @@ const referralWorkflow = lazyModule<typeof ReferralWorkflowModule>(require, '../
 const sweeperModule = lazyModule<typeof SweeperModule>(require, '../workflow/sweeper');
 const callbackNotifier = lazyModule<typeof CallbackNotifierModule>(require, '../workflow/callbackNotifier');
 const listingServices = lazyModule<typeof ListingServicesModule>(require, '../listing/listingServices');
+const upgradeModule = lazyModule<typeof UpgradeModule>(require, '../workflow/upgrade');
 const createEventReceiverModule = lazyModule<typeof CreateEventReceiverModule>(
   require,
   '../events/createEventReceiver',
@@ -67,6 +71,8 @@ export interface AppServices {
   eventReceiver(): EventReceiver;
   /** The referral list, the console's status and summary (issue 16). */
   listing: ListingServices;
+  /** The co-sell upgrade (POST /api/referrals/{trackingId}/co-sell), built on first use. */
+  coSellUpgrade(): CoSellUpgrade;
 }
 
 /** Optional replacements for the real dependencies. */
@@ -168,6 +174,11 @@ export function buildAppServices(settings: Settings, overrides: AppServiceOverri
   const platformBase = hostName
     ? `${/^(localhost|127\.0\.0\.1)(:|$)/.test(hostName) ? 'http' : 'https'}://${hostName}`
     : '';
+  const instanceId = randomUUID();
+  const leaseDurationMs =
+    settings.STEP_LEASE_SECONDS > 0
+      ? settings.STEP_LEASE_SECONDS * 1000
+      : (settings.PARTNER_CENTER_TIMEOUT_MS + 30_000) * settings.PARTNER_CENTER_MAX_ATTEMPTS; // each attempt + its longest backoff
   const workflow = new Workflow({
     store,
     partnerCenter,
@@ -180,10 +191,8 @@ export function buildAppServices(settings: Settings, overrides: AppServiceOverri
     allowUnknownFields: settings.REFERRAL_ALLOW_UNKNOWN_FIELDS,
     allowInsecureCallback: settings.CALLBACK_ALLOW_PRIVATE_TARGETS,
     allowPrivateCallbackTargets: settings.CALLBACK_ALLOW_PRIVATE_TARGETS,
-    leaseDurationMs:
-      settings.STEP_LEASE_SECONDS > 0
-        ? settings.STEP_LEASE_SECONDS * 1000
-        : (settings.PARTNER_CENTER_TIMEOUT_MS + 30_000) * settings.PARTNER_CENTER_MAX_ATTEMPTS, // each attempt + its longest backoff
+    leaseDurationMs,
+    instanceId,
     linkAdoptLookup: settings.LINK_ADOPT_LOOKUP,
     linkMode: settings.LINK_MODE,
   });
@@ -195,7 +204,31 @@ export function buildAppServices(settings: Settings, overrides: AppServiceOverri
     staleAfterMs: settings.SWEEPER_STALE_AFTER_SECONDS * 1000,
     logger,
   });
-  return { settings, logger, workflow, sweeper, store, partnerCenter, tokenBroker, queues, eventReceiver, listing };
+  const coSellUpgrade = lazy(
+    (): CoSellUpgrade =>
+      new (upgradeModule().CoSellUpgrade)({
+        records: store,
+        runner: workflow.steps,
+        partnerCenter,
+        logger,
+        lease: { instanceId, leaseDurationMs, nowMs: Date.now },
+        linkInline: settings.LINK_MODE === 'inline',
+        privateUpgrade: settings.COSELL_UPGRADE_PRIVATE,
+      }),
+  );
+  return {
+    settings,
+    logger,
+    workflow,
+    sweeper,
+    store,
+    partnerCenter,
+    tokenBroker,
+    queues,
+    eventReceiver,
+    listing,
+    coSellUpgrade,
+  };
 }
 
 let rejectionGuardInstalled = false;

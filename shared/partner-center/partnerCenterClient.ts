@@ -43,6 +43,20 @@ export interface CallOptions {
   logFields?: Record<string, unknown>;
 }
 
+/** One JSON Patch (RFC 6902) operation; Partner Center documents `replace` and `add` only. */
+export interface ReferralPatchOperation {
+  op: 'replace' | 'add';
+  /** JSON pointer into the referral, e.g. `/details/dealValue`. */
+  path: string;
+  value: unknown;
+}
+
+/** Options of {@link PartnerCenterClient.patchReferral}. */
+export interface PatchOptions extends CallOptions {
+  /** `If-Match`: the eTag of the referral as read; a changed referral answers 412. */
+  ifMatch?: string;
+}
+
 /** Options for {@link PartnerCenterClient}. */
 export interface PartnerCenterClientOptions {
   /** API origin, e.g. https://api.partner.microsoft.com (the sandbox simulator locally). */
@@ -147,6 +161,30 @@ export class PartnerCenterClient {
   }
 
   /**
+   * `PATCH /v1.0/engagements/referrals/{id}` (JSON Patch), with `If-Match` when given. Asks for the referral
+   * back (`Prefer: return=representation`); a 204 answers undefined. A 412 (the referral changed since it
+   * was read) is a {@link PartnerCenterRejectedError} with status 412: read again and decide again.
+   */
+  async patchReferral(
+    id: string,
+    operations: readonly ReferralPatchOperation[],
+    options: PatchOptions = {},
+  ): Promise<PartnerCenterReferral | undefined> {
+    const headers: Record<string, string> = {
+      'Content-Type': 'application/json-patch+json',
+      Prefer: 'return=representation',
+      ...(options.ifMatch === undefined ? {} : { 'If-Match': options.ifMatch }),
+    };
+    return this.#call<PartnerCenterReferral | undefined>(
+      'PATCH',
+      `${REFERRALS_PATH}/${encodeURIComponent(id)}`,
+      operations,
+      options,
+      headers,
+    );
+  }
+
+  /**
    * `GET /v1.0/engagements/referrals?$filter=...`, following `@odata.nextLink` up to `maxItems`.
    * Build `filter` with {@link odataEquals} so values are escaped.
    */
@@ -182,18 +220,24 @@ export class PartnerCenterClient {
     return `${url.pathname}${url.search}`;
   }
 
-  async #call<T>(method: string, path: string, body: unknown, options: CallOptions): Promise<T> {
+  async #call<T>(
+    method: string,
+    path: string,
+    body: unknown,
+    options: CallOptions,
+    headers: Record<string, string> = {},
+  ): Promise<T> {
     const requestId = options.requestId ?? randomUUID();
     let refreshedAfter401 = false;
     return withRetry(
       async (attempt) => {
         const correlationId = randomUUID();
         let token = await this.#tokens.getAccessToken();
-        let response = await this.#attempt(method, path, body, token, requestId, correlationId, options);
+        let response = await this.#attempt(method, path, body, token, { requestId, correlationId, headers }, options);
         if (!(response instanceof PartnerCenterError) && response.status === 401 && !refreshedAfter401) {
           refreshedAfter401 = true;
           token = await this.#tokens.getAccessToken({ forceRefresh: true, rejectedToken: token });
-          response = await this.#attempt(method, path, body, token, requestId, correlationId, options);
+          response = await this.#attempt(method, path, body, token, { requestId, correlationId, headers }, options);
         }
         const outcome =
           response instanceof PartnerCenterError ? response : this.#interpret<T>(response, requestId, correlationId);
@@ -224,10 +268,10 @@ export class PartnerCenterClient {
     path: string,
     body: unknown,
     token: string,
-    requestId: string,
-    correlationId: string,
+    ids: { requestId: string; correlationId: string; headers: Record<string, string> },
     options: CallOptions,
   ): Promise<PartnerCenterAnswer | PartnerCenterError> {
+    const { requestId, correlationId } = ids;
     return this.#limiter.run(async () => {
       const remainingMs =
         options.deadlineEpochMs === undefined
@@ -250,6 +294,7 @@ export class PartnerCenterClient {
           'MS-RequestId': requestId,
           'MS-CorrelationId': correlationId,
           ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
+          ...ids.headers,
         },
         body: body === undefined ? undefined : JSON.stringify(body),
         agent: this.#agent,

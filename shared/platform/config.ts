@@ -155,6 +155,15 @@ export const settingsSchema = z.object({
    * @default 'inline'
    */
   LINK_MODE: z.enum(['inline', 'queue']).default('inline'),
+  /**
+   * How `POST /api/referrals/{trackingId}/co-sell` upgrades a Private deal (the caller must send
+   * `shareWithMicrosoft: true`): `patch` shares the partner referral first (JSON Patch `replace /type`
+   * Shared and `/consent/consentToShareReferralWithMicrosoftSellers` true, If-Match of a fresh GET), then
+   * creates the Microsoft referral; `refuse` answers 409 (create a new co-sell deal instead). Whether Partner
+   * Center accepts that PATCH is [inferred] (docs/contract.md, "Upgrade to co-sell").
+   * @default 'patch'
+   */
+  COSELL_UPGRADE_PRIVATE: z.enum(['patch', 'refuse']).default('patch'),
 
   /**
    * Partner Center events (docs/events.md). Where signing certificates may be downloaded from: entries

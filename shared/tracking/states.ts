@@ -15,6 +15,12 @@
  * `LinkQueued`), so there is no moment where the referral exists but the next step is not recorded
  * (docs/architecture.md). `CreatingMicrosoft` can also end in `Rejected` (the Microsoft referral was
  * refused; the partner referral exists and the record says so) or park in `AwaitingReauthorization`.
+ *
+ * Two final states can be reopened, each only by a new request of the caller ({@link REOPENING_TRANSITIONS}):
+ * ```
+ * Completed ──► LinkQueued / CreatingMicrosoft   upgrade to co-sell (POST /api/referrals/{id}/co-sell)
+ * Rejected  ──► CreatingPartner                  fix and resend (same key, corrected payload, nothing created)
+ * ```
  */
 export const TrackingState = {
   Received: 'Received',
@@ -28,7 +34,10 @@ export const TrackingState = {
 } as const;
 export type TrackingState = (typeof TrackingState)[keyof typeof TrackingState];
 
-/** States a record never leaves. */
+/**
+ * States in which no step is pending (the view's `final`; the request is purged, the callback is sent).
+ * A record leaves one only through a {@link REOPENING_TRANSITIONS} entry: a new request of the caller.
+ */
 export const FINAL_STATES: ReadonlySet<TrackingState> = new Set([
   TrackingState.Completed,
   TrackingState.Linked,
@@ -49,10 +58,20 @@ export const ALLOWED_TRANSITIONS: Readonly<Record<TrackingState, readonly Tracki
   LinkQueued: ['CreatingMicrosoft', 'Rejected', 'AwaitingReauthorization'],
   CreatingMicrosoft: ['CreatingMicrosoft', 'Linked', 'Rejected', 'AwaitingReauthorization'],
   AwaitingReauthorization: ['Received', 'LinkQueued', 'Rejected'],
-  Completed: [],
+  Completed: ['LinkQueued', 'CreatingMicrosoft'],
   Linked: [],
-  Rejected: [],
+  Rejected: ['CreatingPartner'],
 };
+
+/**
+ * The transitions out of a final state, and the use case that alone makes each: the upgrade of a Private or
+ * PartnerLed deal to co-sell (the Microsoft step's waiting state, or its running state when linked inline),
+ * and the resend of a deal refused before anything was created in Partner Center (the partner step again).
+ */
+export const REOPENING_TRANSITIONS = {
+  upgrade: { from: 'Completed', to: ['LinkQueued', 'CreatingMicrosoft'] },
+  resend: { from: 'Rejected', to: ['CreatingPartner'] },
+} as const satisfies Record<string, { from: TrackingState; to: readonly TrackingState[] }>;
 
 /** True when the record will not change any more. */
 export function isFinalState(state: TrackingState): boolean {

@@ -125,8 +125,14 @@ export interface TrackingRecord {
   parkedFrom?: TrackingState;
   leaseOwner?: string;
   leaseUntilEpochMs?: number;
-  /** Partner Center calls attempted for this record (both steps). */
+  /** Partner Center calls attempted for this record (both steps, every generation). */
   attempts: number;
+  /**
+   * Which attempt of the caller this is: 0 for the first request, +1 for each resend of a deal Partner Center
+   * refused before anything was created (fix and resend). Part of every MS-RequestId from 1 on, so Partner
+   * Center never answers a corrected deal with its earlier refusal. @default 0 (records written before it)
+   */
+  generation?: number;
   /** W3C traceparent of the request that created the record, carried across queue hops. */
   traceparent?: string;
   callbackUrl?: string;
@@ -155,9 +161,12 @@ export interface TrackingRecord {
 /** A record as inserted: the store adds the timestamps and the ETag. */
 export type NewTrackingRecord = Omit<TrackingRecord, 'etag' | 'createdAtEpochMs' | 'updatedAtEpochMs'>;
 
-/** Fields a caller may change in one conditional write. */
+/**
+ * Fields a caller may change in one conditional write. `requestHash` and `dealType` change only when a
+ * final record is reopened by a new request (a resend's corrected payload, an upgrade to co-sell).
+ */
 export type TrackingChanges = Partial<
-  Omit<TrackingRecord, 'trackingId' | 'etag' | 'createdAtEpochMs' | 'source' | 'keySource' | 'requestHash' | 'dealType'>
+  Omit<TrackingRecord, 'trackingId' | 'etag' | 'createdAtEpochMs' | 'source' | 'keySource'>
 >;
 
 /** Entries a record's history keeps (the oldest are dropped): bounds the entity's size. */

@@ -42,7 +42,7 @@ export const linkMicrosoftReferral: StepFunction = async (claimed, context) => {
       organizationName: claimed.partnerOrganizationName,
     }),
     {
-      requestId: stepRequestId(trackingId, StepName.Microsoft),
+      requestId: stepRequestId(trackingId, StepName.Microsoft, claimed.generation),
       deadlineEpochMs,
       logFields: { trackingId, step: StepName.Microsoft },
     },

@@ -14,7 +14,7 @@ export const createPartnerReferral: StepFunction = async (claimed, context) => {
   const { trackingId } = claimed;
   const request = requestOf(claimed);
   const created = await context.partnerCenter.createReferral(request.referral, {
-    requestId: stepRequestId(trackingId, StepName.Partner),
+    requestId: stepRequestId(trackingId, StepName.Partner, claimed.generation),
     deadlineEpochMs: context.deadlineEpochMs,
     logFields: { trackingId, step: StepName.Partner },
   });

@@ -81,9 +81,11 @@ export function stepWaitingIn(state: TrackingState | undefined): StepName | unde
 }
 
 /**
- * The MS-RequestId of a step's create: derived from trackingId and step, the same on every retry, so
- * Partner Center treats a retry after a lost answer as the same call.
+ * The MS-RequestId of a step's create: derived from trackingId, step and the record's generation, the same on
+ * every retry, so Partner Center treats a retry after a lost answer as the same call. Generation 0 keeps the
+ * derivation records made before resends carry (`trackingId:step`); a resend (generation n ≥ 1) gets
+ * `trackingId:step:n`, since a create retried with the same MS-RequestId gets Partner Center's earlier answer.
  */
-export function stepRequestId(trackingId: string, step: StepName): string {
-  return deterministicRequestId(`${trackingId}:${step}`);
+export function stepRequestId(trackingId: string, step: StepName, generation = 0): string {
+  return deterministicRequestId(generation === 0 ? `${trackingId}:${step}` : `${trackingId}:${step}:${generation}`);
 }

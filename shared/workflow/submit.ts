@@ -2,10 +2,24 @@ import { isRetryable } from '../platform/errors';
 import type { Logger } from '../platform/logging';
 import type { ReferralRequest, ValidationResult } from '../referral/validateReferralRequest';
 import { problem, type ProblemDetails } from '../referral/problem';
-import { TrackingState } from '../tracking/states';
-import { CallbackState, KeySource, TrackingStep, type TrackingRecord } from '../tracking/trackingRecord';
+import { TrackingConflictError } from '../tracking/errors';
+import { TrackingState, isFinalState } from '../tracking/states';
+import {
+  CallbackState,
+  HistorySource,
+  KeySource,
+  TrackingStep,
+  withHistory,
+  type TrackingChanges,
+  type TrackingRecord,
+} from '../tracking/trackingRecord';
 import type { TrackingRecords } from '../tracking/trackingRecords';
-import { identifyRequest, isValidIdempotencyKey, trackingIdForInvalidMessage } from './idempotency';
+import {
+  identifyRequest,
+  isValidIdempotencyKey,
+  trackingIdForInvalidMessage,
+  type RequestIdentity,
+} from './idempotency';
 import type { LeaseHolder } from './lease';
 import { describe } from './stepFailure';
 import type { StepRunner } from './stepRunner';
@@ -76,9 +90,45 @@ export class Intake {
         ? undefined
         : { key: input.idempotencyKey, source: input.source === 'http' ? KeySource.Header : KeySource.Envelope },
     );
+    const claim = await this.#claim(identity, request, input);
+    if (claim.kind !== 'claimed') return claim.outcome;
     const { lease } = this.#o;
+    const claimed = claim.record;
+    const log = this.#o.logger.child({ trackingId: identity.trackingId });
+    log.info(claim.resent ? 'Refused referral resent with a corrected payload' : 'Referral request received', {
+      dealType: request.dealType,
+      source: input.source,
+      keySource: identity.keySource,
+      ...(claim.resent ? { generation: claimed.generation } : {}),
+    });
+    const deadlineEpochMs = input.timeBudgetMs === undefined ? undefined : lease.nowMs() + input.timeBudgetMs;
+    const result = await this.#o.runner.runClaimed(StepName.Partner, claimed, {
+      deadlineEpochMs,
+      earlierAttempt: false,
+    });
+    if (result.kind !== 'retry' || result.queued) return tracked(result.record, false);
+    if (!isRetryable(result.error)) throw result.error;
+    log.warn('Partner step deferred to the queue', { reason: describe(result.error) });
+    if (input.source === 'queue') throw result.error;
+    return tracked(await this.#o.runner.defer(result), false);
+  }
+
+  /**
+   * Claims the key: the insert of a new record holding the partner step's lease, or, when the key's record
+   * exists, a replay (same payload), a resend (Rejected before anything was created in Partner Center, other
+   * payload: the same record back to the partner step, conditional on its ETag) or a 422 (other payload).
+   * Concurrent resends of one corrected payload make one claim; the others replay it.
+   */
+  async #claim(
+    identity: RequestIdentity,
+    request: ReferralRequest,
+    input: SubmitInput,
+  ): Promise<
+    { kind: 'claimed'; record: TrackingRecord; resent: boolean } | { kind: 'answer'; outcome: SubmitOutcome }
+  > {
+    const { lease, records } = this.#o;
     // Inserted already holding the partner step's lease: the claim costs no write of its own.
-    const created = await this.#o.records.create({
+    const created = await records.create({
       trackingId: identity.trackingId,
       state: STEPS.partner.running,
       leaseOwner: lease.instanceId,
@@ -92,29 +142,25 @@ export class Intake {
       ...(input.traceparent ? { traceparent: input.traceparent } : {}),
       ...callbackFields(request, input.baseUrl),
     });
-    if (!created.created) {
-      const existing = created.existing;
-      if (existing.requestHash !== identity.requestHash) {
-        return { kind: 'keyReused', record: existing, problem: keyReusedProblem(existing.trackingId) };
+    if (created.created) return { kind: 'claimed', record: created.record, resent: false };
+    let existing: TrackingRecord | undefined = created.existing;
+    for (let attempt = 0; existing && attempt < RESEND_CLAIM_TRIES; attempt++) {
+      if (existing.requestHash === identity.requestHash) return { kind: 'answer', outcome: tracked(existing, true) };
+      if (!isResendable(existing)) break;
+      try {
+        const record = await records.update(existing, resendChanges(existing, identity, request, input, lease));
+        return { kind: 'claimed', record, resent: true };
+      } catch (error) {
+        if (!(error instanceof TrackingConflictError)) throw error;
+        existing = await records.read(identity.trackingId);
       }
-      return tracked(existing, true);
     }
-    const log = this.#o.logger.child({ trackingId: identity.trackingId });
-    log.info('Referral request received', {
-      dealType: request.dealType,
-      source: input.source,
-      keySource: identity.keySource,
-    });
-    const deadlineEpochMs = input.timeBudgetMs === undefined ? undefined : lease.nowMs() + input.timeBudgetMs;
-    const result = await this.#o.runner.runClaimed(StepName.Partner, created.record, {
-      deadlineEpochMs,
-      earlierAttempt: false,
-    });
-    if (result.kind !== 'retry' || result.queued) return tracked(result.record, false);
-    if (!isRetryable(result.error)) throw result.error;
-    log.warn('Partner step deferred to the queue', { reason: describe(result.error) });
-    if (input.source === 'queue') throw result.error;
-    return tracked(await this.#o.runner.defer(result), false);
+    if (existing && isResendable(existing)) throw new TrackingConflictError(identity.trackingId); // retryable: try again
+    const current = existing ?? created.existing;
+    return {
+      kind: 'answer',
+      outcome: { kind: 'keyReused', record: current, problem: keyReusedProblem(current, identity.keySource) },
+    };
   }
 
   /**
@@ -180,12 +226,98 @@ function invalidKeyProblem(source: SubmitInput['source']): ProblemDetails {
   );
 }
 
-function keyReusedProblem(trackingId: string): ProblemDetails {
+/** Tries of a resend's claim when another writer changes the record in between. */
+const RESEND_CLAIM_TRIES = 3;
+
+/**
+ * True when a record may take a corrected payload under its key: Partner Center refused it (or the partner
+ * step's input) before anything was created there: `Rejected`, no partner referral, the refusal recorded by
+ * the partner step or validation. A Microsoft referral refused after the partner referral was made is not:
+ * the partner referral exists.
+ */
+export function isResendable(record: TrackingRecord): boolean {
+  return (
+    record.state === TrackingState.Rejected &&
+    !record.partnerReferralId &&
+    record.keySource !== KeySource.QueueMessage &&
+    (record.lastError === undefined ||
+      record.lastError.step === TrackingStep.Partner ||
+      record.lastError.step === TrackingStep.Validation)
+  );
+}
+
+/**
+ * A resend's claim: the same record back to the partner step under this instance's lease, with the corrected
+ * request and its hash, the next generation (new MS-RequestIds), `attempts` counting on, and the refused
+ * attempt kept in `history` (kind `refused`, note = its error code).
+ */
+function resendChanges(
+  existing: TrackingRecord,
+  identity: RequestIdentity,
+  request: ReferralRequest,
+  input: SubmitInput,
+  lease: LeaseHolder,
+): TrackingChanges {
+  const generation = (existing.generation ?? 0) + 1;
+  return {
+    state: STEPS.partner.running,
+    leaseOwner: lease.instanceId,
+    leaseUntilEpochMs: lease.nowMs() + lease.leaseDurationMs,
+    dealType: request.dealType,
+    requestHash: identity.requestHash,
+    request,
+    generation,
+    attempts: existing.attempts + 1,
+    lastError: undefined,
+    parkedFrom: undefined,
+    traceparent: input.traceparent ?? existing.traceparent,
+    callbackUrl: undefined,
+    callbackState: undefined,
+    callbackFailure: undefined,
+    callbackBaseUrl: undefined,
+    ...callbackFields(request, input.baseUrl),
+    history: withHistory(existing.history, {
+      at: new Date(lease.nowMs()).toISOString(),
+      source: HistorySource.Us,
+      kind: 'refused',
+      from: TrackingState.Rejected,
+      to: STEPS.partner.running,
+      note: existing.lastError?.code ?? 'rejected',
+    }),
+  };
+}
+
+/** How the caller's key is named in a 422, by where it came from. */
+const KEY_NAMES: Record<KeySource, string> = {
+  header: 'The Idempotency-Key header',
+  envelope: 'The idempotencyKey of the queue envelope',
+  externalReferenceId: 'The referral’s externalReferenceId (used as the key when no Idempotency-Key is sent)',
+  hash: 'The request’s content hash (used as the key when neither a key nor an externalReferenceId is sent)',
+  queueMessage: 'The queue message’s text',
+};
+
+/**
+ * 422 for a key whose record holds another payload, naming which key was used and what to do: a new key for
+ * a new deal; while the deal is in flight or created, wait for it or change it by an update, not a resend.
+ */
+function keyReusedProblem(existing: TrackingRecord, keySource: KeySource): ProblemDetails {
+  const where =
+    existing.state === TrackingState.Rejected
+      ? 'Its deal was refused after a referral was made in Partner Center, so it cannot be resent under this key.'
+      : isFinalState(existing.state)
+        ? 'Its deal is created in Partner Center: to change it, update the referral (or upgrade it to co-sell) instead of sending it again.'
+        : `Its deal is still being created (state ${existing.state}): wait for it to finish (GET the tracking record), then update it if something must change.`;
+  const newKey =
+    keySource === KeySource.ExternalReferenceId
+      ? 'For a new deal, use another externalReferenceId or send an Idempotency-Key.'
+      : keySource === KeySource.Envelope
+        ? 'For a new deal, use a new idempotencyKey in the envelope.'
+        : 'For a new deal, use a new Idempotency-Key.';
   return problem(
     422,
     'idempotency-key-reused',
     'The idempotency key was used for another request',
-    'A request with this idempotency key (or externalReferenceId) was already received with a different payload. Use a new key for a new referral.',
-    { trackingId },
+    `${KEY_NAMES[keySource]} identifies a request that was received with a different payload. ${where} ${newKey} To retry the original request, send it unchanged.`,
+    { trackingId: existing.trackingId, keySource, state: existing.state },
   );
 }

@@ -38,7 +38,8 @@ describe('chaos: 40 referrals, two host kills, faults in every dependency', () =
     expect(figures.refreshTokenReuse).toBe(0);
   });
 
-  it('links every CoSell deal and completes every other deal', () => {
+  it('links every CoSell deal and every deal upgraded to co-sell, and completes every other deal', () => {
+    expect(figures.upgraded).toBeGreaterThan(0);
     expect(figures.linked).toBe(figures.expectedLinked);
     expect(figures.completed).toBe(figures.expectedCompleted);
     expect(figures.rejected).toBe(0);

@@ -30,6 +30,7 @@ const OPTIONAL_SETTINGS: Record<string, string> = {
   SWEEPER_SCHEDULE: 'the sweeper has a default schedule (every minute)',
   LINK_ADOPT_LOOKUP: 'has a default (on-retry)',
   LINK_MODE: 'has a default (inline)',
+  COSELL_UPGRADE_PRIVATE: 'has a default (patch: share a Private deal before upgrading it)',
   PUBLIC_BASE_URL: 'the app takes the base URL from the request; set it behind a custom domain or a gateway',
   APP_VERSION: '/api/health falls back to the package.json version',
   STEP_LEASE_SECONDS: 'derived from the Partner Center timeout and attempts by default',

@@ -57,6 +57,10 @@ describe('the step table', () => {
     expect(stepRequestId(id, 'partner')).toBe(deterministicRequestId(`${id}:partner`));
     expect(stepRequestId(id, 'microsoft')).toBe(deterministicRequestId(`${id}:microsoft`));
     expect(stepRequestId(id, 'partner')).not.toBe(stepRequestId(id, 'microsoft'));
+    // A resend (generation ≥ 1) gets its own ids; generation 0 keeps the old derivation.
+    expect(stepRequestId(id, 'partner', 0)).toBe(stepRequestId(id, 'partner'));
+    expect(stepRequestId(id, 'partner', 1)).toBe(deterministicRequestId(`${id}:partner:1`));
+    expect(new Set([0, 1, 2].map((g) => stepRequestId(id, 'partner', g))).size).toBe(3);
     expect(stepRequestId(id, 'partner')).toMatch(
       /^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
     );
