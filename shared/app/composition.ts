@@ -15,6 +15,7 @@ import type { TrackingStore } from '../tracking/trackingStore';
 import type { PartnerCenterClient } from '../partner-center/partnerCenterClient';
 import type { TokenBroker } from '../auth';
 import type { EventReceiver } from '../events/receiveEvent';
+import type { EventsHealth } from '../events/eventsHealth';
 import { SYNC_QUEUE_NAME } from '../events/constants';
 
 /** Everything the function edges use. */
@@ -29,6 +30,8 @@ export interface AppServices {
   queues: { submit: JsonQueueSender; link: JsonQueueSender; sync: JsonQueueSender };
   /** The Partner Center event receiver (verify → parse → enqueue on `referral-sync`), built on first use. */
   eventReceiver(): EventReceiver;
+  /** Last-event time and registration drift of the events edge (docs/events.md "Health"), built on first use. */
+  eventsHealth(): EventsHealth;
 }
 
 /** Optional replacements for the real dependencies. */
@@ -126,6 +129,32 @@ export function buildAppServices(settings: Settings, overrides: AppServiceOverri
     }
     return receiver;
   };
+  let eventsHealthInstance: EventsHealth | undefined;
+  const eventsHealth = (): EventsHealth => {
+    if (!eventsHealthInstance) {
+      const { EventsHealth: Health, EventsStateStore } =
+        require('../events/eventsHealth') as typeof import('../events/eventsHealth');
+      const { createWebhookRegistrationClient } =
+        require('../events/registrationFromSettings') as typeof import('../events/registrationFromSettings');
+      let webhookApi: ReturnType<typeof createWebhookRegistrationClient> | undefined;
+      eventsHealthInstance = new Health({
+        state: new EventsStateStore(table),
+        readRegistration: () => {
+          webhookApi ??= createWebhookRegistrationClient(settings, {
+            credential: lazyCredential(),
+            logger,
+            tableClient: table,
+          });
+          return webhookApi.get();
+        },
+        checkIntervalMinutes: settings.EVENTS_REGISTRATION_CHECK_MINUTES,
+        expectedWebhookUrl: settings.EVENTS_WEBHOOK_URL,
+        silenceWarnHours: settings.EVENTS_SILENCE_WARN_HOURS,
+        logger,
+      });
+    }
+    return eventsHealthInstance;
+  };
   // Callback links are absolute, like HTTP answers: PUBLIC_BASE_URL, else the origin of the HTTP request that
   // created the record, else the app's own host name (WEBSITE_HOSTNAME, set by the Functions platform).
   const configuredBase = settings.PUBLIC_BASE_URL?.replace(/\/+$/, '');
@@ -160,7 +189,18 @@ export function buildAppServices(settings: Settings, overrides: AppServiceOverri
     staleAfterMs: settings.SWEEPER_STALE_AFTER_SECONDS * 1000,
     logger,
   });
-  return { settings, logger, workflow, sweeper, store, partnerCenter, tokenBroker, queues, eventReceiver };
+  return {
+    settings,
+    logger,
+    workflow,
+    sweeper,
+    store,
+    partnerCenter,
+    tokenBroker,
+    queues,
+    eventReceiver,
+    eventsHealth,
+  };
 }
 
 let rejectionGuardInstalled = false;
