@@ -45,6 +45,11 @@ const OPTIONAL_SETTINGS: Record<string, string> = {
   EVENTS_CERT_CACHE_TTL_SECONDS: 'tuning; has a default',
   EVENTS_MAX_AGE_HOURS: 'has a default (24 hours)',
   EVENTS_SIGNATURE_PADDING: 'has a default (pkcs1, what Microsoft signs with)',
+  PARTNER_CENTER_WEBHOOK_API_URL: "defaults to Partner Center's Webhook API host",
+  PARTNER_CENTER_WEBHOOK_RESOURCE: "defaults to the Webhook API's documented token audience",
+  EVENTS_WEBHOOK_URL: 'the drift check uses the URL npm run events:register recorded; set it to pin another',
+  EVENTS_REGISTRATION_CHECK_MINUTES: 'tuning; has a default (15)',
+  EVENTS_SILENCE_WARN_HOURS: 'off by default (the age is reported, alert on the metric)',
 };
 
 /** Settings the app does not read but the platform does: the Functions host, the Azure SDK credential, telemetry. */
