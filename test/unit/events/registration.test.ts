@@ -25,7 +25,9 @@ import type { AccessTokenProvider, GetAccessTokenOptions } from '../../../shared
 const staticTokens: AccessTokenProvider = { getAccessToken: () => Promise.resolve('token-for-tests') };
 
 /** A node:http receiver playing the app's events endpoint: answers `status()` to every delivery. */
-async function startReceiver(status: () => number): Promise<{ url: string; hits: () => number; close(): Promise<void> }> {
+async function startReceiver(
+  status: () => number,
+): Promise<{ url: string; hits: () => number; close(): Promise<void> }> {
   let hits = 0;
   const server = http.createServer((req, res) => {
     req.resume();

@@ -13,11 +13,7 @@ import {
   LAST_EVENT_WRITE_INTERVAL_MS,
   type EventsStateTable,
 } from '../../../shared/events/eventsHealth';
-import {
-  REGISTERED_EVENT_NAMES,
-  withFunctionKey,
-  type WebhookRegistration,
-} from '../../../shared/events/registration';
+import { REGISTERED_EVENT_NAMES, withFunctionKey, type WebhookRegistration } from '../../../shared/events/registration';
 import { eventsRegisterCommand } from '../../../scripts/events-register';
 
 /** The three TableClient calls the events state makes, over a Map. */
@@ -42,11 +38,16 @@ function memoryTable(): EventsStateTable & { writes: number; rows: Map<string, R
 
 const OUR_URL = withFunctionKey('https://bridge.example.net/api/partner-center/events', 'the-function-key');
 
-function setup(options: { checkIntervalMinutes?: number; silenceWarnHours?: number; expectedWebhookUrl?: string } = {}) {
+function setup(
+  options: { checkIntervalMinutes?: number; silenceWarnHours?: number; expectedWebhookUrl?: string } = {},
+) {
   let nowMs = Date.parse('2026-03-01T10:00:00Z');
   const table = memoryTable();
   const state = new EventsStateStore(table);
-  let registration: WebhookRegistration | undefined = { webhookUrl: OUR_URL, webhookEvents: [...REGISTERED_EVENT_NAMES] };
+  let registration: WebhookRegistration | undefined = {
+    webhookUrl: OUR_URL,
+    webhookEvents: [...REGISTERED_EVENT_NAMES],
+  };
   let failure: Error | undefined;
   let reads = 0;
   const health = new EventsHealth({
@@ -154,7 +155,11 @@ describe('last event', () => {
     await t.health.recordDelivery('enqueued', 'referral-created');
     expect(t.table.writes).toBe(2);
     t.advance(5_000);
-    expect(await t.health.lastEventHealth()).toMatchObject({ status: 'ok', ageSeconds: 5, eventName: 'referral-created' });
+    expect(await t.health.lastEventHealth()).toMatchObject({
+      status: 'ok',
+      ageSeconds: 5,
+      eventName: 'referral-created',
+    });
   });
 
   it('ignores refused and invalid deliveries', async () => {
