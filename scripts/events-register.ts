@@ -27,6 +27,7 @@ import type { TableClient } from '@azure/data-tables';
 import { loadSettings, type Settings } from '../shared/platform/config';
 import { ensureError } from '../shared/platform/errors';
 import { createTableClient } from '../shared/platform/storageClients';
+import { createLogger } from '../shared/platform/logging';
 import { createDefaultCredential } from '../shared/auth/defaultCredential';
 import type { AccessTokenProvider, FetchLike } from '../shared/auth/types';
 import {
@@ -127,6 +128,8 @@ export async function eventsRegisterCommand(options: EventsRegisterCommandOption
   const tableClient = options.tableClient ?? createTableClient(settings, settings.REFERRALS_TABLE_NAME, credential);
   const client = createWebhookRegistrationClient(settings, {
     tableClient,
+    // The broker's progress lines are for the app's logs; the command prints its own (warnings still show).
+    logger: createLogger({ minLevel: 'warn', fields: { component: 'events-register' } }),
     ...(credential ? { credential } : {}),
     ...(httpsAgent ? { httpsAgent } : {}),
     ...(options.fetch ? { fetch: options.fetch } : {}),
@@ -253,16 +256,18 @@ function definedOnly(env: Record<string, string | undefined>): Record<string, st
 
 /**
  * NODE_EXTRA_CA_CERTS only works when set before Node starts: a CA named only in local.settings.json
- * (the sandbox's) is trusted through an agent instead, on top of the public roots.
+ * (the sandbox's) is trusted through an agent instead, on top of the public roots. An environment
+ * that sets NODE_EXTRA_CA_CERTS to another file (a corporate bundle) does not make the file's CA trusted,
+ * so only the same file in both places skips the agent.
  */
 function agentForExtraCa(
   fromFile: string | undefined,
   fromEnv: string | undefined,
   baseDirs: readonly string[],
 ): https.Agent | undefined {
-  if (!fromFile || fromEnv) return undefined;
+  if (!fromFile) return undefined;
   const caPath = baseDirs.map((dir) => path.resolve(dir, fromFile)).find((candidate) => existsSync(candidate));
-  if (!caPath) return undefined;
+  if (!caPath || (fromEnv && path.resolve(fromEnv) === caPath)) return undefined;
   return new https.Agent({ ca: [...tls.rootCertificates, readFileSync(caPath, 'utf8')] });
 }
 
