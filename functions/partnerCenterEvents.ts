@@ -15,11 +15,23 @@ export async function partnerCenterEvents(request: HttpRequest, context: Invocat
   return guard(context, async () => {
     const services = getAppServices();
     const body = await readBodyBytes(request, services.settings.EVENTS_MAX_BODY_BYTES);
-    const outcome = await services.eventReceiver().receive({
-      headers: request.headers,
-      body,
-      traceparent: context.traceContext?.traceParent ?? undefined,
-    });
+    const events = services.eventsHealth();
+    const outcome = await services
+      .eventReceiver()
+      .receive({ headers: request.headers, body, traceparent: context.traceContext?.traceParent ?? undefined })
+      .catch(async (error: unknown) => {
+        await events.recordDelivery('failed');
+        throw error;
+      });
+    // Counted by outcome; an authentic delivery's time is kept for /api/health (table row at most once a minute).
+    await events.recordDelivery(
+      outcome.kind,
+      outcome.kind === 'enqueued'
+        ? outcome.message.eventName
+        : outcome.kind === 'ignored'
+          ? outcome.eventName
+          : undefined,
+    );
     switch (outcome.kind) {
       case 'refused':
         context.warn(`Partner Center event refused: ${outcome.reason}${outcome.detail ? ` (${outcome.detail})` : ''}`);

@@ -12,6 +12,7 @@ import { startEntra } from './entra/server';
 import { startKeyVault } from './key-vault/server';
 import { startPartnerCenter } from './partner-center/server';
 import { startLocalHost, type RunningHost } from './host';
+import { registerSandboxEvents } from './registerEvents';
 
 /** Ports `npm start` prefers (0 everywhere = free ports). */
 export const DEFAULT_PORTS = {
@@ -19,6 +20,8 @@ export const DEFAULT_PORTS = {
   partnerCenter: 7081,
   entra: 7082,
   keyVault: 7083,
+  /** The simulator's TLS listener serving the events signing certificate. */
+  partnerCenterCertificates: 7084,
   blob: 10000,
   queue: 10001,
   table: 10002,
@@ -75,6 +78,11 @@ export interface SandboxOptions {
   startHost?: boolean;
   /** Node.js binary of the local host and the app. @default this process's own */
   hostExecPath?: string;
+  /**
+   * Register the app's events URL with the simulator's Webhook API once the host is up (through the
+   * app's registration library, as `npm run events:register` does). @default true
+   */
+  registerEvents?: boolean;
 }
 
 /** Every URL the sandbox serves, as written to `.sandbox/endpoints.json`. */
@@ -93,6 +101,10 @@ export interface SandboxEndpoints {
   table: string;
   blob: string;
   caCertificate: string;
+  /** The events URL registered with the simulator ('' when none is). */
+  partnerCenterEvents: string;
+  /** Where the simulator serves the events signing certificate (https, sandbox CA). */
+  eventsCertificate: string;
 }
 
 /** A running sandbox. */
@@ -207,6 +219,8 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
       entra: entra.verification,
       seed: options.seed,
       partnerOrganization: SANDBOX_IDS.partnerOrganization,
+      tls,
+      webhooks: { certificatePort: port(DEFAULT_PORTS.partnerCenterCertificates), retryBaseDelayMs: 100 },
     });
     stops.push(() => partnerCenter.close());
 
@@ -229,6 +243,10 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
       // MSAL's instance discovery asks login.microsoftonline.com, unreachable offline (docs/sandbox.md).
       AZURE_DISABLE_INSTANCE_DISCOVERY: 'true',
       NODE_EXTRA_CA_CERTS: caPath,
+      // Events (docs/events.md "Sandbox"): only here is the sandbox CA a webhook root and the simulator a certificate host.
+      EVENTS_TRUSTED_ROOTS_PATH: caPath,
+      EVENTS_CERT_URL_ALLOWLIST: `${new URL(partnerCenter.certificateUrl).host}/cert/*`,
+      PARTNER_CENTER_WEBHOOK_API_URL: partnerCenter.url,
     };
     const { appSettings, environmentOverrides } = resolveAppSettings(
       sandboxChoices,
@@ -250,6 +268,8 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
       host = await launchHost(hostPort);
       stops.push(() => host?.stop() ?? Promise.resolve());
     }
+    const eventsUrl = host && options.registerEvents !== false ? `${host.url}/api/partner-center/events` : '';
+    if (eventsUrl) await registerSandboxEvents({ appSettings, caPem: tls.caPem, webhookUrl: eventsUrl });
     const endpoints: SandboxEndpoints = {
       functions: host ? `${host.url}/api` : '',
       partnerCenter: `${partnerCenter.url}/v1.0/engagements/referrals`,
@@ -261,6 +281,8 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
       table: azurite.tableUrl,
       blob: azurite.blobUrl,
       caCertificate: caPath,
+      partnerCenterEvents: eventsUrl,
+      eventsCertificate: partnerCenter.certificateUrl,
     };
     writeFileSync(path.join(stateDir, 'endpoints.json'), `${JSON.stringify(endpoints, null, 2)}\n`);
     // The settings the app runs with, for tools such as `npm run auth:consent -- --settings .sandbox/local.settings.json`.

@@ -36,6 +36,8 @@ export interface BenchSandboxOptions {
   verbose?: boolean;
   /** Node.js binary of the host and the app (e.g. the major infra/ deploys). @default this process's own */
   nodeBinary?: string;
+  /** Register the app's events URL with the simulator (deliveries then reach the app). @default false: runs measure without events */
+  registerEvents?: boolean;
 }
 
 /** A running bench sandbox. */
@@ -69,6 +71,7 @@ export async function startBenchSandbox(options: BenchSandboxOptions = {}): Prom
       ? { accessTokenLifetimeSeconds: options.accessTokenLifetimeSeconds }
       : {}),
     startHost: !countTables,
+    registerEvents: options.registerEvents ?? false,
     ...(options.nodeBinary ? { hostExecPath: options.nodeBinary } : {}),
   });
   let tableProxy: RunningCountingProxy | undefined;

@@ -16,6 +16,7 @@ import type { PartnerCenterClient } from '../partner-center/partnerCenterClient'
 import type { TokenBroker } from '../auth';
 import type { EventReceiver } from '../events/receiveEvent';
 import type { CoSellUpgrade } from '../workflow/upgrade';
+import type { EventsHealth } from '../events/eventsHealth';
 import { SYNC_QUEUE_NAME } from '../events/constants';
 import type { ListingServices } from '../listing/listingServices';
 import type { TrackingRecordsLike } from '../listing/indexedTrackingRecords';
@@ -33,6 +34,8 @@ import type * as SweeperModule from '../workflow/sweeper';
 import type * as CallbackNotifierModule from '../workflow/callbackNotifier';
 import type * as ListingServicesModule from '../listing/listingServices';
 import type * as UpgradeModule from '../workflow/upgrade';
+import type * as EventsHealthModule from '../events/eventsHealth';
+import type * as RegistrationFromSettingsModule from '../events/registrationFromSettings';
 import type * as CreateEventReceiverModule from '../events/createEventReceiver';
 
 // Loaded on the first call that needs them (the first invocation), not when a function module loads.
@@ -52,6 +55,11 @@ const sweeperModule = lazyModule<typeof SweeperModule>(require, '../workflow/swe
 const callbackNotifier = lazyModule<typeof CallbackNotifierModule>(require, '../workflow/callbackNotifier');
 const listingServices = lazyModule<typeof ListingServicesModule>(require, '../listing/listingServices');
 const upgradeModule = lazyModule<typeof UpgradeModule>(require, '../workflow/upgrade');
+const eventsHealthModule = lazyModule<typeof EventsHealthModule>(require, '../events/eventsHealth');
+const registrationFromSettings = lazyModule<typeof RegistrationFromSettingsModule>(
+  require,
+  '../events/registrationFromSettings',
+);
 const createEventReceiverModule = lazyModule<typeof CreateEventReceiverModule>(
   require,
   '../events/createEventReceiver',
@@ -73,6 +81,8 @@ export interface AppServices {
   listing: ListingServices;
   /** The co-sell upgrade (POST /api/referrals/{trackingId}/co-sell), built on first use. */
   coSellUpgrade(): CoSellUpgrade;
+  /** Last-event time and registration drift of the events edge (docs/events.md "Health"), built on first use. */
+  eventsHealth(): EventsHealth;
 }
 
 /** Optional replacements for the real dependencies. */
@@ -167,6 +177,21 @@ export function buildAppServices(settings: Settings, overrides: AppServiceOverri
   const eventReceiver = lazy((): EventReceiver =>
     createEventReceiverModule().createEventReceiver(settings, { queue: queues.sync }),
   );
+  const eventsHealth = lazy((): EventsHealth => {
+    const { EventsHealth: Health, EventsStateStore } = eventsHealthModule();
+    const { createWebhookRegistrationClient } = registrationFromSettings();
+    const webhookApi = lazy(() =>
+      createWebhookRegistrationClient(settings, { credential: lazyCredential(), logger, tableClient: table }),
+    );
+    return new Health({
+      state: new EventsStateStore(table),
+      readRegistration: () => webhookApi().get(),
+      checkIntervalMinutes: settings.EVENTS_REGISTRATION_CHECK_MINUTES,
+      expectedWebhookUrl: settings.EVENTS_WEBHOOK_URL,
+      silenceWarnHours: settings.EVENTS_SILENCE_WARN_HOURS,
+      logger,
+    });
+  });
   // Callback links are absolute, like HTTP answers: PUBLIC_BASE_URL, else the origin of the HTTP request that
   // created the record, else the app's own host name (WEBSITE_HOSTNAME, set by the Functions platform).
   const configuredBase = settings.PUBLIC_BASE_URL?.replace(/\/+$/, '');
@@ -228,6 +253,7 @@ export function buildAppServices(settings: Settings, overrides: AppServiceOverri
     eventReceiver,
     listing,
     coSellUpgrade,
+    eventsHealth,
   };
 }
 

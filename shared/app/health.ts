@@ -32,7 +32,9 @@ function packageVersion(): string {
 
 /**
  * Checks configuration, Table Storage (one cheap read), the token broker's state (no redemption is
- * forced) and counts parked referrals. Never throws: a failing dependency is reported, not raised.
+ * forced), counts parked referrals, and reports the events edge: registration drift (one Webhook API GET
+ * per EVENTS_REGISTRATION_CHECK_MINUTES per instance, cached in between) and the age of the last
+ * authentic event (one table read). Never throws: a failing dependency is reported, not raised.
  */
 export async function checkHealth(getServices: () => AppServices): Promise<HealthReport> {
   const dependencies: Record<string, DependencyHealth> = {};
@@ -66,7 +68,18 @@ export async function checkHealth(getServices: () => AppServices): Promise<Healt
     dependencies.parkedReferrals = { status: parked === 0 ? 'ok' : 'degraded', count: parked };
   }
   dependencies.partnerCenter = { status: 'ok', baseUrl: settings.PARTNER_CENTER_BASE_URL };
+  const events = services.eventsHealth();
+  [dependencies.eventsRegistration, dependencies.eventsReceived] = await Promise.all([
+    events.registrationHealth().catch((thrown: unknown) => unchecked(thrown)),
+    events.lastEventHealth().catch((thrown: unknown) => unchecked(thrown)),
+  ]);
   const statuses = Object.values(dependencies).map((d) => d.status);
   const status = statuses.includes('down') ? 'unhealthy' : statuses.includes('degraded') ? 'degraded' : 'ok';
   return { status, version: VERSION, time: new Date().toISOString(), dependencies };
+}
+
+/** A check that could not run: reported, never raised, never counted as drift. */
+function unchecked(thrown: unknown): DependencyHealth {
+  const error = ensureError(thrown);
+  return { status: 'ok', state: 'unchecked', detail: `${error.name}: ${error.message}`.slice(0, 300) };
 }

@@ -197,6 +197,16 @@ export const settingsSchema = z.object({
   CONSOLE_ACTIONS_ENABLED: booleanSetting(false),
   /** Base of the console's links into Partner Center; the referral id is appended [inferred]. @default 'https://partner.microsoft.com/dashboard/referrals/v2/' */
   PARTNER_CENTER_DASHBOARD_URL: urlSetting.default('https://partner.microsoft.com/dashboard/referrals/v2/'),
+  /** Origin of Partner Center's Webhook API (another host than the referrals API). @default 'https://api.partnercenter.microsoft.com' */
+  PARTNER_CENTER_WEBHOOK_API_URL: urlSetting.default('https://api.partnercenter.microsoft.com'),
+  /** Token audience of the Webhook API. @default 'https://api.partnercenter.microsoft.com' */
+  PARTNER_CENTER_WEBHOOK_RESOURCE: z.string().min(1).default('https://api.partnercenter.microsoft.com'),
+  /** The events URL that should be registered (without `code`); else the one `events:register` recorded. */
+  EVENTS_WEBHOOK_URL: urlSetting.optional(),
+  /** /api/health checks the webhook registration at most this often per instance; 0 = never. @default 15 */
+  EVENTS_REGISTRATION_CHECK_MINUTES: intSetting(15, 0, 1_440),
+  /** /api/health is degraded when no authentic event arrived for longer; 0 = report the age only. @default 0 */
+  EVENTS_SILENCE_WARN_HOURS: intSetting(0, 0, 8_760),
 
   /** Public base URL of this app, for Location headers and links (else taken from the request). */
   PUBLIC_BASE_URL: urlSetting.optional(),

@@ -6,7 +6,7 @@
  * first use and again whenever the global meter provider changes. In Application Insights they land in
  * `customMetrics`, with the attributes in `customDimensions` (docs/observability.md).
  */
-import type { Counter, Histogram, Meter } from '@opentelemetry/api';
+import type { Counter, Gauge, Histogram, Meter } from '@opentelemetry/api';
 import { isRegistered } from './telemetry';
 import { lazyModule } from './lazy';
 import type * as OpenTelemetryApiModule from '@opentelemetry/api';
@@ -23,6 +23,9 @@ export const MetricName = {
   partnerCenterDuration: 'partner_center.duration_ms',
   tokenRedemptions: 'tokens.redemptions',
   poisonMessages: 'queue.poison_messages',
+  eventDeliveries: 'events.deliveries',
+  eventsRegistrationDrift: 'events.registration_drift',
+  eventsLastEventAge: 'events.last_event_age_seconds',
 } as const;
 export type MetricName = (typeof MetricName)[keyof typeof MetricName];
 
@@ -45,6 +48,9 @@ interface Instruments {
   partnerCenterDuration: Histogram;
   tokenRedemptions: Counter;
   poisonMessages: Counter;
+  eventDeliveries: Counter;
+  eventsRegistrationDrift: Gauge;
+  eventsLastEventAge: Gauge;
 }
 
 let instruments: Instruments | undefined;
@@ -75,6 +81,24 @@ export function recordRedemption(outcome: RedemptionOutcome = RedemptionOutcome.
 /** Counts a message that exhausted its tries on `queue` and goes to `<queue>-poison` (`queue.poison_messages` {queue}). */
 export function recordPoison(queue: string): void {
   current()?.poisonMessages.add(1, { queue });
+}
+
+/** Counts one Partner Center event delivery by the edge's outcome (`events.deliveries` {outcome}). */
+export function recordEventDelivery(outcome: string): void {
+  current()?.eventDeliveries.add(1, { outcome });
+}
+
+/**
+ * Records one Webhook API registration check (`events.registration_drift` {state}: 1 when another URL,
+ * no registration or missing events, else 0; state `unchecked` when the check failed).
+ */
+export function recordRegistrationCheck(state: string, drift: boolean): void {
+  current()?.eventsRegistrationDrift.record(drift ? 1 : 0, { state });
+}
+
+/** Records the age of the last authentic event delivery, at each health call (`events.last_event_age_seconds`). */
+export function recordLastEventAge(ageSeconds: number): void {
+  if (Number.isFinite(ageSeconds) && ageSeconds >= 0) current()?.eventsLastEventAge.record(ageSeconds);
 }
 
 /** The operation name of a Partner Center call from its method and path (for {@link recordPartnerCenterCall}). */
@@ -117,6 +141,17 @@ function create(provider: unknown, meter: Meter): Instruments {
     poisonMessages: meter.createCounter(MetricName.poisonMessages, {
       description: 'Queue messages that exhausted their tries (moved to <queue>-poison)',
       unit: '{message}',
+    }),
+    eventDeliveries: meter.createCounter(MetricName.eventDeliveries, {
+      description: 'Partner Center event deliveries by outcome (enqueued, ignored, refused, invalid, failed)',
+      unit: '{delivery}',
+    }),
+    eventsRegistrationDrift: meter.createGauge(MetricName.eventsRegistrationDrift, {
+      description: 'Webhook registration check: 1 when events are not registered to this app',
+    }),
+    eventsLastEventAge: meter.createGauge(MetricName.eventsLastEventAge, {
+      description: 'Age of the last authentic Partner Center event delivery',
+      unit: 's',
     }),
   };
 }

@@ -49,6 +49,11 @@ const OPTIONAL_SETTINGS: Record<string, string> = {
   REFERRAL_INDEX_TABLE_NAME: 'defaults to referralindex (the app creates the table)',
   CONSOLE_ACTIONS_ENABLED: 'off by default: console actions are switched on per environment',
   PARTNER_CENTER_DASHBOARD_URL: 'defaults to the public Partner Center dashboard',
+  PARTNER_CENTER_WEBHOOK_API_URL: "defaults to Partner Center's Webhook API host",
+  PARTNER_CENTER_WEBHOOK_RESOURCE: "defaults to the Webhook API's documented token audience",
+  EVENTS_WEBHOOK_URL: 'the drift check uses the URL npm run events:register recorded; set it to pin another',
+  EVENTS_REGISTRATION_CHECK_MINUTES: 'tuning; has a default (15)',
+  EVENTS_SILENCE_WARN_HOURS: 'off by default (the age is reported, alert on the metric)',
 };
 
 /** Settings the app does not read but the platform does: the Functions host, the Azure SDK credential, telemetry. */
