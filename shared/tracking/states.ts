@@ -15,6 +15,7 @@
  * `LinkQueued`), so there is no moment where the referral exists but the next step is not recorded
  * (docs/architecture.md). `CreatingMicrosoft` can also end in `Rejected` (the Microsoft referral was
  * refused; the partner referral exists and the record says so) or park in `AwaitingReauthorization`.
+ * `Inbound` is the one state of a record the bridge opened for a referral it did not create.
  */
 export const TrackingState = {
   Received: 'Received',
@@ -25,6 +26,11 @@ export const TrackingState = {
   Linked: 'Linked',
   Rejected: 'Rejected',
   AwaitingReauthorization: 'AwaitingReauthorization',
+  /**
+   * A referral the bridge did not create (an inbound lead, a deal made in the Partner Center UI), tracked
+   * from what Partner Center says about it (shared/sync/). Final: no step runs on it.
+   */
+  Inbound: 'Inbound',
 } as const;
 export type TrackingState = (typeof TrackingState)[keyof typeof TrackingState];
 
@@ -33,6 +39,7 @@ export const FINAL_STATES: ReadonlySet<TrackingState> = new Set([
   TrackingState.Completed,
   TrackingState.Linked,
   TrackingState.Rejected,
+  TrackingState.Inbound,
 ]);
 
 /** Allowed transitions; every write goes through {@link assertTransition}. */
@@ -52,6 +59,7 @@ export const ALLOWED_TRANSITIONS: Readonly<Record<TrackingState, readonly Tracki
   Completed: [],
   Linked: [],
   Rejected: [],
+  Inbound: [],
 };
 
 /** True when the record will not change any more. */
