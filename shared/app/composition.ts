@@ -16,6 +16,7 @@ import type { PartnerCenterClient } from '../partner-center/partnerCenterClient'
 import type { TokenBroker } from '../auth';
 import type { EventReceiver } from '../events/receiveEvent';
 import { SYNC_QUEUE_NAME } from '../events/constants';
+import type { SyncServices } from '../sync/createSyncServices';
 
 /** Everything the function edges use. */
 export interface AppServices {
@@ -26,9 +27,14 @@ export interface AppServices {
   store: TrackingStore;
   partnerCenter: PartnerCenterClient;
   tokenBroker: TokenBroker;
-  queues: { submit: JsonQueueSender; link: JsonQueueSender; sync: JsonQueueSender };
+  queues: { submit: JsonQueueSender; link: JsonQueueSender; sync: JsonQueueSender; events: JsonQueueSender };
   /** The Partner Center event receiver (verify → parse → enqueue on `referral-sync`), built on first use. */
   eventReceiver(): EventReceiver;
+  /**
+   * The apply path (`applier.apply(trackingId, { partner, microsoft?, source: 'us' })` for the update
+   * flow), the `referral-sync` consumer and the reconciliation (shared/sync/), built on first use.
+   */
+  sync(): SyncServices;
 }
 
 /** Optional replacements for the real dependencies. */
@@ -66,7 +72,7 @@ export function buildAppServices(settings: Settings, overrides: AppServiceOverri
   const { createLogger } = require('../platform/logging') as typeof import('../platform/logging');
   const { createQueueClient, createTableClient, JsonQueueSender } =
     require('../platform/storageClients') as typeof import('../platform/storageClients');
-  const { LINK_QUEUE_NAME, SUBMIT_QUEUE_NAME } =
+  const { EVENTS_QUEUE_NAME, LINK_QUEUE_NAME, SUBMIT_QUEUE_NAME } =
     require('../workflow/constants') as typeof import('../workflow/constants');
   const logger =
     overrides.logger ?? createLogger({ minLevel: settings.LOG_LEVEL, fields: { app: 'cosell-referral-bridge' } });
@@ -115,6 +121,7 @@ export function buildAppServices(settings: Settings, overrides: AppServiceOverri
     submit: new JsonQueueSender(createQueueClient(settings, SUBMIT_QUEUE_NAME, queueCredential)),
     link: new JsonQueueSender(createQueueClient(settings, LINK_QUEUE_NAME, queueCredential)),
     sync: new JsonQueueSender(createQueueClient(settings, SYNC_QUEUE_NAME, queueCredential)),
+    events: new JsonQueueSender(createQueueClient(settings, EVENTS_QUEUE_NAME, queueCredential)),
   };
   let receiver: EventReceiver | undefined;
   // Built on the first delivery: it parses Node's root store and loads zod, which other functions need not pay for.
@@ -133,15 +140,37 @@ export function buildAppServices(settings: Settings, overrides: AppServiceOverri
   const platformBase = hostName
     ? `${/^(localhost|127\.0\.0\.1)(:|$)/.test(hostName) ? 'http' : 'https'}://${hostName}`
     : '';
+  const callbackNotifier = new CallbackNotifier({
+    allowPrivateTargets: settings.CALLBACK_ALLOW_PRIVATE_TARGETS,
+    logger,
+  });
+  const statusUrlFor = (trackingId: string, requestBaseUrl?: string) =>
+    `${configuredBase ?? requestBaseUrl ?? platformBase}/api/referrals/${trackingId}`;
+  let syncServices: SyncServices | undefined;
+  const sync = (): SyncServices => {
+    if (!syncServices) {
+      const { createSyncServices } =
+        require('../sync/createSyncServices') as typeof import('../sync/createSyncServices');
+      syncServices = createSyncServices(settings, {
+        records: store,
+        partnerCenter,
+        queue: queues.events,
+        callbacks: callbackNotifier,
+        table,
+        statusUrlFor,
+        logger,
+      });
+    }
+    return syncServices;
+  };
   const workflow = new Workflow({
     store,
     partnerCenter,
     submitQueue: queues.submit,
     linkQueue: queues.link,
     logger,
-    callbacks: new CallbackNotifier({ allowPrivateTargets: settings.CALLBACK_ALLOW_PRIVATE_TARGETS, logger }),
-    statusUrlFor: (trackingId, requestBaseUrl) =>
-      `${configuredBase ?? requestBaseUrl ?? platformBase}/api/referrals/${trackingId}`,
+    callbacks: callbackNotifier,
+    statusUrlFor,
     allowUnknownFields: settings.REFERRAL_ALLOW_UNKNOWN_FIELDS,
     allowInsecureCallback: settings.CALLBACK_ALLOW_PRIVATE_TARGETS,
     allowPrivateCallbackTargets: settings.CALLBACK_ALLOW_PRIVATE_TARGETS,
@@ -159,8 +188,9 @@ export function buildAppServices(settings: Settings, overrides: AppServiceOverri
     tokens: tokenBroker,
     staleAfterMs: settings.SWEEPER_STALE_AFTER_SECONDS * 1000,
     logger,
+    outbox: { flush: (record) => sync().applier.flush(record) },
   });
-  return { settings, logger, workflow, sweeper, store, partnerCenter, tokenBroker, queues, eventReceiver };
+  return { settings, logger, workflow, sweeper, store, partnerCenter, tokenBroker, queues, eventReceiver, sync };
 }
 
 let rejectionGuardInstalled = false;

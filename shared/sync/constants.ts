@@ -4,7 +4,7 @@
  */
 
 /** Queue the bridge publishes CloudEvents on (plain JSON text, what Power Automate's queue trigger reads). */
-export const EVENTS_QUEUE_NAME = 'referral-events';
+export { EVENTS_QUEUE_NAME } from '../workflow/constants';
 
 /** The CloudEvents `type` values the bridge publishes (docs/events.md lists them with an example). */
 export const CloudEventType = {

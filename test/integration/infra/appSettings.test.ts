@@ -45,6 +45,11 @@ const OPTIONAL_SETTINGS: Record<string, string> = {
   EVENTS_CERT_CACHE_TTL_SECONDS: 'tuning; has a default',
   EVENTS_MAX_AGE_HOURS: 'has a default (24 hours)',
   EVENTS_SIGNATURE_PADDING: 'has a default (pkcs1, what Microsoft signs with)',
+  EVENTS_RECONCILE_SCHEDULE: 'the reconciliation timer has a default schedule (every 5 minutes)',
+  EVENTS_RECONCILE_OVERLAP_SECONDS: 'tuning; has a default',
+  EVENTS_RECONCILE_INITIAL_LOOKBACK_HOURS: 'has a default (24 hours)',
+  EVENTS_DECISION_RULES: 'defaults to the documented [inferred] decision table',
+  EVENTS_CLOUDEVENT_SOURCE: 'has a default (urn:cosell-referral-bridge)',
 };
 
 /** Settings the app does not read but the platform does: the Functions host, the Azure SDK credential, telemetry. */
