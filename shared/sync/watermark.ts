@@ -124,18 +124,16 @@ export class InMemoryWatermarkRows implements WatermarkRows {
   #row: { state: WatermarkState; etag: string } | undefined;
   #version = 0;
 
-  async read(): Promise<{ state: WatermarkState; etag: string } | undefined> {
-    return this.#row ? { state: { ...this.#row.state }, etag: this.#row.etag } : undefined;
+  read(): Promise<{ state: WatermarkState; etag: string } | undefined> {
+    return Promise.resolve(this.#row ? { state: { ...this.#row.state }, etag: this.#row.etag } : undefined);
   }
 
-  async create(state: WatermarkState): Promise<{ etag: string } | 'exists'> {
-    if (this.#row) return 'exists';
-    return this.#store(state);
+  create(state: WatermarkState): Promise<{ etag: string } | 'exists'> {
+    return Promise.resolve(this.#row ? 'exists' : this.#store(state));
   }
 
-  async replace(state: WatermarkState, etag: string): Promise<{ etag: string } | 'stale'> {
-    if (!this.#row || this.#row.etag !== etag) return 'stale';
-    return this.#store(state);
+  replace(state: WatermarkState, etag: string): Promise<{ etag: string } | 'stale'> {
+    return Promise.resolve(!this.#row || this.#row.etag !== etag ? 'stale' : this.#store(state));
   }
 
   #store(state: WatermarkState): { etag: string } {
@@ -145,8 +143,7 @@ export class InMemoryWatermarkRows implements WatermarkRows {
 }
 
 function entityOf(state: WatermarkState): Record<string, string | number> {
-  return Object.fromEntries(Object.entries(state).filter(([, value]) => value !== undefined)) as Record<
-    string,
-    string | number
-  >;
+  const entity: Record<string, string | number> = {};
+  for (const [key, value] of Object.entries(state)) if (value !== undefined) entity[key] = value as string | number;
+  return entity;
 }

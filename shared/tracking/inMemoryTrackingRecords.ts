@@ -139,6 +139,8 @@ class MemoryRecordRows implements RecordRows {
   }
 
   async getReferralIndex(referralId: string): Promise<string | undefined> {
+    const fault = await this.#takeFault('index', referralId.toLowerCase());
+    if (fault !== undefined) throw unavailable('index');
     this.stats.reads++;
     return this.referralIndex.get(referralId.toLowerCase());
   }
