@@ -113,7 +113,7 @@ describe('SnapshotApplier', () => {
     clockMs += 300_000;
     const sweeper = new Sweeper({
       records,
-      queues: { 'referral-submit': queue as never, 'referral-link': queue as never },
+      queues: { 'referral-submit': queue, 'referral-link': queue },
       callbacks: { deliver: async () => undefined },
       staleAfterMs: 120_000,
       logger,
