@@ -155,3 +155,22 @@ describe('sameDeal (is an unknown referral maybe our create in flight?)', () => 
     expect(sameDeal(sent, { id: 'x', engagementId: 'g', ...sent, customerProfile: { name: 'Fabrikam' } })).toBe(false);
   });
 });
+
+describe('the referral-sync consumer', () => {
+  it('consumes an invalid message without calling Partner Center', async () => {
+    const { ReferralSync } = await import('../../../shared/sync/referralSync');
+    const { InMemoryTrackingRecords } = await import('../../../shared/tracking/inMemoryTrackingRecords');
+    const { createLogger, silentSink } = await import('../../../shared/platform/logging');
+    const refuse = () => {
+      throw new Error('no Partner Center call expected');
+    };
+    const sync = new ReferralSync({
+      records: new InMemoryTrackingRecords(),
+      partnerCenter: { getReferral: refuse, listReferrals: refuse, listReferralPages: refuse },
+      applier: undefined as never,
+      logger: createLogger({ sink: silentSink }),
+    });
+    for (const payload of ['not json', '{}', { eventName: 'referral-updated', referralId: 'x', dedupeKey: 'e0' }])
+      await expect(sync.handle(payload)).resolves.toEqual({ kind: 'invalid' });
+  });
+});
