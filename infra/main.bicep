@@ -108,6 +108,9 @@ var storageQueueNames = [
   'referral-link-poison'
   'referral-submit'
   'referral-submit-poison'
+  'referral-sync'
+  'referral-sync-poison'
+  'referral-events'
 ]
 
 // ---------------------------------------------------------------------------------------------------

@@ -235,6 +235,7 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
       KEY_VAULT_CLIENT_SECRET_SECRET_NAME: secretNames.clientSecret,
       KEY_VAULT_REFRESH_TOKEN_SECRET_NAME: secretNames.refreshToken,
       CALLBACK_ALLOW_PRIVATE_TARGETS: 'true',
+      EVENTS_RECONCILE_SCHEDULE: '*/15 * * * * *', // a lost event is repaired within 60 s (docs/events.md)
       // DefaultAzureCredential → EnvironmentCredential → the Entra stand-in (the app's identity in Azure).
       AZURE_TENANT_ID: SANDBOX_IDS.tenantId,
       AZURE_CLIENT_ID: SANDBOX_IDS.keyVaultReaderClientId,

@@ -24,7 +24,7 @@ import { z } from 'zod';
 import { BridgeError } from '../shared/platform/errors';
 import { coSellSchema, DealType, referralRequestSchema, referralSchema } from '../shared/referral';
 import { TrackingState } from '../shared/tracking/states';
-import { TrackingStep } from '../shared/tracking/trackingRecord';
+import { Direction, HistorySource, MicrosoftDecision, TrackingStep } from '../shared/tracking/trackingRecord';
 import type { TrackingView } from '../shared/workflow/trackingView';
 import { lazyModule } from '../shared/platform/lazy';
 
@@ -84,10 +84,14 @@ export const trackingViewSchema = z.object({
     .enum(TrackingState)
     .meta({ 'x-ms-summary': 'Tracking State' })
     .describe(
-      'Where the request is: Received, CreatingPartner, LinkQueued, CreatingMicrosoft, Completed, Linked, Rejected or AwaitingReauthorization.',
+      'Where the request is: Received, CreatingPartner, LinkQueued, CreatingMicrosoft, Completed, Linked, Rejected or AwaitingReauthorization; Inbound for a referral the bridge did not create.',
     ),
-  final: z.boolean().describe('True when the state will not change any more (Completed, Linked, Rejected).'),
+  final: z.boolean().describe('True when the state will not change any more (Completed, Linked, Rejected, Inbound).'),
   dealType: z.string().describe('Private, PartnerLed or CoSell.'),
+  direction: z
+    .enum(Direction)
+    .optional()
+    .describe('outbound: the bridge created the referral; inbound: someone else did (a lead, a deal made in the UI).'),
   partnerReferral: z
     .object({
       id: z.string().describe('The id of your referral in Partner Center.'),
@@ -95,13 +99,46 @@ export const trackingViewSchema = z.object({
         .string()
         .optional()
         .describe('The engagement shared by your referral and the Microsoft referral.'),
+      status: z.string().optional().describe('Partner Center status: New, Active or Closed.'),
+      substatus: z.string().optional().describe('Partner Center substatus (Pending, Accepted, Won, Lost, ...).'),
+      statusReason: z.string().optional().describe("Partner Center's reason for the status, when it gives one."),
+      updatedDateTime: z.string().optional().describe('When Partner Center last changed the referral (UTC, ISO 8601).'),
     })
     .optional()
-    .describe('Your referral, once Partner Center created it.'),
+    .describe('Your referral, once Partner Center created it, with what Partner Center last said about it.'),
   microsoftReferral: z
     .object({ id: z.string().describe('The id of the Microsoft referral in the same engagement.') })
     .optional()
     .describe('The linked Microsoft referral of a CoSell deal.'),
+  microsoft: z
+    .object({
+      decision: z
+        .enum(MicrosoftDecision)
+        .meta({ 'x-ms-summary': 'Microsoft Decision' })
+        .describe("Microsoft's answer: Pending, Accepted, Declined or Expired."),
+      msxId: z
+        .string()
+        .optional()
+        .describe('The Microsoft CRM identifier (trackingInfo.microsoftMsxId) once accepted.'),
+      reason: z.string().optional().describe("Microsoft's reason (none for expired deals or deals under USD 25,000)."),
+      decidedAt: z.string().optional().describe('When the decision was seen made (UTC, ISO 8601).'),
+      respondBy: z.string().optional().describe('14 days after the Microsoft referral was created (UTC, ISO 8601).'),
+    })
+    .optional()
+    .describe("Microsoft's answer to a CoSell request."),
+  history: z
+    .array(
+      z.object({
+        at: z.string().describe('When (UTC, ISO 8601).'),
+        source: z.enum(HistorySource).describe('Where the change came from: event, reconcile or us.'),
+        kind: z.string().describe('What changed: status, deal, microsoft, inbound, ...'),
+        from: z.string().optional().describe('The value before.'),
+        to: z.string().optional().describe('The value after.'),
+        note: z.string().optional().describe('A short note (field names, codes).'),
+      }),
+    )
+    .optional()
+    .describe('What changed, newest first (bounded).'),
   lastError: trackingErrorSchema.optional().describe('The last failure recorded (a Rejected request says why here).'),
   parkedFrom: z
     .enum(TrackingState)

@@ -37,6 +37,7 @@ import type * as UpgradeModule from '../workflow/upgrade';
 import type * as EventsHealthModule from '../events/eventsHealth';
 import type * as RegistrationFromSettingsModule from '../events/registrationFromSettings';
 import type * as CreateEventReceiverModule from '../events/createEventReceiver';
+import type * as CreateSyncServicesModule from '../sync/createSyncServices';
 
 // Loaded on the first call that needs them (the first invocation), not when a function module loads.
 const config = lazyModule<typeof ConfigModule>(require, '../platform/config');
@@ -52,7 +53,7 @@ const partnerCenterClient = lazyModule<typeof PartnerCenterClientModule>(
 const auth = lazyModule<typeof AuthModule>(require, '../auth');
 const referralWorkflow = lazyModule<typeof ReferralWorkflowModule>(require, '../workflow/referralWorkflow');
 const sweeperModule = lazyModule<typeof SweeperModule>(require, '../workflow/sweeper');
-const callbackNotifier = lazyModule<typeof CallbackNotifierModule>(require, '../workflow/callbackNotifier');
+const callbackNotifierModule = lazyModule<typeof CallbackNotifierModule>(require, '../workflow/callbackNotifier');
 const listingServices = lazyModule<typeof ListingServicesModule>(require, '../listing/listingServices');
 const upgradeModule = lazyModule<typeof UpgradeModule>(require, '../workflow/upgrade');
 const eventsHealthModule = lazyModule<typeof EventsHealthModule>(require, '../events/eventsHealth');
@@ -64,6 +65,8 @@ const createEventReceiverModule = lazyModule<typeof CreateEventReceiverModule>(
   require,
   '../events/createEventReceiver',
 );
+const createSyncServicesModule = lazyModule<typeof CreateSyncServicesModule>(require, '../sync/createSyncServices');
+import type { SyncServices } from '../sync/createSyncServices';
 
 /** Everything the function edges use. */
 export interface AppServices {
@@ -74,7 +77,7 @@ export interface AppServices {
   store: TrackingRecordsLike;
   partnerCenter: PartnerCenterClient;
   tokenBroker: TokenBroker;
-  queues: { submit: JsonQueueSender; link: JsonQueueSender; sync: JsonQueueSender };
+  queues: { submit: JsonQueueSender; link: JsonQueueSender; sync: JsonQueueSender; events: JsonQueueSender };
   /** The Partner Center event receiver (verify → parse → enqueue on `referral-sync`), built on first use. */
   eventReceiver(): EventReceiver;
   /** The referral list, the console's status and summary (issue 16). */
@@ -83,6 +86,11 @@ export interface AppServices {
   coSellUpgrade(): CoSellUpgrade;
   /** Last-event time and registration drift of the events edge (docs/events.md "Health"), built on first use. */
   eventsHealth(): EventsHealth;
+  /**
+   * The apply path (`applier.apply(trackingId, { partner, microsoft?, source: 'us' })` for the update
+   * flow), the `referral-sync` consumer and the reconciliation (shared/sync/), built on first use.
+   */
+  sync(): SyncServices;
 }
 
 /** Optional replacements for the real dependencies. */
@@ -118,7 +126,7 @@ export function getAppServices(): AppServices {
 export function buildAppServices(settings: Settings, overrides: AppServiceOverrides = {}): AppServices {
   const { createLogger } = logging();
   const { createQueueClient, createTableClient, JsonQueueSender } = storageClients();
-  const { LINK_QUEUE_NAME, SUBMIT_QUEUE_NAME } = workflowConstants();
+  const { EVENTS_QUEUE_NAME, LINK_QUEUE_NAME, SUBMIT_QUEUE_NAME } = workflowConstants();
   const logger =
     overrides.logger ?? createLogger({ minLevel: settings.LOG_LEVEL, fields: { app: 'cosell-referral-bridge' } });
   guardUnhandledRejections(logger);
@@ -142,7 +150,7 @@ export function buildAppServices(settings: Settings, overrides: AppServiceOverri
   const { createTokenBrokerFromSettings } = auth();
   const { ReferralWorkflow: Workflow } = referralWorkflow();
   const { Sweeper: SweeperClass } = sweeperModule();
-  const { CallbackNotifier } = callbackNotifier();
+  const { CallbackNotifier } = callbackNotifierModule();
 
   // Listing (issue 16): the store behind the referral-index decorator.
   const { buildListingServices } = listingServices();
@@ -172,6 +180,7 @@ export function buildAppServices(settings: Settings, overrides: AppServiceOverri
     submit: new JsonQueueSender(createQueueClient(settings, SUBMIT_QUEUE_NAME, queueCredential)),
     link: new JsonQueueSender(createQueueClient(settings, LINK_QUEUE_NAME, queueCredential)),
     sync: new JsonQueueSender(createQueueClient(settings, SYNC_QUEUE_NAME, queueCredential)),
+    events: new JsonQueueSender(createQueueClient(settings, EVENTS_QUEUE_NAME, queueCredential)),
   };
   // Built on the first delivery: it parses Node's root store and loads zod, which other functions need not pay for.
   const eventReceiver = lazy((): EventReceiver =>
@@ -204,15 +213,31 @@ export function buildAppServices(settings: Settings, overrides: AppServiceOverri
     settings.STEP_LEASE_SECONDS > 0
       ? settings.STEP_LEASE_SECONDS * 1000
       : (settings.PARTNER_CENTER_TIMEOUT_MS + 30_000) * settings.PARTNER_CENTER_MAX_ATTEMPTS; // each attempt + its longest backoff
+  const callbackNotifier = new CallbackNotifier({
+    allowPrivateTargets: settings.CALLBACK_ALLOW_PRIVATE_TARGETS,
+    logger,
+  });
+  const statusUrlFor = (trackingId: string, requestBaseUrl?: string) =>
+    `${configuredBase ?? requestBaseUrl ?? platformBase}/api/referrals/${trackingId}`;
+  const sync = lazy((): SyncServices =>
+    createSyncServicesModule().createSyncServices(settings, {
+      records: store,
+      partnerCenter,
+      queue: queues.events,
+      callbacks: callbackNotifier,
+      table,
+      statusUrlFor,
+      logger,
+    }),
+  );
   const workflow = new Workflow({
     store,
     partnerCenter,
     submitQueue: queues.submit,
     linkQueue: queues.link,
     logger,
-    callbacks: new CallbackNotifier({ allowPrivateTargets: settings.CALLBACK_ALLOW_PRIVATE_TARGETS, logger }),
-    statusUrlFor: (trackingId, requestBaseUrl) =>
-      `${configuredBase ?? requestBaseUrl ?? platformBase}/api/referrals/${trackingId}`,
+    callbacks: callbackNotifier,
+    statusUrlFor,
     allowUnknownFields: settings.REFERRAL_ALLOW_UNKNOWN_FIELDS,
     allowInsecureCallback: settings.CALLBACK_ALLOW_PRIVATE_TARGETS,
     allowPrivateCallbackTargets: settings.CALLBACK_ALLOW_PRIVATE_TARGETS,
@@ -228,6 +253,7 @@ export function buildAppServices(settings: Settings, overrides: AppServiceOverri
     tokens: tokenBroker,
     staleAfterMs: settings.SWEEPER_STALE_AFTER_SECONDS * 1000,
     logger,
+    outbox: { flush: (record) => sync().applier.flush(record) },
   });
   const coSellUpgrade = lazy(
     (): CoSellUpgrade =>
@@ -254,6 +280,7 @@ export function buildAppServices(settings: Settings, overrides: AppServiceOverri
     listing,
     coSellUpgrade,
     eventsHealth,
+    sync,
   };
 }
 

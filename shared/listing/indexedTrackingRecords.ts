@@ -101,6 +101,14 @@ export class IndexedTrackingRecords implements TrackingRecordsLike {
     return next;
   }
 
+  rememberReferral(referralId: string, trackingId: string): Promise<void> {
+    return this.#records.rememberReferral(referralId, trackingId);
+  }
+
+  findReferral(referralId: string): Promise<string | undefined> {
+    return this.#records.findReferral(referralId);
+  }
+
   listStale(
     states: readonly TrackingState[],
     updatedBeforeEpochMs: number,

@@ -189,30 +189,42 @@ export class PartnerCenterClient {
    * Build `filter` with {@link odataEquals} so values are escaped.
    */
   async listReferrals(
-    query: { filter?: string; top?: number; maxItems?: number },
+    query: { filter?: string; orderBy?: string; top?: number; maxItems?: number },
     options: CallOptions = {},
   ): Promise<PartnerCenterReferral[]> {
-    const params = new URLSearchParams();
-    if (query.filter) params.set('$filter', query.filter);
-    if (query.top) params.set('$top', String(query.top));
-    let path: string | undefined = `${REFERRALS_PATH}${params.size ? `?${params.toString()}` : ''}`;
     const items: PartnerCenterReferral[] = [];
     const maxItems = query.maxItems ?? 1000;
-    while (path && items.length < maxItems) {
+    for await (const page of this.listReferralPages(query, options)) {
+      items.push(...page);
+      if (items.length >= maxItems) break;
+    }
+    return items.slice(0, maxItems);
+  }
+
+  /**
+   * The pages of `GET /v1.0/engagements/referrals?$filter=…&$orderby=…&$top=…`, one call per page,
+   * following `@odata.nextLink` (on the configured origin) until the caller stops or there is none.
+   */
+  async *listReferralPages(
+    query: { filter?: string; orderBy?: string; top?: number },
+    options: CallOptions = {},
+  ): AsyncGenerator<PartnerCenterReferral[]> {
+    const params = new URLSearchParams();
+    if (query.filter) params.set('$filter', query.filter);
+    if (query.orderBy) params.set('$orderby', query.orderBy);
+    if (query.top) params.set('$top', String(query.top));
+    let path: string | undefined = `${REFERRALS_PATH}${params.size ? `?${params.toString()}` : ''}`;
+    while (path) {
       const page: { value?: PartnerCenterReferral[]; '@odata.nextLink'?: string } = await this.#call(
         'GET',
         path,
         undefined,
-        {
-          ...options,
-          requestId: undefined,
-        },
+        { ...options, requestId: undefined },
       );
-      items.push(...(page.value ?? []));
       const next = page['@odata.nextLink'];
       path = next ? this.#relativePath(next) : undefined;
+      yield page.value ?? [];
     }
-    return items.slice(0, maxItems);
   }
 
   #relativePath(link: string): string {

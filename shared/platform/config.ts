@@ -60,6 +60,23 @@ const scheduleSetting = (setting: TimerScheduleSetting) =>
       }
       return resolved.schedule;
     });
+const decisionRulesSchema = z
+  .array(
+    z.strictObject({
+      status: z.string().min(1),
+      substatus: z.string().min(1).optional(),
+      decision: z.enum(['Pending', 'Accepted', 'Declined', 'Expired']),
+    }),
+  )
+  .min(1);
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
 
 /**
  * Every environment variable the app reads. `@default` values apply when the setting is absent.
@@ -207,6 +224,40 @@ export const settingsSchema = z.object({
   EVENTS_REGISTRATION_CHECK_MINUTES: intSetting(15, 0, 1_440),
   /** /api/health is degraded when no authentic event arrived for longer; 0 = report the age only. @default 0 */
   EVENTS_SILENCE_WARN_HOURS: intSetting(0, 0, 8_760),
+
+  /**
+   * Reconciliation (docs/events.md): NCRONTAB schedule (6 fields) of the timer that lists referrals changed
+   * since the watermark and applies what events missed. @default every 5 minutes (`0 0-59/5 * * * *`)
+   */
+  EVENTS_RECONCILE_SCHEDULE: z
+    .string()
+    .regex(/^(\S+\s+){5}\S+$/, 'must be a 6-field NCRONTAB expression')
+    .optional(),
+  /** How far below the watermark each listing goes (clock skew, late commits). @default 120 */
+  EVENTS_RECONCILE_OVERLAP_SECONDS: intSetting(120, 0, 86_400),
+  /** First reconciliation without a watermark: how far back it looks. @default 24 */
+  EVENTS_RECONCILE_INITIAL_LOOKBACK_HOURS: intSetting(24, 1, 8_760),
+  /**
+   * The [inferred] decision table: JSON array of `{ "status", "substatus"?, "decision" }` (decision
+   * Pending, Accepted, Declined or Expired), first match wins. @default the table in shared/sync/applySnapshot.ts
+   */
+  EVENTS_DECISION_RULES: z
+    .string()
+    .optional()
+    .transform((value, ctx) => {
+      if (value === undefined || value.trim() === '') return undefined;
+      const parsed = decisionRulesSchema.safeParse(safeJson(value));
+      if (!parsed.success) {
+        ctx.addIssue({
+          code: 'custom',
+          message: 'must be a JSON array of { status, substatus?, decision: Pending|Accepted|Declined|Expired }',
+        });
+        return z.NEVER;
+      }
+      return parsed.data;
+    }),
+  /** `source` of the CloudEvents the bridge publishes. @default 'urn:cosell-referral-bridge' */
+  EVENTS_CLOUDEVENT_SOURCE: z.string().min(1).default('urn:cosell-referral-bridge'),
 
   /** Public base URL of this app, for Location headers and links (else taken from the request). */
   PUBLIC_BASE_URL: urlSetting.optional(),

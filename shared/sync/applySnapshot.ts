@@ -133,7 +133,11 @@ export function planSnapshotApply(record: TrackingRecord, input: SnapshotInput):
   if (input.partner) {
     const next = partnerSnapshotOf(input.partner);
     const stored = record.partnerCenter;
-    if (isNewer(next.updatedDateTime, stored?.updatedDateTime) || (!stored && next.id)) {
+    if (
+      isNewer(next.updatedDateTime, stored?.updatedDateTime) ||
+      isOtherVersionAtSameInstant(next, stored) ||
+      !stored
+    ) {
       changes.partnerCenter = next;
       const statusFrom = statusText(stored);
       const statusTo = statusText(next);
@@ -176,12 +180,51 @@ export function planSnapshotApply(record: TrackingRecord, input: SnapshotInput):
   return { kind: 'apply', changes, changed, history: entries };
 }
 
-/** True when `candidate` is a later instant than `stored` (an unreadable candidate never is). */
+/**
+ * True when `candidate` is a later instant than `stored` (an unreadable candidate never is). Compared to
+ * the full precision Partner Center writes (`2021-03-17T21:10:00.3734454Z`: 100 ns), not to the
+ * millisecond, so two changes in one millisecond are still ordered.
+ */
 export function isNewer(candidate: string | undefined, stored: string | undefined): boolean {
-  const candidateMs = Date.parse(candidate ?? '');
-  if (!Number.isFinite(candidateMs)) return false;
-  const storedMs = Date.parse(stored ?? '');
-  return !Number.isFinite(storedMs) || candidateMs > storedMs;
+  return compareInstants(candidate, stored) > 0;
+}
+
+/**
+ * Orders two ISO 8601 instants at nanosecond precision: > 0 when `a` is later, 0 when equal, < 0 when
+ * earlier. An unreadable value sorts before every readable one (two unreadable ones are equal).
+ */
+export function compareInstants(a: string | undefined, b: string | undefined): number {
+  const x = instantOf(a);
+  const y = instantOf(b);
+  if (!x || !y) return x ? 1 : y ? -1 : 0;
+  return x.seconds !== y.seconds ? x.seconds - y.seconds : x.nanos - y.nanos;
+}
+
+function instantOf(value: string | undefined): { seconds: number; nanos: number } | undefined {
+  if (!value) return undefined;
+  const ms = Date.parse(value);
+  if (!Number.isFinite(ms)) return undefined;
+  const fraction = /T\d{2}:\d{2}:\d{2}\.(\d+)/.exec(value)?.[1] ?? '';
+  const seconds = Math.floor(ms / 1000);
+  const nanos = fraction ? Number(fraction.slice(0, 9).padEnd(9, '0')) : (ms - seconds * 1000) * 1_000_000;
+  return { seconds, nanos };
+}
+
+/**
+ * Same `updatedDateTime`, another eTag: Partner Center changed the referral twice within its clock's
+ * resolution. The snapshot was fetched after the stored one was, so it is taken [inferred].
+ */
+function isOtherVersionAtSameInstant(
+  next: PartnerReferralSnapshot,
+  stored: PartnerReferralSnapshot | undefined,
+): boolean {
+  return (
+    stored !== undefined &&
+    next.eTag !== undefined &&
+    stored.eTag !== undefined &&
+    next.eTag !== stored.eTag &&
+    compareInstants(next.updatedDateTime, stored.updatedDateTime) === 0
+  );
 }
 
 function statusText(snapshot: PartnerReferralSnapshot | undefined): string | undefined {

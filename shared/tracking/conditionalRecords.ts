@@ -89,6 +89,17 @@ export class ConditionalTrackingRecords implements TrackingRecords {
       states,
       updatedBeforeEpochMs,
       callbackPendingOnly: options.callbackPendingOnly ?? false,
+      outboxPendingOnly: options.outboxPendingOnly ?? false,
     });
+  }
+
+  /** Remembers the record of a Partner Center referral id (insert or replace). */
+  rememberReferral(referralId: string, trackingId: string): Promise<void> {
+    return this.#rows.putReferralIndex(referralId, trackingId);
+  }
+
+  /** The record a Partner Center referral id was remembered for, if any. */
+  findReferral(referralId: string): Promise<string | undefined> {
+    return this.#rows.getReferralIndex(referralId);
   }
 }

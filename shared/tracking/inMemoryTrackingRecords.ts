@@ -4,7 +4,7 @@ import type { TrackingRecord } from './trackingRecord';
 import type { RecordRows, RowWrite, StaleQuery, StoredRow } from './trackingRecords';
 
 /** The storage operations a fault can target. */
-export type MemoryOperation = 'insert' | 'replace' | 'get' | 'query';
+export type MemoryOperation = 'insert' | 'replace' | 'get' | 'query' | 'index';
 
 /**
  * A fault for the next matching operation:
@@ -77,6 +77,7 @@ export class InMemoryTrackingRecords extends ConditionalTrackingRecords {
 /** Storage primitives over a Map; ETags are opaque and change on every write. */
 class MemoryRecordRows implements RecordRows {
   readonly entries = new Map<string, MemoryRow>();
+  readonly referralIndex = new Map<string, string>();
   readonly faults: MemoryFault[] = [];
   readonly stats: MemoryRecordStats = { reads: 0, writes: 0, queries: 0 };
   #etagCounter = 0;
@@ -124,8 +125,24 @@ class MemoryRecordRows implements RecordRows {
       if (!record || !query.states.includes(record.state)) continue;
       if (!(record.updatedAtEpochMs < Math.floor(query.updatedBeforeEpochMs))) continue;
       if (query.callbackPendingOnly && record.callbackState !== 'pending') continue;
+      if (query.outboxPendingOnly && record.outboxPending !== true) continue;
       yield record;
     }
+  }
+
+  async putReferralIndex(referralId: string, trackingId: string): Promise<void> {
+    const fault = await this.#takeFault('index', referralId.toLowerCase());
+    if (fault === 'unavailable') throw unavailable('index');
+    this.stats.writes++;
+    this.referralIndex.set(referralId.toLowerCase(), trackingId);
+    if (fault === 'lostAnswer') throw unavailable('index');
+  }
+
+  async getReferralIndex(referralId: string): Promise<string | undefined> {
+    const fault = await this.#takeFault('index', referralId.toLowerCase());
+    if (fault !== undefined) throw unavailable('index');
+    this.stats.reads++;
+    return this.referralIndex.get(referralId.toLowerCase());
   }
 
   /** The stored record with its current ETag. */

@@ -21,6 +21,8 @@
  * Completed ──► LinkQueued / CreatingMicrosoft   upgrade to co-sell (POST /api/referrals/{id}/co-sell)
  * Rejected  ──► CreatingPartner                  fix and resend (same key, corrected payload, nothing created)
  * ```
+ *
+ * `Inbound` is the one state of a record the bridge opened for a referral it did not create.
  */
 export const TrackingState = {
   Received: 'Received',
@@ -31,6 +33,11 @@ export const TrackingState = {
   Linked: 'Linked',
   Rejected: 'Rejected',
   AwaitingReauthorization: 'AwaitingReauthorization',
+  /**
+   * A referral the bridge did not create (an inbound lead, a deal made in the Partner Center UI), tracked
+   * from what Partner Center says about it (shared/sync/). Final: no step runs on it.
+   */
+  Inbound: 'Inbound',
 } as const;
 export type TrackingState = (typeof TrackingState)[keyof typeof TrackingState];
 
@@ -42,6 +49,7 @@ export const FINAL_STATES: ReadonlySet<TrackingState> = new Set([
   TrackingState.Completed,
   TrackingState.Linked,
   TrackingState.Rejected,
+  TrackingState.Inbound,
 ]);
 
 /** Allowed transitions; every write goes through {@link assertTransition}. */
@@ -61,6 +69,7 @@ export const ALLOWED_TRANSITIONS: Readonly<Record<TrackingState, readonly Tracki
   Completed: ['LinkQueued', 'CreatingMicrosoft'],
   Linked: [],
   Rejected: ['CreatingPartner'],
+  Inbound: [],
 };
 
 /**

@@ -8,6 +8,8 @@ export const KeySource = {
   ExternalReferenceId: 'externalReferenceId',
   Hash: 'hash',
   QueueMessage: 'queueMessage',
+  /** An inbound record: keyed by the Partner Center referral id (shared/sync/inboundRecord.ts). */
+  PartnerCenter: 'partnerCenter',
 } as const;
 export type KeySource = (typeof KeySource)[keyof typeof KeySource];
 
@@ -101,6 +103,38 @@ export interface HistoryEntry {
 }
 
 /**
+ * A CloudEvents 1.0 structured-mode event as the bridge publishes it (shared/sync/cloudEvents.ts):
+ * what the outbox keeps until it is sent.
+ */
+export interface CloudEventEnvelope {
+  specversion: '1.0';
+  /** Stable for one change (referral id, kind, version): consumers dedupe on it. */
+  id: string;
+  source: string;
+  type: string;
+  /** The trackingId. */
+  subject: string;
+  /** ISO 8601. */
+  time: string;
+  datacontenttype: 'application/json';
+  data: unknown;
+}
+
+/**
+ * One CloudEvent waiting to be published, written in the same conditional write as the change it
+ * announces (the record is its own outbox) and removed once sent. `queue`/`callback` say which
+ * deliveries are still to be made.
+ */
+export interface PendingCloudEvent {
+  event: CloudEventEnvelope;
+  queue: boolean;
+  callback: boolean;
+  addedAtEpochMs: number;
+  /** Failed callback deliveries so far (the sweeper retries a few times, then gives up on the callback). */
+  callbackFailures?: number;
+}
+
+/**
  * One referral request as the bridge tracks it (Table `referrals`, PartitionKey = trackingId,
  * RowKey = `record`). `request` holds the validated request until the record is final; it is then
  * purged, so customer contact data is kept only while it is needed.
@@ -152,6 +186,10 @@ export interface TrackingRecord {
   microsoft?: MicrosoftAnswer;
   /** The newest changes first, at most {@link HISTORY_LIMIT} entries. */
   history?: HistoryEntry[];
+  /** CloudEvents written with the change they announce and not published yet (shared/sync/). */
+  outbox?: PendingCloudEvent[];
+  /** True while `outbox` holds entries: what the sweeper's recovery query filters on. */
+  outboxPending?: boolean;
   createdAtEpochMs: number;
   updatedAtEpochMs: number;
   /** Set by the store on every read; the next conditional write must pass it. */

@@ -8,6 +8,8 @@ export type CreateResult = { created: true; record: TrackingRecord } | { created
 export interface ListStaleOptions {
   /** Only records whose callback is still to be delivered. */
   callbackPendingOnly?: boolean;
+  /** Only records whose outbox holds CloudEvents not published yet (`outboxPending`). */
+  outboxPendingOnly?: boolean;
 }
 
 /**
@@ -39,6 +41,13 @@ export interface TrackingRecords {
     updatedBeforeEpochMs: number,
     options?: ListStaleOptions,
   ): AsyncIterable<TrackingRecord>;
+  /**
+   * Remembers which record a Partner Center referral id belongs to (insert or replace: the create's
+   * answer is the authority). Written before the record itself records the id (shared/sync/ownership.ts).
+   */
+  rememberReferral(referralId: string, trackingId: string): Promise<void>;
+  /** The trackingId {@link TrackingRecords.rememberReferral} stored for a referral id, if any. */
+  findReferral(referralId: string): Promise<string | undefined>;
 }
 
 /** A stored row: the record and the id of the write that produced it. */
@@ -55,6 +64,7 @@ export interface StaleQuery {
   states: readonly TrackingState[];
   updatedBeforeEpochMs: number;
   callbackPendingOnly: boolean;
+  outboxPendingOnly: boolean;
 }
 
 /**
@@ -71,4 +81,8 @@ export interface RecordRows {
   get(trackingId: string): Promise<StoredRow | undefined>;
   /** Rows matching `query`, in trackingId order. */
   query(query: StaleQuery): AsyncIterable<TrackingRecord>;
+  /** Inserts or replaces the index row of `referralId` (lower-cased). */
+  putReferralIndex(referralId: string, trackingId: string): Promise<void>;
+  /** The index row of `referralId` (lower-cased), if any. */
+  getReferralIndex(referralId: string): Promise<string | undefined>;
 }

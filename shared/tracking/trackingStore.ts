@@ -13,7 +13,13 @@ export const RECORD_ROW_KEY = 'record';
 /** Table properties hold at most 32K UTF-16 characters: the request JSON is split into chunks. */
 const CHUNK_CHARS = 30_000;
 /** Properties stored as JSON text. */
-const JSON_FIELDS: ReadonlySet<string> = new Set(['lastError', 'partnerCenter', 'microsoft', 'history']);
+const JSON_FIELDS: ReadonlySet<string> = new Set(['lastError', 'partnerCenter', 'microsoft', 'history', 'outbox']);
+/** RowKey of a referral-id index row; its PartitionKey is `pc-<referral id, lower case>`. */
+export const REFERRAL_INDEX_ROW_KEY = 'ref';
+/** PartitionKey of the index row of a Partner Center referral id. */
+export function referralIndexPartition(referralId: string): string {
+  return `pc-${referralId.toLowerCase()}`;
+}
 /** Entity properties that are not record fields. */
 const ENTITY_ONLY_FIELDS: ReadonlySet<string> = new Set([
   'partitionKey',
@@ -129,6 +135,36 @@ export class TableRecordRows implements RecordRows {
     }
   }
 
+  /** Inserts or replaces the index row `pc-<id>` / `ref` → `{ trackingId }` (not a state change: no ETag). */
+  async putReferralIndex(referralId: string, trackingId: string): Promise<void> {
+    await this.ensureTable();
+    try {
+      this.#stats.writes++;
+      await this.#table.upsertEntity(
+        { partitionKey: referralIndexPartition(referralId), rowKey: REFERRAL_INDEX_ROW_KEY, trackingId },
+        'Replace',
+      );
+    } catch (error) {
+      throw new TrackingStorageError('Could not write a referral index row', { cause: error });
+    }
+  }
+
+  /** Reads the index row of a referral id, or undefined on 404. */
+  async getReferralIndex(referralId: string): Promise<string | undefined> {
+    await this.ensureTable();
+    try {
+      this.#stats.reads++;
+      const entity = await this.#table.getEntity<{ trackingId?: unknown }>(
+        referralIndexPartition(referralId),
+        REFERRAL_INDEX_ROW_KEY,
+      );
+      return typeof entity.trackingId === 'string' ? entity.trackingId : undefined;
+    } catch (error) {
+      if (statusOf(error) === 404) return undefined;
+      throw new TrackingStorageError('Could not read a referral index row', { cause: error });
+    }
+  }
+
   /** Lists the entities matching `query` (one filter, built with the `odata` template). */
   async *query(query: StaleQuery): AsyncGenerator<TrackingRecord> {
     await this.ensureTable();
@@ -153,8 +189,13 @@ export function staleFilter(query: StaleQuery): string {
   const states = query.states.map((state) => odata`state eq ${state}`).join(' or ');
   const updatedBefore = Math.floor(query.updatedBeforeEpochMs);
   const callback = query.callbackPendingOnly ? odata` and callbackState eq ${'pending'}` : '';
+  const outbox = query.outboxPendingOnly ? ' and outboxPending eq true' : '';
   return (
-    odata`RowKey eq ${RECORD_ROW_KEY} and (` + states + odata`) and updatedAtEpochMs lt ${updatedBefore}.0` + callback
+    odata`RowKey eq ${RECORD_ROW_KEY} and (` +
+    states +
+    odata`) and updatedAtEpochMs lt ${updatedBefore}.0` +
+    callback +
+    outbox
   );
 }
 

@@ -36,6 +36,12 @@ export type CallbackDeliveryResult =
   | { state: 'delivered'; status: number; attempts: number }
   | { state: 'failed'; code: CallbackFailureCode; reason: string; attempts: number; status?: number };
 
+/** A CloudEvent POSTed to a callback URL (shared/sync/): its `subject` is the trackingId. */
+export interface CallbackEventBody {
+  readonly specversion: string;
+  readonly subject: string;
+}
+
 /** Resolves a host name to all its addresses (`dns.lookup` with `all: true` by default). */
 export type ResolveHost = (hostname: string) => Promise<Array<{ address: string; family: number }>>;
 
@@ -122,8 +128,15 @@ export class CallbackNotifier {
     this.#deps = options.deps ?? {};
   }
 
-  /** Delivers `view` to `url`; resolves to what happened (see {@link CallbackDeliveryResult}), never rejects. */
-  async notify(url: string, view: TrackingView): Promise<CallbackDeliveryResult> {
+  /**
+   * Delivers `view` (or a CloudEvent, `contentType` `application/cloudevents+json`) to `url`; resolves to
+   * what happened (see {@link CallbackDeliveryResult}), never rejects.
+   */
+  async notify(
+    url: string,
+    view: TrackingView | CallbackEventBody,
+    options: { contentType?: string } = {},
+  ): Promise<CallbackDeliveryResult> {
     const target = await this.#checkTarget(url);
     if (!target.ok) return this.#failed(view, url, { code: target.code, reason: target.reason, attempts: 0 });
     const agent = pinnedAgent(target.url, target.addresses);
@@ -132,7 +145,7 @@ export class CallbackNotifier {
       const status = await withRetry(
         async () => {
           attempts++;
-          return this.#attempt(target.url, view, agent);
+          return this.#attempt(target.url, view, agent, options.contentType ?? 'application/json');
         },
         { policy: this.#retry, deps: this.#deps },
       );
@@ -155,13 +168,18 @@ export class CallbackNotifier {
     }
   }
 
-  async #attempt(url: URL, view: TrackingView, agent: http.Agent): Promise<number> {
+  async #attempt(
+    url: URL,
+    view: TrackingView | CallbackEventBody,
+    agent: http.Agent,
+    contentType: string,
+  ): Promise<number> {
     const signal = AbortSignal.timeout(this.#timeoutMs);
     let response: Awaited<ReturnType<typeof nodeFetch>>;
     try {
       response = await this.#fetch(url.href, {
         method: 'POST',
-        headers: { 'Content-Type': 'application/json', 'User-Agent': 'cosell-referral-bridge' },
+        headers: { 'Content-Type': contentType, 'User-Agent': 'cosell-referral-bridge' },
         body: JSON.stringify(view),
         redirect: 'manual',
         agent,
@@ -232,12 +250,12 @@ export class CallbackNotifier {
   }
 
   #failed(
-    view: TrackingView,
+    view: TrackingView | CallbackEventBody,
     url: string,
     failure: { code: CallbackFailureCode; reason: string; attempts: number; status?: number },
   ): CallbackDeliveryResult {
     this.#logger.warn('Callback delivery failed', {
-      trackingId: view.trackingId,
+      trackingId: 'trackingId' in view ? view.trackingId : view.subject,
       target: originOf(url),
       ...failure,
     });

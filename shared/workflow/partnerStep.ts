@@ -18,6 +18,9 @@ export const createPartnerReferral: StepFunction = async (claimed, context) => {
     deadlineEpochMs: context.deadlineEpochMs,
     logFields: { trackingId, step: StepName.Partner },
   });
+  // Before the record names the id: an event for it that arrives first finds this index row, or a record
+  // still in this step (shared/sync/ownership.ts), never neither; so it is never taken for an inbound referral.
+  await context.records.rememberReferral(created.id, trackingId);
   const record = await context.records.update(claimed, {
     partnerReferralId: created.id,
     engagementId: created.engagementId,

@@ -294,6 +294,7 @@ const KEY_NAMES: Record<KeySource, string> = {
   externalReferenceId: 'The referral’s externalReferenceId (used as the key when no Idempotency-Key is sent)',
   hash: 'The request’s content hash (used as the key when neither a key nor an externalReferenceId is sent)',
   queueMessage: 'The queue message’s text',
+  partnerCenter: 'The Partner Center referral id (an inbound record)',
 };
 
 /**

@@ -13,6 +13,8 @@ export interface SweepReport {
   resumed: number;
   callbacksRetried: number;
   parkedRemaining: number;
+  /** Records whose unpublished CloudEvents were published again (a crash between write and publish). */
+  outboxesFlushed: number;
 }
 
 /** Options for {@link Sweeper}. */
@@ -22,6 +24,8 @@ export interface SweeperOptions {
   queues: Readonly<Record<StepQueueName, QueueSender>>;
   /** Delivers pending callbacks (the workflow's {@link CallbackDelivery}). */
   callbacks: Pick<CallbackDelivery, 'deliver'>;
+  /** Republishes a record's pending CloudEvents with their own ids (shared/sync SnapshotApplier.flush). */
+  outbox?: { flush(record: TrackingRecord): Promise<unknown> };
   /** Asked before resuming parked records: resolves when a token can be had again. */
   tokens?: { getAccessToken(): Promise<string> };
   /** Records untouched for this long are pushed forward. */
@@ -51,7 +55,13 @@ export class Sweeper {
   async sweep(): Promise<SweepReport> {
     const now = this.#nowMs();
     const max = this.#o.maxRecordsPerSweep ?? 500;
-    const report: SweepReport = { requeued: 0, resumed: 0, callbacksRetried: 0, parkedRemaining: 0 };
+    const report: SweepReport = {
+      requeued: 0,
+      resumed: 0,
+      callbacksRetried: 0,
+      parkedRemaining: 0,
+      outboxesFlushed: 0,
+    };
     let handled = 0;
     for await (const record of this.#o.records.listStale(OPEN_STATES, now - this.#o.staleAfterMs)) {
       if (handled++ >= max) break;
@@ -82,7 +92,8 @@ export class Sweeper {
       await this.deliverPendingCallback(record);
       report.callbacksRetried++;
     }
-    if (report.requeued || report.resumed || report.callbacksRetried)
+    if (this.#o.outbox) report.outboxesFlushed = await this.flushOutboxes(now, max);
+    if (report.requeued || report.resumed || report.callbacksRetried || report.outboxesFlushed)
       this.#o.logger.info('Sweep pushed records forward', { ...report });
     return report;
   }
@@ -112,6 +123,28 @@ export class Sweeper {
   async deliverPendingCallback(record: TrackingRecord): Promise<void> {
     if (isFinalState(record.state) && record.callbackState === CallbackState.Pending)
       await this.#o.callbacks.deliver(record);
+  }
+
+  /** Republishes the outboxes left pending for longer than the stale age (any state); returns how many. */
+  async flushOutboxes(now: number, max: number): Promise<number> {
+    const outbox = this.#o.outbox;
+    if (!outbox) return 0;
+    let flushed = 0;
+    const states = Object.values(TrackingState);
+    for await (const record of this.#o.records.listStale(states, now - this.#o.staleAfterMs, {
+      outboxPendingOnly: true,
+    })) {
+      if (flushed >= max) break;
+      await outbox.flush(record).then(
+        () => flushed++,
+        (error: unknown) =>
+          this.#o.logger.warn('Could not republish an outbox', {
+            trackingId: record.trackingId,
+            reason: String(error),
+          }),
+      );
+    }
+    return flushed;
   }
 
   async #send(queue: StepQueueName, record: TrackingRecord): Promise<void> {

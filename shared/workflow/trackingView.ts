@@ -1,6 +1,13 @@
 import { isFinalState, type TrackingState } from '../tracking/states';
 import { problem, type ProblemDetails } from '../referral/problem';
-import type { CallbackState, TrackingError, TrackingRecord } from '../tracking/trackingRecord';
+import {
+  Direction,
+  type CallbackState,
+  type HistoryEntry,
+  type MicrosoftDecision,
+  type TrackingError,
+  type TrackingRecord,
+} from '../tracking/trackingRecord';
 
 /** What callers see of a tracking record: ids and states, never the referral's contact data. */
 export interface TrackingView {
@@ -9,8 +16,22 @@ export interface TrackingView {
   /** True when the state will not change any more. */
   final: boolean;
   dealType: string;
-  partnerReferral?: { id: string; engagementId?: string };
+  /** `outbound`: the bridge created the referral; `inbound`: someone else did (a lead, a deal made in the UI). Always set by {@link toTrackingView}. */
+  direction?: Direction;
+  /** The partner's referral, with what Partner Center last said about it (events, reconciliation, our PATCHes). */
+  partnerReferral?: {
+    id: string;
+    engagementId?: string;
+    status?: string;
+    substatus?: string;
+    statusReason?: string;
+    updatedDateTime?: string;
+  };
   microsoftReferral?: { id: string };
+  /** Microsoft's answer to a co-sell request (the mapping from the Microsoft referral is [inferred]). */
+  microsoft?: { decision: MicrosoftDecision; msxId?: string; reason?: string; decidedAt?: string; respondBy?: string };
+  /** What changed, when, from where: newest first, bounded. */
+  history?: HistoryEntry[];
   lastError?: TrackingError;
   /** The state a parked record resumes to once a new refresh token is stored. */
   parkedFrom?: TrackingState;
@@ -28,15 +49,36 @@ export function toTrackingView(record: TrackingRecord, selfUrl: string): Trackin
     state: record.state,
     final: isFinalState(record.state),
     dealType: record.dealType,
+    direction: record.direction ?? Direction.Outbound,
     ...(record.partnerReferralId
       ? {
           partnerReferral: {
             id: record.partnerReferralId,
             ...(record.engagementId ? { engagementId: record.engagementId } : {}),
+            ...present({
+              status: record.partnerCenter?.status,
+              substatus: record.partnerCenter?.substatus,
+              statusReason: record.partnerCenter?.statusReason,
+              updatedDateTime: record.partnerCenter?.updatedDateTime,
+            }),
           },
         }
       : {}),
     ...(record.microsoftReferralId ? { microsoftReferral: { id: record.microsoftReferralId } } : {}),
+    ...(record.microsoft
+      ? {
+          microsoft: {
+            decision: record.microsoft.decision,
+            ...present({
+              msxId: record.microsoft.msxId,
+              reason: record.microsoft.reason,
+              decidedAt: record.microsoft.decidedAt,
+              respondBy: record.microsoft.respondBy,
+            }),
+          },
+        }
+      : {}),
+    ...(record.history && record.history.length > 0 ? { history: record.history } : {}),
     ...(record.lastError ? { lastError: record.lastError } : {}),
     ...(record.parkedFrom ? { parkedFrom: record.parkedFrom } : {}),
     ...(record.callbackState
@@ -51,6 +93,13 @@ export function toTrackingView(record: TrackingRecord, selfUrl: string): Trackin
     updatedAt: new Date(record.updatedAtEpochMs).toISOString(),
     links: { self: selfUrl },
   };
+}
+
+/** The entries of `fields` that are set. */
+function present<T extends Record<string, string | undefined>>(fields: T): Partial<Record<keyof T, string>> {
+  return Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined)) as Partial<
+    Record<keyof T, string>
+  >;
 }
 
 /** The 422 answer for a referral Partner Center refused: its error code, and the tracking view. */

@@ -54,6 +54,11 @@ const OPTIONAL_SETTINGS: Record<string, string> = {
   EVENTS_WEBHOOK_URL: 'the drift check uses the URL npm run events:register recorded; set it to pin another',
   EVENTS_REGISTRATION_CHECK_MINUTES: 'tuning; has a default (15)',
   EVENTS_SILENCE_WARN_HOURS: 'off by default (the age is reported, alert on the metric)',
+  EVENTS_RECONCILE_SCHEDULE: 'the reconciliation timer has a default schedule (every 5 minutes)',
+  EVENTS_RECONCILE_OVERLAP_SECONDS: 'tuning; has a default',
+  EVENTS_RECONCILE_INITIAL_LOOKBACK_HOURS: 'has a default (24 hours)',
+  EVENTS_DECISION_RULES: 'defaults to the documented [inferred] decision table',
+  EVENTS_CLOUDEVENT_SOURCE: 'has a default (urn:cosell-referral-bridge)',
 };
 
 /** Settings the app does not read but the platform does: the Functions host, the Azure SDK credential, telemetry. */

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { settingsSchema } from '../../../shared/platform/config';
-import { POISON_SUFFIX, QUEUE_NAMES } from '../../../shared/workflow/constants';
+import { OUTBOUND_QUEUE_NAMES, POISON_SUFFIX, QUEUE_NAMES } from '../../../shared/workflow/constants';
 import {
   REPO_ROOT,
   RESTORE_TIMEOUT_MS,
@@ -35,8 +35,8 @@ const readJson = (relative: string) => JSON.parse(readFileSync(path.join(REPO_RO
 const passedTo = (module: CompiledModule, name: string) => resolve(module.passed[name]?.value, main);
 
 describe('names shared by the code, host.json and the Bicep', () => {
-  it('creates every queue of QUEUE_NAMES and its poison queue, and no other', () => {
-    const expected = QUEUE_NAMES.flatMap((queue) => [queue, `${queue}${POISON_SUFFIX}`]);
+  it('creates every queue of QUEUE_NAMES and its poison queue, the outbound queues, and no other', () => {
+    const expected = [...QUEUE_NAMES.flatMap((queue) => [queue, `${queue}${POISON_SUFFIX}`]), ...OUTBOUND_QUEUE_NAMES];
     expect([...(passedTo(storage, 'queueNames') as string[])].sort()).toEqual([...expected].sort());
     const [queues] = resourcesOfType(storage.template, 'Microsoft.Storage/storageAccounts/queueServices/queues');
     expect(queues.copy).toMatchObject({ count: "[length(parameters('queueNames'))]" });

@@ -76,26 +76,26 @@ async function countingStore<T>(run: () => Promise<T>): Promise<{ result: T; rea
 }
 
 describe('ReferralWorkflow, co-sell linked inline (the default)', () => {
-  it('links a co-sell deal in the submit call: three table writes, no read, no queue message', async () => {
+  it('links a co-sell deal in the submit call: four table writes (with the referral index row), no read, no queue message', async () => {
     const body = uniqueDeal(example('cosell-deal.json'), 'wf-inline-1');
     const { result, reads, writes } = await countingStore(() =>
       workflow().submit({ body, source: 'http', timeBudgetMs: 10_000 }),
     );
     if (result.kind !== 'tracked') throw new Error(`unexpected outcome ${result.kind}`);
     expect(result.record.state).toBe('Linked');
-    expect({ reads, writes }).toEqual({ reads: 0, writes: 3 });
+    expect({ reads, writes }).toEqual({ reads: 0, writes: 4 });
     expect(microsoftIn(result.record.engagementId)).toHaveLength(1);
     expect(result.record.microsoftReferralId).toBe(microsoftIn(result.record.engagementId)[0].id);
     expect(await messagesIn(linkQueue)).toHaveLength(0);
     expect(result.record.request).toBeUndefined();
   });
 
-  it('completes a PartnerLed deal with two table writes (the insert holds the step lease)', async () => {
+  it('completes a PartnerLed deal with three table writes (the insert holds the step lease; the referral index row)', async () => {
     const body = uniqueDeal(example('partner-led-deal.json'), 'wf-inline-2');
     const { result, reads, writes } = await countingStore(() => workflow().submit({ body, source: 'queue' }));
     if (result.kind !== 'tracked') throw new Error(`unexpected outcome ${result.kind}`);
     expect(result.record.state).toBe('Completed');
-    expect({ reads, writes }).toEqual({ reads: 0, writes: 2 });
+    expect({ reads, writes }).toEqual({ reads: 0, writes: 3 });
     expect(engagementOf(result.record.engagementId)).toHaveLength(1);
   });
 
@@ -200,7 +200,7 @@ describe('ReferralWorkflow, co-sell linked through referral-link (LINK_MODE=queu
     if (submitted.result.kind !== 'tracked') throw new Error(`unexpected outcome ${submitted.result.kind}`);
     const record = submitted.result.record;
     expect(record.state).toBe('LinkQueued');
-    expect({ reads: submitted.reads, writes: submitted.writes }).toEqual({ reads: 0, writes: 2 });
+    expect({ reads: submitted.reads, writes: submitted.writes }).toEqual({ reads: 0, writes: 3 });
     expect(microsoftIn(record.engagementId)).toHaveLength(0);
     expect((await messagesIn(linkQueue)).map((m) => JSON.parse(m.messageText).trackingId)).toEqual([record.trackingId]);
 

@@ -24,7 +24,7 @@ async function submitted(body: Record<string, unknown>, options: Parameters<Worl
 }
 
 describe('the partner step (insert = claim)', () => {
-  it('CreatingPartner → Completed: the request is purged and the lease released, in two writes and no read', async () => {
+  it('CreatingPartner → Completed: the request is purged and the lease released, in three writes (insert, referral index, record) and no read', async () => {
     const before = world.records.stats();
     const { record, kind } = await submitted(partnerLed('p-done'));
     expect(kind).toBe('tracked');
@@ -35,7 +35,7 @@ describe('the partner step (insert = claim)', () => {
     const after = world.records.stats();
     expect({ reads: after.reads - before.reads, writes: after.writes - before.writes }).toEqual({
       reads: 0,
-      writes: 2,
+      writes: 3,
     });
     expect(await world.stored(record.trackingId)).toEqual(record);
   });
