@@ -9,7 +9,13 @@ import { createHash } from 'node:crypto';
 import type { PartnerCenterReferral } from '../partner-center/partnerCenterClient';
 import { resolveDealType } from '../referral/dealTypeRules';
 import { TrackingState } from '../tracking/states';
-import { Direction, type HistorySource, KeySource, withHistory, type NewTrackingRecord } from '../tracking/trackingRecord';
+import {
+  Direction,
+  type HistorySource,
+  KeySource,
+  withHistory,
+  type NewTrackingRecord,
+} from '../tracking/trackingRecord';
 import { partnerSnapshotOf } from './applySnapshot';
 
 /** The trackingId of the inbound record of a Partner Center referral: `r` + 31 hex of sha256('inbound:' + id). */
