@@ -108,6 +108,8 @@ var storageQueueNames = [
   'referral-link-poison'
   'referral-submit'
   'referral-submit-poison'
+  'referral-update'
+  'referral-update-poison'
 ]
 
 // ---------------------------------------------------------------------------------------------------

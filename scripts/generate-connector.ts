@@ -97,6 +97,32 @@ export const trackingViewSchema = z.object({
     .enum(TrackingState)
     .optional()
     .describe('The state an AwaitingReauthorization request resumes to once a new refresh token is stored.'),
+  referral: z
+    .object({
+      status: z.string().optional().describe('New, Active or Closed.'),
+      substatus: z.string().optional().describe('Pending, Received, Accepted, Won, Lost, Declined or Expired.'),
+      statusReason: z.string().optional().describe('Why the status is what it is (for example why a deal was lost).'),
+      updatedDateTime: z.string().optional().describe("Partner Center's last change of the referral (UTC, ISO 8601)."),
+      name: z.string().optional().describe('The deal name.'),
+      dealValue: z.number().optional().describe('The deal value.'),
+      currency: z.string().optional().describe('The deal currency (ISO 4217).'),
+      closingDateTime: z.string().optional().describe('The expected closing date (UTC, ISO 8601).'),
+    })
+    .optional()
+    .describe('Your referral as Partner Center last showed it (after a change, an event or a reconciliation).'),
+  history: z
+    .array(
+      z.object({
+        at: z.string().describe('When (UTC, ISO 8601).'),
+        source: z.enum(['us', 'event', 'reconcile']).describe('us (the bridge), event (Partner Center) or reconcile.'),
+        kind: z.string().describe('update, refused, conflict, status, deal, microsoft, ...'),
+        from: z.string().optional().describe('The value before (a status).'),
+        to: z.string().optional().describe('The value after (a status).'),
+        note: z.string().optional().describe('Field names and codes (never contact data).'),
+      }),
+    )
+    .optional()
+    .describe('The changes of the referral, newest first.'),
   callback: z
     .object({
       state: z.enum(['pending', 'delivered', 'failed']).describe('Delivery of the callback.'),

@@ -5,6 +5,7 @@
  * loaded here on first use, not when a function module is loaded, to keep cold starts short. Tests
  * and the sandbox pass overrides through {@link buildAppServices}.
  */
+import { randomUUID } from 'node:crypto';
 import type { TokenCredential } from '@azure/core-auth';
 import type { Settings } from '../platform/config';
 import type { Logger } from '../platform/logging';
@@ -15,6 +16,7 @@ import type { TrackingStore } from '../tracking/trackingStore';
 import type { PartnerCenterClient } from '../partner-center/partnerCenterClient';
 import type { TokenBroker } from '../auth';
 import type { EventReceiver } from '../events/receiveEvent';
+import type { ReferralUpdates } from '../update/referralUpdates';
 import { SYNC_QUEUE_NAME } from '../events/constants';
 
 /** Everything the function edges use. */
@@ -26,7 +28,9 @@ export interface AppServices {
   store: TrackingStore;
   partnerCenter: PartnerCenterClient;
   tokenBroker: TokenBroker;
-  queues: { submit: JsonQueueSender; link: JsonQueueSender; sync: JsonQueueSender };
+  queues: { submit: JsonQueueSender; link: JsonQueueSender; sync: JsonQueueSender; update: JsonQueueSender };
+  /** Changes to existing referrals (PATCH /api/referrals/{trackingId}, queue `referral-update`). */
+  updates: ReferralUpdates;
   /** The Partner Center event receiver (verify → parse → enqueue on `referral-sync`), built on first use. */
   eventReceiver(): EventReceiver;
 }
@@ -66,7 +70,7 @@ export function buildAppServices(settings: Settings, overrides: AppServiceOverri
   const { createLogger } = require('../platform/logging') as typeof import('../platform/logging');
   const { createQueueClient, createTableClient, JsonQueueSender } =
     require('../platform/storageClients') as typeof import('../platform/storageClients');
-  const { LINK_QUEUE_NAME, SUBMIT_QUEUE_NAME } =
+  const { LINK_QUEUE_NAME, SUBMIT_QUEUE_NAME, UPDATE_QUEUE_NAME } =
     require('../workflow/constants') as typeof import('../workflow/constants');
   const logger =
     overrides.logger ?? createLogger({ minLevel: settings.LOG_LEVEL, fields: { app: 'cosell-referral-bridge' } });
@@ -115,6 +119,7 @@ export function buildAppServices(settings: Settings, overrides: AppServiceOverri
     submit: new JsonQueueSender(createQueueClient(settings, SUBMIT_QUEUE_NAME, queueCredential)),
     link: new JsonQueueSender(createQueueClient(settings, LINK_QUEUE_NAME, queueCredential)),
     sync: new JsonQueueSender(createQueueClient(settings, SYNC_QUEUE_NAME, queueCredential)),
+    update: new JsonQueueSender(createQueueClient(settings, UPDATE_QUEUE_NAME, queueCredential)),
   };
   let receiver: EventReceiver | undefined;
   // Built on the first delivery: it parses Node's root store and loads zod, which other functions need not pay for.
@@ -133,6 +138,10 @@ export function buildAppServices(settings: Settings, overrides: AppServiceOverri
   const platformBase = hostName
     ? `${/^(localhost|127\.0\.0\.1)(:|$)/.test(hostName) ? 'http' : 'https'}://${hostName}`
     : '';
+  const leaseDurationMs =
+    settings.STEP_LEASE_SECONDS > 0
+      ? settings.STEP_LEASE_SECONDS * 1000
+      : (settings.PARTNER_CENTER_TIMEOUT_MS + 30_000) * settings.PARTNER_CENTER_MAX_ATTEMPTS; // each attempt + its longest backoff
   const workflow = new Workflow({
     store,
     partnerCenter,
@@ -145,12 +154,22 @@ export function buildAppServices(settings: Settings, overrides: AppServiceOverri
     allowUnknownFields: settings.REFERRAL_ALLOW_UNKNOWN_FIELDS,
     allowInsecureCallback: settings.CALLBACK_ALLOW_PRIVATE_TARGETS,
     allowPrivateCallbackTargets: settings.CALLBACK_ALLOW_PRIVATE_TARGETS,
-    leaseDurationMs:
-      settings.STEP_LEASE_SECONDS > 0
-        ? settings.STEP_LEASE_SECONDS * 1000
-        : (settings.PARTNER_CENTER_TIMEOUT_MS + 30_000) * settings.PARTNER_CENTER_MAX_ATTEMPTS, // each attempt + its longest backoff
+    leaseDurationMs,
     linkAdoptLookup: settings.LINK_ADOPT_LOOKUP,
     linkMode: settings.LINK_MODE,
+  });
+  const { ReferralUpdates: Updates } =
+    require('../update/referralUpdates') as typeof import('../update/referralUpdates');
+  const { TableChangeStore } = require('../update/tableChangeStore') as typeof import('../update/tableChangeStore');
+  const { ChangeSweep } = require('../update/changeSweep') as typeof import('../update/changeSweep');
+  const changeStore = new TableChangeStore({ table });
+  const updates = new Updates({
+    records: store,
+    changes: changeStore,
+    partnerCenter,
+    queue: queues.update,
+    lease: { instanceId: randomUUID(), leaseDurationMs, nowMs: Date.now },
+    logger,
   });
   const sweeper = new SweeperClass({
     records: store,
@@ -159,8 +178,9 @@ export function buildAppServices(settings: Settings, overrides: AppServiceOverri
     tokens: tokenBroker,
     staleAfterMs: settings.SWEEPER_STALE_AFTER_SECONDS * 1000,
     logger,
+    openWork: [new ChangeSweep({ changes: changeStore, queue: queues.update, logger })],
   });
-  return { settings, logger, workflow, sweeper, store, partnerCenter, tokenBroker, queues, eventReceiver };
+  return { settings, logger, workflow, sweeper, store, partnerCenter, tokenBroker, queues, eventReceiver, updates };
 }
 
 let rejectionGuardInstalled = false;

@@ -43,6 +43,22 @@ export interface CallOptions {
   logFields?: Record<string, unknown>;
 }
 
+/** One JSON Patch (RFC 6902) operation of the kinds Partner Center's PATCH supports. */
+export interface JsonPatchOperation {
+  op: 'add' | 'replace';
+  /** RFC 6901 pointer, e.g. `/details/dealValue` or `/team/-`. */
+  path: string;
+  value: unknown;
+}
+
+/** Options of {@link PartnerCenterClient.patchReferral}. */
+export interface PatchOptions extends CallOptions {
+  /** `If-Match`: the eTag the operations were planned on; Partner Center answers 412 when it holds another. */
+  ifMatch?: string;
+  /** `Prefer: return=representation` (the referral as changed) instead of a 204. @default true */
+  returnRepresentation?: boolean;
+}
+
 /** Options for {@link PartnerCenterClient}. */
 export interface PartnerCenterClientOptions {
   /** API origin, e.g. https://api.partner.microsoft.com (the sandbox simulator locally). */
@@ -147,6 +163,29 @@ export class PartnerCenterClient {
   }
 
   /**
+   * `PATCH /v1.0/engagements/referrals/{id}` with a JSON Patch (`add`/`replace` only). Returns the referral as
+   * changed, or undefined when Partner Center answered 204 (no representation). A stale `ifMatch` fails with
+   * a {@link PartnerCenterRejectedError} of status 412. The same `requestId` on every retry of one call.
+   */
+  async patchReferral(
+    id: string,
+    operations: readonly JsonPatchOperation[],
+    options: PatchOptions = {},
+  ): Promise<PartnerCenterReferral | undefined> {
+    const headers: Record<string, string> = {
+      ...(options.ifMatch === undefined ? {} : { 'If-Match': options.ifMatch }),
+      ...(options.returnRepresentation === false ? {} : { Prefer: 'return=representation' }),
+    };
+    return this.#call<PartnerCenterReferral | undefined>(
+      'PATCH',
+      `${REFERRALS_PATH}/${encodeURIComponent(id)}`,
+      operations,
+      options,
+      headers,
+    );
+  }
+
+  /**
    * `GET /v1.0/engagements/referrals?$filter=...`, following `@odata.nextLink` up to `maxItems`.
    * Build `filter` with {@link odataEquals} so values are escaped.
    */
@@ -182,18 +221,24 @@ export class PartnerCenterClient {
     return `${url.pathname}${url.search}`;
   }
 
-  async #call<T>(method: string, path: string, body: unknown, options: CallOptions): Promise<T> {
+  async #call<T>(
+    method: string,
+    path: string,
+    body: unknown,
+    options: CallOptions,
+    headers: Record<string, string> = {},
+  ): Promise<T> {
     const requestId = options.requestId ?? randomUUID();
     let refreshedAfter401 = false;
     return withRetry(
       async (attempt) => {
         const correlationId = randomUUID();
         let token = await this.#tokens.getAccessToken();
-        let response = await this.#attempt(method, path, body, token, requestId, correlationId, options);
+        let response = await this.#attempt(method, path, body, token, requestId, correlationId, options, headers);
         if (!(response instanceof PartnerCenterError) && response.status === 401 && !refreshedAfter401) {
           refreshedAfter401 = true;
           token = await this.#tokens.getAccessToken({ forceRefresh: true, rejectedToken: token });
-          response = await this.#attempt(method, path, body, token, requestId, correlationId, options);
+          response = await this.#attempt(method, path, body, token, requestId, correlationId, options, headers);
         }
         const outcome =
           response instanceof PartnerCenterError ? response : this.#interpret<T>(response, requestId, correlationId);
@@ -227,6 +272,7 @@ export class PartnerCenterClient {
     requestId: string,
     correlationId: string,
     options: CallOptions,
+    headers: Record<string, string>,
   ): Promise<PartnerCenterAnswer | PartnerCenterError> {
     return this.#limiter.run(async () => {
       const remainingMs =
@@ -250,6 +296,7 @@ export class PartnerCenterClient {
           'MS-RequestId': requestId,
           'MS-CorrelationId': correlationId,
           ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
+          ...headers,
         },
         body: body === undefined ? undefined : JSON.stringify(body),
         agent: this.#agent,

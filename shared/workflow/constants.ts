@@ -8,8 +8,13 @@ export const INTAKE_QUEUE_NAME = 'referral-intake';
 export const LINK_QUEUE_NAME = 'referral-link';
 /** Internal queue: submissions accepted durably (202) that the HTTP edge could not finish in its time budget. */
 export const SUBMIT_QUEUE_NAME = 'referral-submit';
+/**
+ * Changes to existing referrals from upstream systems and Power Automate, and the bridge's own resume
+ * messages (`{ trackingId, changeId }`) of deferred or stuck changes.
+ */
+export const UPDATE_QUEUE_NAME = 'referral-update';
 /** Every queue the app uses, each with its `-poison` twin that the runtime creates. */
-export const QUEUE_NAMES = [INTAKE_QUEUE_NAME, LINK_QUEUE_NAME, SUBMIT_QUEUE_NAME] as const;
+export const QUEUE_NAMES = [INTAKE_QUEUE_NAME, LINK_QUEUE_NAME, SUBMIT_QUEUE_NAME, UPDATE_QUEUE_NAME] as const;
 /** Suffix the Functions runtime appends for messages that exhausted maxDequeueCount. */
 export const POISON_SUFFIX = '-poison';
 /** App setting naming the storage connection of the queue triggers (the Functions default). */

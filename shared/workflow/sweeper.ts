@@ -13,6 +13,14 @@ export interface SweepReport {
   resumed: number;
   callbacksRetried: number;
   parkedRemaining: number;
+  /** Work found by {@link SweeperOptions.openWork} and pushed forward (stuck referral changes). */
+  openWorkRequeued: number;
+}
+
+/** Work kept outside the step table that the sweeper pushes forward too (e.g. referral changes). */
+export interface OpenWork {
+  /** Re-enqueues up to `max` items not written since `updatedBeforeEpochMs`; returns how many. */
+  sweep(updatedBeforeEpochMs: number, max: number): Promise<number>;
 }
 
 /** Options for {@link Sweeper}. */
@@ -30,6 +38,8 @@ export interface SweeperOptions {
   nowMs?: () => number;
   /** Records handled per sweep at most (the next sweep takes the rest). @default 500 */
   maxRecordsPerSweep?: number;
+  /** Other open work to push forward (the update capability's {@link OpenWork}). */
+  openWork?: readonly OpenWork[];
 }
 
 /**
@@ -51,7 +61,13 @@ export class Sweeper {
   async sweep(): Promise<SweepReport> {
     const now = this.#nowMs();
     const max = this.#o.maxRecordsPerSweep ?? 500;
-    const report: SweepReport = { requeued: 0, resumed: 0, callbacksRetried: 0, parkedRemaining: 0 };
+    const report: SweepReport = {
+      requeued: 0,
+      resumed: 0,
+      callbacksRetried: 0,
+      parkedRemaining: 0,
+      openWorkRequeued: 0,
+    };
     let handled = 0;
     for await (const record of this.#o.records.listStale(OPEN_STATES, now - this.#o.staleAfterMs)) {
       if (handled++ >= max) break;
@@ -82,7 +98,9 @@ export class Sweeper {
       await this.deliverPendingCallback(record);
       report.callbacksRetried++;
     }
-    if (report.requeued || report.resumed || report.callbacksRetried)
+    for (const work of this.#o.openWork ?? [])
+      report.openWorkRequeued += await work.sweep(now - this.#o.staleAfterMs, max);
+    if (report.requeued || report.resumed || report.callbacksRetried || report.openWorkRequeued)
       this.#o.logger.info('Sweep pushed records forward', { ...report });
     return report;
   }

@@ -1,6 +1,6 @@
 import { isFinalState, type TrackingState } from '../tracking/states';
 import { problem, type ProblemDetails } from '../referral/problem';
-import type { CallbackState, TrackingError, TrackingRecord } from '../tracking/trackingRecord';
+import type { CallbackState, HistoryEntry, TrackingError, TrackingRecord } from '../tracking/trackingRecord';
 
 /** What callers see of a tracking record: ids and states, never the referral's contact data. */
 export interface TrackingView {
@@ -14,6 +14,10 @@ export interface TrackingView {
   lastError?: TrackingError;
   /** The state a parked record resumes to once a new refresh token is stored. */
   parkedFrom?: TrackingState;
+  /** The partner referral's current state as Partner Center last said it (status, deal fields; no eTag). */
+  referral?: Omit<NonNullable<TrackingRecord['partnerCenter']>, 'id' | 'eTag'>;
+  /** The record's changes, newest first (changes applied, refused or in conflict; status moves). */
+  history?: HistoryEntry[];
   /** Delivery of the record's callback, when it has one (never the URL). */
   callback?: { state: CallbackState; failure?: string };
   createdAt: string;
@@ -39,6 +43,8 @@ export function toTrackingView(record: TrackingRecord, selfUrl: string): Trackin
     ...(record.microsoftReferralId ? { microsoftReferral: { id: record.microsoftReferralId } } : {}),
     ...(record.lastError ? { lastError: record.lastError } : {}),
     ...(record.parkedFrom ? { parkedFrom: record.parkedFrom } : {}),
+    ...(record.partnerCenter ? { referral: referralOf(record.partnerCenter) } : {}),
+    ...(record.history?.length ? { history: record.history } : {}),
     ...(record.callbackState
       ? {
           callback: {
@@ -51,6 +57,11 @@ export function toTrackingView(record: TrackingRecord, selfUrl: string): Trackin
     updatedAt: new Date(record.updatedAtEpochMs).toISOString(),
     links: { self: selfUrl },
   };
+}
+
+function referralOf(snapshot: NonNullable<TrackingRecord['partnerCenter']>): TrackingView['referral'] {
+  const { id: _id, eTag: _eTag, ...state } = snapshot;
+  return state;
 }
 
 /** The 422 answer for a referral Partner Center refused: its error code, and the tracking view. */
