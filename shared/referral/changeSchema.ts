@@ -41,30 +41,36 @@ const SUBSTATUSES: readonly string[] = Object.values(ReferralSubstatus).filter(
   (value) => value !== ReferralSubstatus.None,
 );
 
+/** The fields a change may set (what the connector's "Update a referral" action shows). */
+export const changeFieldsSchema = z.strictObject({
+  name: z
+    .string()
+    .min(1)
+    .max(L.shortTextLength)
+    .refine((value) => VISIBLE_CHARACTER.test(value), {
+      message: 'Must contain a visible character, not only spaces.',
+      params: { code: 'blank' },
+    })
+    .optional(),
+  status: settable(STATUSES).optional(),
+  substatus: settable(SUBSTATUSES).optional(),
+  statusReason: z.string().max(L.mediumTextLength).optional(),
+  qualification: z.enum(ReferralQualification).optional(),
+  salesStage: z.string().max(L.shortTextLength).optional(),
+  details: changeDetailsSchema.optional(),
+  /** Members to add to the partner team. */
+  team: z.array(changeMemberSchema).max(L.teamMembers).optional(),
+  type: z.enum(ReferralType).optional(),
+  consent: z.strictObject({ consentToShareReferralWithMicrosoftSellers: z.boolean().optional() }).optional(),
+});
+
 /**
- * A change body in normalised form. Read-only fields are known (so they are refused as read-only, with
- * a pointer, instead of as unknown); `type` and the share flag may only repeat what Partner Center holds.
+ * A change body in normalised form: {@link changeFieldsSchema} plus the read-only fields, known so they are
+ * refused as read-only, with a pointer, instead of as unknown; `type` and the share flag may only repeat
+ * what Partner Center holds.
  */
-export const referralChangesSchema = z
-  .strictObject({
-    name: z
-      .string()
-      .min(1)
-      .max(L.shortTextLength)
-      .refine((value) => VISIBLE_CHARACTER.test(value), {
-        message: 'Must contain a visible character, not only spaces.',
-        params: { code: 'blank' },
-      })
-      .optional(),
-    status: settable(STATUSES).optional(),
-    substatus: settable(SUBSTATUSES).optional(),
-    statusReason: z.string().max(L.mediumTextLength).optional(),
-    qualification: z.enum(ReferralQualification).optional(),
-    salesStage: z.string().max(L.shortTextLength).optional(),
-    details: changeDetailsSchema.optional(),
-    /** Members to add to the partner team. */
-    team: z.array(changeMemberSchema).max(L.teamMembers).optional(),
-    type: z.enum(ReferralType).optional(),
+export const referralChangesSchema = changeFieldsSchema
+  .extend({
     consent: z
       .strictObject({
         consentToToShareInfoWithOthers: readOnly,
