@@ -16,7 +16,8 @@ import type { RunningSandbox } from '../sandbox/sandbox';
 import { parseOptions, runBenchmark } from './lib/args';
 import { HttpClient, mapWithConcurrency, sleep } from './lib/httpClient';
 import { startBenchSandbox } from './lib/sandboxRun';
-import { generateFuzzCases, type FuzzCase } from './lib/fuzzCases';
+import { exampleBodies, generateFuzzCases, generatePatchFuzzCases, type FuzzCase } from './lib/fuzzCases';
+import { validateReferralChanges } from '../shared/referral/changeSchema';
 import { expectedVerdict, isXmlSafe, queueMessageText, type FuzzVerdict } from './lib/fuzzOracle';
 import {
   FINAL_STATES,
@@ -277,13 +278,175 @@ async function settleAndCheck(sandbox: RunningSandbox, sent: Sent[], options: Fu
   };
 }
 
+/** The figures of the PATCH phase ({@link runPatchFuzz}). */
+export interface PatchFuzzFigures {
+  benchmark: 'fuzz-patch';
+  seed: number;
+  cases: number;
+  /** Cases the change validator (in process) accepted. */
+  acceptedByVerdict: number;
+  dryRuns: number;
+  byStatus: Record<string, number>;
+  serverErrors: number;
+  transportErrors: number;
+  /** Refused cases answered otherwise than 400/413/415. */
+  verdictMismatches: number;
+  /**
+   * Changes to the control deal, which only received invalid bodies and dry runs: its referral's eTag in
+   * Partner Center, or its tracking record, moved.
+   */
+  sideEffectsFromInvalid: number;
+  findings: FuzzFinding[];
+}
+
+/**
+ * Fuzzes `PATCH /api/referrals/{trackingId}` (bench/lib/fuzzCases.ts `generatePatchFuzzCases`): creates a
+ * control deal and three target deals, sends refused bodies and dry runs to the control deal and accepted
+ * bodies to the targets, then checks: no 5xx, every refused body answered 400/413/415, and the control
+ * deal unchanged in Partner Center and in the tracking table.
+ */
+export async function runPatchFuzz(options: {
+  cases: number;
+  seed: number;
+  sandbox: RunningSandbox;
+  functionsUrl: string;
+  concurrency?: number;
+}): Promise<PatchFuzzFigures> {
+  const client = new HttpClient({ maxSockets: options.concurrency ?? 8 });
+  const findings: FuzzFinding[] = [];
+  try {
+    const example = exampleBodies().find((e) => e.name === 'partner-led-deal.json')!.body;
+    const deals = await Promise.all(
+      [0, 1, 2, 3].map(async (n) => {
+        const body = {
+          ...example,
+          name: `Patch fuzz ${options.seed}-${n}`,
+          externalReferenceId: `patch-fuzz-${options.seed}-${n}`,
+        };
+        const answer = await client.request(`${options.functionsUrl}/referrals`, {
+          method: 'POST',
+          body: Buffer.from(JSON.stringify(body)),
+          headers: { 'content-type': 'application/json' },
+        });
+        const view = answer.json as { trackingId?: string; partnerReferral?: { id: string } } | undefined;
+        if (!view?.trackingId || !view.partnerReferral)
+          throw new Error(`patch fuzz: deal ${n} not created (${answer.status})`);
+        return { trackingId: view.trackingId, referralId: view.partnerReferral.id };
+      }),
+    );
+    const [control, ...targets] = deals;
+    const controlReferral = () =>
+      (options.sandbox.partnerCenter.referrals() as Array<{ id: string; eTag?: string }>).find(
+        (r) => r.id === control.referralId,
+      );
+    const viewOf = async (trackingId: string) =>
+      JSON.stringify((await client.request(`${options.functionsUrl}/referrals/${trackingId}`, { method: 'GET' })).json);
+    const controlETag = controlReferral()?.eTag;
+    const controlView = await viewOf(control.trackingId);
+
+    const cases = generatePatchFuzzCases({ count: options.cases, seed: options.seed });
+    const byStatus: Record<string, number> = {};
+    let serverErrors = 0;
+    let transportErrors = 0;
+    let verdictMismatches = 0;
+    let accepted = 0;
+    await mapWithConcurrency(cases, options.concurrency ?? 8, async (fuzzCase) => {
+      const valid = patchVerdict(fuzzCase.body, fuzzCase.contentType, fuzzCase.idempotencyKey);
+      if (valid) accepted++;
+      const target = valid && !fuzzCase.dryRun ? targets[fuzzCase.index % targets.length] : control;
+      const headers: Record<string, string> = { 'content-type': fuzzCase.contentType };
+      if (fuzzCase.idempotencyKey !== undefined) headers['idempotency-key'] = fuzzCase.idempotencyKey;
+      const answer = await client.request(
+        `${options.functionsUrl}/referrals/${target.trackingId}${fuzzCase.dryRun ? '?dryRun=true' : ''}`,
+        { method: 'PATCH', body: fuzzCase.body, headers },
+      );
+      byStatus[answer.status] = (byStatus[answer.status] ?? 0) + 1;
+      const finding = (problem: string) =>
+        findings.push({ index: fuzzCase.index, channel: 'patch', kind: fuzzCase.kind, problem });
+      if (answer.status === 0) {
+        transportErrors++;
+        finding(`no answer: ${answer.error?.message ?? ''}`);
+      } else if (answer.status >= 500) {
+        serverErrors++;
+        finding(`HTTP ${answer.status}`);
+      } else if (!valid && ![400, 413, 415].includes(answer.status)) {
+        verdictMismatches++;
+        finding(`HTTP ${answer.status} for a body the validator refuses`);
+      }
+    });
+    let sideEffectsFromInvalid = 0;
+    if (controlReferral()?.eTag !== controlETag) {
+      sideEffectsFromInvalid++;
+      findings.push({ index: -1, channel: 'partnerCenter', kind: 'referral', problem: 'the control deal changed' });
+    }
+    if ((await viewOf(control.trackingId)) !== controlView) {
+      sideEffectsFromInvalid++;
+      findings.push({ index: -1, channel: 'table', kind: 'record', problem: 'the control record changed' });
+    }
+    return {
+      benchmark: 'fuzz-patch',
+      seed: options.seed,
+      cases: cases.length,
+      acceptedByVerdict: accepted,
+      dryRuns: cases.filter((c) => c.dryRun).length,
+      byStatus,
+      serverErrors,
+      transportErrors,
+      verdictMismatches,
+      sideEffectsFromInvalid,
+      findings: findings.slice(0, 25),
+    };
+  } finally {
+    client.close();
+  }
+}
+
+/** The in-process verdict of a PATCH case: JSON media type, UTF-8 JSON, a usable key, a valid change. */
+function patchVerdict(body: Buffer, contentType: string, key: string | undefined): boolean {
+  const media = contentType.split(';')[0].trim().toLowerCase();
+  if (media !== 'application/json' && !media.endsWith('+json')) return false;
+  if (body.length > 256 * 1024) return false;
+  if (key !== undefined && !(key.length > 0 && key.length <= 255 && /^[\x21-\x7e]+$/.test(key))) return false;
+  try {
+    const parsed: unknown = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(body));
+    return validateReferralChanges(parsed).ok;
+  } catch {
+    return false;
+  }
+}
+
 async function main(): Promise<void> {
   const options = parseOptions({
     cases: { kind: 'number', default: 500, min: 1 },
     seed: { kind: 'number', default: 7 },
     concurrency: { kind: 'number', default: 8, min: 1 },
+    patchCases: { kind: 'number', default: 200, min: 0 },
   });
-  const figures = await runFuzz(options);
+  const own = await startBenchSandbox({ seed: options.seed });
+  try {
+    const figures = await runFuzz({ ...options, sandbox: own.sandbox, functionsUrl: own.functionsUrl() });
+    report(figures);
+    if (options.patchCases > 0) {
+      const patch = await runPatchFuzz({
+        cases: options.patchCases,
+        seed: options.seed,
+        sandbox: own.sandbox,
+        functionsUrl: own.functionsUrl(),
+        concurrency: options.concurrency,
+      });
+      for (const finding of patch.findings)
+        console.log(`finding: #${finding.index} ${finding.channel} ${finding.kind}: ${finding.problem}`);
+      console.log(
+        `${patch.cases} PATCH cases: ${patch.serverErrors} server errors, ${patch.sideEffectsFromInvalid} side effects from invalid input, ${patch.verdictMismatches} verdict mismatches`,
+      );
+      console.log(JSON.stringify(patch));
+    }
+  } finally {
+    await own.stop();
+  }
+}
+
+function report(figures: FuzzFigures): void {
   for (const finding of figures.findings)
     console.log(`finding: #${finding.index} ${finding.channel} ${finding.kind}: ${finding.problem}`);
   console.log(

@@ -111,6 +111,8 @@ var storageQueueNames = [
   'referral-sync'
   'referral-sync-poison'
   'referral-events'
+  'referral-update'
+  'referral-update-poison'
 ]
 
 // ---------------------------------------------------------------------------------------------------

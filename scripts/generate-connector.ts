@@ -23,6 +23,7 @@ import type SwaggerParserModule from '@apidevtools/swagger-parser';
 import { z } from 'zod';
 import { BridgeError } from '../shared/platform/errors';
 import { coSellSchema, DealType, referralRequestSchema, referralSchema } from '../shared/referral';
+import { changeFieldsSchema } from '../shared/referral/changeSchema';
 import { TrackingState } from '../shared/tracking/states';
 import { Direction, HistorySource, MicrosoftDecision, TrackingStep } from '../shared/tracking/trackingRecord';
 import type { TrackingView } from '../shared/workflow/trackingView';
@@ -103,6 +104,10 @@ export const trackingViewSchema = z.object({
       substatus: z.string().optional().describe('Partner Center substatus (Pending, Accepted, Won, Lost, ...).'),
       statusReason: z.string().optional().describe("Partner Center's reason for the status, when it gives one."),
       updatedDateTime: z.string().optional().describe('When Partner Center last changed the referral (UTC, ISO 8601).'),
+      name: z.string().optional().describe('The deal name.'),
+      dealValue: z.number().optional().describe('The deal value.'),
+      currency: z.string().optional().describe('The deal currency (ISO 4217).'),
+      closingDateTime: z.string().optional().describe('The expected closing date (UTC, ISO 8601).'),
     })
     .optional()
     .describe('Your referral, once Partner Center created it, with what Partner Center last said about it.'),
@@ -212,6 +217,29 @@ const REFERRAL_SUMMARIES: Readonly<Record<string, string>> = {
   'registrations[].status': 'Deal Registration Status',
   callbackUrl: 'Callback URL',
 };
+
+/** Titles (x-ms-summary) of change fields whose key alone is ambiguous. */
+const CHANGE_SUMMARIES: Readonly<Record<string, string>> = {
+  name: 'Deal Name',
+  type: 'Referral Type',
+  status: 'Referral Status',
+  substatus: 'Referral Substatus',
+  team: 'Team Members to Add',
+  'details.notes': 'Deal Notes',
+  'details.currency': 'Deal Currency',
+};
+
+/**
+ * The body of `POST /api/referrals/{trackingId}/co-sell`, from its documented contract (built by the co-sell
+ * upgrade work): the create's `coSell` block and an optional `shareWithMicrosoft: true`.
+ */
+const coSellUpgradeSchema = z.strictObject({
+  coSell: coSellSchema,
+  shareWithMicrosoft: z
+    .literal(true)
+    .optional()
+    .describe('true shares a Private deal with Microsoft sellers first (this cannot be undone).'),
+});
 
 /** Descriptions for request fields the contract does not describe itself. */
 const DESCRIPTION_BY_PATH: Readonly<Record<string, string>> = {
@@ -627,6 +655,24 @@ export function buildConnector(options: BuildConnectorOptions = {}): ConnectorDe
     },
     { role: SchemaRole.Response, summaries: REFERRAL_SUMMARIES, definitions },
   );
+  definitions.ReferralChanges = {
+    ...toSwaggerSchema(jsonSchemaOf(changeFieldsSchema, 'input'), {
+      role: SchemaRole.Request,
+      summaries: CHANGE_SUMMARIES,
+      definitions,
+    }),
+    description:
+      'A JSON merge patch of the fields to change; leave out what stays. team lists members to add (identified by email). Customer, consent and partner fields are read-only after creation.',
+  };
+  definitions.CoSellUpgrade = {
+    ...toSwaggerSchema(jsonSchemaOf(coSellUpgradeSchema, 'input'), {
+      role: SchemaRole.Request,
+      summaries: REFERRAL_SUMMARIES,
+      definitions,
+    }),
+    description:
+      'What the Microsoft referral needs (the coSell block of a CoSell create), and the sharing of the deal.',
+  };
   definitions.Problem = {
     ...toSwaggerSchema(jsonSchemaOf(problemSchema, 'output'), { role: SchemaRole.Response, definitions }),
     description: 'An RFC 9457 problem (application/problem+json).',
@@ -642,6 +688,26 @@ export function buildConnector(options: BuildConnectorOptions = {}): ConnectorDe
     'Retry-After': { type: 'integer', description: 'Seconds to wait before polling Location.' },
   };
   const problemResponse = (description: string): Schema => ({ description, schema: ref('Problem') });
+  const trackingIdParameter = {
+    name: 'trackingId',
+    in: 'path',
+    required: true,
+    type: 'string',
+    pattern: '^r[0-9a-f]{31}$',
+    description: 'The trackingId of a Submit a referral answer.',
+    'x-ms-summary': 'Tracking ID',
+    'x-ms-url-encoding': 'single',
+  };
+  const keyParameter = (description: string) => ({
+    name: 'Idempotency-Key',
+    in: 'header',
+    required: false,
+    type: 'string',
+    maxLength: 255,
+    description,
+    'x-ms-summary': 'Idempotency Key',
+    'x-ms-visibility': 'important',
+  });
   const bodyParameter = {
     name: 'body',
     in: 'body',
@@ -752,6 +818,78 @@ export function buildConnector(options: BuildConnectorOptions = {}): ConnectorDe
             '200': trackingResponse('The request is final (Completed, Linked or Rejected).'),
             '202': trackingResponse('Work continues: poll Location.', locationHeaders),
             '404': problemResponse('No referral request has this tracking id.'),
+          },
+        },
+        patch: {
+          operationId: 'UpdateReferral',
+          summary: 'Update a referral',
+          description:
+            'Changes fields of a referral in Partner Center (name, status and substatus, status reason, qualification, deal value, currency, closing date, notes; team members to add). ' +
+            'Answers 200 with the tracking view (its referral and history show the change). A field someone else changed in Partner Center since the bridge last saw it is never overwritten: 409 with both values. ' +
+            'Sending the same change again with the same Idempotency-Key changes nothing twice.',
+          'x-ms-visibility': 'important',
+          consumes: ['application/json'],
+          parameters: [
+            trackingIdParameter,
+            keyParameter(
+              'A key unique to this change, such as the CRM change id. The same key with the same body returns the first answer; with another body, 422.',
+            ),
+            {
+              name: 'body',
+              in: 'body',
+              required: true,
+              description: 'The fields to change.',
+              'x-ms-summary': 'Changes',
+              schema: ref('ReferralChanges'),
+            },
+          ],
+          responses: {
+            '200': trackingResponse('Applied: the tracking view shows the referral as Partner Center now holds it.'),
+            '202': trackingResponse(
+              'Accepted; the change continues from a queue (Partner Center slow or failing). Poll Location.',
+              locationHeaders,
+            ),
+            '400': problemResponse(
+              'The change is not valid (a read-only field, a forbidden status move, ...): errors[] point at each field.',
+            ),
+            '404': problemResponse('No referral request has this tracking id.'),
+            '409': problemResponse(
+              'The referral is in a terminal state (type ending #terminal-state), someone else changed a field of this change (#conflict, with both values), or it does not exist in Partner Center yet (#not-created).',
+            ),
+            '422': problemResponse(
+              'Partner Center refused the change, or the idempotency key was used for another change.',
+            ),
+          },
+        },
+      },
+      '/referrals/{trackingId}/co-sell': {
+        post: {
+          operationId: 'RequestCoSell',
+          summary: 'Ask Microsoft to co-sell',
+          description:
+            'Upgrades a Private or PartnerLed deal to co-sell: shares it with Microsoft (when shareWithMicrosoft is true) and creates the linked Microsoft referral with your notes and the help you ask for. ' +
+            ASYNC_DESCRIPTION,
+          'x-ms-visibility': 'important',
+          parameters: [
+            trackingIdParameter,
+            keyParameter('A key unique to this request. The same key with the same body returns the first answer.'),
+            {
+              name: 'body',
+              in: 'body',
+              required: true,
+              description: 'What Microsoft should know and help with.',
+              'x-ms-summary': 'Co-Sell',
+              schema: ref('CoSellUpgrade'),
+            },
+          ],
+          responses: {
+            '200': trackingResponse('The deal was upgraded before (a replay): its tracking view.'),
+            '201': trackingResponse('Done: the Microsoft referral is linked (Linked).'),
+            '202': trackingResponse('Accepted; the upgrade continues from a queue. Poll Location.', locationHeaders),
+            '400': problemResponse('The co-sell block is not valid: errors[] point at each field.'),
+            '409': problemResponse(
+              'The deal cannot be upgraded (a terminal state, or it is not shared with Microsoft).',
+            ),
           },
         },
       },

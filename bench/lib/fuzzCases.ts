@@ -483,3 +483,118 @@ export function generateFuzzCases(options: { count: number; seed: number }): Fuz
     };
   });
 }
+
+// ---------------------------------------------------------------------------------------------------
+// PATCH /api/referrals/{trackingId} (a merge patch of the changeable fields)
+// ---------------------------------------------------------------------------------------------------
+
+/** One PATCH fuzz case: a merge patch body (raw bytes), maybe as a dry run, maybe with a key. */
+export interface PatchFuzzCase {
+  index: number;
+  kind: string;
+  body: Buffer;
+  contentType: string;
+  dryRun: boolean;
+  idempotencyKey?: string;
+}
+
+const CHANGE_KEYS = [
+  'name',
+  'status',
+  'substatus',
+  'statusReason',
+  'qualification',
+  'salesStage',
+  'details',
+  'team',
+  'type',
+  'consent',
+  'customerProfile',
+  'mpnId',
+  'target',
+  'eTag',
+  'id',
+  'Status',
+  'DETAILS',
+  'nmae',
+  '__proto__',
+] as const;
+
+const validChanges: readonly JsonObject[] = [
+  { status: 'Active' },
+  { status: 'Closed', substatus: 'Won', statusReason: 'Signed' },
+  { details: { dealValue: 5000, notes: 'fuzz notes' } },
+  { name: 'Renamed deal' },
+  { team: [{ firstName: 'Fuzz', email: 'fuzz.member@partner.example.com' }] },
+  { qualification: 'SalesQualified', details: { currency: 'usd', closingDateTime: '2027-01-01T00:00:00Z' } },
+];
+
+function patchDraft(): fc.Arbitrary<Draft> {
+  const base = fc.nat().map((n) => structuredClone(pick(validChanges, n)));
+  const detailValue = fc.oneof(
+    anyJson,
+    hostileStrings as fc.Arbitrary<Json>,
+    wrongTypeValues,
+    fc.constantFrom<Json>(-5, 1e308, 'USD', 'xx', '2027-13-40T99:00:00Z'),
+  );
+  return fc.oneof(
+    base.map((value): Draft => ({ kind: 'patch:valid', value })),
+    fc
+      .tuple(
+        base,
+        fc.constantFrom(...CHANGE_KEYS),
+        fc.oneof(anyJson, wrongTypeValues, hostileStrings as fc.Arbitrary<Json>),
+      )
+      .map(([value, key, v]): Draft => ({ kind: `patch:set:${key}`, value: { ...value, [key]: v } })),
+    fc
+      .tuple(
+        base,
+        fc.constantFrom('dealValue', 'currency', 'notes', 'closingDateTime', 'DealValue', 'unknown'),
+        detailValue,
+      )
+      .map(([value, key, v]): Draft => ({ kind: `patch:details:${key}`, value: { ...value, details: { [key]: v } } })),
+    fc
+      .dictionary(fc.constantFrom(...CHANGE_KEYS), fc.oneof(anyJson, hostileStrings as fc.Arbitrary<Json>), {
+        maxKeys: 5,
+      })
+      .map((value): Draft => ({ kind: 'patch:random', value })),
+    fc.constantFrom<Draft>(
+      { kind: 'patch:jsonPatchArray', value: [{ op: 'replace', path: '/name', value: 'x' }] },
+      { kind: 'patch:null', value: { details: { notes: null } } },
+      { kind: 'patch:empty', value: {} },
+      { kind: 'patch:readOnly', value: { customerProfile: { name: 'Other', address: { country: 'US' } } } },
+      { kind: 'patch:unshare', value: { consent: { consentToShareReferralWithMicrosoftSellers: false } } },
+      { kind: 'patch:backwards', value: { status: 'New', substatus: 'Pending' } },
+      { kind: 'patch:truncated', text: '{"details": {"dealValue": 5' },
+      { kind: 'patch:deep', text: `${'{"details":'.repeat(3000)}1${'}'.repeat(3000)}` },
+      { kind: 'patch:contentType', value: { name: 'x' }, contentType: 'text/plain' },
+      { kind: 'patch:bytes', bytes: Buffer.from([0xff, 0xfe, 0x00, 0x7b]) },
+    ),
+  );
+}
+
+/** `count` PATCH cases from `seed` (same seed, same cases). */
+export function generatePatchFuzzCases(options: { count: number; seed: number }): PatchFuzzCase[] {
+  const arbitrary = fc.record({
+    draft: patchDraft(),
+    dryRun: fc.boolean(),
+    idempotencyKey: fc.option(
+      fc.oneof(fc.constant(`change-${TAG}`), fc.constant('x'.repeat(300)), fc.constant('same-key')),
+      {
+        freq: 2,
+      },
+    ),
+    contentType: fc.constantFrom('application/merge-patch+json', 'application/json'),
+  });
+  return fc.sample(arbitrary, { seed: options.seed, numRuns: options.count }).map((drawn, index) => {
+    const tag = `${options.seed}-${index}`;
+    return {
+      index,
+      kind: drawn.draft.kind,
+      body: render(drawn.draft, tag),
+      contentType: drawn.draft.contentType ?? drawn.contentType,
+      dryRun: drawn.dryRun,
+      ...(drawn.idempotencyKey !== null ? { idempotencyKey: drawn.idempotencyKey.split(TAG).join(tag) } : {}),
+    };
+  });
+}

@@ -17,6 +17,7 @@ import type { TokenBroker } from '../auth';
 import type { EventReceiver } from '../events/receiveEvent';
 import type { CoSellUpgrade } from '../workflow/upgrade';
 import type { EventsHealth } from '../events/eventsHealth';
+import type { ReferralUpdates } from '../update/referralUpdates';
 import { SYNC_QUEUE_NAME } from '../events/constants';
 import type { ListingServices } from '../listing/listingServices';
 import type { TrackingRecordsLike } from '../listing/indexedTrackingRecords';
@@ -34,6 +35,9 @@ import type * as SweeperModule from '../workflow/sweeper';
 import type * as CallbackNotifierModule from '../workflow/callbackNotifier';
 import type * as ListingServicesModule from '../listing/listingServices';
 import type * as UpgradeModule from '../workflow/upgrade';
+import type * as ReferralUpdatesModule from '../update/referralUpdates';
+import type * as TableChangeStoreModule from '../update/tableChangeStore';
+import type * as ChangeSweepModule from '../update/changeSweep';
 import type * as EventsHealthModule from '../events/eventsHealth';
 import type * as RegistrationFromSettingsModule from '../events/registrationFromSettings';
 import type * as CreateEventReceiverModule from '../events/createEventReceiver';
@@ -56,6 +60,9 @@ const sweeperModule = lazyModule<typeof SweeperModule>(require, '../workflow/swe
 const callbackNotifierModule = lazyModule<typeof CallbackNotifierModule>(require, '../workflow/callbackNotifier');
 const listingServices = lazyModule<typeof ListingServicesModule>(require, '../listing/listingServices');
 const upgradeModule = lazyModule<typeof UpgradeModule>(require, '../workflow/upgrade');
+const referralUpdatesModule = lazyModule<typeof ReferralUpdatesModule>(require, '../update/referralUpdates');
+const tableChangeStoreModule = lazyModule<typeof TableChangeStoreModule>(require, '../update/tableChangeStore');
+const changeSweepModule = lazyModule<typeof ChangeSweepModule>(require, '../update/changeSweep');
 const eventsHealthModule = lazyModule<typeof EventsHealthModule>(require, '../events/eventsHealth');
 const registrationFromSettings = lazyModule<typeof RegistrationFromSettingsModule>(
   require,
@@ -77,7 +84,15 @@ export interface AppServices {
   store: TrackingRecordsLike;
   partnerCenter: PartnerCenterClient;
   tokenBroker: TokenBroker;
-  queues: { submit: JsonQueueSender; link: JsonQueueSender; sync: JsonQueueSender; events: JsonQueueSender };
+  queues: {
+    submit: JsonQueueSender;
+    link: JsonQueueSender;
+    sync: JsonQueueSender;
+    events: JsonQueueSender;
+    update: JsonQueueSender;
+  };
+  /** Changes to existing referrals (PATCH /api/referrals/{trackingId}, queue `referral-update`). */
+  updates: ReferralUpdates;
   /** The Partner Center event receiver (verify → parse → enqueue on `referral-sync`), built on first use. */
   eventReceiver(): EventReceiver;
   /** The referral list, the console's status and summary (issue 16). */
@@ -126,7 +141,7 @@ export function getAppServices(): AppServices {
 export function buildAppServices(settings: Settings, overrides: AppServiceOverrides = {}): AppServices {
   const { createLogger } = logging();
   const { createQueueClient, createTableClient, JsonQueueSender } = storageClients();
-  const { EVENTS_QUEUE_NAME, LINK_QUEUE_NAME, SUBMIT_QUEUE_NAME } = workflowConstants();
+  const { EVENTS_QUEUE_NAME, LINK_QUEUE_NAME, SUBMIT_QUEUE_NAME, UPDATE_QUEUE_NAME } = workflowConstants();
   const logger =
     overrides.logger ?? createLogger({ minLevel: settings.LOG_LEVEL, fields: { app: 'cosell-referral-bridge' } });
   guardUnhandledRejections(logger);
@@ -181,6 +196,7 @@ export function buildAppServices(settings: Settings, overrides: AppServiceOverri
     link: new JsonQueueSender(createQueueClient(settings, LINK_QUEUE_NAME, queueCredential)),
     sync: new JsonQueueSender(createQueueClient(settings, SYNC_QUEUE_NAME, queueCredential)),
     events: new JsonQueueSender(createQueueClient(settings, EVENTS_QUEUE_NAME, queueCredential)),
+    update: new JsonQueueSender(createQueueClient(settings, UPDATE_QUEUE_NAME, queueCredential)),
   };
   // Built on the first delivery: it parses Node's root store and loads zod, which other functions need not pay for.
   const eventReceiver = lazy((): EventReceiver =>
@@ -246,6 +262,19 @@ export function buildAppServices(settings: Settings, overrides: AppServiceOverri
     linkAdoptLookup: settings.LINK_ADOPT_LOOKUP,
     linkMode: settings.LINK_MODE,
   });
+  const { ReferralUpdates: Updates } = referralUpdatesModule();
+  const { TableChangeStore } = tableChangeStoreModule();
+  const { ChangeSweep } = changeSweepModule();
+  const changeStore = new TableChangeStore({ table });
+  const updates = new Updates({
+    records: store,
+    changes: changeStore,
+    partnerCenter,
+    queue: queues.update,
+    // Its own instance id: concurrent changes in one process must not take each other's lease for their own.
+    lease: { instanceId: randomUUID(), leaseDurationMs, nowMs: Date.now },
+    logger,
+  });
   const sweeper = new SweeperClass({
     records: store,
     queues: { [SUBMIT_QUEUE_NAME]: queues.submit, [LINK_QUEUE_NAME]: queues.link },
@@ -254,6 +283,7 @@ export function buildAppServices(settings: Settings, overrides: AppServiceOverri
     staleAfterMs: settings.SWEEPER_STALE_AFTER_SECONDS * 1000,
     logger,
     outbox: { flush: (record) => sync().applier.flush(record) },
+    openWork: [new ChangeSweep({ changes: changeStore, queue: queues.update, logger })],
   });
   const coSellUpgrade = lazy(
     (): CoSellUpgrade =>
@@ -281,6 +311,7 @@ export function buildAppServices(settings: Settings, overrides: AppServiceOverri
     coSellUpgrade,
     eventsHealth,
     sync,
+    updates,
   };
 }
 

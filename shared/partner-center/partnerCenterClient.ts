@@ -53,8 +53,10 @@ export interface ReferralPatchOperation {
 
 /** Options of {@link PartnerCenterClient.patchReferral}. */
 export interface PatchOptions extends CallOptions {
-  /** `If-Match`: the eTag of the referral as read; a changed referral answers 412. */
+  /** `If-Match`: the eTag the operations were planned on; Partner Center answers 412 when it holds another. */
   ifMatch?: string;
+  /** `Prefer: return=representation` (the referral as changed) instead of a 204. @default true */
+  returnRepresentation?: boolean;
 }
 
 /** Options for {@link PartnerCenterClient}. */
@@ -161,9 +163,9 @@ export class PartnerCenterClient {
   }
 
   /**
-   * `PATCH /v1.0/engagements/referrals/{id}` (JSON Patch), with `If-Match` when given. Asks for the referral
-   * back (`Prefer: return=representation`); a 204 answers undefined. A 412 (the referral changed since it
-   * was read) is a {@link PartnerCenterRejectedError} with status 412: read again and decide again.
+   * `PATCH /v1.0/engagements/referrals/{id}` with a JSON Patch (`add`/`replace` only). Returns the referral as
+   * changed, or undefined when Partner Center answered 204 (no representation). A stale `ifMatch` fails with
+   * a {@link PartnerCenterRejectedError} of status 412. The same `requestId` on every retry of one call.
    */
   async patchReferral(
     id: string,
@@ -171,9 +173,8 @@ export class PartnerCenterClient {
     options: PatchOptions = {},
   ): Promise<PartnerCenterReferral | undefined> {
     const headers: Record<string, string> = {
-      'Content-Type': 'application/json-patch+json',
-      Prefer: 'return=representation',
       ...(options.ifMatch === undefined ? {} : { 'If-Match': options.ifMatch }),
+      ...(options.returnRepresentation === false ? {} : { Prefer: 'return=representation' }),
     };
     return this.#call<PartnerCenterReferral | undefined>(
       'PATCH',

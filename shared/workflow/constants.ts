@@ -12,8 +12,19 @@ export const SUBMIT_QUEUE_NAME = 'referral-submit';
 export const SYNC_QUEUE_NAME = 'referral-sync';
 /** CloudEvents the bridge publishes for the partner's systems (shared/sync/constants.ts names it too). */
 export const EVENTS_QUEUE_NAME = 'referral-events';
+/**
+ * Changes to existing referrals from upstream systems and Power Automate, and the bridge's own resume
+ * messages (`{ trackingId, changeId }`) of deferred or stuck changes.
+ */
+export const UPDATE_QUEUE_NAME = 'referral-update';
 /** Every queue a function of the app reads, each with its `-poison` twin that the runtime creates. */
-export const QUEUE_NAMES = [INTAKE_QUEUE_NAME, LINK_QUEUE_NAME, SUBMIT_QUEUE_NAME, SYNC_QUEUE_NAME] as const;
+export const QUEUE_NAMES = [
+  INTAKE_QUEUE_NAME,
+  LINK_QUEUE_NAME,
+  SUBMIT_QUEUE_NAME,
+  SYNC_QUEUE_NAME,
+  UPDATE_QUEUE_NAME,
+] as const;
 /** Queues the app only writes (read by the partner's systems): no poison twin. */
 export const OUTBOUND_QUEUE_NAMES = [EVENTS_QUEUE_NAME] as const;
 /** Suffix the Functions runtime appends for messages that exhausted maxDequeueCount. */

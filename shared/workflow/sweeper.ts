@@ -15,6 +15,14 @@ export interface SweepReport {
   parkedRemaining: number;
   /** Records whose unpublished CloudEvents were published again (a crash between write and publish). */
   outboxesFlushed: number;
+  /** Work found by {@link SweeperOptions.openWork} and pushed forward (stuck referral changes). */
+  openWorkRequeued: number;
+}
+
+/** Work kept outside the step table that the sweeper pushes forward too (e.g. referral changes). */
+export interface OpenWork {
+  /** Re-enqueues up to `max` items not written since `updatedBeforeEpochMs`; returns how many. */
+  sweep(updatedBeforeEpochMs: number, max: number): Promise<number>;
 }
 
 /** Options for {@link Sweeper}. */
@@ -34,6 +42,8 @@ export interface SweeperOptions {
   nowMs?: () => number;
   /** Records handled per sweep at most (the next sweep takes the rest). @default 500 */
   maxRecordsPerSweep?: number;
+  /** Other open work to push forward (the update capability's {@link OpenWork}). */
+  openWork?: readonly OpenWork[];
 }
 
 /**
@@ -61,6 +71,7 @@ export class Sweeper {
       callbacksRetried: 0,
       parkedRemaining: 0,
       outboxesFlushed: 0,
+      openWorkRequeued: 0,
     };
     let handled = 0;
     for await (const record of this.#o.records.listStale(OPEN_STATES, now - this.#o.staleAfterMs)) {
@@ -93,7 +104,15 @@ export class Sweeper {
       report.callbacksRetried++;
     }
     if (this.#o.outbox) report.outboxesFlushed = await this.flushOutboxes(now, max);
-    if (report.requeued || report.resumed || report.callbacksRetried || report.outboxesFlushed)
+    for (const work of this.#o.openWork ?? [])
+      report.openWorkRequeued += await work.sweep(now - this.#o.staleAfterMs, max);
+    if (
+      report.requeued ||
+      report.resumed ||
+      report.callbacksRetried ||
+      report.outboxesFlushed ||
+      report.openWorkRequeued
+    )
       this.#o.logger.info('Sweep pushed records forward', { ...report });
     return report;
   }

@@ -26,6 +26,10 @@ export interface TrackingView {
     substatus?: string;
     statusReason?: string;
     updatedDateTime?: string;
+    name?: string;
+    dealValue?: number;
+    currency?: string;
+    closingDateTime?: string;
   };
   microsoftReferral?: { id: string };
   /** Microsoft's answer to a co-sell request (the mapping from the Microsoft referral is [inferred]). */
@@ -55,12 +59,7 @@ export function toTrackingView(record: TrackingRecord, selfUrl: string): Trackin
           partnerReferral: {
             id: record.partnerReferralId,
             ...(record.engagementId ? { engagementId: record.engagementId } : {}),
-            ...present({
-              status: record.partnerCenter?.status,
-              substatus: record.partnerCenter?.substatus,
-              statusReason: record.partnerCenter?.statusReason,
-              updatedDateTime: record.partnerCenter?.updatedDateTime,
-            }),
+            ...(record.partnerCenter ? snapshotFields(record.partnerCenter) : {}),
           },
         }
       : {}),
@@ -100,6 +99,12 @@ function present<T extends Record<string, string | undefined>>(fields: T): Parti
   return Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined)) as Partial<
     Record<keyof T, string>
   >;
+}
+
+/** What the view shows of Partner Center's snapshot: status and deal fields (not its id or eTag). */
+function snapshotFields(snapshot: NonNullable<TrackingRecord['partnerCenter']>): Omit<typeof snapshot, 'id' | 'eTag'> {
+  const { id: _id, eTag: _eTag, ...fields } = snapshot;
+  return fields;
 }
 
 /** The 422 answer for a referral Partner Center refused: its error code, and the tracking view. */

@@ -63,15 +63,28 @@ describe('buildConnector', () => {
     expect((buildConnector({ host: 'contoso-bridge.azurewebsites.net' }).apiDefinition as Record<string, any>).host).toBe('contoso-bridge.azurewebsites.net');
   });
 
-  it('offers submit, validate and status, each with a summary and a description', () => {
+  it('offers submit, validate, status, update and co-sell, each with a summary and a description', () => {
     const operations = Object.entries(doc.paths as Record<string, Record<string, any>>).flatMap(([route, item]) =>
       Object.entries(item).map(([method, op]) => `${op.operationId} ${method.toUpperCase()} ${route}`),
     );
     expect(operations.sort()).toEqual([
       'GetReferralStatus GET /referrals/{trackingId}',
+      'RequestCoSell POST /referrals/{trackingId}/co-sell',
       'SubmitReferral POST /referrals',
+      'UpdateReferral PATCH /referrals/{trackingId}',
       'ValidateReferral POST /referrals/validate',
     ]);
+  });
+
+  it('updates a referral with a merge patch of the changeable fields only, and asks Microsoft to co-sell', () => {
+    const update = doc.paths['/referrals/{trackingId}'].patch;
+    expect(Object.keys(update.responses).sort()).toEqual(['200', '202', '400', '404', '409', '422']);
+    expect(Object.keys(doc.definitions.ReferralChanges.properties).sort()).toEqual(
+      ['consent', 'details', 'name', 'qualification', 'salesStage', 'status', 'statusReason', 'substatus', 'team', 'type'],
+    );
+    const coSell = doc.paths['/referrals/{trackingId}/co-sell'].post;
+    expect(Object.keys(coSell.responses).sort()).toEqual(['200', '201', '202', '400', '409']);
+    expect(Object.keys(doc.definitions.CoSellUpgrade.properties).sort()).toEqual(['coSell', 'shareWithMicrosoft']);
   });
 
   it('documents the 202 + Location pattern the flow engine polls', () => {

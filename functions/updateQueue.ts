@@ -1,0 +1,64 @@
+import { app, type InvocationContext } from '@azure/functions';
+import { getAppServices } from '../shared/app/composition';
+import { STORAGE_CONNECTION_SETTING, UPDATE_QUEUE_NAME } from '../shared/workflow/constants';
+import { runQueueStep } from './edge/queue';
+import { withTraceParent } from '../shared/platform/telemetry';
+import { lazyModule } from '../shared/platform/lazy';
+import type * as MessagesModule from '../shared/workflow/messages';
+import type * as UpdateMessageModule from '../shared/update/updateMessage';
+import type * as CanonicalJsonModule from '../shared/workflow/canonicalJson';
+
+// Loaded on the first message, not at cold start (bench:coldstart).
+const messages = lazyModule<typeof MessagesModule>(require, '../shared/workflow/messages');
+const updateMessage = lazyModule<typeof UpdateMessageModule>(require, '../shared/update/updateMessage');
+const canonicalJsonModule = lazyModule<typeof CanonicalJsonModule>(require, '../shared/workflow/canonicalJson');
+
+/**
+ * Queue `referral-update`: `{ trackingId | externalReferenceId, idempotencyKey?, changes }` as plain or base64
+ * JSON (Power Automate, upstream systems), or the bridge's own `{ trackingId, changeId }` resume. Invalid or
+ * refused changes are noted on the record (visible through the GET) and consumed; transient failures are
+ * thrown for the runtime's retry.
+ */
+export async function updateQueue(payload: unknown, context: InvocationContext): Promise<void> {
+  await runQueueStep(context, async () => {
+    const { updates } = getAppServices();
+    const { decodeQueuePayload } = messages();
+    const { parseUpdateMessage } = updateMessage();
+    const { canonicalJson } = canonicalJsonModule();
+    const decoded = decodeQueuePayload(payload);
+    if (!decoded.ok) {
+      context.warn('Update message is not JSON; consumed');
+      return;
+    }
+    const message = parseUpdateMessage(decoded.value);
+    if (message.kind === 'invalid') {
+      const record = await updates.noteInvalidMessage(message, message.problem);
+      context.warn(
+        `Update message refused (${message.problem.status})${record ? `; noted on ${record.trackingId}` : ''}`,
+      );
+      return;
+    }
+    const traceparent = message.traceparent ?? context.traceContext?.traceParent ?? undefined;
+    const outcome = await withTraceParent(traceparent, UPDATE_QUEUE_NAME, () =>
+      message.kind === 'resume'
+        ? updates.resume(message.trackingId, message.changeId)
+        : updates.change({
+            trackingId: message.trackingId,
+            externalReferenceId: message.externalReferenceId,
+            idempotencyKey: message.idempotencyKey,
+            messageKey: message.idempotencyKey === undefined ? canonicalJson(decoded.value) : undefined,
+            body: message.changes,
+            source: 'queue',
+            traceparent,
+          }),
+    );
+    if (outcome?.kind === 'pending' && outcome.error) throw outcome.error;
+    context.log(`referral-update: ${outcome ? outcome.kind : 'nothing to do'}`);
+  });
+}
+
+app.storageQueue('updateQueue', {
+  queueName: UPDATE_QUEUE_NAME,
+  connection: STORAGE_CONNECTION_SETTING,
+  handler: updateQueue,
+});
