@@ -14,6 +14,7 @@ import type { Sweeper } from '../workflow/sweeper';
 import type { TrackingStore } from '../tracking/trackingStore';
 import type { PartnerCenterClient } from '../partner-center/partnerCenterClient';
 import type { TokenBroker } from '../auth';
+import { createPartnerCenterLimiter } from '../partner-center/throttleGate';
 
 /** Everything the function edges use. */
 export interface AppServices {
@@ -102,6 +103,7 @@ export function buildAppServices(settings: Settings, overrides: AppServiceOverri
     baseUrl: settings.PARTNER_CENTER_BASE_URL,
     tokens: tokenBroker,
     concurrency: settings.PARTNER_CENTER_CONCURRENCY,
+    limiter: createPartnerCenterLimiter(settings, { table, logger }),
     timeoutMs: settings.PARTNER_CENTER_TIMEOUT_MS,
     maxAttempts: settings.PARTNER_CENTER_MAX_ATTEMPTS,
     logger,

@@ -5,7 +5,7 @@ import nodeFetch, { type RequestInit } from 'node-fetch';
 import type { Logger } from '../platform/logging';
 import { createLogger, silentSink } from '../platform/logging';
 import { partnerCenterOperation, recordPartnerCenterCall } from '../platform/metrics';
-import { ConcurrencyLimiter } from './concurrencyLimiter';
+import { AdaptiveConcurrencyLimiter, feedbackOfAnswer } from './adaptiveConcurrency';
 import {
   PartnerCenterError,
   PartnerCenterRejectedError,
@@ -49,6 +49,8 @@ export interface PartnerCenterClientOptions {
   tokens: AccessTokenSource;
   /** Calls in flight at once. @default 16 */
   concurrency?: number;
+  /** Admission of calls (throttle-aware). @default an adaptive limiter with `concurrency` as its ceiling */
+  limiter?: AdaptiveConcurrencyLimiter;
   /** Time budget of one HTTP attempt. @default 30000 */
   timeoutMs?: number;
   /** Attempts per call (429, 5xx, timeouts). @default 4 */
@@ -92,7 +94,7 @@ interface PartnerCenterAnswer {
 export class PartnerCenterClient {
   readonly #baseUrl: string;
   readonly #tokens: AccessTokenSource;
-  readonly #limiter: ConcurrencyLimiter;
+  readonly #limiter: AdaptiveConcurrencyLimiter;
   readonly #timeoutMs: number;
   readonly #maxAttempts: number;
   readonly #baseBackoffMs: number;
@@ -109,7 +111,6 @@ export class PartnerCenterClient {
     this.#baseUrl = options.baseUrl.replace(/\/+$/, '');
     this.#tokens = options.tokens;
     const concurrency = options.concurrency ?? 16;
-    this.#limiter = new ConcurrencyLimiter(concurrency);
     this.#timeoutMs = options.timeoutMs ?? 30_000;
     this.#maxAttempts = options.maxAttempts ?? 4;
     this.#baseBackoffMs = options.baseBackoffMs ?? 250;
@@ -119,6 +120,9 @@ export class PartnerCenterClient {
     this.#random = options.random ?? Math.random;
     this.#sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
     this.#nowMs = options.nowMs ?? Date.now;
+    this.#limiter =
+      options.limiter ??
+      new AdaptiveConcurrencyLimiter({ ceiling: concurrency, nowMs: this.#nowMs, sleep: this.#sleep });
     const agentOptions = { keepAlive: true, maxSockets: concurrency, maxFreeSockets: concurrency };
     this.#agent = this.#baseUrl.startsWith('https:') ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
   }
@@ -278,7 +282,7 @@ export class PartnerCenterClient {
       } finally {
         clearTimeout(timer);
       }
-    });
+    }, feedbackOfAnswer);
   }
 
   #interpret<T>(response: PartnerCenterAnswer, requestId: string, correlationId: string): T | PartnerCenterError {
@@ -314,6 +318,9 @@ export class PartnerCenterClient {
   }
 
   #delayBeforeRetry(error: PartnerCenterError, attempt: number): number {
+    const holdMs = this.#limiter.holdRemainingMs(); // a throttle holds every call: wait it out, plus full jitter
+    if (holdMs > 0)
+      return Math.min(this.#maxBackoffMs, holdMs + Math.floor(this.#random() * this.#baseBackoffMs * 2 ** attempt));
     if (error instanceof PartnerCenterThrottledError && error.retryAfterMs !== undefined) {
       return Math.min(this.#maxBackoffMs, error.retryAfterMs + Math.floor(this.#random() * 100));
     }
