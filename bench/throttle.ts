@@ -28,7 +28,8 @@ import { fastQueuesHostJson, startSandbox } from '../sandbox/sandbox';
 import { startLocalHost, type RunningHost } from '../sandbox/host';
 import { parseOptions, runBenchmark } from './lib/args';
 import { HttpClient, mapWithConcurrency, sleep } from './lib/httpClient';
-import { FINAL_STATES, readAllRecords } from './lib/inspect';
+import { expectedTrackingId } from './lib/identity';
+import { FINAL_STATES, IntakeSender, readAllRecords } from './lib/inspect';
 import { dealMix, repoRoot, uniqueDeal } from './lib/repo';
 import { round } from './lib/stats';
 import { startTimelineProxy, type RunningTimelineProxy, type TimelineBucket } from './lib/timelineProxy';
@@ -50,6 +51,8 @@ export interface ThrottleBenchOptions {
   /** PARTNER_CENTER_CONCURRENCY: the fixed concurrency, and the adaptive ceiling. */
   concurrency: number;
   clientConcurrency: number;
+  /** `queue`: messages on referral-intake, taken by the hosts as competing consumers; `http`: POSTs spread over the hosts. */
+  intake: 'queue' | 'http';
   timeoutMs: number;
   /** Referrals per host sent before the measured ones, with no rate limit (first token, services built). */
   warmupPerHost: number;
@@ -73,7 +76,7 @@ export interface ThrottleFigures extends ThrottleRunConfig {
   createsPerSecond: number;
   partnerCenterCalls: number;
   throttled: number;
-  /** POST answers by status. */
+  /** POST answers by status (`--intake http`). */
   postStatuses: Record<string, number>;
   /** Records by state at the end (missing: no record). */
   finalStates: Record<string, number>;
@@ -86,6 +89,35 @@ export interface ThrottleFigures extends ThrottleRunConfig {
 interface RunResult {
   figures: ThrottleFigures;
   timelines: TimelineBucket[][];
+  /** The adaptive limiters' adjustments, from the hosts' log lines. */
+  adjustments: LimiterAdjustment[];
+}
+
+/** One adjustment an instance's limiter logged (shared/partner-center/throttleGate.ts). */
+interface LimiterAdjustment {
+  instance: number;
+  atSeconds: number;
+  reason: string;
+  ratePerSecond: number | null;
+  concurrencyLimit: number;
+}
+
+function parseAdjustment(line: string, instance: number, t0Ms: number): LimiterAdjustment | undefined {
+  if (!line.includes('"reason"') || !line.includes('concurrencyLimit')) return undefined;
+  const start = line.indexOf('{');
+  try {
+    const record = JSON.parse(line.slice(start)) as Record<string, unknown>;
+    const time = typeof record.time === 'string' ? Date.parse(record.time) : Date.now();
+    return {
+      instance,
+      atSeconds: round((time - t0Ms) / 1000, 2),
+      reason: String(record.reason),
+      ratePerSecond: typeof record.ratePerSecond === 'number' ? round(record.ratePerSecond, 2) : null,
+      concurrencyLimit: Number(record.concurrencyLimit),
+    };
+  } catch {
+    return undefined;
+  }
 }
 
 const HOST_JSON = fastQueuesHostJson(500);
@@ -109,9 +141,12 @@ export async function runThrottle(config: ThrottleRunConfig, options: ThrottleBe
       PARTNER_CENTER_CONCURRENCY: String(options.concurrency),
       PARTNER_CENTER_ADAPTIVE: String(config.mode === 'adaptive'),
       PARTNER_CENTER_SHARE_THROTTLE: String(config.mode === 'adaptive' && config.shareThrottle),
-      LOG_LEVEL: 'error',
+      // warn: the limiter's adjustments (one line per throttle event) and each failed call.
+      LOG_LEVEL: config.mode === 'adaptive' ? 'warn' : 'error',
     },
   });
+  const adjustments: LimiterAdjustment[] = [];
+  let firstPostAtMs = Number.POSITIVE_INFINITY;
   const proxies: RunningTimelineProxy[] = [];
   const hosts: RunningHost[] = [];
   const client = new HttpClient({ maxSockets: options.clientConcurrency });
@@ -126,6 +161,10 @@ export async function runThrottle(config: ThrottleRunConfig, options: ThrottleBe
           env: { ...sandbox.appSettings, PARTNER_CENTER_BASE_URL: proxy.url },
           hostJson: HOST_JSON,
           quiet: true,
+          onLine: (line) => {
+            const adjustment = parseAdjustment(line, i, firstPostAtMs);
+            if (adjustment) adjustments.push(adjustment);
+          },
         }),
       );
     }
@@ -150,14 +189,22 @@ export async function runThrottle(config: ThrottleRunConfig, options: ThrottleBe
     pc.setFaults({ latency: options.latencyMs, rateLimit: { requestsPerSecond: options.limitRps } });
     const types = dealMix(options.referrals);
     const bodies = types.map((type, i) => uniqueDeal(type, `${options.tag}-${i}`));
-    const firstPostAtMs = Date.now();
+    firstPostAtMs = Date.now();
     for (const proxy of proxies) proxy.reset(firstPostAtMs);
-    const answers = await mapWithConcurrency(bodies, options.clientConcurrency, (body, i) =>
-      client.request(urls[i % urls.length], { body, timeoutMs: 120_000 }),
-    );
-    const ids = answers.map((a) =>
-      typeof a.json?.trackingId === 'string' ? (a.json.trackingId as string) : undefined,
-    );
+    let ids: Array<string | undefined>;
+    const postStatuses: Record<string, number> = {};
+    if (options.intake === 'queue') {
+      // Competing consumers: every host takes intake messages as fast as its limiter lets it.
+      const intake = new IntakeSender(sandbox);
+      await mapWithConcurrency(bodies, 16, (body) => intake.send(JSON.stringify(body)));
+      ids = bodies.map((body) => expectedTrackingId(body));
+    } else {
+      const answers = await mapWithConcurrency(bodies, options.clientConcurrency, (body, i) =>
+        client.request(urls[i % urls.length], { body, timeoutMs: 120_000 }),
+      );
+      for (const a of answers) postStatuses[String(a.status)] = (postStatuses[String(a.status)] ?? 0) + 1;
+      ids = answers.map((a) => (typeof a.json?.trackingId === 'string' ? (a.json.trackingId as string) : undefined));
+    }
     const expectedCreates = options.referrals + types.filter((t) => t === 'CoSell').length;
     const deadline = firstPostAtMs + options.timeoutMs;
     let records = await readAllRecords(sandbox);
@@ -188,8 +235,6 @@ export async function runThrottle(config: ThrottleRunConfig, options: ThrottleBe
         );
     }
     const extra = (counts: Map<string, number>) => [...counts.values()].reduce((t, n) => t + Math.max(0, n - 1), 0);
-    const postStatuses: Record<string, number> = {};
-    for (const a of answers) postStatuses[String(a.status)] = (postStatuses[String(a.status)] ?? 0) + 1;
     const finalStates: Record<string, number> = {};
     for (const id of ids) {
       const state = (id && records.get(id)?.state) || 'missing';
@@ -220,7 +265,7 @@ export async function runThrottle(config: ThrottleRunConfig, options: ThrottleBe
       })),
       loadAverageAtStart,
     };
-    return { figures, timelines };
+    return { figures, timelines, adjustments: adjustments.filter((a) => a.atSeconds >= 0) };
   } finally {
     client.close();
     for (const host of hosts) await host.stop().catch(() => undefined);
@@ -341,9 +386,13 @@ async function main(): Promise<void> {
     'latency-ms': { kind: 'number', default: 100, min: 0 },
     concurrency: { kind: 'number', default: 16, min: 1 },
     'client-concurrency': { kind: 'number', default: 64, min: 1 },
+    /** queue (competing consumers, the default) or http (POSTs alternating between the hosts). */
+    intake: { kind: 'string', default: 'queue' },
     'timeout-seconds': { kind: 'number', default: 150, min: 1 },
     warmup: { kind: 'number', default: 4, min: 1 },
     chart: { kind: 'boolean' },
+    /** Also print each run's per-second accepted creates, 429s and calls started. */
+    timeline: { kind: 'boolean' },
   });
   const options: ThrottleBenchOptions = {
     limitRps: args['limit-rps'],
@@ -351,6 +400,7 @@ async function main(): Promise<void> {
     latencyMs: args['latency-ms'],
     concurrency: args.concurrency,
     clientConcurrency: args['client-concurrency'],
+    intake: parseList('intake', args.intake, ['queue', 'http'] as const)[0],
     timeoutMs: args['timeout-seconds'] * 1000,
     warmupPerHost: args.warmup,
     tag: String(Date.now()),
@@ -374,6 +424,19 @@ async function main(): Promise<void> {
       `${f.label}: goodputRatio ${f.goodputRatio}, throttledFraction ${f.throttledFraction}, lost ${f.lost}, duplicates ${f.duplicatePartnerReferrals}+${f.duplicateMicrosoftReferrals} ` +
         `(${f.successfulCreates}/${f.expectedCreates} creates in ${f.runSeconds} s, ${f.throttled} 429s of ${f.partnerCenterCalls} calls)`,
     );
+    if (args.timeline) {
+      const seconds = (pick: (b: TimelineBucket) => number) =>
+        perSecond(result.timelines, pick, 'sum')
+          .map((p) => p.y)
+          .join(' ');
+      console.log(`  accepted/s: ${seconds((b) => b.answered['201'] ?? 0)}`);
+      console.log(`  429/s:      ${seconds((b) => b.answered['429'] ?? 0)}`);
+      console.log(`  started/s:  ${seconds((b) => b.started)}`);
+      for (const a of result.adjustments)
+        console.log(
+          `  ${a.atSeconds}s #${a.instance + 1} ${a.reason}: rate ${a.ratePerSecond}, limit ${a.concurrencyLimit}`,
+        );
+    }
     results.push(result);
   }
   let chartFile: string | undefined;
@@ -412,6 +475,7 @@ async function main(): Promise<void> {
       latencyMs: options.latencyMs,
       concurrency: options.concurrency,
       clientConcurrency: options.clientConcurrency,
+      intake: options.intake,
       sideBySide,
       ...(chartFile ? { chart: path.relative(repoRoot(), chartFile) } : {}),
       runs: results.map((r) => r.figures),

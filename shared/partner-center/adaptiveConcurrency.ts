@@ -12,8 +12,9 @@
  *   the hold ends (by then the answers of that window are in). While calls wait for their turn and nothing
  *   is throttled, the rate creeps back: quickly up to the margin, then probing above it, slowly at first
  *   and doubling its slope every `probeDoublingMs` (so a share freed by another instance is found again).
- * - **In flight.** AIMD on the number of calls in flight: +1/limit per accepted answer while the limit
- *   was reached, halved per throttle event, never above `ceiling` (PARTNER_CENTER_CONCURRENCY).
+ * - **In flight.** AIMD on the number of calls in flight: +1/limit per accepted answer, halved per
+ *   throttle event, never above `ceiling` (PARTNER_CENTER_CONCURRENCY). With pacing it rarely binds: it
+ *   caps the burst right after an event, and the calls in flight should latency rise.
  *
  * A throttle event is counted once per burst: a 429 of a call that started before the last decrease only
  * extends the hold. With `adaptive: false` the limiter is today's fixed semaphore of `ceiling` calls (no
@@ -77,9 +78,14 @@ export interface AdaptiveLimiterOptions {
   adaptive?: boolean;
   /** Hold applied on a 429 without Retry-After. @default 1000 */
   defaultRetryAfterMs?: number;
-  /** Window over which the accepted rate is measured before a throttled call. @default 1000 */
+  /** Shortest window over which the accepted rate is measured before a throttled call. @default 1000 */
   windowMs?: number;
-  /** Share of the learned rate kept free after a throttle event. @default 0.03 */
+  /**
+   * Longest window of that measurement: the accepted rate is averaged over the time since calls last
+   * resumed after a hold, up to this (one-second counts are too coarse at a few calls per second). @default 5000
+   */
+  longWindowMs?: number;
+  /** Share of the learned rate kept free after a throttle event. @default 0.02 */
   safetyMargin?: number;
   /** Rate regained per second, as a share of the learned rate, up to the margin. @default 0.5 */
   recoveryPerSecond?: number;
@@ -89,6 +95,8 @@ export interface AdaptiveLimiterOptions {
   probeDoublingMs?: number;
   /** Lowest paced rate. @default 0.5 */
   minRatePerSecond?: number;
+  /** Called after each throttle event and each relearned pace (logs, benchmarks). */
+  onAdjust?: (reason: 'throttled' | 'paced', snapshot: AdaptiveLimiterSnapshot) => void;
   /** Starting pace, when known; undefined: unpaced until the first throttle event. */
   initialRatePerSecond?: number;
   /** Hold shared with the other instances. */
@@ -105,8 +113,13 @@ interface Waiter {
 export class AdaptiveConcurrencyLimiter {
   readonly ceiling: number;
   readonly adaptive: boolean;
-  readonly #o: Required<Omit<AdaptiveLimiterOptions, 'initialRatePerSecond' | 'sharedHold' | 'adaptive' | 'ceiling'>>;
+  readonly #o: Required<
+    Omit<AdaptiveLimiterOptions, 'initialRatePerSecond' | 'sharedHold' | 'adaptive' | 'ceiling' | 'onAdjust'>
+  >;
   readonly #shared?: SharedThrottleHold;
+  readonly #onAdjust?: AdaptiveLimiterOptions['onAdjust'];
+  /** When calls last resumed after a hold (the start of the long measurement window). */
+  #resumedAtMs = Number.NEGATIVE_INFINITY;
   readonly #queue: Waiter[] = [];
   #inFlight = 0;
   #limit: number;
@@ -135,7 +148,8 @@ export class AdaptiveConcurrencyLimiter {
     this.#o = {
       defaultRetryAfterMs: options.defaultRetryAfterMs ?? 1000,
       windowMs: options.windowMs ?? 1000,
-      safetyMargin: options.safetyMargin ?? 0.03,
+      longWindowMs: options.longWindowMs ?? 5000,
+      safetyMargin: options.safetyMargin ?? 0.02,
       recoveryPerSecond: options.recoveryPerSecond ?? 0.5,
       probePerSecond: options.probePerSecond ?? 0.0005,
       probeDoublingMs: options.probeDoublingMs ?? 10_000,
@@ -144,6 +158,7 @@ export class AdaptiveConcurrencyLimiter {
       sleep: options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
     };
     this.#shared = this.adaptive ? options.sharedHold : undefined;
+    this.#onAdjust = options.onAdjust;
     this.#limit = this.ceiling;
     this.#rate = this.adaptive ? (options.initialRatePerSecond ?? Number.POSITIVE_INFINITY) : Number.POSITIVE_INFINITY;
     this.#learnedRate = Number.isFinite(this.#rate) ? this.#rate : 0;
@@ -188,9 +203,8 @@ export class AdaptiveConcurrencyLimiter {
       feedback = feedbackOf(result);
       return result;
     } finally {
-      const saturated = this.#inFlight >= this.#effectiveLimit();
       this.#inFlight--;
-      this.#observe(feedback, startedAtMs, startNumber, saturated);
+      this.#observe(feedback, startedAtMs, startNumber);
       this.#pump();
     }
   }
@@ -203,13 +217,13 @@ export class AdaptiveConcurrencyLimiter {
     return Math.max(this.#holdUntilMs, this.#shared?.holdUntilEpochMs() ?? 0);
   }
 
-  #observe(feedback: CallFeedback, startedAtMs: number, startNumber: number, saturated: boolean): void {
+  #observe(feedback: CallFeedback, startedAtMs: number, startNumber: number): void {
     if (!this.adaptive) return;
     const now = this.#o.nowMs();
     if (feedback.signal === CallSignal.Accepted) {
       this.#acceptedStartsMs.push(startedAtMs);
       this.#pruneAccepted();
-      if (saturated) this.#limit = Math.min(this.ceiling, this.#limit + 1 / this.#limit);
+      this.#limit = Math.min(this.ceiling, this.#limit + 1 / this.#limit);
       return;
     }
     if (feedback.signal !== CallSignal.Throttled) return;
@@ -225,14 +239,19 @@ export class AdaptiveConcurrencyLimiter {
     this.#pendingLearnAtMs = startedAtMs;
     this.#lastProbeAtMs = undefined;
     this.#probingSinceMs = undefined;
+    this.#onAdjust?.('throttled', this.snapshot());
   }
 
   /** Sets the rate from what was accepted in the window before the throttled call (at the hold end). */
   #learn(throttledStartMs: number): void {
-    const from = throttledStartMs - this.#o.windowMs;
-    const accepted = this.#acceptedStartsMs.filter((t) => t > from && t <= throttledStartMs).length;
-    const acceptedRate = (accepted * 1000) / this.#o.windowMs;
     const previous = this.#rate;
+    // Unpaced, the rate may have changed a lot: the last window only. Paced, the time since calls resumed.
+    const spanMs = Number.isFinite(previous)
+      ? Math.max(this.#o.windowMs, Math.min(this.#o.longWindowMs, throttledStartMs - this.#resumedAtMs))
+      : this.#o.windowMs;
+    const from = throttledStartMs - spanMs;
+    const accepted = this.#acceptedStartsMs.filter((t) => t > from && t <= throttledStartMs).length;
+    const acceptedRate = (accepted * 1000) / spanMs;
     if (accepted === 0) {
       // Nothing to learn from (another client used the budget): halve a pace, stay unpaced otherwise.
       if (Number.isFinite(previous)) this.#rate = Math.max(this.#o.minRatePerSecond, previous / 2);
@@ -263,7 +282,7 @@ export class AdaptiveConcurrencyLimiter {
 
   #pruneAccepted(): void {
     const newest = this.#acceptedStartsMs[this.#acceptedStartsMs.length - 1] ?? 0;
-    const keepFrom = newest - 2 * this.#o.windowMs;
+    const keepFrom = newest - 2 * Math.max(this.#o.windowMs, this.#o.longWindowMs);
     let drop = 0;
     while (drop < this.#acceptedStartsMs.length && this.#acceptedStartsMs[drop] < keepFrom) drop++;
     if (drop > 0) this.#acceptedStartsMs.splice(0, drop);
@@ -279,6 +298,8 @@ export class AdaptiveConcurrencyLimiter {
           this.#learn(this.#pendingLearnAtMs);
           this.#pendingLearnAtMs = undefined;
           this.#nextStartAtMs = now;
+          this.#resumedAtMs = now;
+          this.#onAdjust?.('paced', this.snapshot());
         }
       }
       if (this.#inFlight >= this.#effectiveLimit()) {

@@ -142,6 +142,11 @@ export function createPartnerCenterLimiter(
   const limiter = new AdaptiveConcurrencyLimiter({
     ceiling: settings.PARTNER_CENTER_CONCURRENCY,
     adaptive: settings.PARTNER_CENTER_ADAPTIVE,
+    onAdjust: (reason, snapshot) =>
+      options.logger?.warn(
+        reason === 'throttled' ? 'Partner Center throttled this instance: calls held' : 'Partner Center calls paced',
+        { ...snapshot, reason },
+      ),
     ...(settings.PARTNER_CENTER_SHARE_THROTTLE
       ? { sharedHold: new TableThrottleHold({ table: options.table, logger: options.logger }) }
       : {}),
