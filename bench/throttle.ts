@@ -12,7 +12,7 @@
  *   (PARTNER_CENTER_SHARE_THROTTLE, only meaningful with 2 instances);
  * - `fixed`: PARTNER_CENTER_ADAPTIVE=false, today's fixed PARTNER_CENTER_CONCURRENCY (the baseline).
  *
- * Figures per run: `goodputRatio` = successful creates per second over the run (first POST to the last
+ * Figures per run: `goodputRatio` = successful creates per second over the run (first Partner Center call to the last
  * create) ÷ the limit; `throttledFraction` = 429s ÷ every Partner Center call (the simulator's counters);
  * `lost` = POSTed referrals whose record is missing or not final when the run ends (`--timeout-seconds`);
  * `duplicatePartnerReferrals` (per externalReferenceId) and `duplicateMicrosoftReferrals` (per engagement)
@@ -70,8 +70,12 @@ export interface ThrottleFigures extends ThrottleRunConfig {
   /** Creates Partner Center accepted during the run (1 per referral, 2 per CoSell deal). */
   successfulCreates: number;
   expectedCreates: number;
-  /** First POST to the last accepted create. */
+  /** The first Partner Center call to the last accepted create. */
   runSeconds: number;
+  /** The same over the first intake message (or POST) to the last create: queue polling included. */
+  goodputRatioSinceFirstSend: number;
+  /** First intake message (or POST) to the first Partner Center call. */
+  firstCallAfterSeconds: number;
   /** successfulCreates / runSeconds. */
   createsPerSecond: number;
   partnerCenterCalls: number;
@@ -218,7 +222,10 @@ export async function runThrottle(config: ThrottleRunConfig, options: ThrottleBe
 
     const created = pc.referrals().slice(referralsBefore);
     const lastCreateAtMs = Math.max(firstPostAtMs + 1, ...created.map((r) => Date.parse(r.createdDateTime)));
-    const runSeconds = (lastCreateAtMs - firstPostAtMs) / 1000;
+    // The run: the first Partner Center call to the last accepted create (what the limiter controls).
+    const firstCallAtMs = Math.min(...proxies.map((p) => p.firstRequestAtMs() ?? Number.POSITIVE_INFINITY));
+    const runSeconds = (lastCreateAtMs - firstCallAtMs) / 1000;
+    const sinceFirstSendSeconds = (lastCreateAtMs - firstPostAtMs) / 1000;
     const sum = (calls: Record<string, Record<string, number>>) =>
       Object.values(calls).reduce((t, byStatus) => t + Object.values(byStatus).reduce((a, b) => a + b, 0), 0);
     const partnerCenterCalls = sum(statsAfter.calls) - sum(statsBefore.calls);
@@ -253,6 +260,8 @@ export async function runThrottle(config: ThrottleRunConfig, options: ThrottleBe
       successfulCreates: created.length,
       expectedCreates,
       runSeconds: round(runSeconds, 2),
+      goodputRatioSinceFirstSend: round(created.length / sinceFirstSendSeconds / options.limitRps, 3),
+      firstCallAfterSeconds: round((firstCallAtMs - firstPostAtMs) / 1000, 2),
       createsPerSecond: round(created.length / runSeconds, 2),
       partnerCenterCalls,
       throttled,

@@ -24,6 +24,8 @@ export interface RunningTimelineProxy {
   url: string;
   /** Starts a new timeline at `t0EpochMs` (earlier buckets are dropped). */
   reset(t0EpochMs: number): void;
+  /** Epoch ms of the first request since the last reset (undefined: none yet). */
+  firstRequestAtMs(): number | undefined;
   /** Buckets from `t0` to the last one with activity. */
   timeline(): TimelineBucket[];
   close(): Promise<void>;
@@ -40,6 +42,7 @@ export async function startTimelineProxy(options: {
   let t0 = Date.now();
   let buckets: TimelineBucket[] = [];
   let inFlight = 0;
+  let firstAtMs: number | undefined;
   const bucket = (): TimelineBucket => {
     const index = Math.max(0, Math.floor((Date.now() - t0) / bucketMs));
     while (buckets.length <= index)
@@ -54,6 +57,7 @@ export async function startTimelineProxy(options: {
 
   const server = http.createServer((req: IncomingMessage, res: ServerResponse) => {
     inFlight++;
+    firstAtMs ??= Date.now();
     const b = bucket();
     b.started++;
     b.maxInFlight = Math.max(b.maxInFlight, inFlight);
@@ -97,7 +101,9 @@ export async function startTimelineProxy(options: {
     reset(t0EpochMs) {
       t0 = t0EpochMs;
       buckets = [];
+      firstAtMs = undefined;
     },
+    firstRequestAtMs: () => firstAtMs,
     timeline: () => buckets.map((b) => ({ ...b, answered: { ...b.answered } })),
     close: () =>
       new Promise<void>((resolve) => {

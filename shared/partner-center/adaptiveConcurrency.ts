@@ -8,7 +8,8 @@
  *   limit. The hold may also come from another instance through a {@link SharedThrottleHold}.
  * - **Pacing.** Call starts are spaced at a learned rate (calls per second). Unknown at first (unpaced);
  *   after a throttle event it is the rate the instance got ACCEPTED in the window before the throttled
- *   call, less a safety margin (multiplicative decrease, never below half the previous rate), learned when
+ *   call, less a safety margin (multiplicative decrease, never below `leastDecreaseFactor` × the previous
+ *   rate: an instance that could not keep its pace, or starts bunched on the way, undercounts), learned when
  *   the hold ends (by then the answers of that window are in). While calls wait for their turn and nothing
  *   is throttled, the rate creeps back: quickly up to the margin, then probing above it, slowly at first
  *   and doubling its slope every `probeDoublingMs` (so a share freed by another instance is found again).
@@ -93,6 +94,8 @@ export interface AdaptiveLimiterOptions {
   probePerSecond?: number;
   /** The probing slope doubles every this many ms of unthrottled probing. @default 10000 */
   probeDoublingMs?: number;
+  /** A paced instance's rate falls at most to this share of its rate per throttle event. @default 0.8 */
+  leastDecreaseFactor?: number;
   /** Lowest paced rate. @default 0.5 */
   minRatePerSecond?: number;
   /** Called after each throttle event and each relearned pace (logs, benchmarks). */
@@ -153,6 +156,7 @@ export class AdaptiveConcurrencyLimiter {
       recoveryPerSecond: options.recoveryPerSecond ?? 0.5,
       probePerSecond: options.probePerSecond ?? 0.0005,
       probeDoublingMs: options.probeDoublingMs ?? 10_000,
+      leastDecreaseFactor: options.leastDecreaseFactor ?? 0.8,
       minRatePerSecond: options.minRatePerSecond ?? 0.5,
       nowMs: options.nowMs ?? Date.now,
       sleep: options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
@@ -245,22 +249,40 @@ export class AdaptiveConcurrencyLimiter {
   /** Sets the rate from what was accepted in the window before the throttled call (at the hold end). */
   #learn(throttledStartMs: number): void {
     const previous = this.#rate;
-    // Unpaced, the rate may have changed a lot: the last window only. Paced, the time since calls resumed.
-    const spanMs = Number.isFinite(previous)
-      ? Math.max(this.#o.windowMs, Math.min(this.#o.longWindowMs, throttledStartMs - this.#resumedAtMs))
-      : this.#o.windowMs;
-    const from = throttledStartMs - spanMs;
-    const accepted = this.#acceptedStartsMs.filter((t) => t > from && t <= throttledStartMs).length;
-    const acceptedRate = (accepted * 1000) / spanMs;
+    let accepted: number;
+    let acceptedRate: number;
+    if (Number.isFinite(previous)) {
+      // Paced: the average since calls resumed (up to the long window; at least one window).
+      const spanMs = Math.max(this.#o.windowMs, Math.min(this.#o.longWindowMs, throttledStartMs - this.#resumedAtMs));
+      accepted = this.#countAccepted(throttledStartMs - spanMs, throttledStartMs);
+      acceptedRate = (accepted * 1000) / spanMs;
+    } else {
+      // Unpaced: the fullest window of the last two. The server's window is not ours, and under load our
+      // start times drift from its arrival times: the last window alone can undercount it by a third.
+      accepted = 0;
+      for (const endMs of this.#acceptedStartsMs) {
+        if (endMs <= throttledStartMs - this.#o.windowMs || endMs > throttledStartMs) continue;
+        accepted = Math.max(accepted, this.#countAccepted(endMs - this.#o.windowMs, endMs));
+      }
+      accepted = Math.max(accepted, this.#countAccepted(throttledStartMs - this.#o.windowMs, throttledStartMs));
+      acceptedRate = (accepted * 1000) / this.#o.windowMs;
+    }
     if (accepted === 0) {
       // Nothing to learn from (another client used the budget): halve a pace, stay unpaced otherwise.
       if (Number.isFinite(previous)) this.#rate = Math.max(this.#o.minRatePerSecond, previous / 2);
       return;
     }
     let next = Math.max(this.#o.minRatePerSecond, acceptedRate * (1 - this.#o.safetyMargin));
-    if (Number.isFinite(previous)) next = Math.min(previous, Math.max(next, previous / 2));
+    if (Number.isFinite(previous)) next = Math.min(previous, Math.max(next, previous * this.#o.leastDecreaseFactor));
     this.#rate = Math.max(this.#o.minRatePerSecond, next);
     this.#learnedRate = Math.max(this.#o.minRatePerSecond, acceptedRate);
+  }
+
+  /** Accepted calls that started in (fromMs, toMs]. */
+  #countAccepted(fromMs: number, toMs: number): number {
+    let n = 0;
+    for (const t of this.#acceptedStartsMs) if (t > fromMs && t <= toMs) n++;
+    return n;
   }
 
   /** Raises the rate for the time calls waited for their paced slot (demand above the rate). */
@@ -312,7 +334,13 @@ export class AdaptiveConcurrencyLimiter {
       if (this.adaptive) {
         if (this.#queue.length > 0) this.#probe(now);
         else this.#lastProbeAtMs = undefined;
-        if (Number.isFinite(this.#rate)) this.#nextStartAtMs = Math.max(now, this.#nextStartAtMs) + 1000 / this.#rate;
+        if (Number.isFinite(this.#rate)) {
+          // From the slot's own time when it is at most one slot late (a timer fired late: the pace holds
+          // over time), from now when calls were idle (no burst of saved-up slots).
+          const spacingMs = 1000 / this.#rate;
+          const slotMs = now - this.#nextStartAtMs < spacingMs ? this.#nextStartAtMs : now;
+          this.#nextStartAtMs = slotMs + spacingMs;
+        }
       }
       waiter.start();
     }
