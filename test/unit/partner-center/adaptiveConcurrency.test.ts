@@ -101,6 +101,26 @@ describe('AdaptiveConcurrencyLimiter', () => {
     expect(limiter.snapshot().ratePerSecond).toBe(10);
   });
 
+  it('lowers a pace it could not keep by at most a fifth per throttle event', async () => {
+    const { clock, limiter, call } = harness({ initialRatePerSecond: 20 });
+    for (let i = 0; i < 5; i++) {
+      // 5 accepted in 2 s: far below the pace of 20/s (the instance was slow, or its starts bunched).
+      const c = call();
+      await settle();
+      c.finish(accepted);
+      await c.done;
+      await clock.advance(400);
+    }
+    const throttledCall = call();
+    await settle();
+    throttledCall.finish(throttled(1000));
+    await throttledCall.done;
+    const next = call();
+    await clock.advance(1000);
+    expect(next.started).toBe(true);
+    expect(limiter.snapshot().ratePerSecond).toBe(16);
+  });
+
   it('stays unpaced when nothing was accepted before its first throttle (nothing to learn from)', async () => {
     const { clock, limiter, call } = harness();
     const lonely = call();
