@@ -18,6 +18,7 @@ import type { EventReceiver } from '../events/receiveEvent';
 import type { CoSellUpgrade } from '../workflow/upgrade';
 import type { EventsHealth } from '../events/eventsHealth';
 import type { ReferralUpdates } from '../update/referralUpdates';
+import type { SyncServices } from '../sync/createSyncServices';
 import { SYNC_QUEUE_NAME } from '../events/constants';
 import type { ListingServices } from '../listing/listingServices';
 import type { TrackingRecordsLike } from '../listing/indexedTrackingRecords';
@@ -42,6 +43,7 @@ import type * as EventsHealthModule from '../events/eventsHealth';
 import type * as RegistrationFromSettingsModule from '../events/registrationFromSettings';
 import type * as CreateEventReceiverModule from '../events/createEventReceiver';
 import type * as CreateSyncServicesModule from '../sync/createSyncServices';
+import type * as ThrottleGateModule from '../partner-center/throttleGate';
 
 // Loaded on the first call that needs them (the first invocation), not when a function module loads.
 const config = lazyModule<typeof ConfigModule>(require, '../platform/config');
@@ -73,7 +75,7 @@ const createEventReceiverModule = lazyModule<typeof CreateEventReceiverModule>(
   '../events/createEventReceiver',
 );
 const createSyncServicesModule = lazyModule<typeof CreateSyncServicesModule>(require, '../sync/createSyncServices');
-import type { SyncServices } from '../sync/createSyncServices';
+const throttleGate = lazyModule<typeof ThrottleGateModule>(require, '../partner-center/throttleGate');
 
 /** Everything the function edges use. */
 export interface AppServices {
@@ -186,6 +188,7 @@ export function buildAppServices(settings: Settings, overrides: AppServiceOverri
     baseUrl: settings.PARTNER_CENTER_BASE_URL,
     tokens: tokenBroker,
     concurrency: settings.PARTNER_CENTER_CONCURRENCY,
+    limiter: throttleGate().createPartnerCenterLimiter(settings, { table, logger }),
     timeoutMs: settings.PARTNER_CENTER_TIMEOUT_MS,
     maxAttempts: settings.PARTNER_CENTER_MAX_ATTEMPTS,
     logger,

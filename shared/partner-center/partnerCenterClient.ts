@@ -5,8 +5,15 @@ import nodeFetch, { type RequestInit } from 'node-fetch';
 import type { Logger } from '../platform/logging';
 import { createLogger, silentSink } from '../platform/logging';
 import { partnerCenterOperation, recordPartnerCenterCall } from '../platform/metrics';
-import { parseRetryAfterMs, realSleep, withRetry, type RetryDeps, type RetryPolicy } from '../platform/retry';
-import { ConcurrencyLimiter } from './concurrencyLimiter';
+import {
+  parseRetryAfterMs,
+  realSleep,
+  verdictOf,
+  withRetry,
+  type RetryDeps,
+  type RetryPolicy,
+} from '../platform/retry';
+import { AdaptiveConcurrencyLimiter, feedbackOfAnswer } from './adaptiveConcurrency';
 import {
   PartnerCenterError,
   PartnerCenterRejectedError,
@@ -66,6 +73,8 @@ export interface PartnerCenterClientOptions {
   tokens: AccessTokenSource;
   /** Calls in flight at once. @default 16 */
   concurrency?: number;
+  /** Admission of calls (throttle-aware). @default an adaptive limiter with `concurrency` as its ceiling */
+  limiter?: AdaptiveConcurrencyLimiter;
   /** Time budget of one HTTP attempt. @default 30000 */
   timeoutMs?: number;
   /** Attempts per call (429, 5xx, timeouts). @default 4 */
@@ -115,7 +124,7 @@ interface PartnerCenterAnswer {
 export class PartnerCenterClient {
   readonly #baseUrl: string;
   readonly #tokens: AccessTokenSource;
-  readonly #limiter: ConcurrencyLimiter;
+  readonly #limiter: AdaptiveConcurrencyLimiter;
   readonly #timeoutMs: number;
   readonly #retryPolicy: RetryPolicy;
   readonly #retryDeps: RetryDeps;
@@ -129,7 +138,6 @@ export class PartnerCenterClient {
     this.#baseUrl = options.baseUrl.replace(/\/+$/, '');
     this.#tokens = options.tokens;
     const concurrency = options.concurrency ?? 16;
-    this.#limiter = new ConcurrencyLimiter(concurrency);
     this.#timeoutMs = options.timeoutMs ?? 30_000;
     const maxBackoffMs = options.maxBackoffMs ?? 30_000;
     this.#retryPolicy = {
@@ -143,6 +151,9 @@ export class PartnerCenterClient {
     this.#logger = options.logger ?? createLogger({ sink: silentSink });
     this.#nowMs = options.nowMs ?? Date.now;
     this.#retryDeps = { random: options.random ?? Math.random, sleep: options.sleep ?? realSleep, nowMs: this.#nowMs };
+    this.#limiter =
+      options.limiter ??
+      new AdaptiveConcurrencyLimiter({ ceiling: concurrency, nowMs: this.#nowMs, sleep: this.#retryDeps.sleep });
     const agentOptions = { keepAlive: true, maxSockets: concurrency, maxFreeSockets: concurrency };
     this.#agent = this.#baseUrl.startsWith('https:') ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
   }
@@ -271,6 +282,12 @@ export class PartnerCenterClient {
         policy: this.#retryPolicy,
         deps: this.#retryDeps,
         deadlineEpochMs: options.deadlineEpochMs,
+        // A throttle holds every call of the instance: a retry waits for the hold's end (plus the helper's jitter).
+        classify: (error) => {
+          const own = verdictOf(error);
+          const holdMs = this.#limiter.holdRemainingMs();
+          return holdMs > 0 ? { ...own, retryAfterMs: Math.max(own.retryAfterMs ?? 0, holdMs) } : own;
+        },
         onRetry: () => this.#stats.retries++,
       },
     );
@@ -333,7 +350,7 @@ export class PartnerCenterClient {
           { code: aborted ? 'timeout' : 'network', requestId, correlationId, cause: error },
         );
       }
-    });
+    }, feedbackOfAnswer);
   }
 
   #interpret<T>(response: PartnerCenterAnswer, requestId: string, correlationId: string): T | PartnerCenterError {

@@ -102,8 +102,15 @@ export const settingsSchema = z.object({
   PARTNER_CENTER_BASE_URL: urlSetting.default('https://api.partner.microsoft.com'),
   /** Token audience for the referrals API (not api.partnercenter.microsoft.com). */
   PARTNER_CENTER_RESOURCE: z.string().min(1).default('https://api.partner.microsoft.com'),
-  /** Partner Center calls in flight at once per instance. @default 16 */
+  /** Partner Center calls in flight at once per instance: the ceiling of the adaptive limit. @default 16 */
   PARTNER_CENTER_CONCURRENCY: intSetting(16, 1, 256),
+  /**
+   * Adapt calls in flight and their pace to Partner Center's throttling (429 and 503 with Retry-After hold
+   * every call of the instance; docs/performance.md). false: a fixed PARTNER_CENTER_CONCURRENCY. @default true
+   */
+  PARTNER_CENTER_ADAPTIVE: booleanSetting(true),
+  /** Share a 429's Retry-After hold with the other instances through the tracking table. @default false */
+  PARTNER_CENTER_SHARE_THROTTLE: booleanSetting(false),
   /** Time budget of one Partner Center HTTP call. @default 30000 */
   PARTNER_CENTER_TIMEOUT_MS: intSetting(30_000, 100, 600_000),
   /** Attempts of one Partner Center call before the failure goes back to the queue. @default 4 */

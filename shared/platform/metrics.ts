@@ -6,7 +6,7 @@
  * first use and again whenever the global meter provider changes. In Application Insights they land in
  * `customMetrics`, with the attributes in `customDimensions` (docs/observability.md).
  */
-import type { Counter, Gauge, Histogram, Meter } from '@opentelemetry/api';
+import type { Counter, Gauge, Histogram, Meter, ObservableGauge } from '@opentelemetry/api';
 import { isRegistered } from './telemetry';
 import { lazyModule } from './lazy';
 import type * as OpenTelemetryApiModule from '@opentelemetry/api';
@@ -26,6 +26,8 @@ export const MetricName = {
   eventDeliveries: 'events.deliveries',
   eventsRegistrationDrift: 'events.registration_drift',
   eventsLastEventAge: 'events.last_event_age_seconds',
+  partnerCenterConcurrencyLimit: 'partner_center.concurrency_limit',
+  partnerCenterRateLimit: 'partner_center.rate_limit_per_second',
 } as const;
 export type MetricName = (typeof MetricName)[keyof typeof MetricName];
 
@@ -51,9 +53,29 @@ interface Instruments {
   eventDeliveries: Counter;
   eventsRegistrationDrift: Gauge;
   eventsLastEventAge: Gauge;
+  partnerCenterConcurrencyLimit: ObservableGauge;
+  partnerCenterRateLimit: ObservableGauge;
 }
 
 let instruments: Instruments | undefined;
+
+/** The adaptive Partner Center limits of this instance, as {@link observePartnerCenterLimits} reads them. */
+export interface PartnerCenterLimits {
+  /** Calls allowed in flight now. */
+  concurrencyLimit: number;
+  /** Paced call starts per second; null while unpaced. */
+  ratePerSecond: number | null;
+}
+
+let partnerCenterLimits: (() => PartnerCenterLimits) | undefined;
+
+/**
+ * Reports `read()` as the gauges `partner_center.concurrency_limit` and `partner_center.rate_limit_per_second`
+ * (the latter only while calls are paced), read at each metric export. One source per process: the last wins.
+ */
+export function observePartnerCenterLimits(read: () => PartnerCenterLimits): void {
+  partnerCenterLimits = read;
+}
 
 /** Counts a tracking record entering `state` (`referrals.transitions` {state, dealType}). */
 export function recordTransition(state: string, dealType: string): void {
@@ -153,5 +175,27 @@ function create(provider: unknown, meter: Meter): Instruments {
       description: 'Age of the last authentic Partner Center event delivery',
       unit: 's',
     }),
+    ...limitGauges(meter),
   };
+}
+
+function limitGauges(meter: Meter): Pick<Instruments, 'partnerCenterConcurrencyLimit' | 'partnerCenterRateLimit'> {
+  const partnerCenterConcurrencyLimit = meter.createObservableGauge(MetricName.partnerCenterConcurrencyLimit, {
+    description: 'Partner Center calls this instance allows in flight (adaptive, at most PARTNER_CENTER_CONCURRENCY)',
+    unit: '{call}',
+  });
+  const partnerCenterRateLimit = meter.createObservableGauge(MetricName.partnerCenterRateLimit, {
+    description: 'Pace of Partner Center call starts learned from throttling (absent while unpaced)',
+    unit: '{call}/s',
+  });
+  meter.addBatchObservableCallback(
+    (result) => {
+      const limits = partnerCenterLimits?.();
+      if (!limits) return;
+      result.observe(partnerCenterConcurrencyLimit, limits.concurrencyLimit);
+      if (limits.ratePerSecond !== null) result.observe(partnerCenterRateLimit, limits.ratePerSecond);
+    },
+    [partnerCenterConcurrencyLimit, partnerCenterRateLimit],
+  );
+  return { partnerCenterConcurrencyLimit, partnerCenterRateLimit };
 }

@@ -1,0 +1,383 @@
+/**
+ * Throttle-aware admission of Partner Center calls: how many may be in flight and when the next may start.
+ *
+ * Three controls, all per instance (one client per process):
+ *
+ * - **Hold.** A 429 (or a 503 with `Retry-After`) holds back EVERY call of the instance until
+ *   `now + Retry-After`, not only the throttled one: Partner Center counts immediate retries against the
+ *   limit. The hold may also come from another instance through a {@link SharedThrottleHold}.
+ * - **Pacing.** Call starts are spaced at a learned rate (calls per second). Unknown at first (unpaced);
+ *   after a throttle event it is the rate the instance got ACCEPTED in the window before the throttled
+ *   call, less a safety margin (multiplicative decrease, never below `leastDecreaseFactor` × the previous
+ *   rate: an instance that could not keep its pace, or starts bunched on the way, undercounts), learned when
+ *   the hold ends (by then the answers of that window are in). While calls wait for their turn and nothing
+ *   is throttled, the rate creeps back: quickly up to the margin, then probing above it, slowly at first
+ *   and doubling its slope every `probeDoublingMs` (so a share freed by another instance is found again).
+ * - **In flight.** AIMD on the number of calls in flight: +1/limit per accepted answer, halved per
+ *   throttle event, never above `ceiling` (PARTNER_CENTER_CONCURRENCY). With pacing it rarely binds: it
+ *   caps the burst right after an event, and the calls in flight should latency rise.
+ *
+ * A throttle event is counted once per burst: a 429 of a call that started before the last decrease only
+ * extends the hold. With `adaptive: false` the limiter is today's fixed semaphore of `ceiling` calls (no
+ * hold, no pacing): the baseline of `npm run bench:throttle`.
+ *
+ * ```
+ *  calls ─► FIFO queue ─► [hold over?] ─► [in flight < limit?] ─► [paced slot due?] ─► fetch
+ *                              ▲                                                        │
+ *                              └──── 429 / 503+Retry-After: hold, halve limit, relearn rate ◄─┘
+ * ```
+ *
+ * The defaults are tuned on the sandbox simulator (a fixed one-second window counting every request,
+ * rejected ones too); how Partner Center itself counts is not documented [inferred], so they are options.
+ */
+
+/** What one answer tells the limiter. */
+export const CallSignal = {
+  /** Partner Center processed the call (2xx, or a 4xx other than 429): it counted against the limit. */
+  Accepted: 'accepted',
+  /** 429, or 503 with Retry-After. */
+  Throttled: 'throttled',
+  /** No answer, or a server error without Retry-After: says nothing about the limit. */
+  Neutral: 'neutral',
+} as const;
+export type CallSignal = (typeof CallSignal)[keyof typeof CallSignal];
+
+/** The limiter's reading of one answer. */
+export interface CallFeedback {
+  signal: CallSignal;
+  /** The answer's Retry-After, in ms. */
+  retryAfterMs?: number;
+}
+
+/** A hold shared by the instances of one tenant (see throttleGate.ts); reads must be cheap and synchronous. */
+export interface SharedThrottleHold {
+  /** The latest hold end known (epoch ms; 0: none). May refresh itself in the background. */
+  holdUntilEpochMs(): number;
+  /** Tells the other instances that calls are held until `holdUntilEpochMs`. */
+  publish(holdUntilEpochMs: number): void;
+}
+
+/** The limiter's state, for metrics and benchmarks. */
+export interface AdaptiveLimiterSnapshot {
+  /** Calls allowed in flight now (integer, 1..ceiling). */
+  concurrencyLimit: number;
+  /** Paced call starts per second; null while unpaced. */
+  ratePerSecond: number | null;
+  inFlight: number;
+  waiting: number;
+  /** Epoch ms until which calls are held (0: none). */
+  holdUntilEpochMs: number;
+  /** Throttle events so far (bursts, not single 429s). */
+  throttleEvents: number;
+}
+
+/** Options of {@link AdaptiveConcurrencyLimiter}. */
+export interface AdaptiveLimiterOptions {
+  /** Most calls in flight (PARTNER_CENTER_CONCURRENCY). */
+  ceiling: number;
+  /** false: a fixed semaphore of `ceiling` (no hold, no pacing). @default true */
+  adaptive?: boolean;
+  /** Hold applied on a 429 without Retry-After. @default 1000 */
+  defaultRetryAfterMs?: number;
+  /** Shortest window over which the accepted rate is measured before a throttled call. @default 1000 */
+  windowMs?: number;
+  /**
+   * Longest window of that measurement: the accepted rate is averaged over the time since calls last
+   * resumed after a hold, up to this (one-second counts are too coarse at a few calls per second). @default 5000
+   */
+  longWindowMs?: number;
+  /** Share of the learned rate kept free after a throttle event. @default 0.02 */
+  safetyMargin?: number;
+  /** Rate regained per second, as a share of the learned rate, up to the margin. @default 0.5 */
+  recoveryPerSecond?: number;
+  /** First probing slope above the margin, as a share of the current rate per second (capped at 25 %). @default 0.0005 */
+  probePerSecond?: number;
+  /** The probing slope doubles every this many ms of unthrottled probing. @default 10000 */
+  probeDoublingMs?: number;
+  /** A paced instance's rate falls at most to this share of its rate per throttle event. @default 0.8 */
+  leastDecreaseFactor?: number;
+  /** Lowest paced rate. @default 0.5 */
+  minRatePerSecond?: number;
+  /** Called after each throttle event and each relearned pace (logs, benchmarks). */
+  onAdjust?: (reason: 'throttled' | 'paced', snapshot: AdaptiveLimiterSnapshot) => void;
+  /** Starting pace, when known; undefined: unpaced until the first throttle event. */
+  initialRatePerSecond?: number;
+  /** Hold shared with the other instances. */
+  sharedHold?: SharedThrottleHold;
+  nowMs?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+interface Waiter {
+  start: () => void;
+}
+
+/** See the module comment. `run` never rejects on its own; the task's own rejection passes through. */
+export class AdaptiveConcurrencyLimiter {
+  readonly ceiling: number;
+  readonly adaptive: boolean;
+  readonly #o: Required<
+    Omit<AdaptiveLimiterOptions, 'initialRatePerSecond' | 'sharedHold' | 'adaptive' | 'ceiling' | 'onAdjust'>
+  >;
+  readonly #shared?: SharedThrottleHold;
+  readonly #onAdjust?: AdaptiveLimiterOptions['onAdjust'];
+  /** When calls last resumed after a hold (the start of the long measurement window). */
+  #resumedAtMs = Number.NEGATIVE_INFINITY;
+  readonly #queue: Waiter[] = [];
+  #inFlight = 0;
+  #limit: number;
+  #rate: number;
+  /** The rate learned at the last throttle event (0: none yet). */
+  #learnedRate = 0;
+  #nextStartAtMs = 0;
+  #holdUntilMs = 0;
+  /** Calls started so far; calls numbered up to `#burstEndsAtStart` belong to the last throttle event. */
+  #startCount = 0;
+  #burstEndsAtStart = 0;
+  /** Start time of the call whose throttle the rate is relearned from, at the hold end. */
+  #pendingLearnAtMs: number | undefined;
+  #lastProbeAtMs: number | undefined;
+  #probingSinceMs: number | undefined;
+  /** Start times of accepted calls, oldest first (pruned to two windows before the newest). */
+  readonly #acceptedStartsMs: number[] = [];
+  #timerArmed = false;
+  #throttleEvents = 0;
+
+  constructor(options: AdaptiveLimiterOptions) {
+    if (!Number.isInteger(options.ceiling) || options.ceiling < 1)
+      throw new RangeError('ceiling must be a positive integer');
+    this.ceiling = options.ceiling;
+    this.adaptive = options.adaptive ?? true;
+    this.#o = {
+      defaultRetryAfterMs: options.defaultRetryAfterMs ?? 1000,
+      windowMs: options.windowMs ?? 1000,
+      longWindowMs: options.longWindowMs ?? 5000,
+      safetyMargin: options.safetyMargin ?? 0.02,
+      recoveryPerSecond: options.recoveryPerSecond ?? 0.5,
+      probePerSecond: options.probePerSecond ?? 0.0005,
+      probeDoublingMs: options.probeDoublingMs ?? 10_000,
+      leastDecreaseFactor: options.leastDecreaseFactor ?? 0.8,
+      minRatePerSecond: options.minRatePerSecond ?? 0.5,
+      nowMs: options.nowMs ?? Date.now,
+      sleep: options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
+    };
+    this.#shared = this.adaptive ? options.sharedHold : undefined;
+    this.#onAdjust = options.onAdjust;
+    this.#limit = this.ceiling;
+    this.#rate = this.adaptive ? (options.initialRatePerSecond ?? Number.POSITIVE_INFINITY) : Number.POSITIVE_INFINITY;
+    this.#learnedRate = Number.isFinite(this.#rate) ? this.#rate : 0;
+  }
+
+  /** Calls now in flight. */
+  get active(): number {
+    return this.#inFlight;
+  }
+
+  /** The current state (metrics, benchmarks, tests). */
+  snapshot(): AdaptiveLimiterSnapshot {
+    return {
+      concurrencyLimit: this.#effectiveLimit(),
+      ratePerSecond: Number.isFinite(this.#rate) ? this.#rate : null,
+      inFlight: this.#inFlight,
+      waiting: this.#queue.length,
+      holdUntilEpochMs: this.#currentHoldUntilMs(),
+      throttleEvents: this.#throttleEvents,
+    };
+  }
+
+  /** Ms until the instance's hold ends (0: no hold): a retry of a throttled call waits at least this long. */
+  holdRemainingMs(): number {
+    return Math.max(0, this.#currentHoldUntilMs() - this.#o.nowMs());
+  }
+
+  /**
+   * Runs `task` when the instance may start a call, then reads its result with `feedbackOf` (429s hold
+   * every call back, accepted answers raise the limits). A task that rejects counts as neutral.
+   */
+  async run<T>(task: () => Promise<T>, feedbackOf: (result: T) => CallFeedback): Promise<T> {
+    await new Promise<void>((resolve) => {
+      this.#queue.push({ start: resolve });
+      this.#pump();
+    });
+    const startedAtMs = this.#o.nowMs();
+    const startNumber = ++this.#startCount;
+    let feedback: CallFeedback = { signal: CallSignal.Neutral };
+    try {
+      const result = await task();
+      feedback = feedbackOf(result);
+      return result;
+    } finally {
+      this.#inFlight--;
+      this.#observe(feedback, startedAtMs, startNumber);
+      this.#pump();
+    }
+  }
+
+  #effectiveLimit(): number {
+    return Math.max(1, Math.min(this.ceiling, Math.floor(this.#limit)));
+  }
+
+  #currentHoldUntilMs(): number {
+    return Math.max(this.#holdUntilMs, this.#shared?.holdUntilEpochMs() ?? 0);
+  }
+
+  #observe(feedback: CallFeedback, startedAtMs: number, startNumber: number): void {
+    if (!this.adaptive) return;
+    const now = this.#o.nowMs();
+    if (feedback.signal === CallSignal.Accepted) {
+      this.#acceptedStartsMs.push(startedAtMs);
+      this.#pruneAccepted();
+      this.#limit = Math.min(this.ceiling, this.#limit + 1 / this.#limit);
+      return;
+    }
+    if (feedback.signal !== CallSignal.Throttled) return;
+    const holdUntilMs = now + Math.max(0, feedback.retryAfterMs ?? this.#o.defaultRetryAfterMs);
+    if (holdUntilMs > this.#holdUntilMs) {
+      this.#holdUntilMs = holdUntilMs;
+      this.#shared?.publish(holdUntilMs);
+    }
+    if (startNumber <= this.#burstEndsAtStart) return; // started before the last decrease: same burst
+    this.#throttleEvents++;
+    this.#burstEndsAtStart = this.#startCount;
+    this.#limit = Math.max(1, Math.floor(this.#effectiveLimit() / 2));
+    this.#pendingLearnAtMs = startedAtMs;
+    this.#lastProbeAtMs = undefined;
+    this.#probingSinceMs = undefined;
+    this.#onAdjust?.('throttled', this.snapshot());
+  }
+
+  /** Sets the rate from what was accepted in the window before the throttled call (at the hold end). */
+  #learn(throttledStartMs: number): void {
+    const previous = this.#rate;
+    let accepted: number;
+    let acceptedRate: number;
+    if (Number.isFinite(previous)) {
+      // Paced: the average since calls resumed (up to the long window; at least one window).
+      const spanMs = Math.max(this.#o.windowMs, Math.min(this.#o.longWindowMs, throttledStartMs - this.#resumedAtMs));
+      accepted = this.#countAccepted(throttledStartMs - spanMs, throttledStartMs);
+      acceptedRate = (accepted * 1000) / spanMs;
+    } else {
+      // Unpaced: the fullest window of the last two. The server's window is not ours, and under load our
+      // start times drift from its arrival times: the last window alone can undercount it by a third.
+      accepted = 0;
+      for (const endMs of this.#acceptedStartsMs) {
+        if (endMs <= throttledStartMs - this.#o.windowMs || endMs > throttledStartMs) continue;
+        accepted = Math.max(accepted, this.#countAccepted(endMs - this.#o.windowMs, endMs));
+      }
+      accepted = Math.max(accepted, this.#countAccepted(throttledStartMs - this.#o.windowMs, throttledStartMs));
+      acceptedRate = (accepted * 1000) / this.#o.windowMs;
+    }
+    if (accepted === 0) {
+      // Nothing to learn from (another client used the budget): halve a pace, stay unpaced otherwise.
+      if (Number.isFinite(previous)) this.#rate = Math.max(this.#o.minRatePerSecond, previous / 2);
+      return;
+    }
+    let next = Math.max(this.#o.minRatePerSecond, acceptedRate * (1 - this.#o.safetyMargin));
+    if (Number.isFinite(previous)) next = Math.min(previous, Math.max(next, previous * this.#o.leastDecreaseFactor));
+    this.#rate = Math.max(this.#o.minRatePerSecond, next);
+    this.#learnedRate = Math.max(this.#o.minRatePerSecond, acceptedRate);
+  }
+
+  /** Accepted calls that started in (fromMs, toMs]. */
+  #countAccepted(fromMs: number, toMs: number): number {
+    let n = 0;
+    for (const t of this.#acceptedStartsMs) if (t > fromMs && t <= toMs) n++;
+    return n;
+  }
+
+  /** Raises the rate for the time calls waited for their paced slot (demand above the rate). */
+  #probe(now: number): void {
+    if (!Number.isFinite(this.#rate) || this.#learnedRate === 0) return;
+    const since = this.#lastProbeAtMs;
+    this.#lastProbeAtMs = now;
+    if (since === undefined) return;
+    const elapsedSeconds = Math.min(1, (now - since) / 1000);
+    const target = this.#learnedRate * (1 - this.#o.safetyMargin);
+    if (this.#rate < target) {
+      this.#rate = Math.min(target, this.#rate + this.#learnedRate * this.#o.recoveryPerSecond * elapsedSeconds);
+      return;
+    }
+    this.#probingSinceMs ??= now;
+    const share = this.#o.probePerSecond * 2 ** ((now - this.#probingSinceMs) / this.#o.probeDoublingMs);
+    this.#rate += this.#rate * Math.min(share, 0.25) * elapsedSeconds;
+  }
+
+  #pruneAccepted(): void {
+    const newest = this.#acceptedStartsMs[this.#acceptedStartsMs.length - 1] ?? 0;
+    const keepFrom = newest - 2 * Math.max(this.#o.windowMs, this.#o.longWindowMs);
+    let drop = 0;
+    while (drop < this.#acceptedStartsMs.length && this.#acceptedStartsMs[drop] < keepFrom) drop++;
+    if (drop > 0) this.#acceptedStartsMs.splice(0, drop);
+  }
+
+  #pump(): void {
+    while (this.#queue.length > 0) {
+      const now = this.#o.nowMs();
+      if (this.adaptive) {
+        const holdUntilMs = this.#currentHoldUntilMs();
+        if (now < holdUntilMs) return this.#wakeAfter(holdUntilMs - now);
+        if (this.#pendingLearnAtMs !== undefined) {
+          this.#learn(this.#pendingLearnAtMs);
+          this.#pendingLearnAtMs = undefined;
+          this.#nextStartAtMs = now;
+          this.#resumedAtMs = now;
+          this.#onAdjust?.('paced', this.snapshot());
+        }
+      }
+      if (this.#inFlight >= this.#effectiveLimit()) {
+        this.#lastProbeAtMs = undefined; // bound by the limit, not the pace
+        return;
+      }
+      if (now < this.#nextStartAtMs) return this.#wakeAfter(this.#nextStartAtMs - now);
+      const waiter = this.#queue.shift()!;
+      this.#inFlight++;
+      if (this.adaptive) {
+        if (this.#queue.length > 0) this.#probe(now);
+        else this.#lastProbeAtMs = undefined;
+        if (Number.isFinite(this.#rate)) {
+          // From the slot's own time when it is at most one slot late (a timer fired late: the pace holds
+          // over time), from now when calls were idle (no burst of saved-up slots).
+          const spacingMs = 1000 / this.#rate;
+          const slotMs = now - this.#nextStartAtMs < spacingMs ? this.#nextStartAtMs : now;
+          this.#nextStartAtMs = slotMs + spacingMs;
+        }
+      }
+      waiter.start();
+    }
+  }
+
+  #wakeAfter(ms: number): void {
+    if (this.#timerArmed) return;
+    this.#timerArmed = true;
+    void this.#o.sleep(Math.max(1, Math.ceil(ms))).then(() => {
+      this.#timerArmed = false;
+      this.#pump();
+    });
+  }
+}
+
+/**
+ * The limiter's reading of one Partner Center attempt: an HTTP answer (`status`, raw `Retry-After`) or
+ * an error (no answer: neutral). 429 and 503 with Retry-After throttle; other answers were accepted,
+ * except 5xx and 408, which are neutral.
+ */
+export function feedbackOfAnswer(
+  answer: { status: number; retryAfter: string | null } | Error,
+  nowMs: number = Date.now(),
+): CallFeedback {
+  if (answer instanceof Error) return { signal: CallSignal.Neutral };
+  const retryAfterMs = retryAfterToMs(answer.retryAfter, nowMs);
+  if (answer.status === 429) return { signal: CallSignal.Throttled, retryAfterMs };
+  if (answer.status === 503 && retryAfterMs !== undefined) return { signal: CallSignal.Throttled, retryAfterMs };
+  if (answer.status === 408 || answer.status >= 500) return { signal: CallSignal.Neutral };
+  return { signal: CallSignal.Accepted };
+}
+
+/** Retry-After as delta-seconds or an HTTP date, in ms (as partnerCenterClient's parseRetryAfterMs). */
+function retryAfterToMs(value: string | null, nowMs: number): number | undefined {
+  if (!value) return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - nowMs);
+}
