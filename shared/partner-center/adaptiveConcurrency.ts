@@ -98,6 +98,12 @@ export interface AdaptiveLimiterOptions {
   leastDecreaseFactor?: number;
   /** Lowest paced rate. @default 0.5 */
   minRatePerSecond?: number;
+  /**
+   * A pace is forgotten (calls go unpaced again) after this long without a throttle event: a tenant's limit
+   * is dynamic, and a pace learned in a storm must not outlive it by minutes (probing alone regains a low
+   * pace that slowly). The cost is at most one throttle event (one hold) per this period. @default 30000
+   */
+  paceTtlMs?: number;
   /** Called after each throttle event and each relearned pace (logs, benchmarks). */
   onAdjust?: (reason: 'throttled' | 'paced', snapshot: AdaptiveLimiterSnapshot) => void;
   /** Starting pace, when known; undefined: unpaced until the first throttle event. */
@@ -141,6 +147,8 @@ export class AdaptiveConcurrencyLimiter {
   /** Start times of accepted calls, oldest first (pruned to two windows before the newest). */
   readonly #acceptedStartsMs: number[] = [];
   #timerArmed = false;
+  /** When the last throttled answer arrived (the pace's age is counted from it). */
+  #lastThrottleAtMs = Number.NEGATIVE_INFINITY;
   #throttleEvents = 0;
 
   constructor(options: AdaptiveLimiterOptions) {
@@ -158,6 +166,7 @@ export class AdaptiveConcurrencyLimiter {
       probeDoublingMs: options.probeDoublingMs ?? 10_000,
       leastDecreaseFactor: options.leastDecreaseFactor ?? 0.8,
       minRatePerSecond: options.minRatePerSecond ?? 0.5,
+      paceTtlMs: options.paceTtlMs ?? 30_000,
       nowMs: options.nowMs ?? Date.now,
       sleep: options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
     };
@@ -166,6 +175,7 @@ export class AdaptiveConcurrencyLimiter {
     this.#limit = this.ceiling;
     this.#rate = this.adaptive ? (options.initialRatePerSecond ?? Number.POSITIVE_INFINITY) : Number.POSITIVE_INFINITY;
     this.#learnedRate = Number.isFinite(this.#rate) ? this.#rate : 0;
+    if (Number.isFinite(this.#rate)) this.#lastThrottleAtMs = this.#o.nowMs(); // a given pace ages from now
   }
 
   /** Calls now in flight. */
@@ -231,6 +241,7 @@ export class AdaptiveConcurrencyLimiter {
       return;
     }
     if (feedback.signal !== CallSignal.Throttled) return;
+    this.#lastThrottleAtMs = now;
     const holdUntilMs = now + Math.max(0, feedback.retryAfterMs ?? this.#o.defaultRetryAfterMs);
     if (holdUntilMs > this.#holdUntilMs) {
       this.#holdUntilMs = holdUntilMs;
@@ -321,6 +332,12 @@ export class AdaptiveConcurrencyLimiter {
           this.#pendingLearnAtMs = undefined;
           this.#nextStartAtMs = now;
           this.#resumedAtMs = now;
+          this.#onAdjust?.('paced', this.snapshot());
+        } else if (Number.isFinite(this.#rate) && now - this.#lastThrottleAtMs >= this.#o.paceTtlMs) {
+          this.#rate = Number.POSITIVE_INFINITY; // the storm it was learned in is over: probe the tenant afresh
+          this.#learnedRate = 0;
+          this.#probingSinceMs = undefined;
+          this.#lastProbeAtMs = undefined;
           this.#onAdjust?.('paced', this.snapshot());
         }
       }

@@ -89,6 +89,32 @@ describe('AdaptiveConcurrencyLimiter', () => {
     expect(gaps.slice(1).every((gap) => gap >= 1000 / 9.5 - 1)).toBe(true);
   });
 
+  it('forgets a pace learned in a storm once no call was throttled for paceTtlMs, and goes unpaced again', async () => {
+    const { clock, limiter, call } = harness({ ceiling: 16, paceTtlMs: 30_000 });
+    for (let i = 0; i < 10; i++) {
+      const c = call();
+      await settle();
+      c.finish(accepted);
+      await c.done;
+      await clock.advance(90);
+    }
+    const throttledCall = call();
+    await settle();
+    throttledCall.finish(throttled(1000));
+    await throttledCall.done;
+    const paced = call();
+    await clock.advance(1000);
+    await settle();
+    paced.finish(accepted);
+    await paced.done;
+    expect(limiter.snapshot().ratePerSecond).not.toBeNull();
+    await clock.advance(29_000); // 30 s after the throttled answer
+    const burst = Array.from({ length: 4 }, () => call());
+    await settle();
+    expect(burst.every((c) => c.started)).toBe(true); // all at once: no pace spacing them any more
+    expect(limiter.snapshot().ratePerSecond).toBeNull();
+  });
+
   it('never halves the pace more than once per event, nor below the minimum', async () => {
     const { clock, limiter, call } = harness({ initialRatePerSecond: 20, minRatePerSecond: 2 });
     const lonely = call();
@@ -134,7 +160,13 @@ describe('AdaptiveConcurrencyLimiter', () => {
   });
 
   it('regains its pace while calls wait and nothing is throttled, probing above the learned rate', async () => {
-    const { clock, limiter, call } = harness({ ceiling: 16, initialRatePerSecond: 10, safetyMargin: 0.03 });
+    // Probing alone: the pace is never forgotten here (paceTtlMs has its own test).
+    const { clock, limiter, call } = harness({
+      ceiling: 16,
+      initialRatePerSecond: 10,
+      safetyMargin: 0.03,
+      paceTtlMs: Number.POSITIVE_INFINITY,
+    });
     const backlog = Array.from({ length: 1200 }, () => call());
     const finishStarted = () => backlog.filter((c) => c.started).forEach((c) => c.finish(accepted));
     const rates: number[] = [];
