@@ -1,11 +1,12 @@
 import type { Logger } from '../platform/logging';
-import { FINAL_STATES, TrackingState, isFinalState } from '../tracking/states';
+import { isParked } from '../tracking/openWork';
+import { TrackingState, isFinalState } from '../tracking/states';
 import { CallbackState, type TrackingRecord } from '../tracking/trackingRecord';
 import type { TrackingRecords } from '../tracking/trackingRecords';
 import type { CallbackDelivery } from './callbacks';
 import { stepMessage } from './messages';
 import type { QueueSender } from './ports';
-import { OPEN_STATES, STEPS, StepName, stepOfState, stepWaitingIn, type StepQueueName } from './stepTable';
+import { STEPS, StepName, stepOfState, stepWaitingIn, type StepQueueName } from './stepTable';
 
 /** What one sweep did. */
 export interface SweepReport {
@@ -28,7 +29,7 @@ export interface SweeperOptions {
   staleAfterMs: number;
   logger: Logger;
   nowMs?: () => number;
-  /** Records handled per sweep at most (the next sweep takes the rest). @default 500 */
+  /** Records handled per sweep at most, per kind of work (the next sweep takes the rest). @default 500 */
   maxRecordsPerSweep?: number;
 }
 
@@ -47,20 +48,29 @@ export class Sweeper {
     this.#nowMs = options.nowMs ?? Date.now;
   }
 
-  /** Runs one sweep. */
+  /**
+   * Runs one sweep: one pass over the store's open-work index (`listOpen`: the index partitions and the
+   * records they name, never a table scan). Stale steps are re-enqueued, parked records resumed (whatever
+   * their age) when a token can be had, stale pending callbacks delivered.
+   */
   async sweep(): Promise<SweepReport> {
     const now = this.#nowMs();
     const max = this.#o.maxRecordsPerSweep ?? 500;
+    const staleBefore = now - this.#o.staleAfterMs;
     const report: SweepReport = { requeued: 0, resumed: 0, callbacksRetried: 0, parkedRemaining: 0 };
-    let handled = 0;
-    for await (const record of this.#o.records.listStale(OPEN_STATES, now - this.#o.staleAfterMs)) {
-      if (handled++ >= max) break;
-      if (await this.requeue(record)) report.requeued++;
-    }
     const parked: TrackingRecord[] = [];
-    for await (const record of this.#o.records.listStale([TrackingState.AwaitingReauthorization], now + 1)) {
-      if (parked.length >= max) break;
-      parked.push(record);
+    const callbacks: TrackingRecord[] = [];
+    let stale = 0;
+    for await (const record of this.#o.records.listOpen()) {
+      if (isParked(record)) {
+        if (parked.length < max) parked.push(record);
+      } else if (record.updatedAtEpochMs >= staleBefore) {
+        continue;
+      } else if (!isFinalState(record.state)) {
+        if (stale++ < max && (await this.requeue(record))) report.requeued++;
+      } else if (record.callbackState === CallbackState.Pending && callbacks.length < max) {
+        callbacks.push(record);
+      }
     }
     if (parked.length > 0 && (await this.#tokensAvailable())) {
       for (const record of parked) {
@@ -75,10 +85,7 @@ export class Sweeper {
       }
     }
     report.parkedRemaining = parked.length - report.resumed;
-    for await (const record of this.#o.records.listStale([...FINAL_STATES], now - this.#o.staleAfterMs, {
-      callbackPendingOnly: true,
-    })) {
-      if (report.callbacksRetried >= max) break;
+    for (const record of callbacks) {
       await this.deliverPendingCallback(record);
       report.callbacksRetried++;
     }
