@@ -199,11 +199,9 @@ export class ConditionalTrackingRecords implements TrackingRecords {
     const lastDay = startOfUtcDay(cutoffEpochMs) - DAY_MS;
     const cursor = await this.#rows.getIndex(RETENTION_CURSOR_KEYS);
     let handled = 0;
-    for (
-      let day = cursor?.atEpochMs ?? lastDay - RETENTION_FIRST_LOOKBACK_DAYS * DAY_MS;
-      day <= lastDay;
-      day += DAY_MS
-    ) {
+    const first = cursor?.atEpochMs ?? lastDay - RETENTION_FIRST_LOOKBACK_DAYS * DAY_MS;
+    let next = first;
+    for (let day = first; day <= lastDay; day += DAY_MS) {
       const done: IndexKey[] = [];
       let finished = true;
       for await (const entry of this.#rows.listIndex(finalPartitionOf(day))) {
@@ -222,9 +220,11 @@ export class ConditionalTrackingRecords implements TrackingRecords {
       }
       await this.#rows.deleteRows(done);
       if (!finished) break;
-      await this.#rows.upsertIndex([{ ...RETENTION_CURSOR_KEYS, atEpochMs: day + DAY_MS }]);
+      next = day + DAY_MS;
       report.daysFinished++;
     }
+    // One cursor write per run: the first day not finished.
+    if (next !== cursor?.atEpochMs) await this.#rows.upsertIndex([{ ...RETENTION_CURSOR_KEYS, atEpochMs: next }]);
     return report;
   }
 

@@ -74,6 +74,11 @@ export class InMemoryTrackingRecords extends ConditionalTrackingRecords {
     this.#rows.faults.push(fault);
   }
 
+  /** Forgets the faults not met yet. */
+  clearFaults(): void {
+    this.#rows.faults.length = 0;
+  }
+
   /** Faults injected but not met yet. */
   pendingFaults(): number {
     return this.#rows.faults.length;
