@@ -11,6 +11,7 @@ import type { Logger } from '../platform/logging';
 import type { JsonQueueSender } from '../platform/storageClients';
 import type { ReferralWorkflow } from '../workflow/referralWorkflow';
 import type { Sweeper } from '../workflow/sweeper';
+import type { Retention } from '../tracking/retention';
 import type { TrackingStore } from '../tracking/trackingStore';
 import type { PartnerCenterClient } from '../partner-center/partnerCenterClient';
 import type { TokenBroker } from '../auth';
@@ -23,6 +24,8 @@ export interface AppServices {
   logger: Logger;
   workflow: ReferralWorkflow;
   sweeper: Sweeper;
+  /** The retention timer's use case (deletes closed records older than TRACKING_RETENTION_DAYS). */
+  retention: Retention;
   store: TrackingStore;
   partnerCenter: PartnerCenterClient;
   tokenBroker: TokenBroker;
@@ -160,7 +163,9 @@ export function buildAppServices(settings: Settings, overrides: AppServiceOverri
     staleAfterMs: settings.SWEEPER_STALE_AFTER_SECONDS * 1000,
     logger,
   });
-  return { settings, logger, workflow, sweeper, store, partnerCenter, tokenBroker, queues, eventReceiver };
+  const { Retention: RetentionClass } = require('../tracking/retention') as typeof import('../tracking/retention');
+  const retention = new RetentionClass({ records: store, retentionDays: settings.TRACKING_RETENTION_DAYS, logger });
+  return { settings, logger, workflow, sweeper, retention, store, partnerCenter, tokenBroker, queues, eventReceiver };
 }
 
 let rejectionGuardInstalled = false;

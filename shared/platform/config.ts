@@ -115,6 +115,19 @@ export const settingsSchema = z.object({
     .string()
     .regex(/^(\S+\s+){5}\S+$/, 'must be a 6-field NCRONTAB expression')
     .optional(),
+  /**
+   * Closed tracking records (final, nothing left to deliver) are deleted this many days after their last
+   * write. 400: a co-sell deal stays open in Partner Center for months after the bridge's record is final,
+   * and the record is what answers status lookups, maps Partner Center's events to the deal and makes a
+   * late retry with the same key a replay instead of a duplicate; 400 days covers a year-long sales cycle
+   * with a month's margin. @default 400
+   */
+  TRACKING_RETENTION_DAYS: intSetting(400, 1, 36_500),
+  /** NCRONTAB schedule of the retention timer (6 fields, with seconds). @default 02:41 daily */
+  RETENTION_SCHEDULE: z
+    .string()
+    .regex(/^(\S+\s+){5}\S+$/, 'must be a 6-field NCRONTAB expression')
+    .optional(),
   /** NCRONTAB schedule of the daily token keep-alive (keeps the refresh token from expiring unused). @default 03:17 daily */
   TOKEN_KEEPALIVE_SCHEDULE: z
     .string()

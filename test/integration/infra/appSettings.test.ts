@@ -28,6 +28,8 @@ const OPTIONAL_SETTINGS: Record<string, string> = {
   CALLBACK_ALLOW_PRIVATE_TARGETS: 'sandbox only; off by default, which is what production wants',
   SWEEPER_STALE_AFTER_SECONDS: 'tuning; has a default',
   SWEEPER_SCHEDULE: 'the sweeper has a default schedule (every minute)',
+  TRACKING_RETENTION_DAYS: 'has a default (400 days, docs/architecture.md)',
+  RETENTION_SCHEDULE: 'the retention timer has a default schedule (daily)',
   LINK_ADOPT_LOOKUP: 'has a default (on-retry)',
   LINK_MODE: 'has a default (inline)',
   PUBLIC_BASE_URL: 'the app takes the base URL from the request; set it behind a custom domain or a gateway',

@@ -80,7 +80,7 @@ describe('TrackingStore (Azurite)', () => {
     await store.create(record);
     let read = (await store.read(record.trackingId))!;
     read = await store.update(read, { state: 'CreatingPartner' });
-    read = await store.update(read, {
+    await store.update(read, {
       state: 'Rejected',
       request: undefined,
       lastError: { step: 'partner', status: 400, code: 'invalidRequest', message: 'bad' },
