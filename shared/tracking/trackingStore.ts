@@ -302,8 +302,8 @@ function fromIndexEntity(entity: TableEntityResult<Record<string, unknown>>): St
   };
 }
 
-/** Serialises a record into a table entity (request JSON chunked, nested objects as JSON text). */
-function toEntity(record: TrackingRecord, writeId: string): TableEntity<Record<string, unknown>> {
+/** Serialises a record into a table entity (request JSON chunked, nested objects as JSON text); benchmarks fill tables with it. */
+export function toEntity(record: TrackingRecord, writeId: string): TableEntity<Record<string, unknown>> {
   const { trackingId, etag: _etag, request, ...rest } = record;
   const entity: TableEntity<Record<string, unknown>> = { partitionKey: trackingId, rowKey: RECORD_ROW_KEY, writeId };
   for (const [key, value] of Object.entries(rest)) {
