@@ -44,6 +44,7 @@ import {
   readAllRecords,
   type RecordSummary,
 } from './lib/inspect';
+import { readOpenIndex } from './lib/openIndex';
 import { round, sumValues } from './lib/stats';
 
 /** Options of {@link runChaos}. */
@@ -103,6 +104,11 @@ export interface ChaosFigures {
   instances: number;
   /** Host processes started (instances plus restarts). */
   hostProcesses: number;
+  /**
+   * Entries left in the open-work index once every record is final and the sweepers have run again
+   * (each names a record with open work, or one closed since the last sweep): 0 when the index is tidy.
+   */
+  openIndexEntries: number;
   /** Seconds from the first submission to the last record turning final. */
   settleSeconds: number;
   /** Which records were not as expected (first few). */
@@ -375,12 +381,18 @@ async function drive(
   // Let a link step that wrote Linked but has not deleted its message yet finish.
   await sleep(1_000);
   records = await readAllRecords(sandbox);
+  // The sweepers (every 2 s) tidy the entries of records closed since their last pass.
+  let openIndexEntries = (await readOpenIndex(sandbox)).length;
+  for (let i = 0; i < 20 && openIndexEntries > 0; i++) {
+    await sleep(500);
+    openIndexEntries = (await readOpenIndex(sandbox)).length;
+  }
   if (options.hostLogFile) {
     for (let i = 0; i < bench.instances; i++)
       hostOutput.push(`==== instance ${i} (running) ====`, ...bench.host(i).output());
     writeFileSync(options.hostLogFile, `${hostOutput.join('\n')}\n`);
   }
-  return check(bench, plan, records, sends, kills, startedAtMs, options.seed);
+  return { ...(await check(bench, plan, records, sends, kills, startedAtMs, options.seed)), openIndexEntries };
 }
 
 async function check(
@@ -391,7 +403,7 @@ async function check(
   kills: number,
   startedAtMs: number,
   seed: number,
-): Promise<ChaosFigures> {
+): Promise<Omit<ChaosFigures, 'openIndexEntries'>> {
   const { sandbox } = bench;
   const referrals = sandbox.partnerCenter.referrals() as Array<{
     id: string;
