@@ -6,6 +6,10 @@
  * other query every entity of the table. For comparison it then sends the three queries the sweeper sent
  * before the open-work index (its `listStale` filters, table scans) through the same proxy.
  *
+ * `--untidy K` adds K records closed since the last sweep (their open-work entries still there): the sweep
+ * then also files them for retention and removes their entries; `tidyCpuMsPerRecord` is the CPU that costs
+ * this process (the SDK's side, as an app instance would spend it) per record.
+ *
  * ```sh
  * npm run bench:sweeper -- --final 100000 --open 100
  * npm run bench:sweeper -- --final 10000,100000 --open 100 --chart   # side by side; writes docs/figures/sweeper.svg
@@ -50,11 +54,15 @@ export interface SweeperFigures {
   /** The sweeper's queries before the index (`listStale`: three filters on non-key columns), same table. */
   previousDesign: { tableScans: number; entitiesExamined: number; storageRequests: number; queryMs: number };
   fillSeconds: number;
+  /** Records closed since the last sweep (entries not tidied yet). */
+  untidy: number;
+  /** CPU of this process during the sweep, per record it read (open and untidy). */
+  sweepCpuMsPerRecord: number;
 }
 
 const DAY_MS = 86_400_000;
 
-async function measure(final: number, open: number): Promise<SweeperFigures> {
+async function measure(final: number, open: number, untidy: number): Promise<SweeperFigures> {
   const azurite = await startAzurite({ inMemory: true, quiet: true });
   const sizes = new Map<string, number>();
   let total = 0;
@@ -78,13 +86,14 @@ async function measure(final: number, open: number): Promise<SweeperFigures> {
       if (!batch) entities.push(entity);
       else batched.set(entity.partitionKey, [...(batched.get(entity.partitionKey) ?? []), entity]);
     };
-    for (let i = 0; i < final + open; i++) {
-      const isOpen = i >= final;
-      const record = sampleRecord(i, isOpen, isOpen ? nowMs - 600_000 : closedAtMs - (i % 20) * DAY_MS);
+    for (let i = 0; i < final + open + untidy; i++) {
+      const isOpen = i >= final && i < final + open;
+      const isUntidy = i >= final + open;
+      const record = sampleRecord(i, isOpen, isOpen || isUntidy ? nowMs - 600_000 : closedAtMs - (i % 20) * DAY_MS);
       add(toEntity(record, `fill-${i}`), false);
       add(
         toIndexEntity(
-          isOpen
+          isOpen || isUntidy
             ? {
                 partition: openPartitionOf(record.trackingId),
                 rowKey: plainOpenRowKey(record.trackingId),
@@ -126,7 +135,9 @@ async function measure(final: number, open: number): Promise<SweeperFigures> {
     });
     model.reset();
     const sweepStartedMs = performance.now();
+    const cpuBefore = process.cpuUsage();
     const report = await sweeper.sweep();
+    const cpu = process.cpuUsage(cpuBefore);
     const sweepMs = performance.now() - sweepStartedMs;
     const sweep = model.figures();
 
@@ -162,6 +173,8 @@ async function measure(final: number, open: number): Promise<SweeperFigures> {
         queryMs: round(legacyMs, 1),
       },
       fillSeconds: round(fillSeconds, 1),
+      untidy,
+      sweepCpuMsPerRecord: round((cpu.user + cpu.system) / 1000 / Math.max(1, open + untidy), 3),
     };
   } finally {
     await proxy.close();
@@ -225,6 +238,7 @@ runBenchmark(async () => {
   const options = parseOptions({
     final: { kind: 'string', default: '100000' },
     open: { kind: 'number', default: 100, min: 1 },
+    untidy: { kind: 'number', default: 0, min: 0 },
     chart: { kind: 'boolean' },
   });
   const sizes = options.final.split(',').map((v) => Number(v.trim()));
@@ -232,7 +246,7 @@ runBenchmark(async () => {
     throw new Error('--final must be integers ≥ 0, comma-separated');
   const runs: SweeperFigures[] = [];
   for (const final of sizes) {
-    const run = await measure(final, options.open);
+    const run = await measure(final, options.open, options.untidy);
     console.log(
       `final ${final}: openFound ${run.openFound}, tableScans ${run.tableScans}, entitiesExamined ${run.entitiesExamined} ` +
         `(before: ${run.previousDesign.entitiesExamined}), storageRequests ${run.storageRequests}, sweep ${run.sweepMs} ms`,
