@@ -23,7 +23,12 @@
  * Deterministic inputs: the mix comes from a seeded PRNG and the stand-ins' fault PRNGs from the same
  * seed (timings, and so the exact faults, still vary with the machine).
  *
- * `npm run chaos -- --referrals 500 --seed 42` prints the figures as one JSON object on the last line.
+ * `--instances N` runs N app instances (separate host processes on their own ports) against the same
+ * Azurite and stand-ins, as scale-out does: submissions are spread over them (a retry goes to the next
+ * one, as a load balancer would send it), the kills go round the instances, and each runs its own timers.
+ *
+ * `npm run chaos -- --referrals 500 --seed 42 [--instances 3]` prints the figures as one JSON object on the
+ * last line.
  */
 import { writeFileSync } from 'node:fs';
 import { createPrng } from '../sandbox/http-util';
@@ -41,14 +46,17 @@ import {
   readAllRecords,
   type RecordSummary,
 } from './lib/inspect';
+import { readOpenIndex } from './lib/openIndex';
 import { round, sumValues } from './lib/stats';
 
 /** Options of {@link runChaos}. */
 export interface ChaosOptions {
   referrals: number;
   seed: number;
-  /** Host kills (SIGKILL + restart) during submission. @default 2 */
+  /** Host kills (SIGKILL + restart) during submission, spread over the instances. @default max(2, instances) */
   kills?: number;
+  /** App instances (host processes) against one Azurite and one set of stand-ins. @default 1 */
+  instances?: number;
   /** Submissions per second (paced). @default 25 */
   submitRatePerSecond?: number;
   /** Bound on the wait for every record to be final, after the last submission. @default 180000 */
@@ -102,8 +110,17 @@ export interface ChaosFigures {
   idempotentReplays: number;
   /** Refresh-token replays the Entra stand-in saw (each revokes the token family; must be 0). */
   refreshTokenReuse: number;
-  /** Refresh-token redemptions (one per host generation and token lifetime). */
+  /** Refresh-token redemptions (one per host process and token lifetime: at most `hostProcesses`). */
   tokenRedemptions: number;
+  /** App instances run at once. */
+  instances: number;
+  /** Host processes started (instances plus restarts). */
+  hostProcesses: number;
+  /**
+   * Entries left in the open-work index once every record is final and the sweepers have run again
+   * (each names a record with open work, or one closed since the last sweep): 0 when the index is tidy.
+   */
+  openIndexEntries: number;
   /** Seconds from the first submission to the last record turning final. */
   settleSeconds: number;
   /** Which records were not as expected (first few). */
@@ -188,6 +205,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
   const plan = planChaosMix(options);
   const bench = await startBenchSandbox({
     seed: options.seed,
+    instances: options.instances ?? 1,
     appSettings: {
       SWEEPER_SCHEDULE: '*/2 * * * * *',
       SWEEPER_STALE_AFTER_SECONDS: '3',
@@ -235,7 +253,7 @@ async function drive(
 ): Promise<ChaosFigures> {
   const { sandbox } = bench;
   const hostOutput: string[] = [];
-  const kills = options.kills ?? 2;
+  const kills = options.kills ?? Math.max(2, bench.instances);
   const intake = new IntakeSender(sandbox);
   const sends = { http: 0, queuePlain: 0, queueBase64: 0, duplicates: 0, httpRetries: 0, upgrades: 0 };
   const pcFaults = (extra: FaultConfig = {}): FaultConfig => ({ seed: options.seed, ...BASELINE_PC_FAULTS, ...extra });
@@ -268,8 +286,9 @@ async function drive(
           serverErrors: { ...DEPENDENCY_FAULTS.serverErrors, operations: ['token'] },
         });
         await untilRotationPersisted(sandbox);
-        hostOutput.push(`==== host generation ${k + 1} (killed) ====`, ...bench.host().output());
-        await bench.restartHost();
+        const instance = k % bench.instances;
+        hostOutput.push(`==== instance ${instance}, kill ${k + 1} ====`, ...bench.host(instance).output());
+        await bench.restartHost(instance);
         setTimeout(() => {
           sandbox.keyVault.clearFaults();
           sandbox.entra.clearFaults();
@@ -292,7 +311,8 @@ async function drive(
   const postOnce = async (planned: Planned, deadlineMs: number): Promise<void> => {
     const headers: Record<string, string> = planned.key ? { 'idempotency-key': planned.key } : {};
     for (let attempt = 0; ; attempt++) {
-      const answer = await client.request(`${bench.functionsUrl()}/referrals`, {
+      // A load balancer spreads requests; a retry after a lost answer lands on the next instance.
+      const answer = await client.request(`${bench.functionsUrl(planned.index + attempt)}/referrals`, {
         body: planned.body,
         headers,
         timeoutMs: 15_000,
@@ -420,11 +440,18 @@ async function drive(
   // Let a link step that wrote Linked but has not deleted its message yet finish.
   await sleep(1_000);
   records = await readAllRecords(sandbox);
+  // The sweepers (every 2 s) tidy the entries of records closed since their last pass.
+  let openIndexEntries = (await readOpenIndex(sandbox)).length;
+  for (let i = 0; i < 20 && openIndexEntries > 0; i++) {
+    await sleep(500);
+    openIndexEntries = (await readOpenIndex(sandbox)).length;
+  }
   if (options.hostLogFile) {
-    hostOutput.push(`==== host generation ${kills + 1} (running) ====`, ...bench.host().output());
+    for (let i = 0; i < bench.instances; i++)
+      hostOutput.push(`==== instance ${i} (running) ====`, ...bench.host(i).output());
     writeFileSync(options.hostLogFile, `${hostOutput.join('\n')}\n`);
   }
-  return check(bench, plan, records, sends, kills, startedAtMs, options.seed);
+  return { ...(await check(bench, plan, records, sends, kills, startedAtMs, options.seed)), openIndexEntries };
 }
 
 async function check(
@@ -435,7 +462,7 @@ async function check(
   kills: number,
   startedAtMs: number,
   seed: number,
-): Promise<ChaosFigures> {
+): Promise<Omit<ChaosFigures, 'openIndexEntries'>> {
   const { sandbox } = bench;
   const referrals = sandbox.partnerCenter.referrals() as Array<{
     id: string;
@@ -531,6 +558,8 @@ async function check(
     idempotentReplays: sandbox.partnerCenter.stats().idempotentReplays,
     refreshTokenReuse: sandbox.entra.stats().reuseDetections,
     tokenRedemptions: sandbox.entra.stats().redemptions.refresh_token ?? 0,
+    instances: bench.instances,
+    hostProcesses: bench.hostsStarted(),
     settleSeconds: round((lastFinalAtMs - startedAtMs) / 1000, 1),
     problems: problems.slice(0, 20),
   };
@@ -540,7 +569,8 @@ async function main(): Promise<void> {
   const options = parseOptions({
     referrals: { kind: 'number', default: 500, min: 1 },
     seed: { kind: 'number', default: 42 },
-    kills: { kind: 'number', default: 2, min: 0 },
+    kills: { kind: 'number', default: -1 },
+    instances: { kind: 'number', default: 1, min: 1 },
     rate: { kind: 'number', default: 25, min: 1 },
     'settle-timeout-seconds': { kind: 'number', default: 180, min: 1 },
     'host-log': { kind: 'string', default: '' },
@@ -548,7 +578,8 @@ async function main(): Promise<void> {
   const figures = await runChaos({
     referrals: options.referrals,
     seed: options.seed,
-    kills: options.kills,
+    ...(options.kills >= 0 ? { kills: options.kills } : {}),
+    instances: options.instances,
     submitRatePerSecond: options.rate,
     settleTimeoutMs: options['settle-timeout-seconds'] * 1000,
     log: (line) => console.log(`${new Date().toISOString()} ${line}`),
@@ -558,7 +589,8 @@ async function main(): Promise<void> {
   console.log(
     `${figures.submitted} submitted: ${figures.finalState} final, ${figures.lost} lost, ${figures.duplicatePartnerReferrals}+${figures.duplicateMicrosoftReferrals} duplicates, ` +
       `${figures.linked}/${figures.expectedLinked} linked, ${figures.poisoned} poisoned, faults ${sumValues(figures.faultsInjected.partnerCenter)} (Partner Center) ` +
-      `${sumValues(figures.faultsInjected.keyVault)} (Key Vault) ${sumValues(figures.faultsInjected.entra)} (Entra), ${figures.kills} kills`,
+      `${sumValues(figures.faultsInjected.keyVault)} (Key Vault) ${sumValues(figures.faultsInjected.entra)} (Entra), ${figures.kills} kills over ${figures.instances} instance(s), ` +
+      `${figures.tokenRedemptions} token redemptions for ${figures.hostProcesses} host processes`,
   );
   console.log(JSON.stringify(figures));
 }

@@ -437,6 +437,17 @@ async function main(): Promise<void> {
     );
     return;
   }
+  const appMajor = Number(
+    (options.node ? execFileSync(options.node, ['--version'], { encoding: 'utf8' }) : process.version)
+      .replace(/^v/, '')
+      .split('.')[0],
+  );
+  // npm scripts put node_modules/.bin (the `node` devDependency, Node 22) first on PATH: the host child
+  // runs on process.execPath, so `npm run bench:pipeline` measures the runtime infra/ deploys.
+  if (appMajor !== 22)
+    console.warn(
+      `warning: the app runs on Node ${appMajor}; infra/ deploys Node 22 (run it through npm, or pass --node)`,
+    );
   const figures = await runPipeline({
     referrals: options.referrals,
     latencyMs: options['latency-ms'],

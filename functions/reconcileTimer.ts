@@ -1,11 +1,12 @@
 import { app, type InvocationContext, type Timer } from '@azure/functions';
 import { getAppServices } from '../shared/app/composition';
+import { timerSchedule } from '../shared/platform/schedules';
 
 /**
  * NCRONTAB schedule of the reconciliation; EVENTS_RECONCILE_SCHEDULE overrides it (validated with the
  * other settings in shared/platform/config.ts; read here at registration, like SWEEPER_SCHEDULE).
  */
-const SCHEDULE = process.env.EVENTS_RECONCILE_SCHEDULE ?? '0 */5 * * * *';
+const SCHEDULE = timerSchedule('EVENTS_RECONCILE_SCHEDULE');
 
 /** Timer: lists the referrals changed since the watermark and applies what the events missed. */
 export async function reconcileTimer(_timer: Timer, context: InvocationContext): Promise<void> {

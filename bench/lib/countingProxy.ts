@@ -12,6 +12,8 @@ export interface CountingProxyOptions {
   upstreamUrl: string;
   /** @default 0 (a free port) */
   port?: number;
+  /** Sees every request's method and URL (path and query) before it is forwarded. */
+  onRequest?: (method: string, url: string) => void;
 }
 
 /** Requests counted by the proxy. */
@@ -48,6 +50,7 @@ export async function startCountingProxy(options: CountingProxyOptions): Promise
     counts.total++;
     counts.byMethod[method] = (counts.byMethod[method] ?? 0) + 1;
     lastAtMs = Date.now();
+    options.onRequest?.(method, req.url ?? '/');
     const headers = { ...req.headers, host: upstream.host };
     const forward = http.request(
       {

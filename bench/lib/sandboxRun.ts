@@ -38,19 +38,28 @@ export interface BenchSandboxOptions {
   nodeBinary?: string;
   /** Register the app's events URL with the simulator (deliveries then reach the app). @default false: runs measure without events */
   registerEvents?: boolean;
+  /**
+   * App instances: separate host processes on their own ports against the same Azurite and stand-ins, as
+   * scale-out runs them (own instance ids, token caches, leases and timers). @default 1
+   */
+  instances?: number;
 }
 
 /** A running bench sandbox. */
 export interface BenchSandbox {
   sandbox: RunningSandbox;
-  /** The current host (changes after {@link restartHost}). */
-  host(): RunningHost;
-  /** `http://127.0.0.1:<port>/api` of the current host. */
-  functionsUrl(): string;
+  /** The current host of instance `index` (default 0; changes after {@link restartHost}). */
+  host(index?: number): RunningHost;
+  /** How many app instances run. */
+  readonly instances: number;
+  /** `http://127.0.0.1:<port>/api` of instance `index` (default 0). */
+  functionsUrl(index?: number): string;
   /** The table proxy, when asked for. */
   tableProxy?: RunningCountingProxy;
-  /** Kills the host (SIGKILL, a crash) and starts it again on the same port. */
-  restartHost(): Promise<RunningHost>;
+  /** Kills instance `index`'s host (SIGKILL, a crash) and starts it again on the same port. */
+  restartHost(index?: number): Promise<RunningHost>;
+  /** Host processes started so far (each restart and each instance counts one). */
+  hostsStarted(): number;
   stop(): Promise<void>;
 }
 
@@ -58,6 +67,8 @@ export interface BenchSandbox {
 export async function startBenchSandbox(options: BenchSandboxOptions = {}): Promise<BenchSandbox> {
   const stateDir = mkdtempSync(path.join(tmpdir(), 'bridge-bench-'));
   const countTables = options.countTableOperations === true;
+  const instances = Math.max(1, options.instances ?? 1);
+  const ownHosts = countTables || instances > 1;
   const sandbox = await startSandbox({
     appDir: repoRoot(),
     stateDir,
@@ -70,15 +81,17 @@ export async function startBenchSandbox(options: BenchSandboxOptions = {}): Prom
     ...(options.accessTokenLifetimeSeconds !== undefined
       ? { accessTokenLifetimeSeconds: options.accessTokenLifetimeSeconds }
       : {}),
-    startHost: !countTables,
+    startHost: !ownHosts,
     registerEvents: options.registerEvents ?? false,
     ...(options.nodeBinary ? { hostExecPath: options.nodeBinary } : {}),
   });
   let tableProxy: RunningCountingProxy | undefined;
-  let ownHost: RunningHost | undefined;
+  const own: RunningHost[] = [];
+  let started = ownHosts ? 0 : 1;
   let env: Record<string, string> = sandbox.appSettings;
-  const launch = async (port: number): Promise<RunningHost> =>
-    startLocalHost({
+  const launch = async (port: number): Promise<RunningHost> => {
+    started++;
+    return startLocalHost({
       appDir: repoRoot(),
       port,
       env,
@@ -86,6 +99,7 @@ export async function startBenchSandbox(options: BenchSandboxOptions = {}): Prom
       quiet: !options.verbose,
       ...(options.nodeBinary ? { execPath: options.nodeBinary } : {}),
     });
+  };
   try {
     if (countTables) {
       const { upstreamOrigin } = withTableEndpoint(sandbox.azurite.connectionString, 'http://127.0.0.1:1');
@@ -94,32 +108,39 @@ export async function startBenchSandbox(options: BenchSandboxOptions = {}): Prom
         ...sandbox.appSettings,
         AzureWebJobsStorage: withTableEndpoint(sandbox.azurite.connectionString, tableProxy.url).connectionString,
       };
-      ownHost = await launch(0);
     }
+    if (ownHosts) for (let i = 0; i < instances; i++) own.push(await launch(0));
   } catch (error) {
+    await Promise.all(own.map((h) => h.stop().catch(() => undefined)));
     await tableProxy?.close();
     await sandbox.stop();
     throw error;
   }
-  const host = (): RunningHost => {
-    const current = ownHost ?? sandbox.host;
+  const host = (index = 0): RunningHost => {
+    const current = ownHosts ? own[index % instances] : sandbox.host;
     if (!current) throw new Error('The sandbox has no host');
     return current;
   };
   return {
     sandbox,
     host,
-    functionsUrl: () => `${host().url}/api`,
+    instances,
+    functionsUrl: (index = 0) => `${host(index).url}/api`,
     tableProxy,
-    async restartHost() {
-      if (!ownHost) return sandbox.restartHost({ kill: true });
-      const port = ownHost.port;
-      await ownHost.kill();
-      ownHost = await launch(port);
-      return ownHost;
+    hostsStarted: () => started,
+    async restartHost(index = 0) {
+      if (!ownHosts) {
+        started++;
+        return sandbox.restartHost({ kill: true });
+      }
+      const slot = index % instances;
+      const port = own[slot].port;
+      await own[slot].kill();
+      own[slot] = await launch(port);
+      return own[slot];
     },
     async stop() {
-      await ownHost?.stop().catch(() => undefined);
+      await Promise.all(own.map((h) => h.stop().catch(() => undefined)));
       await sandbox.stop();
       await tableProxy?.close();
       rmSync(stateDir, { recursive: true, force: true });

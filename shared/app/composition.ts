@@ -12,6 +12,7 @@ import type { Logger } from '../platform/logging';
 import type { JsonQueueSender } from '../platform/storageClients';
 import type { ReferralWorkflow } from '../workflow/referralWorkflow';
 import type { Sweeper } from '../workflow/sweeper';
+import type { Retention } from '../tracking/retention';
 import type { PartnerCenterClient } from '../partner-center/partnerCenterClient';
 import type { TokenBroker } from '../auth';
 import type { EventReceiver } from '../events/receiveEvent';
@@ -44,6 +45,7 @@ import type * as RegistrationFromSettingsModule from '../events/registrationFrom
 import type * as CreateEventReceiverModule from '../events/createEventReceiver';
 import type * as CreateSyncServicesModule from '../sync/createSyncServices';
 import type * as ThrottleGateModule from '../partner-center/throttleGate';
+import type * as RetentionModule from '../tracking/retention';
 
 // Loaded on the first call that needs them (the first invocation), not when a function module loads.
 const config = lazyModule<typeof ConfigModule>(require, '../platform/config');
@@ -76,6 +78,7 @@ const createEventReceiverModule = lazyModule<typeof CreateEventReceiverModule>(
 );
 const createSyncServicesModule = lazyModule<typeof CreateSyncServicesModule>(require, '../sync/createSyncServices');
 const throttleGate = lazyModule<typeof ThrottleGateModule>(require, '../partner-center/throttleGate');
+const retentionModule = lazyModule<typeof RetentionModule>(require, '../tracking/retention');
 
 /** Everything the function edges use. */
 export interface AppServices {
@@ -83,6 +86,8 @@ export interface AppServices {
   logger: Logger;
   workflow: ReferralWorkflow;
   sweeper: Sweeper;
+  /** The retention timer's use case (deletes closed records older than TRACKING_RETENTION_DAYS). */
+  retention: Retention;
   store: TrackingRecordsLike;
   partnerCenter: PartnerCenterClient;
   tokenBroker: TokenBroker;
@@ -300,7 +305,10 @@ export function buildAppServices(settings: Settings, overrides: AppServiceOverri
         privateUpgrade: settings.COSELL_UPGRADE_PRIVATE,
       }),
   );
+  const { Retention: RetentionClass } = retentionModule();
+  const retention = new RetentionClass({ records: store, retentionDays: settings.TRACKING_RETENTION_DAYS, logger });
   return {
+    retention,
     settings,
     logger,
     workflow,

@@ -64,7 +64,7 @@ export async function checkHealth(getServices: () => AppServices): Promise<Healt
   };
   if (dependencies.tableStorage.status === 'ok') {
     let parked = 0;
-    for await (const _record of store.listStale([TrackingState.AwaitingReauthorization], Date.now() + 1)) parked++;
+    for await (const record of store.listOpen()) if (record.state === TrackingState.AwaitingReauthorization) parked++;
     dependencies.parkedReferrals = { status: parked === 0 ? 'ok' : 'degraded', count: parked };
   }
   dependencies.partnerCenter = { status: 'ok', baseUrl: settings.PARTNER_CENTER_BASE_URL };

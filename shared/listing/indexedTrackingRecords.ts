@@ -13,8 +13,7 @@
  * next write, and by the list (read repair) when it meets it.
  */
 import type { TrackingChanges, TrackingRecord } from '../tracking/trackingRecord';
-import type { TrackingState } from '../tracking/states';
-import type { ListStaleOptions, TrackingRecords } from '../tracking/trackingRecords';
+import type { ListOpenOptions, PurgeOptions, PurgeReport, TrackingRecords } from '../tracking/trackingRecords';
 import type { CreateResult, TrackingStoreStats } from '../tracking/trackingStore';
 import type { Logger } from '../platform/logging';
 import { ensureError } from '../platform/errors';
@@ -109,12 +108,21 @@ export class IndexedTrackingRecords implements TrackingRecordsLike {
     return this.#records.findReferral(referralId);
   }
 
-  listStale(
-    states: readonly TrackingState[],
-    updatedBeforeEpochMs: number,
-    options?: ListStaleOptions,
-  ): AsyncIterable<TrackingRecord> {
-    return this.#records.listStale(states, updatedBeforeEpochMs, options);
+  listOpen(options?: ListOpenOptions): AsyncIterable<TrackingRecord> {
+    return this.#records.listOpen(options);
+  }
+
+  /** Retention: the store deletes the record's partition, the decorator its list-index entry. */
+  purgeClosedBefore(cutoffEpochMs: number, options: PurgeOptions = {}): Promise<PurgeReport> {
+    return this.#records.purgeClosedBefore(cutoffEpochMs, {
+      ...options,
+      onDeleted: async (record) => {
+        await this.#bestEffort(record.trackingId, () =>
+          this.#index.remove(entryKeysOf(record.createdAtEpochMs, record.trackingId)),
+        );
+        await options.onDeleted?.(record);
+      },
+    });
   }
 
   async #bestEffort(trackingId: string, work: () => Promise<void>): Promise<void> {

@@ -162,6 +162,16 @@ export const settingsSchema = z.object({
    * registration too. @default '0 17 3 * * *' (03:17 daily)
    */
   TOKEN_KEEPALIVE_SCHEDULE: scheduleSetting('TOKEN_KEEPALIVE_SCHEDULE'),
+  /**
+   * Closed tracking records (final, nothing left to deliver) are deleted this many days after their last
+   * write. 400: a co-sell deal stays open in Partner Center for months after the bridge's record is final,
+   * and the record is what answers status lookups, maps Partner Center's events to the deal and makes a
+   * late retry with the same key a replay instead of a duplicate; 400 days covers a year-long sales cycle
+   * with a month's margin. @default 400
+   */
+  TRACKING_RETENTION_DAYS: intSetting(400, 1, 36_500),
+  /** NCRONTAB schedule of the retention timer (6 fields, with seconds). @default 02:41 daily */
+  RETENTION_SCHEDULE: scheduleSetting('RETENTION_SCHEDULE'),
   /** Lowest level written to the logs: debug, info, warn, error. @default 'info' */
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   /**
@@ -236,10 +246,7 @@ export const settingsSchema = z.object({
    * Reconciliation (docs/events.md): NCRONTAB schedule (6 fields) of the timer that lists referrals changed
    * since the watermark and applies what events missed. @default every 5 minutes (`0 0-59/5 * * * *`)
    */
-  EVENTS_RECONCILE_SCHEDULE: z
-    .string()
-    .regex(/^(\S+\s+){5}\S+$/, 'must be a 6-field NCRONTAB expression')
-    .optional(),
+  EVENTS_RECONCILE_SCHEDULE: scheduleSetting('EVENTS_RECONCILE_SCHEDULE'),
   /** How far below the watermark each listing goes (clock skew, late commits). @default 120 */
   EVENTS_RECONCILE_OVERLAP_SECONDS: intSetting(120, 0, 86_400),
   /** First reconciliation without a watermark: how far back it looks. @default 24 */

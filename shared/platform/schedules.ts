@@ -11,6 +11,10 @@ export const TIMER_SCHEDULE_DEFAULTS = {
   SWEEPER_SCHEDULE: '0 */1 * * * *',
   /** The token keep-alive: daily at 03:17, so the refresh token is redeemed at least once a day. */
   TOKEN_KEEPALIVE_SCHEDULE: '0 17 3 * * *',
+  /** The events reconciliation: every five minutes (the sandbox runs it every 15 s). */
+  EVENTS_RECONCILE_SCHEDULE: '0 */5 * * * *',
+  /** The retention timer: daily at 02:41. */
+  RETENTION_SCHEDULE: '0 41 2 * * *',
 } as const;
 
 /** A timer schedule setting's name. */

@@ -61,7 +61,9 @@ async function mayBeOurPendingCreate(
   referral: PartnerCenterReferral,
   nowMs: number,
 ): Promise<boolean> {
-  for await (const record of records.listStale(PARTNER_STEP_STATES, nowMs + 1)) {
+  // The open-work index holds every record still in a step (its cost grows with open work, not history).
+  for await (const record of records.listOpen({ updatedBeforeEpochMs: nowMs + 1 })) {
+    if (!PARTNER_STEP_STATES.includes(record.state)) continue;
     if (record.state === TrackingState.AwaitingReauthorization && record.parkedFrom !== TrackingState.Received)
       continue;
     if (record.request && sameDeal(record.request.referral, referral)) return true;

@@ -1,10 +1,23 @@
 import { ConditionalTrackingRecords } from './conditionalRecords';
 import { TrackingStorageError } from './errors';
+import { RECORD_ROW_KEY } from './openWork';
 import type { TrackingRecord } from './trackingRecord';
-import type { RecordRows, RowWrite, StaleQuery, StoredRow } from './trackingRecords';
+import type {
+  IndexEntry,
+  IndexKey,
+  RecordPartition,
+  RecordRows,
+  RowWrite,
+  StoredIndexEntry,
+  StoredRow,
+} from './trackingRecords';
 
-/** The storage operations a fault can target. */
-export type MemoryOperation = 'insert' | 'replace' | 'get' | 'query' | 'index';
+/**
+ * The storage operations a fault can target: the record's (`insert`, `replace`, `get`), the referral-id index's
+ * (`index`) and the open-work index's (`indexWrite`: insert or upsert; `indexDelete`: any delete; `query`: a
+ * partition listing).
+ */
+export type MemoryOperation = 'insert' | 'replace' | 'get' | 'query' | 'index' | 'indexWrite' | 'indexDelete';
 
 /**
  * A fault for the next matching operation:
@@ -23,12 +36,16 @@ export interface MemoryRecordStats {
   reads: number;
   writes: number;
   queries: number;
+  /** Requests on index rows (open-work and retention entries, the cursor) and partition deletes. */
+  indexRequests: number;
 }
 
 /** Options for {@link InMemoryTrackingRecords}. */
 export interface InMemoryTrackingRecordsOptions {
   /** Clock for timestamps. @default Date.now */
   nowMs?: () => number;
+  /** See {@link ConditionalTrackingRecordsOptions.orphanGraceMs}. */
+  orphanGraceMs?: number;
 }
 
 interface MemoryRow {
@@ -49,13 +66,18 @@ export class InMemoryTrackingRecords extends ConditionalTrackingRecords {
 
   constructor(options: InMemoryTrackingRecordsOptions = {}) {
     const rows = new MemoryRecordRows();
-    super({ rows, nowMs: options.nowMs });
+    super({ rows, nowMs: options.nowMs, orphanGraceMs: options.orphanGraceMs });
     this.#rows = rows;
   }
 
   /** Makes the next operation matching `fault` fail (or interleave) as described by {@link MemoryFault}. */
   injectFault(fault: MemoryFault): void {
     this.#rows.faults.push(fault);
+  }
+
+  /** Forgets the faults not met yet. */
+  clearFaults(): void {
+    this.#rows.faults.length = 0;
   }
 
   /** Faults injected but not met yet. */
@@ -72,6 +94,16 @@ export class InMemoryTrackingRecords extends ConditionalTrackingRecords {
   all(): TrackingRecord[] {
     return [...this.#rows.entries.keys()].sort().map((id) => this.#rows.recordOf(id)!);
   }
+
+  /** Every index row (open-work, retention, cursor), in partition and row key order (tests). */
+  indexRows(): StoredIndexEntry[] {
+    return [...this.#rows.index.keys()].sort().flatMap((partition) => [...this.#rows.listNow(partition)]);
+  }
+
+  /** Removes a record's row, as another process or an operator might (tests). */
+  removeRecord(trackingId: string): void {
+    this.#rows.entries.delete(trackingId);
+  }
 }
 
 /** Storage primitives over a Map; ETags are opaque and change on every write. */
@@ -79,7 +111,9 @@ class MemoryRecordRows implements RecordRows {
   readonly entries = new Map<string, MemoryRow>();
   readonly referralIndex = new Map<string, string>();
   readonly faults: MemoryFault[] = [];
-  readonly stats: MemoryRecordStats = { reads: 0, writes: 0, queries: 0 };
+  /** Index rows: partition → row key → row. */
+  readonly index = new Map<string, Map<string, StoredIndexEntry>>();
+  readonly stats: MemoryRecordStats = { reads: 0, writes: 0, queries: 0, indexRequests: 0 };
   #etagCounter = 0;
 
   async insert(record: TrackingRecord, writeId: string): Promise<RowWrite> {
@@ -116,18 +150,104 @@ class MemoryRecordRows implements RecordRows {
     return row ? { record: this.recordOf(trackingId)!, writeId: row.writeId } : undefined;
   }
 
-  async *query(query: StaleQuery): AsyncGenerator<TrackingRecord> {
-    const fault = await this.#takeFault('query', undefined);
-    if (fault !== undefined) throw unavailable('query');
-    this.stats.queries++;
-    for (const trackingId of [...this.entries.keys()].sort()) {
-      const record = this.recordOf(trackingId);
-      if (!record || !query.states.includes(record.state)) continue;
-      if (!(record.updatedAtEpochMs < Math.floor(query.updatedBeforeEpochMs))) continue;
-      if (query.callbackPendingOnly && record.callbackState !== 'pending') continue;
-      if (query.outboxPendingOnly && record.outboxPending !== true) continue;
-      yield record;
+  async insertIndex(entry: IndexEntry): Promise<RowWrite> {
+    const fault = await this.#takeFault('indexWrite', entry.rowKey);
+    if (fault === 'unavailable') throw unavailable('indexWrite');
+    this.stats.indexRequests++;
+    const first = this.#insertIndexNow(entry);
+    if (fault === 'lostAnswer' && first.ok) throw unavailable('indexWrite');
+    if (fault === 'lostAnswerRetried' && first.ok) {
+      this.stats.indexRequests++;
+      return this.#insertIndexNow(entry);
     }
+    return first;
+  }
+
+  async upsertIndex(entries: readonly IndexEntry[]): Promise<void> {
+    if (entries.length === 0) return;
+    const fault = await this.#takeFault('indexWrite', entries[0].rowKey);
+    if (fault === 'unavailable') throw unavailable('indexWrite');
+    this.stats.indexRequests += new Set(entries.map((e) => e.partition)).size;
+    for (const entry of entries) this.#putIndex(entry);
+    if (fault === 'lostAnswer') throw unavailable('indexWrite');
+  }
+
+  async deleteRows(keys: readonly IndexKey[]): Promise<void> {
+    if (keys.length === 0) return;
+    const fault = await this.#takeFault('indexDelete', keys[0].rowKey);
+    if (fault === 'unavailable') throw unavailable('indexDelete');
+    this.stats.indexRequests += new Set(keys.map((k) => k.partition)).size;
+    for (const key of keys) this.#deleteNow(key);
+    if (fault === 'lostAnswer') throw unavailable('indexDelete');
+  }
+
+  async deleteRowIfMatch(key: IndexKey, ifMatch: string): Promise<boolean> {
+    const fault = await this.#takeFault('indexDelete', key.rowKey);
+    if (fault === 'unavailable') throw unavailable('indexDelete');
+    this.stats.indexRequests++;
+    const current =
+      key.rowKey === RECORD_ROW_KEY
+        ? this.entries.get(key.partition)?.etag
+        : this.index.get(key.partition)?.get(key.rowKey)?.etag;
+    if (current === undefined || current !== ifMatch) return false;
+    this.#deleteNow(key);
+    if (fault === 'lostAnswer') throw unavailable('indexDelete');
+    return true;
+  }
+
+  async getIndex(key: IndexKey): Promise<StoredIndexEntry | undefined> {
+    const fault = await this.#takeFault('get', key.rowKey);
+    if (fault !== undefined) throw unavailable('get');
+    this.stats.indexRequests++;
+    const row = this.index.get(key.partition)?.get(key.rowKey);
+    return row ? { ...row } : undefined;
+  }
+
+  async *listIndex(partition: string): AsyncGenerator<StoredIndexEntry> {
+    const fault = await this.#takeFault('query', partition);
+    if (fault !== undefined) throw unavailable('query');
+    this.stats.indexRequests++;
+    for (const row of this.listNow(partition)) yield row;
+  }
+
+  async readPartition(trackingId: string): Promise<RecordPartition> {
+    const fault = await this.#takeFault('query', trackingId);
+    if (fault !== undefined) throw unavailable('query');
+    this.stats.indexRequests++;
+    const record = this.recordOf(trackingId);
+    return record ? { record, keys: [{ partition: trackingId, rowKey: RECORD_ROW_KEY }] } : { keys: [] };
+  }
+
+  /** The rows of an index partition, in row key order (copies). */
+  listNow(partition: string): StoredIndexEntry[] {
+    const rows = this.index.get(partition);
+    if (!rows) return [];
+    return [...rows.keys()].sort().map((rowKey) => ({ ...rows.get(rowKey)! }));
+  }
+
+  #insertIndexNow(entry: IndexEntry): RowWrite {
+    if (this.index.get(entry.partition)?.has(entry.rowKey)) return { ok: false, reason: 'exists' };
+    return { ok: true, etag: this.#putIndex(entry) };
+  }
+
+  #putIndex(entry: IndexEntry): string {
+    const etag = `W/"mem-${++this.#etagCounter}"`;
+    const rows = this.index.get(entry.partition) ?? new Map<string, StoredIndexEntry>();
+    const { partition, rowKey, atEpochMs, afterEtag } = entry;
+    rows.set(entry.rowKey, { partition, rowKey, atEpochMs, ...(afterEtag ? { afterEtag } : {}), etag });
+    this.index.set(entry.partition, rows);
+    return etag;
+  }
+
+  /** Deletes a row: the record's when the key names it, else an index row. */
+  #deleteNow(key: IndexKey): void {
+    if (key.rowKey === RECORD_ROW_KEY) {
+      this.entries.delete(key.partition);
+      return;
+    }
+    const rows = this.index.get(key.partition);
+    rows?.delete(key.rowKey);
+    if (rows?.size === 0) this.index.delete(key.partition);
   }
 
   async putReferralIndex(referralId: string, trackingId: string): Promise<void> {

@@ -1,15 +1,34 @@
-import type { TrackingState } from './states';
 import type { NewTrackingRecord, TrackingChanges, TrackingRecord } from './trackingRecord';
 
 /** Result of {@link TrackingRecords.create}. */
 export type CreateResult = { created: true; record: TrackingRecord } | { created: false; existing: TrackingRecord };
 
-/** Options of {@link TrackingRecords.listStale}. */
-export interface ListStaleOptions {
-  /** Only records whose callback is still to be delivered. */
-  callbackPendingOnly?: boolean;
-  /** Only records whose outbox holds CloudEvents not published yet (`outboxPending`). */
-  outboxPendingOnly?: boolean;
+/** Options of {@link TrackingRecords.listOpen}. */
+export interface ListOpenOptions {
+  /** Only records not updated since this instant. @default every record with open work */
+  updatedBeforeEpochMs?: number;
+}
+
+/** Options of {@link TrackingRecords.purgeClosedBefore}. */
+export interface PurgeOptions {
+  /** Records at most this many. @default 5000 */
+  maxRecords?: number;
+  /** Called after each record is deleted (a decorator's own index entries of it go here). */
+  onDeleted?: (record: TrackingRecord) => Promise<void>;
+}
+
+/** What one {@link TrackingRecords.purgeClosedBefore} did. */
+export interface PurgeReport {
+  /** Records deleted (each with every row of its partition). */
+  deleted: number;
+  /** Entries moved to a later day: their record was written again after it was closed. */
+  refiled: number;
+  /** Entries dropped: their record is gone already, or has open work again. */
+  dropped: number;
+  /** Days whose retention entries are all handled (the cursor moved past them). */
+  daysFinished: number;
+  /** True when `maxRecords` stopped the run before the cutoff. */
+  truncated: boolean;
 }
 
 /**
@@ -27,6 +46,10 @@ export interface ListStaleOptions {
  * - Every returned record carries the ETag its next conditional write must pass; a key set to `undefined` in
  *   `changes` removes the field.
  * - Storage faults are `TrackingStorageError` (retryable).
+ * - Every record with open work ({@link isOpenWork}: non-final, callback pending, or outbox non-empty) has
+ *   an entry in the open-work index, written before the write that made it open work; `listOpen` reads only
+ *   that index and the records it names, and removes the entries of records that no longer have open work.
+ *   Closed records get a retention entry by day; `purgeClosedBefore` reads only expired days.
  */
 export interface TrackingRecords {
   /** Inserts a new record; when the trackingId exists already, returns the existing one instead. */
@@ -35,12 +58,17 @@ export interface TrackingRecords {
   read(trackingId: string): Promise<TrackingRecord | undefined>;
   /** Applies `changes` if the record still has `record.etag`; returns the record as written. */
   update(record: TrackingRecord, changes: TrackingChanges): Promise<TrackingRecord>;
-  /** Records in one of `states` not updated since `updatedBeforeEpochMs` (the sweeper's query). */
-  listStale(
-    states: readonly TrackingState[],
-    updatedBeforeEpochMs: number,
-    options?: ListStaleOptions,
-  ): AsyncIterable<TrackingRecord>;
+  /**
+   * Every record with open work, each once, read by key from the open-work index (no table scan); with
+   * `updatedBeforeEpochMs`, only those not updated since. Tidies the index on the way (an entry of a record
+   * that is gone or closed is removed; a closed record is filed for retention).
+   */
+  listOpen(options?: ListOpenOptions): AsyncIterable<TrackingRecord>;
+  /**
+   * Deletes closed records last written before `cutoffEpochMs` (each with every row of its partition),
+   * reading only the retention entries of the expired days; never a record with open work.
+   */
+  purgeClosedBefore(cutoffEpochMs: number, options?: PurgeOptions): Promise<PurgeReport>;
   /**
    * Remembers which record a Partner Center referral id belongs to (insert or replace: the create's
    * answer is the authority). Written before the record itself records the id (shared/sync/ownership.ts).
@@ -56,15 +84,32 @@ export interface StoredRow {
   writeId: string;
 }
 
+/** A record's partition as read by {@link RecordRows.readPartition}. */
+export interface RecordPartition {
+  record?: TrackingRecord;
+  /** Every row of the partition, the record's included. */
+  keys: IndexKey[];
+}
+
 /** What a storage primitive's conditional write answered. */
 export type RowWrite = { ok: true; etag: string } | { ok: false; reason: 'exists' | 'stale' };
 
-/** The sweeper's query, in storage terms. */
-export interface StaleQuery {
-  states: readonly TrackingState[];
-  updatedBeforeEpochMs: number;
-  callbackPendingOnly: boolean;
-  outboxPendingOnly: boolean;
+/** The key of an index row (open-work, retention, cursor): not a record. */
+export interface IndexKey {
+  partition: string;
+  rowKey: string;
+}
+
+/** An index row: its key and one instant (written at, closed at, or the cursor's day). */
+export interface IndexEntry extends IndexKey {
+  atEpochMs: number;
+  /** Open entries written by an update: the record ETag that update was conditional on ('' for a create). */
+  afterEtag?: string;
+}
+
+/** An index row as read, with its ETag. */
+export interface StoredIndexEntry extends IndexEntry {
+  etag: string;
 }
 
 /**
@@ -79,10 +124,22 @@ export interface RecordRows {
   replace(record: TrackingRecord, writeId: string, ifMatch: string): Promise<RowWrite>;
   /** Reads a row, or undefined. */
   get(trackingId: string): Promise<StoredRow | undefined>;
-  /** Rows matching `query`, in trackingId order. */
-  query(query: StaleQuery): AsyncIterable<TrackingRecord>;
   /** Inserts or replaces the index row of `referralId` (lower-cased). */
   putReferralIndex(referralId: string, trackingId: string): Promise<void>;
   /** The index row of `referralId` (lower-cased), if any. */
   getReferralIndex(referralId: string): Promise<string | undefined>;
+  /** Inserts an index row; `exists` when its key is taken (409). */
+  insertIndex(entry: IndexEntry): Promise<RowWrite>;
+  /** Writes index rows whatever is there (entity-group batches of up to 100 per partition). */
+  upsertIndex(entries: readonly IndexEntry[]): Promise<void>;
+  /** Deletes rows whatever their ETag; a row already gone is fine (entity-group batches per partition). */
+  deleteRows(keys: readonly IndexKey[]): Promise<void>;
+  /** Deletes a row if its ETag is still `ifMatch`; false when it is not, or the row is gone. */
+  deleteRowIfMatch(key: IndexKey, ifMatch: string): Promise<boolean>;
+  /** Reads an index row, or undefined. */
+  getIndex(key: IndexKey): Promise<StoredIndexEntry | undefined>;
+  /** Every row of one index partition (one query that pins the PartitionKey), in row key order. */
+  listIndex(partition: string): AsyncIterable<StoredIndexEntry>;
+  /** A record's partition (one query that pins it): the record, if any, and the keys of every row. */
+  readPartition(trackingId: string): Promise<RecordPartition>;
 }

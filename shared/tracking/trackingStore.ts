@@ -1,14 +1,30 @@
-import { odata, type TableClient, type TableEntity, type TableEntityResult } from '@azure/data-tables';
+import {
+  odata,
+  type TableClient,
+  type TableEntity,
+  type TableEntityResult,
+  type TransactionAction,
+} from '@azure/data-tables';
 import { isRestError } from '@azure/core-rest-pipeline';
 import { ConditionalTrackingRecords } from './conditionalRecords';
 import { TrackingStorageError } from './errors';
+import { RECORD_ROW_KEY } from './openWork';
 import type { TrackingRecord } from './trackingRecord';
-import type { RecordRows, RowWrite, StaleQuery, StoredRow } from './trackingRecords';
+import type {
+  IndexEntry,
+  IndexKey,
+  RecordPartition,
+  RecordRows,
+  RowWrite,
+  StoredIndexEntry,
+  StoredRow,
+} from './trackingRecords';
 
 export type { CreateResult } from './trackingRecords';
+export { RECORD_ROW_KEY } from './openWork';
 
-/** RowKey of the tracking record inside its partition. */
-export const RECORD_ROW_KEY = 'record';
+/** Rows of one entity-group transaction at most. */
+const BATCH_ROWS = 100;
 
 /** Table properties hold at most 32K UTF-16 characters: the request JSON is split into chunks. */
 const CHUNK_CHARS = 30_000;
@@ -37,6 +53,8 @@ export interface TrackingStoreOptions {
   table: TableClient;
   /** Clock for timestamps. @default Date.now */
   nowMs?: () => number;
+  /** See {@link ConditionalTrackingRecordsOptions.orphanGraceMs}. */
+  orphanGraceMs?: number;
 }
 
 /** Counts of storage operations, for benchmarks. */
@@ -44,6 +62,8 @@ export interface TrackingStoreStats {
   reads: number;
   writes: number;
   queries: number;
+  /** Requests on index rows (open-work and retention entries, the cursor) and partition deletes. */
+  indexRequests: number;
 }
 
 /**
@@ -57,7 +77,7 @@ export class TrackingStore extends ConditionalTrackingRecords {
 
   constructor(options: TrackingStoreOptions) {
     const rows = new TableRecordRows(options.table);
-    super({ rows, nowMs: options.nowMs });
+    super({ rows, nowMs: options.nowMs, orphanGraceMs: options.orphanGraceMs });
     this.#rows = rows;
   }
 
@@ -76,7 +96,7 @@ export class TrackingStore extends ConditionalTrackingRecords {
 export class TableRecordRows implements RecordRows {
   readonly #table: TableClient;
   #tableReady: Promise<void> | undefined;
-  readonly #stats: TrackingStoreStats = { reads: 0, writes: 0, queries: 0 };
+  readonly #stats: TrackingStoreStats = { reads: 0, writes: 0, queries: 0, indexRequests: 0 };
 
   constructor(table: TableClient) {
     this.#table = table;
@@ -165,42 +185,161 @@ export class TableRecordRows implements RecordRows {
     }
   }
 
-  /** Lists the entities matching `query` (one filter, built with the `odata` template). */
-  async *query(query: StaleQuery): AsyncGenerator<TrackingRecord> {
+  /** Inserts an index entity; `exists` on 409. */
+  async insertIndex(entry: IndexEntry): Promise<RowWrite> {
     await this.ensureTable();
-    this.#stats.queries++;
+    try {
+      this.#stats.indexRequests++;
+      const response = await this.#table.createEntity(toIndexEntity(entry));
+      return { ok: true, etag: response.etag ?? '' };
+    } catch (error) {
+      if (statusOf(error) === 409) return { ok: false, reason: 'exists' };
+      throw new TrackingStorageError('Could not write an index entry', { cause: error });
+    }
+  }
+
+  /** Upserts index entities, in entity-group transactions of up to 100 per partition. */
+  async upsertIndex(entries: readonly IndexEntry[]): Promise<void> {
+    if (entries.length === 0) return;
+    await this.ensureTable();
+    for (const group of batchesByPartition(entries)) {
+      this.#stats.indexRequests++;
+      try {
+        if (group.length === 1) await this.#table.upsertEntity(toIndexEntity(group[0]), 'Replace');
+        else await this.#table.submitTransaction(group.map((e) => ['upsert', toIndexEntity(e), 'Replace']));
+      } catch (error) {
+        throw new TrackingStorageError('Could not write index entries', { cause: error });
+      }
+    }
+  }
+
+  /**
+   * Deletes entities (If-Match `*`), in entity-group transactions of up to 100 per partition; an entity
+   * already gone fails its whole transaction (404), which is then redone one entity at a time.
+   */
+  async deleteRows(keys: readonly IndexKey[]): Promise<void> {
+    if (keys.length === 0) return;
+    await this.ensureTable();
+    for (const group of batchesByPartition(keys)) {
+      if (group.length > 1) {
+        this.#stats.indexRequests++;
+        try {
+          const actions: TransactionAction[] = group.map((k) => [
+            'delete',
+            { partitionKey: k.partition, rowKey: k.rowKey },
+          ]);
+          await this.#table.submitTransaction(actions);
+          continue;
+        } catch (error) {
+          if (statusOf(error) !== 404) throw new TrackingStorageError('Could not delete rows', { cause: error });
+        }
+      }
+      for (const key of group) await this.#deleteOne(key, '*');
+    }
+  }
+
+  /** Deletes an entity with `If-Match: ifMatch`; false on 412 or 404. */
+  async deleteRowIfMatch(key: IndexKey, ifMatch: string): Promise<boolean> {
+    await this.ensureTable();
+    return this.#deleteOne(key, ifMatch);
+  }
+
+  /** Reads an index entity, or undefined on 404. */
+  async getIndex(key: IndexKey): Promise<StoredIndexEntry | undefined> {
+    await this.ensureTable();
+    try {
+      this.#stats.indexRequests++;
+      return fromIndexEntity(await this.#table.getEntity<Record<string, unknown>>(key.partition, key.rowKey));
+    } catch (error) {
+      if (statusOf(error) === 404) return undefined;
+      throw new TrackingStorageError('Could not read an index entry', { cause: error });
+    }
+  }
+
+  /** Every entity of one index partition: `PartitionKey eq '<partition>'`, nothing else. */
+  async *listIndex(partition: string): AsyncGenerator<StoredIndexEntry> {
+    await this.ensureTable();
+    this.#stats.indexRequests++;
     try {
       for await (const entity of this.#table.listEntities<Record<string, unknown>>({
-        queryOptions: { filter: staleFilter(query) },
+        queryOptions: { filter: odata`PartitionKey eq ${partition}` },
       })) {
-        yield fromEntity(entity);
+        yield fromIndexEntity(entity);
       }
     } catch (error) {
-      throw new TrackingStorageError('Could not list tracking records', { cause: error });
+      throw new TrackingStorageError('Could not list index entries', { cause: error });
+    }
+  }
+
+  /** Every entity of a record's partition: `PartitionKey eq '<trackingId>'`. */
+  async readPartition(trackingId: string): Promise<RecordPartition> {
+    await this.ensureTable();
+    this.#stats.indexRequests++;
+    const partition: RecordPartition = { keys: [] };
+    try {
+      for await (const entity of this.#table.listEntities<Record<string, unknown>>({
+        queryOptions: { filter: odata`PartitionKey eq ${trackingId}` },
+      })) {
+        partition.keys.push({ partition: trackingId, rowKey: String(entity.rowKey) });
+        if (entity.rowKey === RECORD_ROW_KEY) partition.record = fromEntity(entity);
+      }
+    } catch (error) {
+      throw new TrackingStorageError('Could not read a record partition', { cause: error });
+    }
+    return partition;
+  }
+
+  async #deleteOne(key: IndexKey, ifMatch: string): Promise<boolean> {
+    try {
+      this.#stats.indexRequests++;
+      await this.#table.deleteEntity(key.partition, key.rowKey, { etag: ifMatch });
+      return true;
+    } catch (error) {
+      const status = statusOf(error);
+      if (status === 404 || status === 412) return false;
+      throw new TrackingStorageError('Could not delete a row', { cause: error });
     }
   }
 }
 
-/**
- * The sweeper's filter. `updatedAtEpochMs` is stored as a Double (it exceeds Int32), so it is compared with
- * a double literal (`.0`).
- */
-export function staleFilter(query: StaleQuery): string {
-  const states = query.states.map((state) => odata`state eq ${state}`).join(' or ');
-  const updatedBefore = Math.floor(query.updatedBeforeEpochMs);
-  const callback = query.callbackPendingOnly ? odata` and callbackState eq ${'pending'}` : '';
-  const outbox = query.outboxPendingOnly ? ' and outboxPending eq true' : '';
-  return (
-    odata`RowKey eq ${RECORD_ROW_KEY} and (` +
-    states +
-    odata`) and updatedAtEpochMs lt ${updatedBefore}.0` +
-    callback +
-    outbox
-  );
+/** Groups keys by partition, in groups of at most {@link BATCH_ROWS} (an entity-group transaction each). */
+function batchesByPartition<T extends IndexKey>(keys: readonly T[]): T[][] {
+  const byPartition = new Map<string, Map<string, T>>();
+  for (const key of keys) {
+    const group = byPartition.get(key.partition) ?? new Map<string, T>();
+    group.set(key.rowKey, key);
+    byPartition.set(key.partition, group);
+  }
+  const batches: T[][] = [];
+  for (const group of byPartition.values()) {
+    const rows = [...group.values()];
+    for (let i = 0; i < rows.length; i += BATCH_ROWS) batches.push(rows.slice(i, i + BATCH_ROWS));
+  }
+  return batches;
 }
 
-/** Serialises a record into a table entity (request JSON chunked, nested objects as JSON text). */
-function toEntity(record: TrackingRecord, writeId: string): TableEntity<Record<string, unknown>> {
+/** An index entry as a table entity (`atEpochMs` a Double, `afterEtag` only when there is one). */
+export function toIndexEntity(entry: IndexEntry): TableEntity<Record<string, unknown>> {
+  return {
+    partitionKey: entry.partition,
+    rowKey: entry.rowKey,
+    atEpochMs: { value: String(entry.atEpochMs), type: 'Double' },
+    ...(entry.afterEtag ? { afterEtag: entry.afterEtag } : {}),
+  };
+}
+
+function fromIndexEntity(entity: TableEntityResult<Record<string, unknown>>): StoredIndexEntry {
+  return {
+    partition: String(entity.partitionKey),
+    rowKey: String(entity.rowKey),
+    atEpochMs: Number(entity.atEpochMs ?? 0),
+    ...(typeof entity.afterEtag === 'string' ? { afterEtag: entity.afterEtag } : {}),
+    etag: entity.etag,
+  };
+}
+
+/** Serialises a record into a table entity (request JSON chunked, nested objects as JSON text); benchmarks fill tables with it. */
+export function toEntity(record: TrackingRecord, writeId: string): TableEntity<Record<string, unknown>> {
   const { trackingId, etag: _etag, request, ...rest } = record;
   const entity: TableEntity<Record<string, unknown>> = { partitionKey: trackingId, rowKey: RECORD_ROW_KEY, writeId };
   for (const [key, value] of Object.entries(rest)) {

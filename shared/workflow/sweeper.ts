@@ -1,11 +1,12 @@
 import type { Logger } from '../platform/logging';
-import { FINAL_STATES, TrackingState, isFinalState } from '../tracking/states';
+import { isParked } from '../tracking/openWork';
+import { TrackingState, isFinalState } from '../tracking/states';
 import { CallbackState, type TrackingRecord } from '../tracking/trackingRecord';
 import type { TrackingRecords } from '../tracking/trackingRecords';
 import type { CallbackDelivery } from './callbacks';
 import { stepMessage } from './messages';
 import type { QueueSender } from './ports';
-import { OPEN_STATES, STEPS, StepName, stepOfState, stepWaitingIn, type StepQueueName } from './stepTable';
+import { STEPS, StepName, stepOfState, stepWaitingIn, type StepQueueName } from './stepTable';
 
 /** What one sweep did. */
 export interface SweepReport {
@@ -40,7 +41,7 @@ export interface SweeperOptions {
   staleAfterMs: number;
   logger: Logger;
   nowMs?: () => number;
-  /** Records handled per sweep at most (the next sweep takes the rest). @default 500 */
+  /** Records handled per sweep at most, per kind of work (the next sweep takes the rest). @default 500 */
   maxRecordsPerSweep?: number;
   /** Other open work to push forward (the update capability's {@link OpenWork}). */
   openWork?: readonly OpenWork[];
@@ -61,10 +62,15 @@ export class Sweeper {
     this.#nowMs = options.nowMs ?? Date.now;
   }
 
-  /** Runs one sweep. */
+  /**
+   * Runs one sweep: one pass over the store's open-work index (`listOpen`: the index partitions and the
+   * records they name, never a table scan). Stale steps are re-enqueued, parked records resumed (whatever
+   * their age) when a token can be had, stale pending callbacks delivered.
+   */
   async sweep(): Promise<SweepReport> {
     const now = this.#nowMs();
     const max = this.#o.maxRecordsPerSweep ?? 500;
+    const staleBefore = now - this.#o.staleAfterMs;
     const report: SweepReport = {
       requeued: 0,
       resumed: 0,
@@ -73,15 +79,22 @@ export class Sweeper {
       outboxesFlushed: 0,
       openWorkRequeued: 0,
     };
-    let handled = 0;
-    for await (const record of this.#o.records.listStale(OPEN_STATES, now - this.#o.staleAfterMs)) {
-      if (handled++ >= max) break;
-      if (await this.requeue(record)) report.requeued++;
-    }
     const parked: TrackingRecord[] = [];
-    for await (const record of this.#o.records.listStale([TrackingState.AwaitingReauthorization], now + 1)) {
-      if (parked.length >= max) break;
-      parked.push(record);
+    const callbacks: TrackingRecord[] = [];
+    const outboxes: TrackingRecord[] = [];
+    let stale = 0;
+    for await (const record of this.#o.records.listOpen()) {
+      if (record.outboxPending === true && record.updatedAtEpochMs < staleBefore && outboxes.length < max)
+        outboxes.push(record); // CloudEvents written but not published (a crash between write and publish)
+      if (isParked(record)) {
+        if (parked.length < max) parked.push(record);
+      } else if (record.updatedAtEpochMs >= staleBefore) {
+        continue;
+      } else if (!isFinalState(record.state)) {
+        if (stale++ < max && (await this.requeue(record))) report.requeued++;
+      } else if (record.callbackState === CallbackState.Pending && callbacks.length < max) {
+        callbacks.push(record);
+      }
     }
     if (parked.length > 0 && (await this.#tokensAvailable())) {
       for (const record of parked) {
@@ -96,14 +109,11 @@ export class Sweeper {
       }
     }
     report.parkedRemaining = parked.length - report.resumed;
-    for await (const record of this.#o.records.listStale([...FINAL_STATES], now - this.#o.staleAfterMs, {
-      callbackPendingOnly: true,
-    })) {
-      if (report.callbacksRetried >= max) break;
+    for (const record of callbacks) {
       await this.deliverPendingCallback(record);
       report.callbacksRetried++;
     }
-    if (this.#o.outbox) report.outboxesFlushed = await this.flushOutboxes(now, max);
+    report.outboxesFlushed = await this.flushOutboxes(outboxes);
     for (const work of this.#o.openWork ?? [])
       report.openWorkRequeued += await work.sweep(now - this.#o.staleAfterMs, max);
     if (
@@ -144,16 +154,12 @@ export class Sweeper {
       await this.#o.callbacks.deliver(record);
   }
 
-  /** Republishes the outboxes left pending for longer than the stale age (any state); returns how many. */
-  async flushOutboxes(now: number, max: number): Promise<number> {
+  /** Republishes the outboxes of `records` (left pending past the stale age); returns how many. */
+  async flushOutboxes(records: readonly TrackingRecord[]): Promise<number> {
     const outbox = this.#o.outbox;
     if (!outbox) return 0;
     let flushed = 0;
-    const states = Object.values(TrackingState);
-    for await (const record of this.#o.records.listStale(states, now - this.#o.staleAfterMs, {
-      outboxPendingOnly: true,
-    })) {
-      if (flushed >= max) break;
+    for (const record of records) {
       await outbox.flush(record).then(
         () => flushed++,
         (error: unknown) =>

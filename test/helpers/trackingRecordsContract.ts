@@ -185,23 +185,61 @@ export function describeTrackingRecordsContract(name: string, setup: () => Promi
       );
     });
 
-    it('lists records in the given states not updated since a time, callback-pending ones on request', async () => {
+    it('lists every record with open work once (non-final, callback pending), none that is closed', async () => {
       h.advanceClockMs(10_000_000);
-      const stale = newRecord({ state: 'LinkQueued' });
-      const staleFinal = newRecord({ state: 'Completed', callbackUrl: 'https://h.test', callbackState: 'pending' });
+      const open = newRecord({ state: 'LinkQueued' });
+      const pendingFinal = newRecord({ state: 'Completed', callbackUrl: 'https://h.test', callbackState: 'pending' });
       const delivered = newRecord({ state: 'Completed', callbackUrl: 'https://h.test', callbackState: 'delivered' });
-      for (const r of [stale, staleFinal, delivered]) await h.records.create(r);
+      const rejected = newRecord({ state: 'Rejected' });
+      for (const r of [open, pendingFinal, delivered, rejected]) await h.records.create(r);
       h.advanceClockMs(60_000);
-      const fresh = newRecord({ state: 'LinkQueued' });
+      const fresh = newRecord({ state: 'Received' });
       await h.records.create(fresh);
-      const before = h.nowMs() - 30_000;
-      const open = await collect(h.records.listStale(['Received', 'LinkQueued'], before));
-      expect(open).toContain(stale.trackingId);
-      expect(open).not.toContain(fresh.trackingId);
-      expect(open).not.toContain(staleFinal.trackingId);
-      const pending = await collect(h.records.listStale(['Completed'], before, { callbackPendingOnly: true }));
-      expect(pending).toContain(staleFinal.trackingId);
-      expect(pending).not.toContain(delivered.trackingId);
+      const all = await collect(h.records.listOpen());
+      expect(all).toEqual(expect.arrayContaining([open.trackingId, pendingFinal.trackingId, fresh.trackingId]));
+      expect(all).not.toContain(delivered.trackingId);
+      expect(all).not.toContain(rejected.trackingId);
+      expect(new Set(all).size).toBe(all.length);
+      const stale = await collect(h.records.listOpen({ updatedBeforeEpochMs: h.nowMs() - 30_000 }));
+      expect(stale).toEqual(expect.arrayContaining([open.trackingId, pendingFinal.trackingId]));
+      expect(stale).not.toContain(fresh.trackingId);
+    });
+
+    it('stops listing a record once it is closed (final, callback settled), and lists it again when reopened', async () => {
+      const created = await h.records.create(
+        newRecord({ state: 'CreatingPartner', callbackUrl: 'https://h.test', callbackState: 'pending' }),
+      );
+      if (!created.created) throw new Error('not created');
+      const id = created.record.trackingId;
+      const done = await h.records.update(created.record, { state: 'Completed', request: undefined });
+      expect(await collect(h.records.listOpen())).toContain(id); // final, callback still pending
+      const settled = await h.records.update(done, { callbackState: 'delivered' });
+      expect(await collect(h.records.listOpen())).not.toContain(id);
+      expect(await collect(h.records.listOpen())).not.toContain(id); // and the index entry is gone
+      await h.records.update(settled, { callbackState: 'pending' });
+      expect(await collect(h.records.listOpen())).toContain(id);
+    });
+
+    it('deletes closed records last written before the cutoff, and nothing else', async () => {
+      const day = 86_400_000;
+      const old = await h.records.create(newRecord({ state: 'Rejected' }));
+      const oldOpen = await h.records.create(newRecord({ state: 'LinkQueued' }));
+      const oldClosed = await h.records.create(newRecord({ state: 'CreatingPartner' }));
+      if (!old.created || !oldOpen.created || !oldClosed.created) throw new Error('not created');
+      await h.records.update(oldClosed.record, { state: 'Completed', request: undefined });
+      await collect(h.records.listOpen()); // files the closed one for retention
+      h.advanceClockMs(30 * day);
+      const recent = await h.records.create(newRecord({ state: 'Rejected' }));
+      if (!recent.created) throw new Error('not created');
+      h.advanceClockMs(2 * day);
+      const report = await h.records.purgeClosedBefore(h.nowMs() - 10 * day);
+      expect(report.deleted).toBeGreaterThanOrEqual(2);
+      expect(await h.records.read(old.record.trackingId)).toBeUndefined();
+      expect(await h.records.read(oldClosed.record.trackingId)).toBeUndefined();
+      expect(await h.records.read(oldOpen.record.trackingId)).toMatchObject({ state: 'LinkQueued' });
+      expect(await h.records.read(recent.record.trackingId)).toMatchObject({ state: 'Rejected' });
+      // The cursor moved past the expired days: a second run reads nothing and deletes nothing.
+      expect(await h.records.purgeClosedBefore(h.nowMs() - 10 * day)).toMatchObject({ deleted: 0 });
     });
   });
 }

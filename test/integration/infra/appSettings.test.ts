@@ -30,6 +30,8 @@ const OPTIONAL_SETTINGS: Record<string, string> = {
   CALLBACK_ALLOW_PRIVATE_TARGETS: 'sandbox only; off by default, which is what production wants',
   SWEEPER_STALE_AFTER_SECONDS: 'tuning; has a default',
   SWEEPER_SCHEDULE: 'the sweeper has a default schedule (every minute)',
+  TRACKING_RETENTION_DAYS: 'has a default (400 days, docs/architecture.md)',
+  RETENTION_SCHEDULE: 'the retention timer has a default schedule (daily)',
   LINK_ADOPT_LOOKUP: 'has a default (on-retry)',
   LINK_MODE: 'has a default (inline)',
   COSELL_UPGRADE_PRIVATE: 'has a default (patch: share a Private deal before upgrading it)',

@@ -90,7 +90,7 @@ describe('TrackingStore (Azurite)', () => {
     expect(final.lastError).toEqual({ step: 'partner', status: 400, code: 'invalidRequest', message: 'bad' });
   });
 
-  it('lists records stuck in a state since before a time', async () => {
+  it('lists open records not updated since a time, from the open-work index', async () => {
     clockMs += 1_000_000;
     const stale = newRecord();
     await store.create(stale);
@@ -98,7 +98,7 @@ describe('TrackingStore (Azurite)', () => {
     const fresh = newRecord();
     await store.create(fresh);
     const found: string[] = [];
-    for await (const r of store.listStale(['Received'], clockMs - 30_000)) found.push(r.trackingId);
+    for await (const r of store.listOpen({ updatedBeforeEpochMs: clockMs - 30_000 })) found.push(r.trackingId);
     expect(found).toContain(stale.trackingId);
     expect(found).not.toContain(fresh.trackingId);
   });

@@ -175,8 +175,9 @@ describe('ReferralWorkflow, co-sell linked inline (the default)', () => {
     let trackingId: string | undefined;
     for (let i = 0; i < 200 && calls === 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
     expect(calls).toBe(1);
-    for await (const record of store.listStale(['CreatingPartner'], Date.now() + 60_000))
-      if (record.request && (record.request as any).referral.name === body.name) trackingId = record.trackingId;
+    for await (const record of store.listOpen())
+      if (record.state === 'CreatingPartner' && record.request && (record.request as any).referral.name === body.name)
+        trackingId = record.trackingId;
     expect(trackingId).toBeDefined();
 
     const second = await workflow({ partnerCenter: blockedPartnerStep, instanceId: 'second' }).advancePartner(

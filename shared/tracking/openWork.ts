@@ -1,0 +1,117 @@
+/**
+ * The open-work index and the retention index: which rows they are, and which records they name.
+ *
+ * ```
+ * referrals table
+ *   PartitionKey <trackingId>    RowKey record           the tracking record (and its partition's other rows)
+ *   PartitionKey open-<0..7>     RowKey <trackingId>[~x] an entry per record with open work (written BEFORE it is open)
+ *   PartitionKey final-<day>     RowKey <trackingId>     an entry per closed record, by the UTC day of its last write
+ *   PartitionKey $retention      RowKey cursor           the first day the retention timer has not finished
+ * ```
+ * The sweeper reads only the eight `open-*` partitions (each query pins its PartitionKey), then each named
+ * record by key; the retention timer reads only the expired `final-*` partitions. Neither reads the
+ * records' partitions by scan, so neither cost grows with the number of records ever made.
+ * docs/architecture.md ("Open-work index") has the ordering rules and the crash story.
+ */
+import { randomBytes } from 'node:crypto';
+import { isFinalState, TrackingState } from './states';
+import { CallbackState, type TrackingRecord } from './trackingRecord';
+
+/** RowKey of the tracking record inside its partition. */
+export const RECORD_ROW_KEY = 'record';
+
+/** Number of `open-*` partitions: spreads the index writes so no single partition is hot. */
+export const OPEN_SHARDS = 8;
+
+/** PartitionKey prefix of open-work entries. */
+export const OPEN_PARTITION_PREFIX = 'open-';
+
+/** PartitionKey prefix of retention entries (`final-yyyy-mm-dd`). */
+export const FINAL_PARTITION_PREFIX = 'final-';
+
+/** The partition and row of the retention timer's cursor. */
+export const RETENTION_CURSOR_KEYS = { partition: '$retention', rowKey: 'cursor' } as const;
+
+/** One day in milliseconds. */
+export const DAY_MS = 86_400_000;
+
+/**
+ * How old an entry whose record does not exist must be before it is removed. Such an entry is what a
+ * crash between the entry's write and the record's insert leaves; a younger one may belong to an insert
+ * still in flight. @default 10 minutes
+ */
+export const DEFAULT_ORPHAN_GRACE_MS = 600_000;
+
+/**
+ * True when a record still has work the timers must find: a non-final state (a step waiting, running or
+ * parked), a callback still to deliver, or CloudEvents still to publish (`outbox`, written by the
+ * referral-sync work; a record with a non-empty outbox counts as open work).
+ */
+export function isOpenWork(record: Pick<TrackingRecord, 'state' | 'callbackState'> & { outbox?: unknown }): boolean {
+  return !isFinalState(record.state) || record.callbackState === CallbackState.Pending || hasPendingOutbox(record);
+}
+
+/** True for a record whose `outbox` field (the sync work's pending CloudEvents) is a non-empty array. */
+export function hasPendingOutbox(record: { outbox?: unknown }): boolean {
+  return Array.isArray(record.outbox) && record.outbox.length > 0;
+}
+
+/** True for a parked record (waiting for a refresh token). */
+export function isParked(record: Pick<TrackingRecord, 'state'>): boolean {
+  return record.state === TrackingState.AwaitingReauthorization;
+}
+
+/** The shard of a trackingId: FNV-1a of its characters, modulo {@link OPEN_SHARDS}. */
+export function shardOf(trackingId: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < trackingId.length; i++) {
+    hash ^= trackingId.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash % OPEN_SHARDS;
+}
+
+/** The `open-*` partition of a trackingId. */
+export function openPartitionOf(trackingId: string): string {
+  return `${OPEN_PARTITION_PREFIX}${shardOf(trackingId)}`;
+}
+
+/** Every `open-*` partition, in shard order. */
+export const OPEN_PARTITIONS: readonly string[] = Array.from(
+  { length: OPEN_SHARDS },
+  (_, shard) => `${OPEN_PARTITION_PREFIX}${shard}`,
+);
+
+/** The first entry of a record is keyed by its trackingId alone. */
+export function plainOpenRowKey(trackingId: string): string {
+  return trackingId;
+}
+
+/**
+ * A row key never used before for an entry of `trackingId`: entries are never rewritten, so a removal
+ * decided from an earlier read can only remove the entry that read saw (docs/architecture.md).
+ */
+export function freshOpenRowKey(trackingId: string, nowMs: number): string {
+  return `${trackingId}~${nowMs.toString(36)}${randomBytes(4).toString('hex')}`;
+}
+
+/** The trackingId an open entry's row key names. */
+export function trackingIdOfOpenRowKey(rowKey: string): string {
+  const cut = rowKey.indexOf('~');
+  return cut < 0 ? rowKey : rowKey.slice(0, cut);
+}
+
+/** `yyyy-mm-dd` (UTC) of an instant. */
+export function utcDay(epochMs: number): string {
+  return new Date(epochMs).toISOString().slice(0, 10);
+}
+
+/** The `final-*` partition of a day's closed records. */
+export function finalPartitionOf(epochMs: number): string {
+  return `${FINAL_PARTITION_PREFIX}${utcDay(epochMs)}`;
+}
+
+/** Midnight UTC at or before `epochMs`. */
+export function startOfUtcDay(epochMs: number): number {
+  return Math.floor(epochMs / DAY_MS) * DAY_MS;
+}
