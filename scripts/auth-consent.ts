@@ -12,16 +12,15 @@
  *
  * Usage: node dist/scripts/auth-consent.js [--settings <local.settings.json>] [--public-client]
  */
-import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import https from 'node:https';
-import tls from 'node:tls';
+import type https from 'node:https';
 import type { TokenCredential } from '@azure/core-auth';
 import { SecretClient } from '@azure/keyvault-secrets';
 import { settingsSchema } from '../shared/platform/config';
 import { runAuthConsent, type AuthConsentResult } from '../shared/auth/runAuthConsent';
 import { createDefaultCredential } from '../shared/auth/defaultCredential';
 import type { FetchLike } from '../shared/auth/types';
+import { agentForExtraCa, definedOnly, readLocalSettings } from './lib/localSettings';
 
 /** The settings the consent reads. */
 const consentSettingsSchema = settingsSchema.pick({
@@ -113,36 +112,6 @@ export async function authConsentCommand(options: AuthConsentCommandOptions = {}
     printError(`auth:consent failed: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`);
     return 1;
   }
-}
-
-/** `Values` of a local.settings.json, or nothing when the file is absent. */
-function readLocalSettings(file: string): Record<string, string> {
-  if (!existsSync(file)) return {};
-  const parsed = JSON.parse(readFileSync(file, 'utf8')) as { Values?: Record<string, unknown> };
-  return Object.fromEntries(
-    Object.entries(parsed.Values ?? {}).filter((entry): entry is [string, string] => typeof entry[1] === 'string'),
-  );
-}
-
-function definedOnly(env: Record<string, string | undefined>): Record<string, string> {
-  return Object.fromEntries(
-    Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined && entry[1] !== ''),
-  );
-}
-
-/**
- * NODE_EXTRA_CA_CERTS only works when set before Node starts: a CA named only in local.settings.json
- * (the sandbox's) is trusted through an agent instead, on top of the public roots.
- */
-function agentForExtraCa(
-  fromFile: string | undefined,
-  fromEnv: string | undefined,
-  baseDirs: readonly string[],
-): https.Agent | undefined {
-  if (!fromFile || fromEnv) return undefined;
-  const caPath = baseDirs.map((dir) => path.resolve(dir, fromFile)).find((candidate) => existsSync(candidate));
-  if (!caPath) return undefined;
-  return new https.Agent({ ca: [...tls.rootCertificates, readFileSync(caPath, 'utf8')] });
 }
 
 if (require.main === module) {

@@ -17,10 +17,8 @@
  *
  * Exit codes: 0 done, 1 failed (API error, overwrite declined, validation not answered 2xx), 2 usage.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
-import https from 'node:https';
-import tls from 'node:tls';
 import readline from 'node:readline/promises';
 import { parseArgs } from 'node:util';
 import type { TableClient } from '@azure/data-tables';
@@ -42,6 +40,7 @@ import {
 } from '../shared/events/registration';
 import { createWebhookRegistrationClient } from '../shared/events/registrationFromSettings';
 import { EventsStateStore } from '../shared/events/eventsHealth';
+import { agentForExtraCa, definedOnly, readLocalSettings } from './lib/localSettings';
 
 const USAGE =
   'Usage: npm run events:register -- [--url <public events URL>] [--yes] [--check] [--ms-signature-header] ' +
@@ -237,38 +236,6 @@ async function askAtTerminal(question: string): Promise<string> {
   } finally {
     terminal.close();
   }
-}
-
-/** `Values` of a local.settings.json, or nothing when the file is absent. */
-function readLocalSettings(file: string): Record<string, string> {
-  if (!existsSync(file)) return {};
-  const parsed = JSON.parse(readFileSync(file, 'utf8')) as { Values?: Record<string, unknown> };
-  return Object.fromEntries(
-    Object.entries(parsed.Values ?? {}).filter((entry): entry is [string, string] => typeof entry[1] === 'string'),
-  );
-}
-
-function definedOnly(env: Record<string, string | undefined>): Record<string, string> {
-  return Object.fromEntries(
-    Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined && entry[1] !== ''),
-  );
-}
-
-/**
- * NODE_EXTRA_CA_CERTS only works when set before Node starts: a CA named only in local.settings.json
- * (the sandbox's) is trusted through an agent instead, on top of the public roots. An environment
- * that sets NODE_EXTRA_CA_CERTS to another file (a corporate bundle) does not make the file's CA trusted,
- * so only the same file in both places skips the agent.
- */
-function agentForExtraCa(
-  fromFile: string | undefined,
-  fromEnv: string | undefined,
-  baseDirs: readonly string[],
-): https.Agent | undefined {
-  if (!fromFile) return undefined;
-  const caPath = baseDirs.map((dir) => path.resolve(dir, fromFile)).find((candidate) => existsSync(candidate));
-  if (!caPath || (fromEnv && path.resolve(fromEnv) === caPath)) return undefined;
-  return new https.Agent({ ca: [...tls.rootCertificates, readFileSync(caPath, 'utf8')] });
 }
 
 if (require.main === module) {

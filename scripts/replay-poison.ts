@@ -12,7 +12,6 @@
  *
  * Usage: node dist/scripts/replay-poison.js --queue <name> [--dry-run] [--max N] [--settings <local.settings.json>]
  */
-import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { TokenCredential } from '@azure/core-auth';
 import type { QueueServiceClient } from '@azure/storage-queue';
@@ -22,6 +21,7 @@ import { BridgeError, ensureError } from '../shared/platform/errors';
 import { redact } from '../shared/platform/logging';
 import { POISON_SUFFIX, QUEUE_NAMES, STORAGE_CONNECTION_SETTING } from '../shared/workflow/constants';
 import { lazyModule } from '../shared/platform/lazy';
+import { definedOnly, readLocalSettings } from './lib/localSettings';
 
 /** The SDKs, loaded when a client is built (not by the tests that pass their own). */
 const storageQueue = lazyModule<typeof StorageQueueModule>(require, '@azure/storage-queue');
@@ -249,7 +249,7 @@ export async function replayPoisonCommand(options: ReplayCommandOptions = {}): P
   if (!service) {
     const settingsFile = args.settingsFile ?? path.join(options.cwd ?? process.cwd(), 'local.settings.json');
     const connection = storageConnectionFrom(
-      storageSettings(definedOnly(options.env ?? process.env), readLocalSettingsValues(settingsFile)),
+      storageSettings(definedOnly(options.env ?? process.env), readLocalSettings(settingsFile)),
     );
     if (!connection) {
       printError(
@@ -319,21 +319,6 @@ function storageSettings(env: Record<string, string>, file: Record<string, strin
   const isStorage = (name: string): boolean =>
     name === STORAGE_CONNECTION_SETTING || name.startsWith(`${STORAGE_CONNECTION_SETTING}__`);
   return Object.keys(env).some(isStorage) ? env : file;
-}
-
-/** `Values` of a local.settings.json, or nothing when the file is absent. */
-function readLocalSettingsValues(file: string): Record<string, string> {
-  if (!existsSync(file)) return {};
-  const parsed = JSON.parse(readFileSync(file, 'utf8')) as { Values?: Record<string, unknown> };
-  return Object.fromEntries(
-    Object.entries(parsed.Values ?? {}).filter((entry): entry is [string, string] => typeof entry[1] === 'string'),
-  );
-}
-
-function definedOnly(env: Record<string, string | undefined>): Record<string, string> {
-  return Object.fromEntries(
-    Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined && entry[1] !== ''),
-  );
 }
 
 if (require.main === module) {
