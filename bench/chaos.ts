@@ -17,8 +17,12 @@
  * HTTP clients retry a lost or 5xx answer with the same request (same key), as the contract asks.
  * Every third PartnerLed or Private deal is upgraded to co-sell once Completed
  * (`POST /api/referrals/{id}/co-sell`, sent twice at once, during the faults): they must end Linked.
+ * Every fourth other deal is updated once final (bench/lib/chaosUpdates.ts: two PATCH changes in turn, a
+ * dealValue and a team member each, every change sent twice at once with one Idempotency-Key); the
+ * Partner Center faults stay on until some of those sends met them, and the host is killed once among them.
  * Then the run waits (bounded) until every submitted request's record is final and checks the
- * invariants: nothing lost, no duplicate partner or Microsoft referral, every CoSell deal linked.
+ * invariants: nothing lost, no duplicate partner or Microsoft referral, every CoSell deal linked, every
+ * change applied once (the final dealValue is the last change's, each added member on the team once).
  *
  * Deterministic inputs: the mix comes from a seeded PRNG and the stand-ins' fault PRNGs from the same
  * seed (timings, and so the exact faults, still vary with the machine).
@@ -42,6 +46,7 @@ import {
   type RecordSummary,
 } from './lib/inspect';
 import { round, sumValues } from './lib/stats';
+import { ChaosUpdates, planUpdates, type ChaosUpdateFigures } from './lib/chaosUpdates';
 
 /** Options of {@link runChaos}. */
 export interface ChaosOptions {
@@ -60,7 +65,7 @@ export interface ChaosOptions {
 }
 
 /** The figures printed on the last line. */
-export interface ChaosFigures {
+export interface ChaosFigures extends ChaosUpdateFigures {
   benchmark: 'chaos';
   seed: number;
   /** Distinct requests submitted (a request sent twice counts once). */
@@ -106,6 +111,8 @@ export interface ChaosFigures {
   tokenRedemptions: number;
   /** Seconds from the first submission to the last record turning final. */
   settleSeconds: number;
+  /** Host kills among the update sends (beside `kills`, made during the submission). */
+  updateKills: number;
   /** Which records were not as expected (first few). */
   problems: string[];
 }
@@ -360,6 +367,11 @@ async function drive(
     sends.upgrades += UPGRADE_SENDS;
   };
 
+  // Updates of final deals, sent while the faults are on (and through one more kill).
+  let faultsOn = true;
+  const plannedUpdates = new Map(planUpdates(plan, options.seed).map((update) => [update.index, update]));
+  const updates = new ChaosUpdates({ client, functionsUrl: () => bench.functionsUrl(), faultsOn: () => faultsOn, log });
+
   const rate = options.submitRatePerSecond ?? 25;
   const startedAtMs = Date.now();
   await mapWithConcurrency(plan, 16, async (planned) => {
@@ -374,6 +386,8 @@ async function drive(
       await sendVia(planned, planned.duplicateVia);
     }
     if (planned.upgrade) upgrades.push(upgradeOnce(planned, Date.now() + 120_000));
+    const update = plannedUpdates.get(planned.index);
+    if (update) updates.start(update, Date.now() + 180_000);
   });
   fireEventsUpTo(1);
   await eventChain;
@@ -384,8 +398,28 @@ async function drive(
   // 60 s throttle) would otherwise make every Partner Center call after the faults were gone.
   const faultedCallsWanted = Math.min(plan.length, MIN_FAULTED_PARTNER_CENTER_CALLS);
   const faultsUntilMs = Date.now() + MAX_EXTRA_FAULT_PHASE_MS;
-  while (sumValues(sandbox.partnerCenter.stats().faults) < faultedCallsWanted && Date.now() < faultsUntilMs)
+  const faultedUpdatesWanted = updates.faultedSendsWanted(plannedUpdates.size);
+  let updateKills = 0;
+  while (
+    (sumValues(sandbox.partnerCenter.stats().faults) < faultedCallsWanted ||
+      updates.sendsDuringFaults < faultedUpdatesWanted) &&
+    Date.now() < faultsUntilMs
+  ) {
+    if (
+      kills > 0 &&
+      updateKills === 0 &&
+      updates.sendsDuringFaults >= faultedUpdatesWanted / 2 &&
+      faultedUpdatesWanted > 0
+    ) {
+      updateKills++;
+      log(`chaos: kill among the updates (${updates.sendsDuringFaults} sent)`);
+      await untilRotationPersisted(sandbox);
+      hostOutput.push('==== host generation (killed among the updates) ====', ...bench.host().output());
+      await bench.restartHost();
+    }
     await sleep(250);
+  }
+  faultsOn = false;
   sandbox.partnerCenter.clearFaults();
   sandbox.keyVault.clearFaults();
   sandbox.entra.clearFaults();
@@ -417,6 +451,8 @@ async function drive(
     }
     await sleep(500);
   }
+  await updates.sent();
+  await updates.settle(sandbox, 60_000);
   // Let a link step that wrote Linked but has not deleted its message yet finish.
   await sleep(1_000);
   records = await readAllRecords(sandbox);
@@ -424,7 +460,14 @@ async function drive(
     hostOutput.push(`==== host generation ${kills + 1} (running) ====`, ...bench.host().output());
     writeFileSync(options.hostLogFile, `${hostOutput.join('\n')}\n`);
   }
-  return check(bench, plan, records, sends, kills, startedAtMs, options.seed);
+  const figures = await check(bench, plan, records, sends, kills, startedAtMs, options.seed);
+  const updateFigures = updates.check(sandbox.partnerCenter.referrals());
+  return {
+    ...figures,
+    ...updateFigures,
+    updateKills,
+    problems: [...figures.problems, ...updates.problems].slice(0, 20),
+  };
 }
 
 async function check(
@@ -435,7 +478,7 @@ async function check(
   kills: number,
   startedAtMs: number,
   seed: number,
-): Promise<ChaosFigures> {
+): Promise<Omit<ChaosFigures, keyof ChaosUpdateFigures | 'updateKills'>> {
   const { sandbox } = bench;
   const referrals = sandbox.partnerCenter.referrals() as Array<{
     id: string;
@@ -558,7 +601,8 @@ async function main(): Promise<void> {
   console.log(
     `${figures.submitted} submitted: ${figures.finalState} final, ${figures.lost} lost, ${figures.duplicatePartnerReferrals}+${figures.duplicateMicrosoftReferrals} duplicates, ` +
       `${figures.linked}/${figures.expectedLinked} linked, ${figures.poisoned} poisoned, faults ${sumValues(figures.faultsInjected.partnerCenter)} (Partner Center) ` +
-      `${sumValues(figures.faultsInjected.keyVault)} (Key Vault) ${sumValues(figures.faultsInjected.entra)} (Entra), ${figures.kills} kills`,
+      `${sumValues(figures.faultsInjected.keyVault)} (Key Vault) ${sumValues(figures.faultsInjected.entra)} (Entra), ${figures.kills} kills; ` +
+      `updates ${figures.updatesApplied}/${figures.updatesSent} applied, ${figures.lostChanges} lost, ${figures.doubleApplied} double-applied`,
   );
   console.log(JSON.stringify(figures));
 }

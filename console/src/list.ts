@@ -112,7 +112,9 @@ export function PipelineList(props: { filters: Filters; onApply: (filters: Filte
           <tr>
             <th scope="col">Deal</th>
             <th scope="col">Type</th>
+            <th scope="col">Direction</th>
             <th scope="col">State</th>
+            <th scope="col">Microsoft's answer</th>
             <th scope="col">Partner referral</th>
             <th scope="col">Received</th>
             <th scope="col">Last change</th>
@@ -121,13 +123,24 @@ export function PipelineList(props: { filters: Filters; onApply: (filters: Filte
         <tbody>
           ${items.map(
             (v) =>
-              html`<tr data-tracking-id=${v.trackingId} data-state=${v.state} data-deal-type=${v.dealType}>
+              html`<tr
+                data-tracking-id=${v.trackingId}
+                data-state=${v.state}
+                data-deal-type=${v.dealType}
+                data-decision=${v.microsoft?.decision ?? v.decision ?? ''}
+              >
                 <td>
                   <a href="#/deal/${v.trackingId}"><code>${v.trackingId.slice(0, 12)}…</code></a>
                 </td>
                 <td>${v.dealType}</td>
+                <td data-testid="direction">${v.direction ?? 'outbound'}</td>
                 <td><span class="badge ${stateTone(v.state)}">${STATE_LABELS[v.state] ?? v.state}</span></td>
-                <td>${v.partnerReferral?.id ?? '–'}</td>
+                <td data-testid="decision">
+                  ${v.microsoft?.decision ?? v.decision ?? '–'}${v.microsoft?.msxId ? html` <code>${v.microsoft.msxId}</code>` : ''}
+                </td>
+                <td title=${v.partnerReferral?.id}>
+                  ${v.partnerReferral ? html`<code>${v.partnerReferral.id.slice(0, 8)}…</code>` : '–'}
+                </td>
                 <td>${formatTime(v.createdAt)}</td>
                 <td>${formatTime(v.updatedAt)}</td>
               </tr>`,
