@@ -400,17 +400,16 @@ async function drive(
   const faultsUntilMs = Date.now() + MAX_EXTRA_FAULT_PHASE_MS;
   const faultedUpdatesWanted = updates.faultedSendsWanted(plannedUpdates.size);
   let updateKills = 0;
+  let killAmongUpdates = kills > 0 && faultedUpdatesWanted > 0;
   while (
     (sumValues(sandbox.partnerCenter.stats().faults) < faultedCallsWanted ||
-      updates.sendsDuringFaults < faultedUpdatesWanted) &&
+      updates.sendsDuringFaults < faultedUpdatesWanted ||
+      killAmongUpdates) &&
     Date.now() < faultsUntilMs
   ) {
-    if (
-      kills > 0 &&
-      updateKills === 0 &&
-      updates.sendsDuringFaults >= faultedUpdatesWanted / 2 &&
-      faultedUpdatesWanted > 0
-    ) {
+    if (killAmongUpdates && updates.unfinished === 0) killAmongUpdates = false; // every update already done
+    if (killAmongUpdates && updates.sendsDuringFaults >= faultedUpdatesWanted / 2) {
+      killAmongUpdates = false;
       updateKills++;
       log(`chaos: kill among the updates (${updates.sendsDuringFaults} sent)`);
       await untilRotationPersisted(sandbox);

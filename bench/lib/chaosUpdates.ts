@@ -101,9 +101,15 @@ export class ChaosUpdates {
   readonly #answers: Record<string, number> = {};
   readonly #running: Array<Promise<void>> = [];
   readonly problems: string[] = [];
+  #unfinished = 0;
 
   constructor(options: ChaosUpdatesOptions) {
     this.#o = options;
+  }
+
+  /** Planned updates not finished yet (waiting for their deal, sending, or waiting for a change to show). */
+  get unfinished(): number {
+    return this.#unfinished;
   }
 
   /** PATCH sends made while the faults were on. */
@@ -118,7 +124,12 @@ export class ChaosUpdates {
 
   /** Starts updating `update`'s deal once it is final (bounded by `deadlineMs`). */
   start(update: PlannedUpdate, deadlineMs: number): void {
-    this.#running.push(this.#run(update, deadlineMs));
+    this.#unfinished++;
+    this.#running.push(
+      this.#run(update, deadlineMs).finally(() => {
+        this.#unfinished--;
+      }),
+    );
   }
 
   /** Resolves when every started update has sent what it could. */
