@@ -17,9 +17,10 @@
  * HTTP clients retry a lost or 5xx answer with the same request (same key), as the contract asks.
  * Every third PartnerLed or Private deal is upgraded to co-sell once Completed
  * (`POST /api/referrals/{id}/co-sell`, sent twice at once, during the faults): they must end Linked.
- * Every fourth other deal is updated once final (bench/lib/chaosUpdates.ts: two PATCH changes in turn, a
- * dealValue and a team member each, every change sent twice at once with one Idempotency-Key); the
- * Partner Center faults stay on until some of those sends met them, and the host is killed once among them.
+ * Every fourth deal (upgraded ones left out) is updated once final (bench/lib/chaosUpdates.ts: two PATCH
+ * changes in turn, a dealValue and a team member each, every change sent twice at once with one
+ * Idempotency-Key); the Partner Center faults stay on until some of those sends met them, and the host is
+ * killed once among them.
  * Then the run waits (bounded) until every submitted request's record is final and checks the
  * invariants: nothing lost, no duplicate partner or Microsoft referral, every CoSell deal linked, every
  * change applied once (the final dealValue is the last change's, each added member on the team once).

@@ -35,8 +35,18 @@ const queues = () => QueueServiceClient.fromConnectionString(sandbox.azurite.con
 const consoleUrl = (hash = '') => `${sandbox.endpoints.functions}/console?code=${FUNCTION_KEY}${hash}`;
 
 async function open(page: Page, hash = ''): Promise<void> {
+  // A load, never a same-document hash change: the list of the previous hash would still be on the page.
+  await page.goto('about:blank');
   await page.goto(consoleUrl(hash), { waitUntil: 'networkidle0' });
   await page.waitForSelector('[data-testid="deals"][aria-busy="false"], [data-testid="deal"]');
+}
+
+/** Waits until the list shows the page of filters that include `text` (its `data-loaded-for`). */
+async function listLoadedFor(page: Page, text: string): Promise<void> {
+  const table = 'document.querySelector(\'[data-testid="deals"]\')';
+  await page.waitForFunction(
+    `${table}.getAttribute('aria-busy') === 'false' && (${table}.getAttribute('data-loaded-for') || '').includes(${JSON.stringify(text)})`,
+  );
 }
 
 const rowIds = (page: Page): Promise<string[]> =>
@@ -144,7 +154,7 @@ describe('the console', () => {
     await page.select('select[name="state"]', 'Rejected');
     await page.click('[data-testid="filters"] button[type="submit"]');
     await page.waitForFunction('location.hash.includes("state=Rejected")');
-    await page.waitForSelector('[data-testid="deals"][aria-busy="false"]');
+    await listLoadedFor(page, '"state":"Rejected"');
     const rejected = await page.$$eval('[data-testid="deals"] tbody tr', (rows) =>
       rows.map((r) => r.getAttribute('data-state')),
     );
@@ -202,6 +212,11 @@ describe('the console', () => {
       `https://partner.microsoft.com/dashboard/referrals/v2/${view.microsoftReferral.id}`,
     ]);
     expect(await page.$eval('[data-testid="days-left"]', (e) => e.textContent)).toBe('14 of 14 days left');
+    // Counted to Microsoft's deadline once the app has read the Microsoft referral, else from the link.
+    const basis = (await call(sandbox, 'GET', `/referrals/${ids.coSell}`)).body.microsoft?.respondBy
+      ? 'respondBy'
+      : 'inferred';
+    expect(await page.$eval('[data-testid="days-left"]', (e) => e.getAttribute('data-basis'))).toBe(basis);
     expect(await page.$eval('[data-testid="direction"]', (e) => e.textContent)).toBe('outbound');
     expect(await page.evaluate('document.activeElement.tagName')).toBe('H2');
   });
