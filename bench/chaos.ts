@@ -17,8 +17,13 @@
  * HTTP clients retry a lost or 5xx answer with the same request (same key), as the contract asks.
  * Every third PartnerLed or Private deal is upgraded to co-sell once Completed
  * (`POST /api/referrals/{id}/co-sell`, sent twice at once, during the faults): they must end Linked.
+ * Every fourth deal (upgraded ones left out) is updated once final (bench/lib/chaosUpdates.ts: two PATCH
+ * changes in turn, a dealValue and a team member each, every change sent twice at once with one
+ * Idempotency-Key); the Partner Center faults stay on until some of those sends met them, and the host is
+ * killed once among them.
  * Then the run waits (bounded) until every submitted request's record is final and checks the
- * invariants: nothing lost, no duplicate partner or Microsoft referral, every CoSell deal linked.
+ * invariants: nothing lost, no duplicate partner or Microsoft referral, every CoSell deal linked, every
+ * change applied once (the final dealValue is the last change's, each added member on the team once).
  *
  * Deterministic inputs: the mix comes from a seeded PRNG and the stand-ins' fault PRNGs from the same
  * seed (timings, and so the exact faults, still vary with the machine).
@@ -48,6 +53,7 @@ import {
 } from './lib/inspect';
 import { readOpenIndex } from './lib/openIndex';
 import { round, sumValues } from './lib/stats';
+import { ChaosUpdates, planUpdates, type ChaosUpdateFigures } from './lib/chaosUpdates';
 
 /** Options of {@link runChaos}. */
 export interface ChaosOptions {
@@ -68,7 +74,7 @@ export interface ChaosOptions {
 }
 
 /** The figures printed on the last line. */
-export interface ChaosFigures {
+export interface ChaosFigures extends ChaosUpdateFigures {
   benchmark: 'chaos';
   seed: number;
   /** Distinct requests submitted (a request sent twice counts once). */
@@ -123,6 +129,8 @@ export interface ChaosFigures {
   openIndexEntries: number;
   /** Seconds from the first submission to the last record turning final. */
   settleSeconds: number;
+  /** Host kills among the update sends (beside `kills`, made during the submission). */
+  updateKills: number;
   /** Which records were not as expected (first few). */
   problems: string[];
 }
@@ -380,6 +388,11 @@ async function drive(
     sends.upgrades += UPGRADE_SENDS;
   };
 
+  // Updates of final deals, sent while the faults are on (and through one more kill).
+  let faultsOn = true;
+  const plannedUpdates = new Map(planUpdates(plan, options.seed).map((update) => [update.index, update]));
+  const updates = new ChaosUpdates({ client, functionsUrl: () => bench.functionsUrl(), faultsOn: () => faultsOn, log });
+
   const rate = options.submitRatePerSecond ?? 25;
   const startedAtMs = Date.now();
   await mapWithConcurrency(plan, 16, async (planned) => {
@@ -394,6 +407,8 @@ async function drive(
       await sendVia(planned, planned.duplicateVia);
     }
     if (planned.upgrade) upgrades.push(upgradeOnce(planned, Date.now() + 120_000));
+    const update = plannedUpdates.get(planned.index);
+    if (update) updates.start(update, Date.now() + 180_000);
   });
   fireEventsUpTo(1);
   await eventChain;
@@ -404,8 +419,27 @@ async function drive(
   // 60 s throttle) would otherwise make every Partner Center call after the faults were gone.
   const faultedCallsWanted = Math.min(plan.length, MIN_FAULTED_PARTNER_CENTER_CALLS);
   const faultsUntilMs = Date.now() + MAX_EXTRA_FAULT_PHASE_MS;
-  while (sumValues(sandbox.partnerCenter.stats().faults) < faultedCallsWanted && Date.now() < faultsUntilMs)
+  const faultedUpdatesWanted = updates.faultedSendsWanted(plannedUpdates.size);
+  let updateKills = 0;
+  let killAmongUpdates = kills > 0 && faultedUpdatesWanted > 0;
+  while (
+    (sumValues(sandbox.partnerCenter.stats().faults) < faultedCallsWanted ||
+      updates.sendsDuringFaults < faultedUpdatesWanted ||
+      killAmongUpdates) &&
+    Date.now() < faultsUntilMs
+  ) {
+    if (killAmongUpdates && updates.unfinished === 0) killAmongUpdates = false; // every update already done
+    if (killAmongUpdates && updates.sendsDuringFaults >= faultedUpdatesWanted / 2) {
+      killAmongUpdates = false;
+      updateKills++;
+      log(`chaos: kill among the updates (${updates.sendsDuringFaults} sent)`);
+      await untilRotationPersisted(sandbox);
+      hostOutput.push('==== host generation (killed among the updates) ====', ...bench.host().output());
+      await bench.restartHost();
+    }
     await sleep(250);
+  }
+  faultsOn = false;
   sandbox.partnerCenter.clearFaults();
   sandbox.keyVault.clearFaults();
   sandbox.entra.clearFaults();
@@ -437,6 +471,8 @@ async function drive(
     }
     await sleep(500);
   }
+  await updates.sent();
+  await updates.settle(sandbox, 60_000);
   // Let a link step that wrote Linked but has not deleted its message yet finish.
   await sleep(1_000);
   records = await readAllRecords(sandbox);
@@ -451,7 +487,15 @@ async function drive(
       hostOutput.push(`==== instance ${i} (running) ====`, ...bench.host(i).output());
     writeFileSync(options.hostLogFile, `${hostOutput.join('\n')}\n`);
   }
-  return { ...(await check(bench, plan, records, sends, kills, startedAtMs, options.seed)), openIndexEntries };
+  const figures = await check(bench, plan, records, sends, kills, startedAtMs, options.seed);
+  const updateFigures = updates.check(sandbox.partnerCenter.referrals());
+  return {
+    ...figures,
+    ...updateFigures,
+    openIndexEntries,
+    updateKills,
+    problems: [...figures.problems, ...updates.problems].slice(0, 20),
+  };
 }
 
 async function check(
@@ -462,7 +506,7 @@ async function check(
   kills: number,
   startedAtMs: number,
   seed: number,
-): Promise<Omit<ChaosFigures, 'openIndexEntries'>> {
+): Promise<Omit<ChaosFigures, keyof ChaosUpdateFigures | 'updateKills' | 'openIndexEntries'>> {
   const { sandbox } = bench;
   const referrals = sandbox.partnerCenter.referrals() as Array<{
     id: string;
@@ -590,7 +634,8 @@ async function main(): Promise<void> {
     `${figures.submitted} submitted: ${figures.finalState} final, ${figures.lost} lost, ${figures.duplicatePartnerReferrals}+${figures.duplicateMicrosoftReferrals} duplicates, ` +
       `${figures.linked}/${figures.expectedLinked} linked, ${figures.poisoned} poisoned, faults ${sumValues(figures.faultsInjected.partnerCenter)} (Partner Center) ` +
       `${sumValues(figures.faultsInjected.keyVault)} (Key Vault) ${sumValues(figures.faultsInjected.entra)} (Entra), ${figures.kills} kills over ${figures.instances} instance(s), ` +
-      `${figures.tokenRedemptions} token redemptions for ${figures.hostProcesses} host processes`,
+      `${figures.tokenRedemptions} token redemptions for ${figures.hostProcesses} host processes; ` +
+      `updates ${figures.updatesApplied}/${figures.updatesSent} applied, ${figures.lostChanges} lost, ${figures.doubleApplied} double-applied`,
   );
   console.log(JSON.stringify(figures));
 }

@@ -9,10 +9,27 @@ export interface ReferralView {
   state: string;
   final: boolean;
   dealType: string;
+  /** `outbound` (the bridge created the referral) or `inbound` (someone else did). */
   direction?: string;
+  /** The list's copy of `microsoft.decision`. */
   decision?: string;
-  partnerReferral?: { id: string; engagementId?: string };
+  partnerReferral?: {
+    id: string;
+    engagementId?: string;
+    status?: string;
+    substatus?: string;
+    statusReason?: string;
+    updatedDateTime?: string;
+    name?: string;
+    dealValue?: number;
+    currency?: string;
+    closingDateTime?: string;
+  };
   microsoftReferral?: { id: string };
+  /** Microsoft's answer to a co-sell request. */
+  microsoft?: { decision: string; msxId?: string; reason?: string; decidedAt?: string; respondBy?: string };
+  /** What changed, newest first. */
+  history?: HistoryEntry[];
   lastError?: {
     step: string;
     status?: number;
@@ -23,6 +40,17 @@ export interface ReferralView {
   parkedFrom?: string;
   createdAt: string;
   updatedAt: string;
+}
+
+/** One entry of a deal's history. */
+export interface HistoryEntry {
+  at: string;
+  /** `us`, `event` or `reconcile`. */
+  source: string;
+  kind: string;
+  from?: string;
+  to?: string;
+  note?: string;
 }
 
 /** A page of the list. */

@@ -118,7 +118,9 @@ export function PerDayChart(props: { summary: ConsoleSummary }) {
 /** Microsoft's answers to co-sell requests. */
 export function AnswersChart(props: { summary: ConsoleSummary }) {
   const { answers } = props.summary;
-  const values = ANSWERS.map((a) => answers[a.key]);
+  const xs = ANSWERS.map((_, i) => i);
+  // One series per answer (its value at its own x, nothing elsewhere), so each bar has its answer's colour.
+  const values = ANSWERS.map((a, i) => xs.map((x) => (x === i ? answers[a.key] : null)));
   const options: Omit<uPlot.Options, 'width' | 'height'> = {
     scales: {
       x: { time: false, range: [-0.6, ANSWERS.length - 0.4] },
@@ -131,20 +133,20 @@ export function AnswersChart(props: { summary: ConsoleSummary }) {
     legend: { show: false },
     series: [
       {},
-      {
-        label: 'Answers',
-        fill: '#1565c0',
-        stroke: '#1565c0',
+      ...ANSWERS.map((a) => ({
+        label: a.label,
+        fill: a.color,
+        stroke: a.color,
         width: 0,
         ...(bars ? { paths: bars } : {}),
         points: { show: false },
-      },
+      })),
     ],
     cursor: { show: false },
   };
   return html`<figure class="chart" data-chart="answers" data-chart-data=${JSON.stringify(answers)}>
     <figcaption>Microsoft's answers to co-sell requests</figcaption>
-    <${Plot} options=${options} data=${[ANSWERS.map((_, i) => i), values] as uPlot.AlignedData} height=${180} />
+    <${Plot} options=${options} data=${[xs, ...values] as uPlot.AlignedData} height=${180} />
     <ul class="legend-inline">
       ${ANSWERS.map((a) => html`<li><span class="swatch ${a.key}"></span>${a.label}: <strong>${answers[a.key]}</strong></li>`)}
     </ul>

@@ -1,4 +1,7 @@
-/** One deal's page: its states, ids with links into Partner Center, Microsoft's answer and why it was refused. */
+/**
+ * One deal's page: its states, direction, ids with links into Partner Center, Partner Center's status,
+ * Microsoft's answer (MSX id, days left to its deadline), why it was refused, and its history.
+ */
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { getReferral, type ConsoleStatus, type ReferralView } from './api';
 import { formatTime, html, STATE_LABELS, stateTone } from './html';
@@ -27,11 +30,57 @@ function pathOf(view: ReferralView): string[] {
   return path;
 }
 
-/** Days left of Microsoft's 14 days, counted from the link (the record's last update while Linked) [inferred]. */
-export function daysLeft(view: ReferralView, nowMs: number): number | undefined {
-  if (view.state !== 'Linked' || (view.decision && view.decision !== 'Pending')) return undefined;
+/** Days left of Microsoft's 14 days, and whether they are counted from the record's deadline or guessed. */
+export interface DaysLeft {
+  days: number;
+  /** `respondBy`: from Microsoft's deadline on the record; `inferred`: from the link (the last update while Linked). */
+  basis: 'respondBy' | 'inferred';
+}
+
+/**
+ * Days left for Microsoft to answer: to `microsoft.respondBy` when the record has it, else 14 days from the
+ * link (the record's last update while Linked) [inferred]. Undefined once Microsoft answered.
+ */
+export function daysLeft(view: ReferralView, nowMs: number): DaysLeft | undefined {
+  const decision = view.microsoft?.decision ?? view.decision;
+  if (view.state !== 'Linked' || (decision && decision !== 'Pending')) return undefined;
+  const respondByMs = Date.parse(view.microsoft?.respondBy ?? '');
+  if (Number.isFinite(respondByMs))
+    return { days: Math.max(0, (respondByMs - nowMs) / 86_400_000), basis: 'respondBy' };
   const linkedAtMs = Date.parse(view.updatedAt);
-  return Math.max(0, DECISION_WINDOW_DAYS - (nowMs - linkedAtMs) / 86_400_000);
+  return { days: Math.max(0, DECISION_WINDOW_DAYS - (nowMs - linkedAtMs) / 86_400_000), basis: 'inferred' };
+}
+
+const SOURCE_LABELS: Record<string, string> = { us: 'Bridge', event: 'Event', reconcile: 'Reconciliation' };
+
+/** Partner Center's status of the partner referral: `status / substatus (reason)`. */
+function partnerStatusOf(referral: ReferralView['partnerReferral']): string {
+  if (!referral?.status) return '–';
+  return `${referral.status}${referral.substatus ? ` / ${referral.substatus}` : ''}${referral.statusReason ? ` (${referral.statusReason})` : ''}`;
+}
+
+/** The deal value with its currency: `100,000 USD`. */
+function dealValueOf(referral: NonNullable<ReferralView['partnerReferral']>): string {
+  return `${(referral.dealValue ?? 0).toLocaleString('en-US')}${referral.currency ? ` ${referral.currency}` : ''}`;
+}
+
+/** The deal's history, newest first, as a timeline. */
+function Timeline(props: { history: NonNullable<ReferralView['history']> }) {
+  return html`<section class="timeline-box" aria-labelledby="history-title">
+    <h3 id="history-title">History</h3>
+    <ol class="timeline" data-testid="history">
+      ${props.history.map(
+        (entry) =>
+          html`<li data-kind=${entry.kind} data-source=${entry.source}>
+            <time datetime=${entry.at}>${formatTime(entry.at)}</time>
+            <span class="source ${entry.source}">${SOURCE_LABELS[entry.source] ?? entry.source}</span>
+            <strong>${entry.kind}</strong>
+            ${entry.from !== undefined || entry.to !== undefined ? html` ${entry.from ?? '–'} → ${entry.to ?? '–'}` : ''}
+            ${entry.note ? html`<span class="muted"> · ${entry.note}</span>` : ''}
+          </li>`,
+      )}
+    </ol>
+  </section>`;
 }
 
 /** The deal page for `trackingId`. */
@@ -54,6 +103,9 @@ export function DealPage(props: { trackingId: string; status: ConsoleStatus | un
   if (!view) return html`<section class="panel"><p class="loading">Loading the deal…</p></section>`;
   const path = pathOf(view);
   const left = daysLeft(view, Date.now());
+  const microsoft = view.microsoft;
+  const answer = microsoft?.decision ?? view.decision;
+  const direction = view.direction ?? 'outbound';
   const link = (id: string) =>
     html`<a href=${`${dashboard}${encodeURIComponent(id)}`} target="_blank" rel="noopener noreferrer">${id}</a>`;
   return html`<section
@@ -63,7 +115,10 @@ export function DealPage(props: { trackingId: string; status: ConsoleStatus | un
     data-state=${view.state}
   >
     <p><a href="#/">← Pipeline</a></p>
-    <h2 tabindex="-1" ref=${heading}>${view.dealType} deal <code>${view.trackingId}</code></h2>
+    <h2 tabindex="-1" ref=${heading}>
+      ${view.dealType} deal <code>${view.trackingId}</code>
+      <span class="badge direction" data-testid="direction">${direction}</span>
+    </h2>
     <ol class="steps" aria-label="States">
       ${path.map((state) => html`<li class=${state === view.state ? `current ${stateTone(state)}` : path.indexOf(state) < path.indexOf(view.state) ? 'done' : 'todo'} aria-current=${state === view.state ? 'step' : undefined}>${STATE_LABELS[state] ?? state}</li>`)}
     </ol>
@@ -74,6 +129,18 @@ export function DealPage(props: { trackingId: string; status: ConsoleStatus | un
           >${STATE_LABELS[view.state] ?? view.state}</span
         >${view.parkedFrom ? ` (resumes at ${STATE_LABELS[view.parkedFrom] ?? view.parkedFrom})` : ''}
       </dd>
+      <dt>Direction</dt>
+      <dd>
+        ${direction === 'inbound' ? 'Inbound (created in Partner Center or by Microsoft)' : 'Outbound (sent by the bridge)'}
+      </dd>
+      ${
+        view.partnerReferral?.dealValue !== undefined
+          ? html`<dt>Deal value</dt>
+              <dd data-testid="deal-value">
+                ${dealValueOf(view.partnerReferral)}${view.partnerReferral.closingDateTime ? ` · closes ${view.partnerReferral.closingDateTime.slice(0, 10)}` : ''}
+              </dd>`
+          : ''
+      }
       <dt>Received</dt>
       <dd>${formatTime(view.createdAt)}</dd>
       <dt>Last change</dt>
@@ -82,20 +149,32 @@ export function DealPage(props: { trackingId: string; status: ConsoleStatus | un
       <dd data-testid="partner-referral">${view.partnerReferral ? link(view.partnerReferral.id) : '–'}</dd>
       <dt>Engagement</dt>
       <dd>${view.partnerReferral?.engagementId ?? '–'}</dd>
+      <dt>Partner Center status</dt>
+      <dd data-testid="partner-status">${partnerStatusOf(view.partnerReferral)}</dd>
       <dt>Microsoft referral</dt>
       <dd data-testid="microsoft-referral">${view.microsoftReferral ? link(view.microsoftReferral.id) : '–'}</dd>
       ${
-        view.dealType === 'CoSell'
+        view.dealType === 'CoSell' || view.microsoft
           ? html`<dt>Microsoft's answer</dt>
-              <dd data-testid="decision">
-                ${view.decision ?? (view.microsoftReferral ? 'Waiting' : '–')}${left !== undefined ? html` · <strong data-testid="days-left">${Math.ceil(left)} of ${DECISION_WINDOW_DAYS} days left</strong>` : ''}
-              </dd>`
+              <dd data-testid="decision" data-decision=${answer ?? ''}>
+                ${answer ?? (view.microsoftReferral ? 'Waiting' : '–')}${microsoft?.decidedAt ? ` on ${formatTime(microsoft.decidedAt)}` : ''}${microsoft?.reason ? ` (${microsoft.reason})` : ''}${
+                  left !== undefined
+                    ? html` ·
+                        <strong data-testid="days-left" data-basis=${left.basis}
+                          >${Math.ceil(left.days)} of ${DECISION_WINDOW_DAYS} days left</strong
+                        >${left.basis === 'respondBy' ? ` (until ${formatTime(microsoft?.respondBy)})` : ' [inferred from the link]'}`
+                    : ''
+                }
+              </dd>
+              <dt>Microsoft CRM id (MSX)</dt>
+              <dd data-testid="msx-id">${microsoft?.msxId ?? '–'}</dd>`
           : ''
       }
     </dl>
     ${view.lastError ? html`<${Refusal} error=${view.lastError} final=${view.final} />` : ''}
+    ${view.history?.length ? html`<${Timeline} history=${view.history} />` : ''}
     <p class="muted">
-      Resending a fixed deal arrives with deal updates.
+      Resending a refused deal once it is fixed is not available yet (a created one changes with PATCH).
       <button type="button" disabled title="Not available yet">Resend</button>
     </p>
   </section>`;

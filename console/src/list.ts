@@ -1,5 +1,5 @@
 /** The pipeline: filters (kept in the URL's hash), a page of deals and the next-page cursor. */
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { listReferrals, type ReferralView } from './api';
 import { formatTime, html, STATE_LABELS, stateTone } from './html';
 
@@ -84,18 +84,27 @@ export function PipelineList(props: { filters: Filters; onApply: (filters: Filte
   const [next, setNext] = useState<string | null>(null);
   const [error, setError] = useState('');
   const [loading, setLoading] = useState(true);
+  /** The filters of the page on show (`data-loaded-for`: tests wait for the filters they set). */
+  const [loadedFor, setLoadedFor] = useState('');
   const key = JSON.stringify(props.filters);
+  // The filters of the latest load: an answer for older filters arriving late is dropped.
+  const latest = useRef(key);
   const load = (cursor?: string) => {
+    latest.current = key;
     setLoading(true);
     setError('');
     listReferrals({ ...props.filters, cursor }).then(
       (page) => {
+        if (latest.current !== key) return;
         setPages((old) => (cursor ? [...old, page.items] : [page.items]));
         setNext(page.nextCursor);
+        setLoadedFor(key);
         setLoading(false);
       },
       (e: Error) => {
+        if (latest.current !== key) return;
         setError(e.message);
+        setLoadedFor(key);
         setLoading(false);
       },
     );
@@ -107,12 +116,14 @@ export function PipelineList(props: { filters: Filters; onApply: (filters: Filte
     <${FilterForm} filters=${props.filters} onApply=${props.onApply} />
     ${error ? html`<p class="error" role="alert" data-testid="list-error">${error}</p>` : ''}
     <div class="table-wrap">
-      <table class="deals" data-testid="deals" aria-busy=${loading}>
+      <table class="deals" data-testid="deals" aria-busy=${loading} data-loaded-for=${loadedFor}>
         <thead>
           <tr>
             <th scope="col">Deal</th>
             <th scope="col">Type</th>
+            <th scope="col">Direction</th>
             <th scope="col">State</th>
+            <th scope="col">Microsoft's answer</th>
             <th scope="col">Partner referral</th>
             <th scope="col">Received</th>
             <th scope="col">Last change</th>
@@ -121,13 +132,24 @@ export function PipelineList(props: { filters: Filters; onApply: (filters: Filte
         <tbody>
           ${items.map(
             (v) =>
-              html`<tr data-tracking-id=${v.trackingId} data-state=${v.state} data-deal-type=${v.dealType}>
+              html`<tr
+                data-tracking-id=${v.trackingId}
+                data-state=${v.state}
+                data-deal-type=${v.dealType}
+                data-decision=${v.microsoft?.decision ?? v.decision ?? ''}
+              >
                 <td>
                   <a href="#/deal/${v.trackingId}"><code>${v.trackingId.slice(0, 12)}…</code></a>
                 </td>
                 <td>${v.dealType}</td>
+                <td data-testid="direction">${v.direction ?? 'outbound'}</td>
                 <td><span class="badge ${stateTone(v.state)}">${STATE_LABELS[v.state] ?? v.state}</span></td>
-                <td>${v.partnerReferral?.id ?? '–'}</td>
+                <td data-testid="decision">
+                  ${v.microsoft?.decision ?? v.decision ?? '–'}${v.microsoft?.msxId ? html` <code>${v.microsoft.msxId}</code>` : ''}
+                </td>
+                <td title=${v.partnerReferral?.id}>
+                  ${v.partnerReferral ? html`<code>${v.partnerReferral.id.slice(0, 8)}…</code>` : '–'}
+                </td>
                 <td>${formatTime(v.createdAt)}</td>
                 <td>${formatTime(v.updatedAt)}</td>
               </tr>`,

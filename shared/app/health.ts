@@ -3,21 +3,7 @@ import path from 'node:path';
 import type { AppServices } from './composition';
 import { ensureError } from '../platform/errors';
 import { TrackingState } from '../tracking/states';
-
-/** State of one dependency. */
-export interface DependencyHealth {
-  status: 'ok' | 'degraded' | 'down' | 'not-configured';
-  detail?: string;
-  [extra: string]: unknown;
-}
-
-/** The body of GET /api/health. */
-export interface HealthReport {
-  status: 'ok' | 'degraded' | 'unhealthy';
-  version: string;
-  time: string;
-  dependencies: Record<string, DependencyHealth>;
-}
+import type { DependencyHealth, HealthReport } from '../platform/healthReport';
 
 const VERSION = process.env.APP_VERSION ?? packageVersion();
 

@@ -4,7 +4,7 @@
  * actions are switched on. Cheap: one health check, twelve queue property reads, and one Key Vault read
  * of the refresh token's latest version at most once a minute per instance.
  */
-import type { HealthReport } from '../app/health';
+import type { HealthReport } from '../platform/healthReport';
 import { RECONSENT_COMMAND, REFRESH_TOKEN_INACTIVITY_DAYS } from './constants';
 import { readQueueDepths, type QueueClientFactory, type QueueDepth } from './poisonQueues';
 

@@ -6,7 +6,7 @@
  * PartitionKey  created-2025-11-26                      (UTC day of createdAtEpochMs)
  * RowKey        8235860781234-r3f9c…                    (9999999999999 − createdAtEpochMs, 13 digits, then the trackingId)
  * properties    state final dealType direction decision keySource externalReferenceId
- *               createdAtEpochMs updatedAtEpochMs linkedAtEpochMs decisionAtEpochMs
+ *               createdAtEpochMs updatedAtEpochMs linkedAtEpochMs decisionAtEpochMs respondByEpochMs
  * ```
  * Table queries return a partition in RowKey order, so the inverted time makes a day read newest first.
  */
@@ -23,11 +23,10 @@ export interface IndexableRecord {
   request?: unknown;
   createdAtEpochMs: number;
   updatedAtEpochMs: number;
-  /** Added by the events issue; records without it are outbound. */
+  /** Records without it are outbound. */
   direction?: unknown;
-  /** Microsoft's answer, added by the events issue; absent means no answer recorded. */
-  decision?: unknown;
-  decisionAtEpochMs?: unknown;
+  /** Microsoft's answer (`decision`, `decidedAt`, `respondBy`, ISO 8601); absent means none recorded yet. */
+  microsoft?: unknown;
 }
 
 /** What an index entry holds about its record. */
@@ -44,7 +43,10 @@ export interface IndexProjection {
   updatedAtEpochMs: number;
   /** When the record became Linked (the Microsoft referral exists): the start of Microsoft's 14 days [inferred]. */
   linkedAtEpochMs?: number;
+  /** When Microsoft's answer was seen made (`microsoft.decidedAt`). */
   decisionAtEpochMs?: number;
+  /** Microsoft's deadline (`microsoft.respondBy`: 14 days after the Microsoft referral was created). */
+  respondByEpochMs?: number;
 }
 
 /** An entry as stored: its keys and its projection. */
@@ -98,7 +100,10 @@ export function entryKeysOf(createdAtEpochMs: number, trackingId: string): { par
  */
 export function projectionOf(record: IndexableRecord, previous?: IndexableRecord): IndexProjection {
   const externalReferenceId = externalReferenceIdOf(record.request) ?? externalReferenceIdOf(previous?.request);
-  const decision = decisionOf(record.decision);
+  const answer = microsoftAnswerOf(record.microsoft);
+  const decision = decisionOf(answer.decision);
+  const decisionAtEpochMs = epochMsOf(answer.decidedAt);
+  const respondByEpochMs = epochMsOf(answer.respondBy);
   const justLinked = record.state === 'Linked' && previous !== undefined && previous.state !== 'Linked';
   return {
     trackingId: record.trackingId,
@@ -112,8 +117,21 @@ export function projectionOf(record: IndexableRecord, previous?: IndexableRecord
     createdAtEpochMs: record.createdAtEpochMs,
     updatedAtEpochMs: record.updatedAtEpochMs,
     ...(justLinked ? { linkedAtEpochMs: record.updatedAtEpochMs } : {}),
-    ...(typeof record.decisionAtEpochMs === 'number' ? { decisionAtEpochMs: record.decisionAtEpochMs } : {}),
+    ...(decision && decision !== Decision.Pending && decisionAtEpochMs !== undefined ? { decisionAtEpochMs } : {}),
+    ...(respondByEpochMs !== undefined ? { respondByEpochMs } : {}),
   };
+}
+
+/** The fields of a record's `microsoft` answer the index reads (anything else: none). */
+export function microsoftAnswerOf(value: unknown): { decision?: unknown; decidedAt?: unknown; respondBy?: unknown } {
+  return typeof value === 'object' && value !== null ? value : {};
+}
+
+/** Milliseconds of an ISO 8601 text; undefined for anything else. */
+function epochMsOf(value: unknown): number | undefined {
+  if (typeof value !== 'string') return undefined;
+  const epochMs = Date.parse(value);
+  return Number.isFinite(epochMs) ? epochMs : undefined;
 }
 
 /** Direction of a record: `inbound` only when the record says so. */
@@ -144,6 +162,7 @@ export function entryFromEntity(entity: Record<string, unknown>): IndexEntry | u
   const number = (value: unknown): number | undefined => (typeof value === 'number' ? value : undefined);
   const linkedAtEpochMs = number(entity.linkedAtEpochMs);
   const decisionAtEpochMs = number(entity.decisionAtEpochMs);
+  const respondByEpochMs = number(entity.respondByEpochMs);
   const externalReferenceId = typeof entity.externalReferenceId === 'string' ? entity.externalReferenceId : undefined;
   return {
     partitionKey,
@@ -160,5 +179,6 @@ export function entryFromEntity(entity: Record<string, unknown>): IndexEntry | u
     updatedAtEpochMs: number(entity.updatedAtEpochMs) ?? 0,
     ...(linkedAtEpochMs !== undefined ? { linkedAtEpochMs } : {}),
     ...(decisionAtEpochMs !== undefined ? { decisionAtEpochMs } : {}),
+    ...(respondByEpochMs !== undefined ? { respondByEpochMs } : {}),
   };
 }

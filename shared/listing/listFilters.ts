@@ -6,7 +6,14 @@
 import { odata } from '@azure/data-tables';
 import { KeySource } from '../tracking/trackingRecord';
 import { isFinalState } from '../tracking/states';
-import { decisionOf, directionOf, externalReferenceIdOf, type IndexableRecord, type IndexEntry } from './indexEntry';
+import {
+  decisionOf,
+  directionOf,
+  externalReferenceIdOf,
+  microsoftAnswerOf,
+  type IndexableRecord,
+  type IndexEntry,
+} from './indexEntry';
 import type { ListFilters } from './listQuery';
 
 /** The OData condition on index properties for `filters` (undefined: none). */
@@ -34,7 +41,7 @@ export function recordMatches(record: IndexableRecord, filters: ListFilters, ent
   if (filters.final !== undefined && isFinalState(record.state) !== filters.final) return false;
   if (filters.dealType && record.dealType !== filters.dealType) return false;
   if (filters.direction && directionOf(record.direction) !== filters.direction) return false;
-  if (filters.decision && decisionOf(record.decision) !== filters.decision) return false;
+  if (filters.decision && decisionOf(microsoftAnswerOf(record.microsoft).decision) !== filters.decision) return false;
   if (filters.updatedSinceEpochMs !== undefined && record.updatedAtEpochMs < filters.updatedSinceEpochMs) return false;
   if (filters.externalReferenceId !== undefined) {
     const id = externalReferenceIdOf(record.request) ?? entry?.externalReferenceId;

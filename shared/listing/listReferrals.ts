@@ -127,11 +127,10 @@ export class ReferralLister {
 }
 
 function itemOf(record: TrackingRecord, selfUrlOf: (trackingId: string) => string): ListItem {
-  const extra = record as TrackingRecord & { direction?: unknown; decision?: unknown };
-  const decision = decisionOf(extra.decision);
+  const decision = decisionOf(record.microsoft?.decision);
   return {
     ...toTrackingView(record, selfUrlOf(record.trackingId)),
-    direction: directionOf(extra.direction),
+    direction: directionOf(record.direction),
     ...(decision ? { decision } : {}),
   };
 }

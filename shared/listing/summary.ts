@@ -74,8 +74,9 @@ export async function summarise(options: SummaryOptions): Promise<ConsoleSummary
       else if (entry.decision === Decision.Declined) answers.declined++;
       else if (entry.decision === Decision.Expired) answers.expired++;
       else answers.waiting++;
-      if (entry.decision && entry.decision !== Decision.Pending && entry.decisionAtEpochMs && entry.linkedAtEpochMs) {
-        const hours = Math.max(0, (entry.decisionAtEpochMs - entry.linkedAtEpochMs) / 3_600_000);
+      const askedAtEpochMs = askedAtOf(entry);
+      if (entry.decision && entry.decision !== Decision.Pending && entry.decisionAtEpochMs && askedAtEpochMs) {
+        const hours = Math.max(0, (entry.decisionAtEpochMs - askedAtEpochMs) / 3_600_000);
         responseHours.push(hours);
         histogram[Math.min(MICROSOFT_DECISION_WINDOW_DAYS, Math.floor(hours / 24))].count++;
       }
@@ -94,6 +95,15 @@ export async function summarise(options: SummaryOptions): Promise<ConsoleSummary
     generatedAt: new Date(nowMs).toISOString(),
     cost: { partitions: dayList.length, entries: entriesRead },
   };
+}
+
+/**
+ * When Microsoft was asked: the Microsoft referral's creation (its deadline less the 14 days) when the
+ * record holds the deadline, else the moment the record became Linked.
+ */
+function askedAtOf(entry: IndexEntry): number | undefined {
+  if (entry.respondByEpochMs !== undefined) return entry.respondByEpochMs - MICROSOFT_DECISION_WINDOW_DAYS * 86_400_000;
+  return entry.linkedAtEpochMs;
 }
 
 /** The chart's outcome of an entry. */

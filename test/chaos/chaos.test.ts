@@ -1,8 +1,9 @@
 /**
  * A short seeded chaos run (bench/chaos.ts) as part of `npm test`: 40 mixed referrals through HTTP
  * and the intake queue while the stand-ins inject 429 storms, 5xx, latency spikes, commit-then-drop on
- * creates, Key Vault and token endpoint 429/503, and the local host is killed and restarted twice.
- * Asserts the invariants only (never timings). Needs `npm run build` (the host runs dist/).
+ * creates, Key Vault and token endpoint 429/503, and the local host is killed and restarted twice; then
+ * PATCH changes of final deals (each sent twice with one Idempotency-Key) through the faults and one more
+ * kill. Asserts the invariants only (never timings). Needs `npm run build` (the host runs dist/).
  */
 import { runChaos, type ChaosFigures } from '../../bench/chaos';
 
@@ -10,7 +11,7 @@ let figures: ChaosFigures;
 
 beforeAll(async () => {
   figures = await runChaos({ referrals: 40, seed: 42, kills: 2, settleTimeoutMs: 150_000 });
-}, 330_000); // submission + up to 90 s more of faults (bench/chaos.ts) + 150 s to settle
+}, 400_000); // submission + up to 90 s more of faults (bench/chaos.ts) + 150 s to settle + 60 s for the updates
 
 describe('chaos: 40 referrals, two host kills, faults in every dependency', () => {
   it('injects faults into Partner Center and the token path and kills the host twice', () => {
@@ -43,5 +44,13 @@ describe('chaos: 40 referrals, two host kills, faults in every dependency', () =
     expect(figures.linked).toBe(figures.expectedLinked);
     expect(figures.completed).toBe(figures.expectedCompleted);
     expect(figures.rejected).toBe(0);
+  });
+
+  it('applies every PATCH change exactly once: no change lost, none applied twice', () => {
+    expect(figures.updatesSent).toBeGreaterThan(0);
+    expect(figures.updateSendsDuringFaults).toBeGreaterThan(0);
+    expect(figures.lostChanges).toBe(0);
+    expect(figures.doubleApplied).toBe(0);
+    expect(figures.updatesApplied).toBe(figures.updatesSent);
   });
 });

@@ -2,9 +2,12 @@
  * The operations console in headless Chromium against the whole sandbox: deals of every kind, the list
  * and its filters and pages, a deal's page, the charts' data, the queue cards with a poison message and
  * its replay, the re-consent banner (the Entra stand-in refuses the refresh token), keyboard use, and no
- * JavaScript error. Screenshots for docs/console.md go to docs/figures/console-*.png.
+ * JavaScript error. A second co-sell deal is accepted by Microsoft through the simulator: its page shows
+ * the answer, the MSX id, Partner Center's status and the history, the list its answer, the chart counts it.
+ * Screenshots for docs/console.md go to docs/figures/console-*.png.
  */
 import path from 'node:path';
+import nodeFetch from 'node-fetch';
 import { QueueServiceClient } from '@azure/storage-queue';
 import type { Page } from 'puppeteer-core';
 import type { RunningSandbox } from '../../../sandbox/sandbox';
@@ -20,18 +23,30 @@ const FUNCTION_KEY = 'console-e2e-key';
 
 let sandbox: RunningSandbox;
 let chromium: TestBrowser;
-const ids: Record<'private' | 'partnerLed' | 'coSell' | 'refused', string> = {
+const ids: Record<'private' | 'partnerLed' | 'coSell' | 'accepted' | 'refused', string> = {
   private: '',
   partnerLed: '',
   coSell: '',
+  accepted: '',
   refused: '',
 };
+const MSX_ID = '7-TEST';
 const queues = () => QueueServiceClient.fromConnectionString(sandbox.azurite.connectionString);
 const consoleUrl = (hash = '') => `${sandbox.endpoints.functions}/console?code=${FUNCTION_KEY}${hash}`;
 
 async function open(page: Page, hash = ''): Promise<void> {
+  // A load, never a same-document hash change: the list of the previous hash would still be on the page.
+  await page.goto('about:blank');
   await page.goto(consoleUrl(hash), { waitUntil: 'networkidle0' });
   await page.waitForSelector('[data-testid="deals"][aria-busy="false"], [data-testid="deal"]');
+}
+
+/** Waits until the list shows the page of filters that include `text` (its `data-loaded-for`). */
+async function listLoadedFor(page: Page, text: string): Promise<void> {
+  const table = 'document.querySelector(\'[data-testid="deals"]\')';
+  await page.waitForFunction(
+    `${table}.getAttribute('aria-busy') === 'false' && (${table}.getAttribute('data-loaded-for') || '').includes(${JSON.stringify(text)})`,
+  );
 }
 
 const rowIds = (page: Page): Promise<string[]> =>
@@ -52,6 +67,26 @@ beforeAll(async () => {
   ids.private = await create('private-deal.json', 'console-private');
   ids.partnerLed = await create('partner-led-deal.json', 'console-partner-led');
   ids.coSell = await create('cosell-deal.json', 'console-cosell');
+  ids.accepted = await create('cosell-deal.json', 'console-accepted');
+  // Microsoft accepts the second co-sell deal; the app learns it from a signed event or the 15 s reconcile.
+  const accepted = (await call(sandbox, 'GET', `/referrals/${ids.accepted}`)).body;
+  const decision = await nodeFetch(
+    `${sandbox.partnerCenter.url}/_sandbox/referrals/${accepted.partnerReferral.id}/microsoft-decision`,
+    {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ decision: 'Accepted', msxId: MSX_ID }),
+    },
+  );
+  expect(decision.status).toBe(200);
+  await eventually(
+    async () => {
+      const view = (await call(sandbox, 'GET', `/referrals/${ids.accepted}`)).body;
+      return view.microsoft?.decision === 'Accepted' ? view : undefined;
+    },
+    60_000,
+    500,
+  );
   const invalid = '{"name": "console refused deal", "dealType": "CoSel"}';
   const intake = queues().getQueueClient('referral-intake');
   await intake.createIfNotExists();
@@ -119,7 +154,7 @@ describe('the console', () => {
     await page.select('select[name="state"]', 'Rejected');
     await page.click('[data-testid="filters"] button[type="submit"]');
     await page.waitForFunction('location.hash.includes("state=Rejected")');
-    await page.waitForSelector('[data-testid="deals"][aria-busy="false"]');
+    await listLoadedFor(page, '"state":"Rejected"');
     const rejected = await page.$$eval('[data-testid="deals"] tbody tr', (rows) =>
       rows.map((r) => r.getAttribute('data-state')),
     );
@@ -127,7 +162,14 @@ describe('the console', () => {
     expect(new Set(rejected)).toEqual(new Set(['Rejected']));
     expect(await rowIds(page)).toContain(ids.refused);
     await open(page, '#/?dealType=CoSell');
-    expect(await rowIds(page)).toEqual([ids.coSell]);
+    expect(await rowIds(page)).toEqual([ids.accepted, ids.coSell]);
+    await open(page, '#/?decision=Accepted');
+    expect(await rowIds(page)).toEqual([ids.accepted]);
+    expect(await page.$eval('[data-testid="deals"] tbody tr [data-testid="decision"]', (e) => e.textContent)).toBe(
+      `Accepted ${MSX_ID}`,
+    );
+    await open(page, '#/?direction=inbound');
+    expect(await rowIds(page)).toEqual([]);
   });
 
   it("charts the day's referrals by outcome and Microsoft's answers", async () => {
@@ -137,11 +179,15 @@ describe('the console', () => {
       (await page.$eval('[data-chart="per-day"]', (e) => e.getAttribute('data-chart-data'))) ?? 'null',
     );
     const today = perDay[perDay.length - 1];
-    expect(today.outcomes).toMatchObject({ completed: 2, linked: 1, rejected: 1 });
+    expect(today.outcomes).toMatchObject({ completed: 2, linked: 2, rejected: 1 });
     const answers = JSON.parse(
       (await page.$eval('[data-chart="answers"]', (e) => e.getAttribute('data-chart-data'))) ?? 'null',
     );
-    expect(answers).toEqual({ accepted: 0, declined: 0, expired: 0, waiting: 1 });
+    expect(answers).toEqual({ accepted: 1, declined: 0, expired: 0, waiting: 1 });
+    const responseTimes = JSON.parse(
+      (await page.$eval('[data-chart="response-time"]', (e) => e.getAttribute('data-chart-data'))) ?? 'null',
+    );
+    expect(responseTimes.count).toBe(1);
     expect(await page.$$eval('[data-chart] canvas', (c) => c.length)).toBeGreaterThanOrEqual(2);
     await page.screenshot({ path: path.join(FIGURES, 'console-pipeline.png') });
   });
@@ -166,8 +212,30 @@ describe('the console', () => {
       `https://partner.microsoft.com/dashboard/referrals/v2/${view.microsoftReferral.id}`,
     ]);
     expect(await page.$eval('[data-testid="days-left"]', (e) => e.textContent)).toBe('14 of 14 days left');
+    // Counted to Microsoft's deadline once the app has read the Microsoft referral, else from the link.
+    const basis = (await call(sandbox, 'GET', `/referrals/${ids.coSell}`)).body.microsoft?.respondBy
+      ? 'respondBy'
+      : 'inferred';
+    expect(await page.$eval('[data-testid="days-left"]', (e) => e.getAttribute('data-basis'))).toBe(basis);
+    expect(await page.$eval('[data-testid="direction"]', (e) => e.textContent)).toBe('outbound');
     expect(await page.evaluate('document.activeElement.tagName')).toBe('H2');
-    await page.screenshot({ path: path.join(FIGURES, 'console-deal.png') });
+  });
+
+  it("shows Microsoft's answer with the MSX id, Partner Center's status and the deal's history", async () => {
+    await open(page, `#/deal/${ids.accepted}`);
+    const view = (await call(sandbox, 'GET', `/referrals/${ids.accepted}`)).body;
+    expect(await page.$eval('[data-testid="decision"]', (e) => e.getAttribute('data-decision'))).toBe('Accepted');
+    expect(await page.$('[data-testid="days-left"]')).toBeNull();
+    expect(await page.$eval('[data-testid="msx-id"]', (e) => e.textContent)).toBe(MSX_ID);
+    expect(await page.$eval('[data-testid="partner-status"]', (e) => e.textContent)).toContain(
+      view.partnerReferral.status,
+    );
+    const history = await page.$$eval('[data-testid="history"] li', (items) =>
+      items.map((item) => ({ kind: item.getAttribute('data-kind'), source: item.getAttribute('data-source') })),
+    );
+    expect(history).toEqual(view.history.map((entry: any) => ({ kind: entry.kind, source: entry.source })));
+    expect(history).toContainEqual({ kind: 'microsoft', source: expect.stringMatching(/^(event|reconcile)$/) });
+    await page.screenshot({ path: path.join(FIGURES, 'console-deal.png'), fullPage: true });
   });
 
   it("shows why a deal was refused with the contract's fixes", async () => {

@@ -198,4 +198,37 @@ describe('ReferralLister (Azurite)', () => {
     expect(summary.answers).toEqual({ accepted: 0, declined: 0, expired: 0, waiting: 1 });
     expect(summary.cost).toEqual({ partitions: 3, entries: 2 });
   });
+
+  it("indexes Microsoft's answer when it reaches the record: the decision filter, the answers and the response time", async () => {
+    const { index, records, lister } = setup();
+    const self = (id: string) => `https://app.example/api/referrals/${id}`;
+    const created = await records.create(newRecord({ dealType: 'CoSell' }));
+    if (!created.created) throw new Error('expected a new record');
+    nowMs += 10;
+    const linking = await records.update(created.record, { state: 'CreatingMicrosoft', partnerReferralId: 'p2' });
+    const linked = await records.update(linking, { state: 'Linked', microsoftReferralId: 'm2' });
+    const askedAtMs = nowMs;
+    const respondBy = new Date(askedAtMs + 14 * DAY_MS).toISOString();
+    const waiting = await records.update(linked, { microsoft: { decision: 'Pending', respondBy } });
+    expect((await lister.list(query('decision=Accepted'), self)).items).toEqual([]);
+    expect((await lister.list(query('decision=Pending'), self)).items.map((i) => i.trackingId)).toEqual([
+      created.record.trackingId,
+    ]);
+    await records.update(waiting, {
+      microsoft: {
+        decision: 'Accepted',
+        msxId: '7-TEST',
+        respondBy,
+        decidedAt: new Date(askedAtMs + 30 * 3_600_000).toISOString(),
+      },
+    });
+    const accepted = await lister.list(query('decision=Accepted'), self);
+    expect(accepted.items.map((i) => [i.trackingId, i.decision, i.microsoft?.msxId])).toEqual([
+      [created.record.trackingId, 'Accepted', '7-TEST'],
+    ]);
+    const summary = await summarise({ index, days: 1, nowMs: () => nowMs });
+    expect(summary.answers).toEqual({ accepted: 1, declined: 0, expired: 0, waiting: 0 });
+    expect(summary.responseTimes).toMatchObject({ count: 1, medianHours: 30 });
+    expect(summary.responseTimes.histogram[1].count).toBe(1);
+  });
 });

@@ -45,6 +45,26 @@ describe('index entries', () => {
     expect(projection.decision).toBeUndefined();
     expect(projectionOf(linked, linked).linkedAtEpochMs).toBeUndefined();
   });
+
+  it("project Microsoft's answer from the record's `microsoft`: decision, when it was made, the deadline", () => {
+    const answered = {
+      ...record,
+      state: 'Linked' as const,
+      direction: 'inbound',
+      microsoft: { decision: 'Accepted', decidedAt: '2025-11-27T10:00:00Z', respondBy: '2025-12-10T08:00:00Z' },
+    };
+    expect(projectionOf(answered)).toMatchObject({
+      direction: 'inbound',
+      decision: 'Accepted',
+      decisionAtEpochMs: Date.parse('2025-11-27T10:00:00Z'),
+      respondByEpochMs: Date.parse('2025-12-10T08:00:00Z'),
+    });
+    const waiting = projectionOf({ ...answered, microsoft: { decision: 'Pending', respondBy: 'not a time' } });
+    expect(waiting.decision).toBe('Pending');
+    expect(waiting.decisionAtEpochMs).toBeUndefined();
+    expect(waiting.respondByEpochMs).toBeUndefined();
+    expect(projectionOf({ ...answered, microsoft: { decision: 'Maybe' } }).decision).toBeUndefined();
+  });
 });
 
 describe('list filters', () => {
@@ -66,7 +86,7 @@ describe('list filters', () => {
     expect(recordMatches(record, { externalReferenceId: "crm-o'brien" })).toBe(true);
     expect(
       recordMatches(
-        { ...record, decision: 'Accepted', direction: 'inbound' },
+        { ...record, microsoft: { decision: 'Accepted' }, direction: 'inbound' },
         { decision: 'Accepted', direction: 'inbound' },
       ),
     ).toBe(true);
