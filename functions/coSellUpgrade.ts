@@ -1,8 +1,12 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { getAppServices } from '../shared/app/composition';
 import { problem } from '../shared/referral/problem';
-import { partnerCenterRejectedProblem, toTrackingView } from '../shared/workflow/trackingView';
 import { baseUrlOf, guard, jsonResponse, problemResponse, readJsonBody } from './edge/http';
+import { lazyModule } from '../shared/platform/lazy';
+import type * as TrackingViewModule from '../shared/workflow/trackingView';
+
+/** Loaded on the first call, not at cold start (bench:coldstart). */
+const trackingView = lazyModule<typeof TrackingViewModule>(require, '../shared/workflow/trackingView');
 
 /** Seconds a poller should wait before asking again. */
 const RETRY_AFTER_SECONDS = '5';
@@ -29,6 +33,7 @@ export async function coSellUpgrade(request: HttpRequest, context: InvocationCon
     if (outcome.kind === 'invalid' || outcome.kind === 'notFound' || outcome.kind === 'refused')
       return problemResponse(outcome.problem);
     const location = `${baseUrlOf(request, services.settings.PUBLIC_BASE_URL)}/api/referrals/${trackingId}`;
+    const { partnerCenterRejectedProblem, toTrackingView } = trackingView();
     const view = toTrackingView(outcome.record, location);
     if (outcome.kind === 'rejected') return problemResponse(partnerCenterRejectedProblem(view), { Location: location });
     if (!view.final) return jsonResponse(202, view, { Location: location, 'Retry-After': RETRY_AFTER_SECONDS });
