@@ -139,7 +139,6 @@ describe('deliveries', () => {
   it('refuses a forged delivery (401) and lands nothing', async () => {
     const referralId = await createdReferralId('events-forged');
     await sandbox.partnerCenter.eventsSettled();
-    const queuedBefore = (await syncMessagesFor(referralId)).length;
     sandbox.partnerCenter.setFaults({ events: { forge: true } });
     try {
       await editInPartnerCenter(referralId, 'forged');
@@ -156,7 +155,8 @@ describe('deliveries', () => {
     expect(sandbox.host!.output().filter((line) => line.includes(`referral-updated referral ${referralId}`))).toEqual(
       [],
     );
-    expect((await syncMessagesFor(referralId)).length).toBe(queuedBefore);
+    // The referral-sync consumer takes the create's own messages meanwhile: count the forged change's kind.
+    expect((await syncMessagesFor(referralId)).filter((m) => m.eventName === 'referral-updated')).toEqual([]);
   });
 });
 
