@@ -11,18 +11,20 @@
  *    the deals, one at a time per deal: the first change of a CoSell deal is Microsoft's decision
  *    (`POST /_sandbox/referrals/{microsoftReferralId}/microsoft-decision`, related-referral-updated), the
  *    others a person's edit in the Partner Center UI (`POST /_sandbox/referrals/{id}/edit` of
- *    `/details/notes`, referral-updated). Each change's time is taken just before the call.
+ *    `/details/dealValue`, referral-updated). Each change's time is taken just before the call.
  * 4. Meanwhile reads `referral-events` (@azure/storage-queue, receive + delete), expecting CloudEvents
  *    1.0: `specversion`, `id` (stable per change), `type`, `subject` = trackingId, `time`, `data` = the
  *    tracking view.
  *
- * Matching (the publisher is written elsewhere; what its `data` holds is an assumption [I]): a CloudEvent
- * covers every change of its `subject` whose simulator `updatedDateTime` is at or before the newest
- * `updatedDateTime` found anywhere in its `data` (a later snapshot supersedes earlier changes: the sync
- * step applies the newest state, so intermediate changes may rightly get no CloudEvent of their own);
- * when `data` holds no `updatedDateTime`, it covers the oldest uncovered change of its subject. Lag =
- * arrival of the first covering CloudEvent − change time. `lost` = changes never covered within
- * `--wait-seconds` after the last change; `duplicates` = CloudEvents whose `id` was already seen.
+ * Matching (the publisher's shape, shared/sync/cloudEvents.ts): `data` is the tracking view. A
+ * `referral.microsoft.*` CloudEvent covers the deal's Microsoft decision (`data.microsoft.decidedAt` is the
+ * Microsoft referral's `updatedDateTime`); any other type covers every edit of its `subject` whose
+ * simulator `updatedDateTime` is at or before `data.partnerReferral.updatedDateTime` (a later snapshot
+ * supersedes earlier changes: the sync step applies the newest state, so intermediate changes may rightly
+ * get no CloudEvent of their own). Edits change `/details/dealValue` (a `referral.deal.changed`: notes are
+ * not a change the bridge publishes). Lag = arrival of the first covering CloudEvent − change time.
+ * `lost` = changes never covered within `--wait-seconds` after the last change; `duplicates` =
+ * CloudEvents whose `id` was already seen.
  *
  * Also printed: the edge stage, change → the app's 200 to the signed delivery (the event is then on
  * `referral-sync`), from the simulator's delivery log. Figures go out as one JSON line; when no
@@ -56,8 +58,9 @@ interface ReceivedCloudEvent {
   arrivedAtMs: number;
   id: string;
   subject: string;
-  /** Newest `updatedDateTime` anywhere in `data`, in ms (NaN when none). */
-  newestUpdatedAtMs: number;
+  type: string;
+  /** The version of the snapshot it carries, in ms (NaN when none): see {@link cloudEventVersionMs}. */
+  versionMs: number;
 }
 
 /** A created deal and the referral ids its changes touch. */
@@ -87,22 +90,29 @@ export function parseEventFaults(text: string): Record<string, number | boolean>
   return faults;
 }
 
-/** The newest `updatedDateTime` value anywhere in `value` (ms), NaN when there is none. */
-export function newestUpdatedDateTime(value: unknown, depth = 0): number {
-  if (depth > 12 || !value || typeof value !== 'object') return Number.NaN;
-  let newest = Number.NaN;
-  for (const [key, inner] of Object.entries(value as Record<string, unknown>)) {
-    const candidate =
-      key === 'updatedDateTime' && typeof inner === 'string'
-        ? Date.parse(inner)
-        : newestUpdatedDateTime(inner, depth + 1);
-    if (Number.isFinite(candidate) && !(candidate <= newest)) newest = candidate;
-  }
-  return newest;
+/** The kind of change a CloudEvent of `type` covers. */
+export function changeKindOf(type: string): Change['kind'] {
+  return type.startsWith('referral.microsoft.') ? 'microsoft-decision' : 'edit';
+}
+
+/**
+ * The version a CloudEvent's `data` (the tracking view) carries, in ms: `microsoft.decidedAt` for
+ * Microsoft's decisions, else `partnerReferral.updatedDateTime`; NaN when absent.
+ */
+export function cloudEventVersionMs(type: string, data: unknown): number {
+  const view = (data && typeof data === 'object' ? data : {}) as {
+    microsoft?: { decidedAt?: unknown };
+    partnerReferral?: { updatedDateTime?: unknown };
+  };
+  const version =
+    changeKindOf(type) === 'microsoft-decision' ? view.microsoft?.decidedAt : view.partnerReferral?.updatedDateTime;
+  return typeof version === 'string' ? Date.parse(version) : Number.NaN;
 }
 
 /** A queue message's text as a CloudEvent 1.0 (plain JSON or base64 JSON), or undefined. */
-export function parseCloudEvent(text: string): { id: string; subject: string; data: unknown } | undefined {
+export function parseCloudEvent(
+  text: string,
+): { id: string; subject: string; type: string; data: unknown } | undefined {
   const attempt = (raw: string): Record<string, unknown> | undefined => {
     try {
       const parsed = JSON.parse(raw) as unknown;
@@ -112,18 +122,25 @@ export function parseCloudEvent(text: string): { id: string; subject: string; da
     }
   };
   const event = attempt(text) ?? attempt(Buffer.from(text, 'base64').toString('utf8'));
-  if (!event || event.specversion !== '1.0' || typeof event.id !== 'string' || typeof event.subject !== 'string')
+  if (
+    !event ||
+    event.specversion !== '1.0' ||
+    typeof event.id !== 'string' ||
+    typeof event.subject !== 'string' ||
+    typeof event.type !== 'string'
+  )
     return undefined;
-  return { id: event.id, subject: event.subject, data: event.data };
+  return { id: event.id, subject: event.subject, type: event.type, data: event.data };
 }
 
 /** Covers the changes of `event`'s subject (see the file comment); answers how many it covered. */
 export function cover(event: ReceivedCloudEvent, changesBySubject: Map<string, Change[]>): number {
-  const changes = changesBySubject.get(event.subject) ?? [];
+  const kind = changeKindOf(event.type);
+  const changes = (changesBySubject.get(event.subject) ?? []).filter((c) => c.kind === kind);
   let covered = 0;
-  if (Number.isFinite(event.newestUpdatedAtMs)) {
+  if (Number.isFinite(event.versionMs)) {
     for (const change of changes)
-      if (change.coveredAtMs === undefined && change.updatedAtMs <= event.newestUpdatedAtMs) {
+      if (change.coveredAtMs === undefined && change.updatedAtMs <= event.versionMs) {
         change.coveredAtMs = event.arrivedAtMs;
         covered++;
       }
@@ -167,7 +184,8 @@ async function main(): Promise<void> {
             arrivedAtMs,
             id: event.id,
             subject: event.subject,
-            newestUpdatedAtMs: newestUpdatedDateTime(event.data),
+            type: event.type,
+            versionMs: cloudEventVersionMs(event.type, event.data),
           });
         else malformed++;
         await queue.deleteMessage(item.messageId, item.popReceipt).catch(() => undefined);
@@ -238,7 +256,7 @@ async function main(): Promise<void> {
               body: { decision: 'Accepted' },
             })
           : await http.request(`${pcUrl}/_sandbox/referrals/${referralId}/edit`, {
-              body: [{ op: 'add', path: '/details/notes', value: `bench change ${index}` }],
+              body: [{ op: 'add', path: '/details/dealValue', value: 10_000 + index }],
             });
         changes.push({
           index,

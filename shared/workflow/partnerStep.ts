@@ -1,3 +1,4 @@
+import { partnerSnapshotOf } from '../sync/applySnapshot';
 import { TrackingState } from '../tracking/states';
 import type { TrackingRecord } from '../tracking/trackingRecord';
 import { StepPreconditionError } from './errors';
@@ -7,7 +8,7 @@ import { StepName, stepRequestId } from './stepTable';
 
 /**
  * The partner step: creates the partner referral (MS-RequestId from trackingId + `partner`) and records
- * its ids with the next state in one conditional write: `Completed` (request purged), or for co-sell the
+ * its ids and Partner Center's snapshot of it with the next state in one conditional write: `Completed` (request purged), or for co-sell the
  * Microsoft step's waiting state (`LinkQueued`) or, linked inline, its running state under a renewed lease.
  */
 export const createPartnerReferral: StepFunction = async (claimed, context) => {
@@ -26,6 +27,9 @@ export const createPartnerReferral: StepFunction = async (claimed, context) => {
     engagementId: created.engagementId,
     partnerOrganizationId: created.organizationId,
     partnerOrganizationName: created.organizationName,
+    // The baseline of the apply path: a later change (an event, or reconciliation when every event was
+    // lost) is then compared with what was created, so a status moved in the UI is a status change.
+    partnerCenter: partnerSnapshotOf(created),
     lastError: undefined,
     ...(request.dealType === 'CoSell'
       ? context.handOn(claimed, StepName.Microsoft)

@@ -29,7 +29,18 @@ describe('HTTP submit', () => {
     const created = byName(body.name);
     expect(created).toHaveLength(1);
     expect(created[0].consent.consentToShareReferralWithMicrosoftSellers).toBe(false);
-    expect(response.body.partnerReferral).toEqual({ id: created[0].id, engagementId: created[0].engagementId });
+    // The partner step records Partner Center's answer: the view shows the referral as created.
+    expect(response.body.partnerReferral).toEqual({
+      id: created[0].id,
+      engagementId: created[0].engagementId,
+      status: 'New',
+      substatus: 'Pending',
+      updatedDateTime: created[0].updatedDateTime,
+      name: body.name,
+      dealValue: body.details.dealValue,
+      currency: body.details.currency,
+      closingDateTime: created[0].details.closingDateTime,
+    });
   });
 
   it('takes the documented Step 1 body as a CoSell deal and answers 201 Linked with two referrals in one engagement', async () => {

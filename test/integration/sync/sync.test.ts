@@ -263,6 +263,31 @@ describe('reconciliation', () => {
     expect(await world.cloudEvents()).toHaveLength(2);
   });
 
+  it('publishes a UI status change it only sees through reconciliation (every event lost, the create one too)', async () => {
+    partnerCenter.setFaults({ events: { drop: 1 } });
+    const record = await world.coSellDeal('sync-rec-edit');
+    const response = await fetch(`${partnerCenter.url}/_sandbox/referrals/${record.partnerReferralId}/edit`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify([
+        { op: 'replace', path: '/status', value: 'Active' },
+        { op: 'replace', path: '/substatus', value: 'Accepted' },
+        { op: 'add', path: '/details/dealValue', value: 123_456 },
+      ]),
+    });
+    expect(response.status).toBe(200);
+    expect(await world.newMessages()).toEqual([]);
+    await world.reconciler('a').run();
+    const types = (await world.cloudEvents()).map((e) => e.type).sort();
+    expect(types).toEqual(['referral.deal.changed', 'referral.status.changed']);
+    expect((await world.view(record.trackingId)).history?.find((h) => h.kind === 'status')).toMatchObject({
+      source: 'reconcile',
+      kind: 'status',
+      from: 'New/Pending',
+      to: 'Active/Accepted',
+    });
+  });
+
   it('lets one of two reconcilers at once advance the watermark', async () => {
     await world.coSellDeal('sync-rec-lease');
     const reports = await Promise.all([world.reconciler('a').run(), world.reconciler('b').run()]);
