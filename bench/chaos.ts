@@ -406,7 +406,9 @@ async function drive(
       // A header key and an envelope key are the same request; an unkeyed body is identified by its externalReferenceId.
       await sendVia(planned, planned.duplicateVia);
     }
-    if (planned.upgrade) upgrades.push(upgradeOnce(planned, Date.now() + 120_000));
+    // As long as the run may settle: under faults a deal may take minutes to be Completed, and a client keeps
+    // retrying its upgrade through 503s meanwhile (giving up earlier left upgrades unsent, not lost).
+    if (planned.upgrade) upgrades.push(upgradeOnce(planned, Date.now() + (options.settleTimeoutMs ?? 180_000)));
     const update = plannedUpdates.get(planned.index);
     if (update) updates.start(update, Date.now() + 180_000);
   });

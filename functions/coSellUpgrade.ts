@@ -1,7 +1,14 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { getAppServices } from '../shared/app/composition';
-import { problem } from '../shared/referral/problem';
-import { baseUrlOf, guard, jsonResponse, problemResponse, readJsonBody } from './edge/http';
+import {
+  baseUrlOf,
+  guard,
+  jsonResponse,
+  problemResponse,
+  readJsonBody,
+  trackingIdParam,
+  trackingRecordNotFound,
+} from './edge/http';
 import { lazyModule } from '../shared/platform/lazy';
 import type * as TrackingViewModule from '../shared/workflow/trackingView';
 
@@ -19,9 +26,8 @@ const RETRY_AFTER_SECONDS = '5';
  */
 export async function coSellUpgrade(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   return guard(context, async () => {
-    const trackingId = request.params.trackingId ?? '';
-    if (!/^r[0-9a-f]{31}$/.test(trackingId))
-      return problemResponse(problem(404, 'not-found', 'No such referral request', 'No tracking record has this id.'));
+    const trackingId = trackingIdParam(request);
+    if (!trackingId) return trackingRecordNotFound();
     const body = await readJsonBody(request);
     if (!body.ok) return body.response;
     const services = getAppServices();

@@ -1,7 +1,6 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { getAppServices } from '../shared/app/composition';
-import { problem } from '../shared/referral/problem';
-import { baseUrlOf, guard, jsonResponse, problemResponse } from './edge/http';
+import { baseUrlOf, guard, jsonResponse, trackingIdParam, trackingRecordNotFound } from './edge/http';
 import { lazyModule } from '../shared/platform/lazy';
 import type * as TrackingViewModule from '../shared/workflow/trackingView';
 
@@ -14,14 +13,11 @@ const trackingView = lazyModule<typeof TrackingViewModule>(require, '../shared/w
  */
 export async function getReferral(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   return guard(context, async () => {
-    const trackingId = request.params.trackingId ?? '';
-    const notFound = problemResponse(
-      problem(404, 'not-found', 'No such referral request', 'No tracking record has this id.'),
-    );
-    if (!/^r[0-9a-f]{31}$/.test(trackingId)) return notFound;
+    const trackingId = trackingIdParam(request);
+    if (!trackingId) return trackingRecordNotFound();
     const { workflow, settings } = getAppServices();
     const record = await workflow.get(trackingId);
-    if (!record) return notFound;
+    if (!record) return trackingRecordNotFound();
     const location = `${baseUrlOf(request, settings.PUBLIC_BASE_URL)}/api/referrals/${trackingId}`;
     const view = trackingView().toTrackingView(record, location);
     return view.final ? jsonResponse(200, view) : jsonResponse(202, view, { Location: location, 'Retry-After': '5' });

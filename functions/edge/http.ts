@@ -81,6 +81,17 @@ export async function readJsonBody(
 }
 
 /** The public base URL (PUBLIC_BASE_URL, else the request's own origin). */
+/** The `{trackingId}` route parameter when it has the shape of a tracking id (`r` + 31 hex digits). */
+export function trackingIdParam(request: HttpRequest): string | undefined {
+  const trackingId = request.params.trackingId ?? '';
+  return /^r[0-9a-f]{31}$/.test(trackingId) ? trackingId : undefined;
+}
+
+/** 404 problem+json for a tracking id no record has. */
+export function trackingRecordNotFound(): HttpResponseInit {
+  return problemResponse(problem(404, 'not-found', 'No such referral request', 'No tracking record has this id.'));
+}
+
 export function baseUrlOf(request: HttpRequest, configured?: string): string {
   if (configured) return configured.replace(/\/+$/, '');
   const url = new URL(request.url);
