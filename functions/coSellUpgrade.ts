@@ -6,17 +6,11 @@ import {
   jsonResponse,
   problemResponse,
   readJsonBody,
+  RETRY_AFTER_SECONDS,
   trackingIdParam,
   trackingRecordNotFound,
+  trackingView,
 } from './edge/http';
-import { lazyModule } from '../shared/platform/lazy';
-import type * as TrackingViewModule from '../shared/workflow/trackingView';
-
-/** Loaded on the first call, not at cold start (bench:coldstart). */
-const trackingView = lazyModule<typeof TrackingViewModule>(require, '../shared/workflow/trackingView');
-
-/** Seconds a poller should wait before asking again. */
-const RETRY_AFTER_SECONDS = '5';
 
 /**
  * POST /api/referrals/{trackingId}/co-sell: upgrade a Private or PartnerLed deal to co-sell (docs/contract.md,

@@ -1,11 +1,14 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { getAppServices } from '../shared/app/composition';
-import { baseUrlOf, guard, jsonResponse, trackingIdParam, trackingRecordNotFound } from './edge/http';
-import { lazyModule } from '../shared/platform/lazy';
-import type * as TrackingViewModule from '../shared/workflow/trackingView';
-
-/** Loaded on the first call, not at cold start (bench:coldstart). */
-const trackingView = lazyModule<typeof TrackingViewModule>(require, '../shared/workflow/trackingView');
+import {
+  baseUrlOf,
+  guard,
+  jsonResponse,
+  RETRY_AFTER_SECONDS,
+  trackingIdParam,
+  trackingRecordNotFound,
+  trackingView,
+} from './edge/http';
 
 /**
  * GET /api/referrals/{trackingId}: the tracking view. 202 + Retry-After while work continues (the
@@ -20,7 +23,9 @@ export async function getReferral(request: HttpRequest, context: InvocationConte
     if (!record) return trackingRecordNotFound();
     const location = `${baseUrlOf(request, settings.PUBLIC_BASE_URL)}/api/referrals/${trackingId}`;
     const view = trackingView().toTrackingView(record, location);
-    return view.final ? jsonResponse(200, view) : jsonResponse(202, view, { Location: location, 'Retry-After': '5' });
+    return view.final
+      ? jsonResponse(200, view)
+      : jsonResponse(202, view, { Location: location, 'Retry-After': RETRY_AFTER_SECONDS });
   });
 }
 

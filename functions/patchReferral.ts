@@ -6,17 +6,11 @@ import {
   jsonResponse,
   problemResponse,
   readJsonBody,
+  RETRY_AFTER_SECONDS,
   trackingIdParam,
   trackingRecordNotFound,
+  trackingView,
 } from './edge/http';
-import { lazyModule } from '../shared/platform/lazy';
-import type * as TrackingViewModule from '../shared/workflow/trackingView';
-
-/** Loaded on the first call, not at cold start (bench:coldstart). */
-const trackingView = lazyModule<typeof TrackingViewModule>(require, '../shared/workflow/trackingView');
-
-/** Seconds a poller should wait before asking again. */
-const RETRY_AFTER_SECONDS = '5';
 
 /**
  * PATCH /api/referrals/{trackingId}: change a referral with a JSON merge patch (docs/contract.md, "Changing
@@ -47,7 +41,6 @@ export async function patchReferral(request: HttpRequest, context: InvocationCon
     const location = `${baseUrlOf(request, settings.PUBLIC_BASE_URL)}/api/referrals/${trackingId}`;
     const replayHeader: Record<string, string> = outcome.replayed ? { 'Idempotent-Replayed': 'true' } : {};
     if (outcome.kind === 'answered' && outcome.problem) return problemResponse(outcome.problem, replayHeader);
-    // Loaded on the first call, not at cold start (bench:coldstart).
     const { toTrackingView } = trackingView();
     const view = toTrackingView(outcome.record, location);
     if (outcome.kind === 'pending')

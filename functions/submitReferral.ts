@@ -1,14 +1,14 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { getAppServices } from '../shared/app/composition';
-import { baseUrlOf, guard, jsonResponse, problemResponse, readJsonBody } from './edge/http';
-import { lazyModule } from '../shared/platform/lazy';
-import type * as TrackingViewModule from '../shared/workflow/trackingView';
-
-/** Loaded on the first call, not at cold start (bench:coldstart). */
-const trackingView = lazyModule<typeof TrackingViewModule>(require, '../shared/workflow/trackingView');
-
-/** Seconds a poller should wait before asking again. */
-const RETRY_AFTER_SECONDS = '5';
+import {
+  baseUrlOf,
+  guard,
+  jsonResponse,
+  problemResponse,
+  readJsonBody,
+  RETRY_AFTER_SECONDS,
+  trackingView,
+} from './edge/http';
 
 /**
  * POST /api/referrals: submit a referral. 201 when the partner referral exists and nothing else is to

@@ -5,6 +5,8 @@
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import { PROBLEM_CONTENT_TYPE, problem, type ProblemDetails } from '../../shared/referral/problem';
 import { ensureError } from '../../shared/platform/errors';
+import { lazyModule } from '../../shared/platform/lazy';
+import type * as TrackingViewModule from '../../shared/workflow/trackingView';
 
 /** Largest request body accepted. */
 export const MAX_BODY_BYTES = 256 * 1024;
@@ -80,7 +82,6 @@ export async function readJsonBody(
   }
 }
 
-/** The public base URL (PUBLIC_BASE_URL, else the request's own origin). */
 /** The `{trackingId}` route parameter when it has the shape of a tracking id (`r` + 31 hex digits). */
 export function trackingIdParam(request: HttpRequest): string | undefined {
   const trackingId = request.params.trackingId ?? '';
@@ -92,6 +93,18 @@ export function trackingRecordNotFound(): HttpResponseInit {
   return problemResponse(problem(404, 'not-found', 'No such referral request', 'No tracking record has this id.'));
 }
 
+/** Seconds a poller of a 202 should wait before asking again. */
+export const RETRY_AFTER_SECONDS = '5';
+
+/** The tracking view module, loaded on the first call that answers with a view, not at cold start. */
+export const trackingView = lazyModule<typeof TrackingViewModule>(require, '../../shared/workflow/trackingView');
+
+/** The absolute status URL of a record: `{base}/api/referrals/{trackingId}` (see {@link baseUrlOf}). */
+export function statusUrlOf(request: HttpRequest, configured: string | undefined, trackingId: string): string {
+  return `${baseUrlOf(request, configured)}/api/referrals/${trackingId}`;
+}
+
+/** The public base URL (PUBLIC_BASE_URL, else the request's own origin). */
 export function baseUrlOf(request: HttpRequest, configured?: string): string {
   if (configured) return configured.replace(/\/+$/, '');
   const url = new URL(request.url);
