@@ -19,7 +19,7 @@
  * A record under another worker's live step lease is not written (the step's own conditional write would
  * then fail): the apply is deferred (retryable {@link SyncDeferredError}).
  */
-import type { PartnerCenterReferral } from '../partner-center/partnerCenterClient';
+import type { PartnerCenterReferral } from '../partner-center/types';
 import type { Logger } from '../platform/logging';
 import { TrackingConflictError } from '../tracking/errors';
 import {

@@ -37,7 +37,7 @@ import { ChangeState, isFinalChange, type ChangeRecord } from './changeRecord';
 import type { ChangeStore } from './changeStore';
 import { ChangeConflictError } from './errors';
 import { captureBase, changedPointers, planChange } from './planChange';
-import type { ReferralPatchOperation } from '../partner-center/partnerCenterClient';
+import type { ReferralPatchOperation } from '../partner-center/types';
 
 /** Sends a resume message (`{ trackingId, changeId }`) to `referral-update`. */
 export interface ChangeQueue {

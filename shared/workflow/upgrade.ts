@@ -29,7 +29,7 @@
  * Beside this use case: the body (upgradeBody.ts), the outcomes and what the record alone decides
  * (upgradeDecision.ts), and the share (upgradeShare.ts).
  */
-import type { PartnerCenterReferral } from '../partner-center/partnerCenterClient';
+import type { PartnerCenterReferral } from '../partner-center/types';
 import { isRetryable } from '../platform/errors';
 import type { Logger } from '../platform/logging';
 import { DealType } from '../referral/constants';

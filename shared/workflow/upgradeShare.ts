@@ -4,12 +4,7 @@
  * not patched again), so it needs no step of its own (see upgrade.ts).
  */
 import { PartnerCenterError, PartnerCenterRejectedError } from '../partner-center/errors';
-import type {
-  CallOptions,
-  PartnerCenterReferral,
-  PatchOptions,
-  ReferralPatchOperation,
-} from '../partner-center/partnerCenterClient';
+import type { CallOptions, PartnerCenterReferral, PatchOptions, ReferralPatchOperation } from '../partner-center/types';
 import { BridgeError } from '../platform/errors';
 import type { Logger } from '../platform/logging';
 import { problem } from '../referral/problem';
