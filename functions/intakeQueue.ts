@@ -4,7 +4,7 @@ import { INTAKE_QUEUE_NAME, STORAGE_CONNECTION_SETTING } from '../shared/workflo
 import { runQueueStep } from './edge/queue';
 import { MAX_JSON_NESTING_DEPTH, tooDeeplyNested, valueNestsDeeperThan } from './edge/nesting';
 import { guardTriggerMetadataNesting } from './edge/triggerMetadataGuard';
-import { withTraceParent } from '../shared/platform/telemetry';
+import { withTraceParent } from '../shared/platform/tracing';
 import { lazyModule } from '../shared/platform/lazy';
 import type * as MessagesModule from '../shared/workflow/messages';
 

@@ -2,7 +2,7 @@ import { app, type InvocationContext } from '@azure/functions';
 import { getAppServices } from '../shared/app/composition';
 import { STORAGE_CONNECTION_SETTING, UPDATE_QUEUE_NAME } from '../shared/workflow/constants';
 import { runQueueStep } from './edge/queue';
-import { withTraceParent } from '../shared/platform/telemetry';
+import { withTraceParent } from '../shared/platform/tracing';
 import { lazyModule } from '../shared/platform/lazy';
 import type * as MessagesModule from '../shared/workflow/messages';
 import type * as UpdateMessageModule from '../shared/update/updateMessage';

@@ -31,13 +31,12 @@ import type { AccessTokenProvider, FetchLike } from '../shared/auth/types';
 import {
   REGISTERED_EVENT_NAMES,
   RegisterOutcome,
-  WebhookApiError,
-  redactWebhookUrl,
   registerEvents,
   runValidationCheck,
-  withFunctionKey,
   type ValidationCheckResult,
 } from '../shared/events/registration';
+import { WebhookApiError } from '../shared/events/webhookApiClient';
+import { redactWebhookUrl, withFunctionKey } from '../shared/events/webhookUrl';
 import { createWebhookRegistrationClient } from '../shared/events/registrationFromSettings';
 import { EventsStateStore } from '../shared/events/eventsHealth';
 import { agentForExtraCa, definedOnly, readLocalSettings } from './lib/localSettings';

@@ -5,7 +5,7 @@
 import type { InvocationContext } from '@azure/functions';
 import { ensureError, isRetryable } from '../../shared/platform/errors';
 import type { StepMessage } from '../../shared/workflow/messages';
-import { withTraceParent } from '../../shared/platform/telemetry';
+import { withTraceParent } from '../../shared/platform/tracing';
 import { lazyModule } from '../../shared/platform/lazy';
 import type * as MessagesModule from '../../shared/workflow/messages';
 import type * as MetricsModule from '../../shared/platform/metrics';

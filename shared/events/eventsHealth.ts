@@ -18,14 +18,9 @@ import type { TableClient } from '@azure/data-tables';
 import type { Logger } from '../platform/logging';
 import { ensureError } from '../platform/errors';
 import { recordEventDelivery, recordLastEventAge, recordRegistrationCheck } from '../platform/metrics';
-import {
-  REGISTERED_EVENT_NAMES,
-  RegistrationState,
-  compareRegistration,
-  functionKeyFingerprint,
-  redactWebhookUrl,
-  type WebhookRegistration,
-} from './registration';
+import { REGISTERED_EVENT_NAMES, RegistrationState, compareRegistration } from './registration';
+import type { WebhookRegistration } from './webhookApiClient';
+import { functionKeyFingerprint, redactWebhookUrl } from './webhookUrl';
 
 /** Partition of the events edge's own rows in the `referrals` table (tracking records use trackingId partitions). */
 export const EVENTS_STATE_PARTITION = '$events';

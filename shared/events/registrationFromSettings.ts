@@ -17,7 +17,7 @@ import type { Settings } from '../platform/config';
 import type { Logger } from '../platform/logging';
 import type { AccessTokenProvider, FetchLike } from '../auth/types';
 import { createTokenBrokerFromSettings } from '../auth/createTokenBrokerFromSettings';
-import { WebhookRegistrationClient } from './registration';
+import { WebhookRegistrationClient } from './webhookApiClient';
 
 /** Optional replacements of what {@link createWebhookTokenProvider} and the client build. */
 export interface WebhookClientDeps {

@@ -3,3 +3,4 @@ export * from './odata';
 export * from './requestId';
 export * from './concurrencyLimiter';
 export * from './partnerCenterClient';
+export * from './types';

@@ -1,3 +1,4 @@
+/** The Partner Center referrals client (below); what an answer means is partnerCenterAnswer.ts, the API's types types.ts. */
 import http from 'node:http';
 import https from 'node:https';
 import { randomUUID } from 'node:crypto';
@@ -5,66 +6,17 @@ import nodeFetch, { type RequestInit } from 'node-fetch';
 import type { Logger } from '../platform/logging';
 import { createLogger, silentSink } from '../platform/logging';
 import { partnerCenterOperation, recordPartnerCenterCall } from '../platform/metrics';
-import {
-  parseRetryAfterMs,
-  realSleep,
-  verdictOf,
-  withRetry,
-  type RetryDeps,
-  type RetryPolicy,
-} from '../platform/retry';
+import { realSleep, verdictOf, withRetry, type RetryDeps, type RetryPolicy } from '../platform/retry';
 import { AdaptiveConcurrencyLimiter, feedbackOfAnswer } from './adaptiveConcurrency';
-import {
-  PartnerCenterError,
-  PartnerCenterRejectedError,
-  PartnerCenterThrottledError,
-  PartnerCenterUnauthorizedError,
-  PartnerCenterUnavailableError,
-} from './errors';
-
-/** Anything that hands out Partner Center access tokens (the token broker in shared/auth). */
-export interface AccessTokenSource {
-  getAccessToken(options?: { forceRefresh?: boolean; rejectedToken?: string }): Promise<string>;
-}
-
-/** A referral as Partner Center returns it (only the fields the bridge reads are typed). */
-export interface PartnerCenterReferral {
-  id: string;
-  engagementId: string;
-  organizationId?: string;
-  organizationName?: string;
-  eTag?: string;
-  status?: string;
-  substatus?: string;
-  target?: Array<{ type?: string; id?: string }>;
-  [field: string]: unknown;
-}
-
-/** Per-call options. */
-export interface CallOptions {
-  /** MS-RequestId: the same value on every retry of one logical call. @default a new GUID per call */
-  requestId?: string;
-  /** Give up retrying when the next attempt could not finish by then (epoch ms). */
-  deadlineEpochMs?: number;
-  /** Extra log fields (trackingId). */
-  logFields?: Record<string, unknown>;
-}
-
-/** One JSON Patch (RFC 6902) operation; Partner Center documents `replace` and `add` only. */
-export interface ReferralPatchOperation {
-  op: 'replace' | 'add';
-  /** JSON pointer into the referral, e.g. `/details/dealValue`. */
-  path: string;
-  value: unknown;
-}
-
-/** Options of {@link PartnerCenterClient.patchReferral}. */
-export interface PatchOptions extends CallOptions {
-  /** `If-Match`: the eTag the operations were planned on; Partner Center answers 412 when it holds another. */
-  ifMatch?: string;
-  /** `Prefer: return=representation` (the referral as changed) instead of a 204. @default true */
-  returnRepresentation?: boolean;
-}
+import { PartnerCenterError, PartnerCenterUnavailableError } from './errors';
+import { interpretAnswer, type PartnerCenterAnswer } from './partnerCenterAnswer';
+import type {
+  AccessTokenSource,
+  CallOptions,
+  PartnerCenterReferral,
+  PatchOptions,
+  ReferralPatchOperation,
+} from './types';
 
 /** Options for {@link PartnerCenterClient}. */
 export interface PartnerCenterClientOptions {
@@ -103,14 +55,6 @@ export interface PartnerCenterClientStats {
 }
 
 const REFERRALS_PATH = '/v1.0/engagements/referrals';
-
-/** One answer, read whole inside the concurrency slot (what {@link PartnerCenterClient} interprets). */
-interface PartnerCenterAnswer {
-  status: number;
-  /** The `Retry-After` header, if any. */
-  retryAfter: string | null;
-  text: string;
-}
 
 /**
  * Typed Partner Center referrals client (node-fetch, keep-alive).
@@ -264,7 +208,9 @@ export class PartnerCenterClient {
           response = await this.#attempt(method, path, body, token, { requestId, correlationId, headers }, options);
         }
         const outcome =
-          response instanceof PartnerCenterError ? response : this.#interpret<T>(response, requestId, correlationId);
+          response instanceof PartnerCenterError
+            ? response
+            : interpretAnswer<T>(response, { requestId, correlationId, nowMs: this.#nowMs });
         const fields = { ...options.logFields, method, attempt, requestId, correlationId };
         if (!(outcome instanceof PartnerCenterError)) {
           this.#logger.debug('Partner Center call succeeded', fields);
@@ -353,56 +299,7 @@ export class PartnerCenterClient {
     }, feedbackOfAnswer);
   }
 
-  #interpret<T>(response: PartnerCenterAnswer, requestId: string, correlationId: string): T | PartnerCenterError {
-    const text = response.text;
-    if (response.status >= 200 && response.status < 300) {
-      if (!text) return undefined as T;
-      try {
-        return JSON.parse(text) as T;
-      } catch (error) {
-        return new PartnerCenterUnavailableError('Partner Center answered with a body that is not JSON', {
-          status: response.status,
-          code: 'invalidResponse',
-          requestId,
-          correlationId,
-          cause: error,
-        });
-      }
-    }
-    const detail = parseErrorBody(text);
-    const context = {
-      status: response.status,
-      code: detail.code ?? `http${response.status}`,
-      target: detail.target,
-      requestId,
-      correlationId,
-    };
-    const message = `Partner Center answered ${response.status}${detail.code ? ` ${detail.code}` : ''}: ${detail.message ?? 'no message'}`;
-    if (response.status === 429)
-      return new PartnerCenterThrottledError(message, parseRetryAfterMs(response.retryAfter, this.#nowMs()), context);
-    if (response.status === 401) return new PartnerCenterUnauthorizedError(message, context);
-    if (response.status === 408 || response.status >= 500) return new PartnerCenterUnavailableError(message, context);
-    return new PartnerCenterRejectedError(message, context);
-  }
-
   #count(key: string): void {
     this.#stats.byStatus[key] = (this.#stats.byStatus[key] ?? 0) + 1;
-  }
-}
-
-/** Parses `{ error: { code, message, target } }`, tolerating other shapes (e.g. the throttling body). */
-function parseErrorBody(text: string): { code?: string; message?: string; target?: string } {
-  try {
-    const parsed = JSON.parse(text) as {
-      error?: { code?: unknown; message?: unknown; target?: unknown };
-      message?: unknown;
-    };
-    const error = parsed.error;
-    const pick = (v: unknown) => (typeof v === 'string' ? v.slice(0, 1024) : undefined);
-    if (error && typeof error === 'object')
-      return { code: pick(error.code), message: pick(error.message), target: pick(error.target) };
-    return { message: pick(parsed.message) };
-  } catch {
-    return {};
   }
 }

@@ -8,7 +8,7 @@
  * no-op: one change, one event, one id a consumer can dedupe on after a crash-and-republish.
  */
 import { deterministicRequestId } from '../partner-center/requestId';
-import type { PartnerCenterReferral } from '../partner-center/partnerCenterClient';
+import type { PartnerCenterReferral } from '../partner-center/types';
 import {
   MicrosoftDecision,
   type CloudEventEnvelope,

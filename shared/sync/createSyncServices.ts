@@ -11,7 +11,8 @@ import { DEFAULT_DECISION_RULES } from './applySnapshot';
 import type { SyncPartnerCenter } from './ports';
 import { Reconciler } from './reconciler';
 import { ReferralSync } from './referralSync';
-import { SnapshotApplier, type CloudEventCallbacks, type CloudEventQueue } from './snapshotApplier';
+import type { CloudEventCallbacks, CloudEventQueue } from './outboxPublisher';
+import { SnapshotApplier } from './snapshotApplier';
 import { TableWatermarkRows, WatermarkLease } from './watermark';
 
 /** The sync use cases. */

@@ -6,7 +6,7 @@
  * the `referral.inbound.received` CloudEvent, held in the record's outbox until it is published.
  */
 import { createHash } from 'node:crypto';
-import type { PartnerCenterReferral } from '../partner-center/partnerCenterClient';
+import type { PartnerCenterReferral } from '../partner-center/types';
 import { resolveDealType } from '../referral/dealTypeRules';
 import { TrackingState } from '../tracking/states';
 import {

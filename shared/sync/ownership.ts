@@ -15,7 +15,7 @@
  * An unknown referral is taken for inbound only when no record is in (or parked in) the partner step with
  * a request that could have made it. `Incoming` referrals (sent to the partner) are never ours.
  */
-import type { PartnerCenterReferral } from '../partner-center/partnerCenterClient';
+import type { PartnerCenterReferral } from '../partner-center/types';
 import { TrackingState } from '../tracking/states';
 import type { TrackingRecord } from '../tracking/trackingRecord';
 import type { TrackingRecords } from '../tracking/trackingRecords';

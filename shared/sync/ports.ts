@@ -1,5 +1,5 @@
 /** What the sync use cases need of Partner Center (the PartnerCenterClient has it all). */
-import type { CallOptions, PartnerCenterReferral } from '../partner-center/partnerCenterClient';
+import type { CallOptions, PartnerCenterReferral } from '../partner-center/types';
 
 /** The Partner Center calls of the event consumer and the reconciliation. */
 export interface SyncPartnerCenter {

@@ -19,7 +19,7 @@
  * ```
  */
 import { randomUUID } from 'node:crypto';
-import type { PartnerCenterReferral } from '../partner-center/partnerCenterClient';
+import type { PartnerCenterReferral } from '../partner-center/types';
 import { isRetryable } from '../platform/errors';
 import type { Logger } from '../platform/logging';
 import { Direction, HistorySource } from '../tracking/trackingRecord';

@@ -18,7 +18,7 @@ import { EventName } from '../events/constants';
 import { parseReferralSyncMessage, type ReferralSyncMessage } from '../events/eventMessage';
 import { odataEquals } from '../partner-center/odata';
 import { PartnerCenterError } from '../partner-center/errors';
-import type { PartnerCenterReferral } from '../partner-center/partnerCenterClient';
+import type { PartnerCenterReferral } from '../partner-center/types';
 import type { Logger } from '../platform/logging';
 import { Direction, HistorySource, type TrackingRecord } from '../tracking/trackingRecord';
 import type { TrackingRecords } from '../tracking/trackingRecords';

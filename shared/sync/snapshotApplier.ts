@@ -9,7 +9,7 @@
  *        │ re-plan (bounded) ◄── update(changes + history + outbox += CloudEvents, etag E1)  (ONE conditional write)
  *                                 │ ok (etag E2)
  *                                 ▼
- *                  publish the new outbox entries: queue `referral-events`, then the callback URL
+ *                  publish the new outbox entries: queue `referral-events`, then the callback URL (outboxPublisher.ts)
  *                                 │
  *                                 ▼
  *                  update(outbox −= what was sent, etag E2; 412 → re-read, remove by id)
@@ -19,43 +19,20 @@
  * A record under another worker's live step lease is not written (the step's own conditional write would
  * then fail): the apply is deferred (retryable {@link SyncDeferredError}).
  */
-import type { PartnerCenterReferral } from '../partner-center/partnerCenterClient';
+import type { PartnerCenterReferral } from '../partner-center/types';
 import type { Logger } from '../platform/logging';
 import { TrackingConflictError } from '../tracking/errors';
-import {
-  HistorySource,
-  withHistory,
-  type CloudEventEnvelope,
-  type HistoryEntry,
-  type PendingCloudEvent,
-  type TrackingRecord,
-} from '../tracking/trackingRecord';
+import type { CloudEventEnvelope, HistorySource, TrackingRecord } from '../tracking/trackingRecord';
 import type { TrackingRecords } from '../tracking/trackingRecords';
-import type { CallbackDeliveryResult } from '../workflow/callbackNotifier';
 import type { StatusUrlFor } from '../workflow/callbacks';
 import { describe } from '../workflow/stepFailure';
 import { toTrackingView } from '../workflow/trackingView';
 import { DEFAULT_DECISION_RULES, planSnapshotApply, type DecisionRule } from './applySnapshot';
 import { cloudEvent, cloudEventId, eventData, eventsForPlan, outboxChanges, pendingEntries } from './cloudEvents';
-import {
-  CLOUDEVENT_CONTENT_TYPE,
-  CloudEventType,
-  DEFAULT_CLOUDEVENT_SOURCE,
-  MAX_APPLY_ATTEMPTS,
-  MAX_CALLBACK_FAILURES,
-} from './constants';
+import { CloudEventType, DEFAULT_CLOUDEVENT_SOURCE, MAX_APPLY_ATTEMPTS } from './constants';
 import { SyncDeferredError, SyncError } from './errors';
 import { leadOf, newInboundRecord } from './inboundRecord';
-
-/** Where CloudEvents go on the queue `referral-events` (the composition root's JsonQueueSender). */
-export interface CloudEventQueue {
-  send(message: object): Promise<void>;
-}
-
-/** Delivers a CloudEvent to a callback URL (the CallbackNotifier: SSRF rules and retries of callbacks). */
-export interface CloudEventCallbacks {
-  notify(url: string, body: CloudEventEnvelope, options: { contentType: string }): Promise<CallbackDeliveryResult>;
-}
+import { OutboxPublisher, type CloudEventCallbacks, type CloudEventQueue } from './outboxPublisher';
 
 /** Options for {@link SnapshotApplier}. */
 export interface SnapshotApplierOptions {
@@ -97,23 +74,19 @@ export type ApplyOutcome =
   | { kind: 'applied'; record: TrackingRecord; published: CloudEventEnvelope[] }
   | { kind: 'unchanged'; record: TrackingRecord };
 
-/** What one delivery round did to an outbox entry. */
-interface DeliveryResult {
-  queueSent: boolean;
-  callback: 'delivered' | 'failed' | 'none';
-  callbackCode?: string;
-}
-
 /** The apply path's writer (see the module comment). */
 export class SnapshotApplier {
   readonly #o: SnapshotApplierOptions;
   readonly #nowMs: () => number;
   readonly #source: string;
+  readonly #publisher: OutboxPublisher;
 
   constructor(options: SnapshotApplierOptions) {
     this.#o = options;
     this.#nowMs = options.nowMs ?? Date.now;
     this.#source = options.source ?? DEFAULT_CLOUDEVENT_SOURCE;
+    const { records, queue, callbacks, logger } = options;
+    this.#publisher = new OutboxPublisher({ records, queue, callbacks, logger, nowMs: this.#nowMs });
   }
 
   /**
@@ -166,7 +139,8 @@ export class SnapshotApplier {
         changed: plan.changed,
         cloudEvents: events.map((e) => e.type),
       });
-      const published = events.length > 0 ? await this.#publish(written, new Set(events.map((e) => e.id))) : written;
+      const published =
+        events.length > 0 ? await this.#publisher.publish(written, new Set(events.map((e) => e.id))) : written;
       return { kind: 'applied', record: published, published: events };
     }
     throw new SyncDeferredError(input.partner?.id ?? record.trackingId, 'busy');
@@ -198,81 +172,13 @@ export class SnapshotApplier {
       partnerReferralId: referral.id,
       source,
     });
-    const record = await this.#publish(created.record, new Set([event.id]));
+    const record = await this.#publisher.publish(created.record, new Set([event.id]));
     return { kind: 'applied', record, published: [event] };
   }
 
   /** Publishes every pending outbox entry of `record` with its own id (the sweeper's recovery). */
   flush(record: TrackingRecord): Promise<TrackingRecord> {
-    return this.#publish(record, undefined);
-  }
-
-  /** Sends the outbox entries `ids` (all when undefined), then removes what was sent (conditional write). */
-  async #publish(record: TrackingRecord, ids: ReadonlySet<string> | undefined): Promise<TrackingRecord> {
-    const chosen = (record.outbox ?? []).filter((entry) => !ids || ids.has(entry.event.id));
-    const results = new Map<string, DeliveryResult>();
-    for (const entry of chosen) {
-      const result = await this.#deliver(record, entry);
-      if (!result) break; // the queue refused: keep the rest for the sweeper, in order
-      results.set(entry.event.id, result);
-    }
-    if (results.size === 0) return record;
-    let current = record;
-    for (let attempt = 0; attempt < 3; attempt++) {
-      const remaining: PendingCloudEvent[] = [];
-      const history: HistoryEntry[] = [];
-      for (const entry of current.outbox ?? []) {
-        const result = results.get(entry.event.id);
-        const next = settle(entry, result);
-        remaining.push(...next);
-        if (result?.callback === 'failed' && !next[0]?.callback)
-          history.push({
-            at: new Date(this.#nowMs()).toISOString(),
-            source: HistorySource.Us,
-            kind: 'callback-failed',
-            note: `${entry.event.type} ${result.callbackCode ?? ''}`.trim(),
-          });
-      }
-      try {
-        return await this.#o.records.update(current, {
-          ...outboxChanges(remaining),
-          ...(history.length > 0 ? { history: withHistory(current.history, ...history) } : {}),
-        });
-      } catch (error) {
-        if (!(error instanceof TrackingConflictError)) break;
-        const reread = await this.#o.records.read(current.trackingId).catch(() => undefined);
-        if (!reread) break;
-        current = reread;
-      }
-    }
-    this.#o.logger.warn('Could not clear the published CloudEvents from the outbox; the sweeper republishes them', {
-      trackingId: record.trackingId,
-    });
-    return current;
-  }
-
-  /** One delivery round of an entry; undefined when the queue refused (nothing else is tried). */
-  async #deliver(record: TrackingRecord, entry: PendingCloudEvent): Promise<DeliveryResult | undefined> {
-    if (entry.queue) {
-      try {
-        await this.#o.queue.send(entry.event);
-      } catch (error) {
-        this.#o.logger.warn('Could not put a CloudEvent on referral-events; the sweeper retries it', {
-          trackingId: record.trackingId,
-          type: entry.event.type,
-          reason: describe(error),
-        });
-        return undefined;
-      }
-    }
-    if (!entry.callback || !record.callbackUrl || !this.#o.callbacks)
-      return { queueSent: entry.queue, callback: 'none' };
-    const outcome = await this.#o.callbacks.notify(record.callbackUrl, entry.event, {
-      contentType: CLOUDEVENT_CONTENT_TYPE,
-    });
-    return outcome.state === 'delivered'
-      ? { queueSent: entry.queue, callback: 'delivered' }
-      : { queueSent: entry.queue, callback: 'failed', callbackCode: outcome.code };
+    return this.#publisher.publish(record, undefined);
   }
 
   async #remember(microsoft: PartnerCenterReferral, record: TrackingRecord): Promise<void> {
@@ -294,19 +200,4 @@ export class SnapshotApplier {
   #view(record: TrackingRecord) {
     return toTrackingView(record, this.#o.statusUrlFor(record.trackingId, record.callbackBaseUrl));
   }
-}
-
-/** An outbox entry after a delivery round: what is still to be sent (nothing → dropped). */
-function settle(entry: PendingCloudEvent, result: DeliveryResult | undefined): PendingCloudEvent[] {
-  if (!result) return [entry];
-  const queue = entry.queue && !result.queueSent;
-  let callback = entry.callback;
-  let callbackFailures = entry.callbackFailures;
-  if (result.callback === 'delivered' || result.callback === 'none') callback = false;
-  if (result.callback === 'failed') {
-    callbackFailures = (callbackFailures ?? 0) + 1;
-    if (callbackFailures >= MAX_CALLBACK_FAILURES) callback = false;
-  }
-  if (!queue && !callback) return [];
-  return [{ ...entry, queue, callback, ...(callbackFailures ? { callbackFailures } : {}) }];
 }

@@ -10,7 +10,7 @@
  * else: `replace` (or `add`) of each value that differs, `add /team/-` per member not on the team
  * ```
  */
-import type { ReferralPatchOperation, PartnerCenterReferral } from '../partner-center/partnerCenterClient';
+import type { ReferralPatchOperation, PartnerCenterReferral } from '../partner-center/types';
 import {
   CHANGEABLE_FIELDS,
   ChangeKind,

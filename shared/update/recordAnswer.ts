@@ -1,4 +1,4 @@
-import type { PartnerCenterReferral } from '../partner-center/partnerCenterClient';
+import type { PartnerCenterReferral } from '../partner-center/types';
 import { planSnapshotApply } from '../sync/applySnapshot';
 import {
   HistorySource,

@@ -17,7 +17,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { Logger } from '../platform/logging';
 import { validateReferralChanges, type ReferralChanges } from '../referral/changeSchema';
 import { toJsonPointer, type ProblemDetails } from '../referral/problem';
-import { HistorySource, withHistory, type TrackingRecord } from '../tracking/trackingRecord';
+import type { TrackingRecord } from '../tracking/trackingRecord';
 import type { TrackingRecords } from '../tracking/trackingRecords';
 import { canonicalJson } from '../workflow/canonicalJson';
 import { identifyRequest, isValidIdempotencyKey } from '../workflow/idempotency';
@@ -35,9 +35,10 @@ import {
 } from './changeProblems';
 import { ChangeState, isFinalChange, type ChangeRecord } from './changeRecord';
 import type { ChangeStore } from './changeStore';
-import { ChangeConflictError } from './errors';
+import { claimChange, isChangeLeaseLive } from './changeLease';
 import { captureBase, changedPointers, planChange } from './planChange';
-import type { ReferralPatchOperation } from '../partner-center/partnerCenterClient';
+import { noteRefusal } from './refusalNote';
+import type { ReferralPatchOperation } from '../partner-center/types';
 
 /** Sends a resume message (`{ trackingId, changeId }`) to `referral-update`. */
 export interface ChangeQueue {
@@ -91,9 +92,11 @@ export type ChangeOutcome =
 export class ReferralUpdates {
   readonly #o: ReferralUpdatesOptions;
   readonly #sleep: (ms: number) => Promise<void>;
+  readonly #noteOptions: { records: TrackingRecords; nowMs: () => number };
 
   constructor(options: ReferralUpdatesOptions) {
     this.#o = options;
+    this.#noteOptions = { records: options.records, nowMs: () => options.lease.nowMs() };
     this.#sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
   }
 
@@ -109,7 +112,7 @@ export class ReferralUpdates {
     if (!record) return { kind: 'problem', problem: notFoundProblem() };
     const validation = validateReferralChanges(input.body);
     if (!validation.ok) {
-      if (input.source === 'queue') await this.#noteRefusal(record, validation.problem);
+      if (input.source === 'queue') await noteRefusal(record, validation.problem, this.#noteOptions);
       return { kind: 'problem', problem: validation.problem, record };
     }
     if (!record.partnerReferralId)
@@ -160,8 +163,8 @@ export class ReferralUpdates {
       this.#o.changes.read(trackingId, changeId),
       this.#o.records.read(trackingId),
     ]);
-    if (!change || !record || isFinalChange(change.state) || this.#leaseLive(change)) return undefined;
-    const claimed = await this.#claim(change);
+    if (!change || !record || isFinalChange(change.state) || isChangeLeaseLive(change, this.#o.lease)) return undefined;
+    const claimed = await claimChange(change, this.#o);
     if (!claimed) return undefined;
     return this.#run(claimed, record, (path) => toJsonPointer(path), undefined, false);
   }
@@ -180,7 +183,7 @@ export class ReferralUpdates {
         ? undefined
         : identifyRequest({ referral: { externalReferenceId: target.externalReferenceId } }, undefined).trackingId);
     const record = trackingId ? await this.#o.records.read(trackingId) : undefined;
-    return record ? this.#noteRefusal(record, invalid) : undefined;
+    return record ? noteRefusal(record, invalid, this.#noteOptions) : undefined;
   }
 
   async #dryRun(
@@ -212,8 +215,8 @@ export class ReferralUpdates {
     let change = existing;
     for (;;) {
       if (isFinalChange(change.state)) return this.#replay(change, true);
-      if (!this.#leaseLive(change)) {
-        const claimed = await this.#claim(change);
+      if (!isChangeLeaseLive(change, this.#o.lease)) {
+        const claimed = await claimChange(change, this.#o);
         if (claimed) return this.#run(claimed, record, pointerOf, deadlineEpochMs, true);
       } else if (deadlineEpochMs === undefined || this.#o.lease.nowMs() >= deadlineEpochMs) {
         return { kind: 'pending', record, changeId: change.changeId, replayed: true };
@@ -222,21 +225,6 @@ export class ReferralUpdates {
       const reread = await this.#o.changes.read(change.trackingId, change.changeId);
       if (!reread) return { kind: 'pending', record, changeId: change.changeId, replayed: true };
       change = reread;
-    }
-  }
-
-  /** Takes a change's lease (conditional write); undefined when another worker moved first. */
-  async #claim(change: ChangeRecord): Promise<ChangeRecord | undefined> {
-    const { lease } = this.#o;
-    try {
-      return await this.#o.changes.update(change, {
-        state: ChangeState.Applying,
-        leaseOwner: lease.instanceId,
-        leaseUntilEpochMs: lease.nowMs() + lease.leaseDurationMs,
-      });
-    } catch (error) {
-      if (error instanceof ChangeConflictError) return undefined;
-      throw error;
     }
   }
 
@@ -278,14 +266,6 @@ export class ReferralUpdates {
     return { kind: 'pending', record: outcome.record, changeId: change.changeId, error: outcome.error, replayed };
   }
 
-  /**
-   * True while anyone holds the change's lease, this instance included: concurrent requests in one process
-   * share the instance id, so only an expired (or released) lease may be taken over.
-   */
-  #leaseLive(change: ChangeRecord): boolean {
-    return change.leaseOwner !== undefined && (change.leaseUntilEpochMs ?? 0) > this.#o.lease.nowMs();
-  }
-
   async #replay(change: ChangeRecord, replayed: boolean, known?: TrackingRecord): Promise<ChangeOutcome> {
     const record = known ?? (await this.#o.records.read(change.trackingId));
     if (!record) return { kind: 'problem', problem: notFoundProblem() };
@@ -297,24 +277,6 @@ export class ReferralUpdates {
       ...(answer.problem ? { problem: answer.problem } : {}),
       replayed,
     };
-  }
-
-  /** A history entry `refused` with the problem's codes and pointers (never values). */
-  async #noteRefusal(record: TrackingRecord, refused: ProblemDetails): Promise<TrackingRecord> {
-    const codes = (refused.errors ?? []).map((error) => `${error.pointer ?? error.header ?? ''} ${error.code}`);
-    const note = [refused.type.split('#')[1], ...codes].join('; ').slice(0, 500);
-    let current = record;
-    for (let attempt = 0; attempt < 3; attempt++) {
-      try {
-        const at = new Date(this.#o.lease.nowMs()).toISOString();
-        return await this.#o.records.update(current, {
-          history: withHistory(current.history, { at, source: HistorySource.Us, kind: 'refused', note }),
-        });
-      } catch {
-        current = (await this.#o.records.read(record.trackingId)) ?? current;
-      }
-    }
-    return current;
   }
 }
 

@@ -1,4 +1,4 @@
-import type { PartnerCenterReferral } from '../partner-center/partnerCenterClient';
+import type { PartnerCenterReferral } from '../partner-center/types';
 
 /** Organization id Partner Center uses for Microsoft. */
 export const MICROSOFT_ORGANIZATION_ID = 'msft';

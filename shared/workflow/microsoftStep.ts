@@ -1,5 +1,5 @@
 import { odataEquals } from '../partner-center/odata';
-import type { PartnerCenterReferral } from '../partner-center/partnerCenterClient';
+import type { PartnerCenterReferral } from '../partner-center/types';
 import { TrackingState } from '../tracking/states';
 import { StepPreconditionError } from './errors';
 import { RELEASED_LEASE } from './lease';

@@ -1,4 +1,4 @@
-import type { PartnerCenterReferral } from '../partner-center/partnerCenterClient';
+import type { PartnerCenterReferral } from '../partner-center/types';
 import type { StepMessage } from './messages';
 
 /** Sends one step message to a queue (`referral-submit`, `referral-link`). */

@@ -1,18 +1,10 @@
 import { isRetryable } from '../platform/errors';
 import type { Logger } from '../platform/logging';
 import type { ReferralRequest, ValidationResult } from '../referral/validateReferralRequest';
-import { problem, type ProblemDetails } from '../referral/problem';
+import type { ProblemDetails } from '../referral/problem';
 import { TrackingConflictError } from '../tracking/errors';
-import { TrackingState, isFinalState } from '../tracking/states';
-import {
-  CallbackState,
-  HistorySource,
-  KeySource,
-  TrackingStep,
-  withHistory,
-  type TrackingChanges,
-  type TrackingRecord,
-} from '../tracking/trackingRecord';
+import { TrackingState } from '../tracking/states';
+import { KeySource, TrackingStep, type TrackingRecord } from '../tracking/trackingRecord';
 import type { TrackingRecords } from '../tracking/trackingRecords';
 import {
   identifyRequest,
@@ -21,9 +13,14 @@ import {
   type RequestIdentity,
 } from './idempotency';
 import type { LeaseHolder } from './lease';
+import { callbackFields, isResendable, resendChanges } from './resend';
 import { describe } from './stepFailure';
 import type { StepRunner } from './stepRunner';
 import { STEPS, StepName } from './stepTable';
+import { invalidKeyProblem, keyReusedProblem } from './submitProblems';
+
+/** Tries of a resend's claim when another writer changes the record in between. */
+const RESEND_CLAIM_TRIES = 3;
 
 /** Input of a submission. */
 export interface SubmitInput {
@@ -194,131 +191,4 @@ function tracked(record: TrackingRecord, replayed: boolean): SubmitOutcome {
   return record.state === TrackingState.Rejected
     ? { kind: 'rejected', record, replayed }
     : { kind: 'tracked', record, replayed };
-}
-
-function callbackFields(request: ReferralRequest, baseUrl: string | undefined): Partial<TrackingRecord> {
-  if (!request.callbackUrl) return {};
-  return {
-    callbackUrl: request.callbackUrl,
-    callbackState: CallbackState.Pending,
-    ...(baseUrl ? { callbackBaseUrl: baseUrl } : {}),
-  };
-}
-
-/**
- * 400 for an unusable idempotency key, naming where it was: the `Idempotency-Key` header (RFC 9457 style
- * `header` member, no body pointer), or the queue envelope's `/idempotencyKey`.
- */
-function invalidKeyProblem(source: SubmitInput['source']): ProblemDetails {
-  const rule = '1 to 255 visible ASCII characters';
-  const where =
-    source === 'http'
-      ? { header: 'Idempotency-Key', message: `The Idempotency-Key header must be ${rule}` }
-      : { pointer: '/idempotencyKey', message: `The envelope's idempotencyKey must be ${rule}` };
-  return problem(
-    400,
-    'validation',
-    'The referral is not valid',
-    source === 'http'
-      ? `The Idempotency-Key header must be ${rule}.`
-      : `The idempotencyKey of the queue envelope must be ${rule}.`,
-    { errors: [{ ...where, code: 'invalid_idempotency_key' }] },
-  );
-}
-
-/** Tries of a resend's claim when another writer changes the record in between. */
-const RESEND_CLAIM_TRIES = 3;
-
-/**
- * True when a record may take a corrected payload under its key: Partner Center refused it (or the partner
- * step's input) before anything was created there: `Rejected`, no partner referral, the refusal recorded by
- * the partner step or validation. A Microsoft referral refused after the partner referral was made is not:
- * the partner referral exists.
- */
-export function isResendable(record: TrackingRecord): boolean {
-  return (
-    record.state === TrackingState.Rejected &&
-    !record.partnerReferralId &&
-    record.keySource !== KeySource.QueueMessage &&
-    (record.lastError === undefined ||
-      record.lastError.step === TrackingStep.Partner ||
-      record.lastError.step === TrackingStep.Validation)
-  );
-}
-
-/**
- * A resend's claim: the same record back to the partner step under this instance's lease, with the corrected
- * request and its hash, the next generation (new MS-RequestIds), `attempts` counting on, and the refused
- * attempt kept in `history` (kind `refused`, note = its error code).
- */
-function resendChanges(
-  existing: TrackingRecord,
-  identity: RequestIdentity,
-  request: ReferralRequest,
-  input: SubmitInput,
-  lease: LeaseHolder,
-): TrackingChanges {
-  const generation = (existing.generation ?? 0) + 1;
-  return {
-    state: STEPS.partner.running,
-    leaseOwner: lease.instanceId,
-    leaseUntilEpochMs: lease.nowMs() + lease.leaseDurationMs,
-    dealType: request.dealType,
-    requestHash: identity.requestHash,
-    request,
-    generation,
-    attempts: existing.attempts + 1,
-    lastError: undefined,
-    parkedFrom: undefined,
-    traceparent: input.traceparent ?? existing.traceparent,
-    callbackUrl: undefined,
-    callbackState: undefined,
-    callbackFailure: undefined,
-    callbackBaseUrl: undefined,
-    ...callbackFields(request, input.baseUrl),
-    history: withHistory(existing.history, {
-      at: new Date(lease.nowMs()).toISOString(),
-      source: HistorySource.Us,
-      kind: 'refused',
-      from: TrackingState.Rejected,
-      to: STEPS.partner.running,
-      note: existing.lastError?.code ?? 'rejected',
-    }),
-  };
-}
-
-/** How the caller's key is named in a 422, by where it came from. */
-const KEY_NAMES: Record<KeySource, string> = {
-  header: 'The Idempotency-Key header',
-  envelope: 'The idempotencyKey of the queue envelope',
-  externalReferenceId: 'The referral’s externalReferenceId (used as the key when no Idempotency-Key is sent)',
-  hash: 'The request’s content hash (used as the key when neither a key nor an externalReferenceId is sent)',
-  queueMessage: 'The queue message’s text',
-  partnerCenter: 'The Partner Center referral id (an inbound record)',
-};
-
-/**
- * 422 for a key whose record holds another payload, naming which key was used and what to do: a new key for
- * a new deal; while the deal is in flight or created, wait for it or change it by an update, not a resend.
- */
-function keyReusedProblem(existing: TrackingRecord, keySource: KeySource): ProblemDetails {
-  const where =
-    existing.state === TrackingState.Rejected
-      ? 'Its deal was refused after a referral was made in Partner Center, so it cannot be resent under this key.'
-      : isFinalState(existing.state)
-        ? 'Its deal is created in Partner Center: to change it, update the referral (or upgrade it to co-sell) instead of sending it again.'
-        : `Its deal is still being created (state ${existing.state}): wait for it to finish (GET the tracking record), then update it if something must change.`;
-  const newKey =
-    keySource === KeySource.ExternalReferenceId
-      ? 'For a new deal, use another externalReferenceId or send an Idempotency-Key.'
-      : keySource === KeySource.Envelope
-        ? 'For a new deal, use a new idempotencyKey in the envelope.'
-        : 'For a new deal, use a new Idempotency-Key.';
-  return problem(
-    422,
-    'idempotency-key-reused',
-    'The idempotency key was used for another request',
-    `${KEY_NAMES[keySource]} identifies a request that was received with a different payload. ${where} ${newKey} To retry the original request, send it unchanged.`,
-    { trackingId: existing.trackingId, keySource, state: existing.state },
-  );
 }

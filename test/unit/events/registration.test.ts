@@ -11,15 +11,12 @@ import {
   REGISTERED_EVENT_NAMES,
   RegisterOutcome,
   RegistrationState,
-  WebhookApiError,
-  WebhookRegistrationClient,
   compareRegistration,
-  functionKeyFingerprint,
-  redactWebhookUrl,
   registerEvents,
   runValidationCheck,
-  withFunctionKey,
 } from '../../../shared/events/registration';
+import { WebhookApiError, WebhookRegistrationClient } from '../../../shared/events/webhookApiClient';
+import { functionKeyFingerprint, redactWebhookUrl, withFunctionKey } from '../../../shared/events/webhookUrl';
 import type { AccessTokenProvider, GetAccessTokenOptions } from '../../../shared/auth/types';
 
 const staticTokens: AccessTokenProvider = { getAccessToken: () => Promise.resolve('token-for-tests') };

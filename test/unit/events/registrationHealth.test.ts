@@ -13,7 +13,9 @@ import {
   LAST_EVENT_WRITE_INTERVAL_MS,
   type EventsStateTable,
 } from '../../../shared/events/eventsHealth';
-import { REGISTERED_EVENT_NAMES, withFunctionKey, type WebhookRegistration } from '../../../shared/events/registration';
+import { REGISTERED_EVENT_NAMES } from '../../../shared/events/registration';
+import type { WebhookRegistration } from '../../../shared/events/webhookApiClient';
+import { withFunctionKey } from '../../../shared/events/webhookUrl';
 import { eventsRegisterCommand } from '../../../scripts/events-register';
 
 /** The three TableClient calls the events state makes, over a Map. */

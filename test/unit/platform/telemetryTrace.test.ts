@@ -2,7 +2,8 @@ import { context, propagation, trace, SpanStatusCode, type Tracer } from '@opent
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { activeTraceParent, isRegistered, withTraceParent } from '../../../shared/platform/telemetry';
+import { isRegistered } from '../../../shared/platform/telemetry';
+import { activeTraceParent, withTraceParent } from '../../../shared/platform/tracing';
 
 // The SDK packages come with @azure/monitor-opentelemetry (not direct dependencies); they stand in
 // for the real distro so spans can be read back in memory.

@@ -4,7 +4,8 @@
  */
 import { createLogger, silentSink } from '../../../shared/platform/logging';
 import { SyncDeferredError } from '../../../shared/sync/errors';
-import { SnapshotApplier, type CloudEventCallbacks } from '../../../shared/sync/snapshotApplier';
+import type { CloudEventCallbacks } from '../../../shared/sync/outboxPublisher';
+import { SnapshotApplier } from '../../../shared/sync/snapshotApplier';
 import { InMemoryTrackingRecords } from '../../../shared/tracking/inMemoryTrackingRecords';
 import type { CloudEventEnvelope, NewTrackingRecord } from '../../../shared/tracking/trackingRecord';
 import { Sweeper } from '../../../shared/workflow/sweeper';

@@ -11,13 +11,10 @@ import { createLogger, silentSink } from '../../../shared/platform/logging';
 import type { TrackingRecord } from '../../../shared/tracking/trackingRecord';
 import { LinkMode } from '../../../shared/workflow/ports';
 import type { ReferralWorkflow } from '../../../shared/workflow/referralWorkflow';
-import {
-  CoSellUpgrade,
-  PrivateUpgrade,
-  parseUpgradeBody,
-  type ReferralUpdatesApi,
-  type UpgradeOutcome,
-} from '../../../shared/workflow/upgrade';
+import { CoSellUpgrade } from '../../../shared/workflow/upgrade';
+import { parseUpgradeBody } from '../../../shared/workflow/upgradeBody';
+import { PrivateUpgrade, type UpgradeOutcome } from '../../../shared/workflow/upgradeDecision';
+import type { ReferralUpdatesApi } from '../../../shared/workflow/upgradeShare';
 import { example, uniqueDeal } from '../../helpers/examples';
 import { World, usePartnerCenter } from './helpers/workflowHarness';
 
