@@ -114,7 +114,7 @@ export interface ResendEligibility {
   keySource: string;
   /** The deal's Idempotency-Key must be given again (it is not stored). */
   keyRequired: boolean;
-  /** The corrected body must keep the deal's `referral.externalReferenceId`. */
+  /** The corrected body must keep the deal's `externalReferenceId`. */
   keepsExternalReferenceId: boolean;
   blocked?: { code: string; message: string };
   actionsEnabled: boolean;

@@ -143,7 +143,7 @@ export function ResendForm(props: {
       The bridge does not keep a refused request (it held customer contacts). Paste the corrected request body, exactly
       what <code>POST /api/referrals</code> takes: it is checked with the same contract and sent under this deal's key,
       as a new attempt on this record (its history keeps the refusal). The page does not keep it.
-      ${eligibility.keepsExternalReferenceId ? html` Keep its <code>referral.externalReferenceId</code>: it is the deal's key.` : ''}
+      ${eligibility.keepsExternalReferenceId ? html` Keep its <code>externalReferenceId</code>: it is the deal's key.` : ''}
     </p>
     <form class="resend-form" data-testid="resend-form" onSubmit=${submit} novalidate>
       ${

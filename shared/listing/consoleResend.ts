@@ -43,7 +43,7 @@ export interface ResendEligibility {
    * the operator gives it again (sent as the `Idempotency-Key` header).
    */
   keyRequired: boolean;
-  /** For an externalReferenceId-keyed deal: the corrected body must keep the same `referral.externalReferenceId`. */
+  /** For an externalReferenceId-keyed deal: the corrected body must keep the same `externalReferenceId`. */
   keepsExternalReferenceId: boolean;
   /** Why not, when not resendable. */
   blocked?: { code: ResendBlock; message: string };
@@ -205,7 +205,7 @@ function keyMismatch(eligibility: ResendEligibility): ProblemDetails {
         message: 'This is not the Idempotency-Key the deal was sent with.',
       }
     : {
-        pointer: '/referral/externalReferenceId',
+        pointer: '/externalReferenceId',
         code: 'key_mismatch',
         message: 'Keep the refused deal’s externalReferenceId: it is the deal’s key.',
       };
