@@ -64,7 +64,7 @@ const poison = (headers: Record<string, string>) =>
 const problemOf = (response: HttpResponseInit) => ({
   status: response.status,
   contentType: (response.headers as Record<string, string>)['Content-Type'],
-  body: JSON.parse(String(response.body)) as Record<string, unknown>,
+  body: JSON.parse(response.body as string) as Record<string, unknown>,
 });
 const json = { 'content-type': 'application/json', origin: ORIGIN, 'sec-fetch-site': 'same-origin' };
 
