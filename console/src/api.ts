@@ -3,6 +3,12 @@
  * call, or the EasyAuth cookie when Entra sits in front of the app.
  */
 
+import type { ConsoleStatus as SharedConsoleStatus } from '../../shared/listing/consoleStatus';
+import type { ResendEligibility as SharedResendEligibility } from '../../shared/listing/consoleResend';
+import type { ListItem } from '../../shared/listing/listReferrals';
+import type { PoisonMessageSummary } from '../../shared/listing/poisonQueues';
+import type { ConsoleSummary as SharedConsoleSummary } from '../../shared/listing/summary';
+import type { ProblemFieldError } from '../../shared/referral/problem';
 import type { TrackingView } from '../../shared/workflow/trackingView';
 
 /**
@@ -10,7 +16,7 @@ import type { TrackingView } from '../../shared/workflow/trackingView';
  * (shared/workflow/trackingView.ts, a type-only import that esbuild erases), plus the list's copy of
  * `microsoft.decision`.
  */
-export type ReferralView = TrackingView & { decision?: string };
+export type ReferralView = TrackingView & Partial<Pick<ListItem, 'decision'>>;
 
 /** One entry of a deal's history. */
 export type HistoryEntry = NonNullable<TrackingView['history']>[number];
@@ -21,30 +27,14 @@ export interface ReferralPage {
   nextCursor: string | null;
 }
 
-/** GET /api/console/status. */
-export interface ConsoleStatus {
-  health: { status: string; version: string; dependencies: Record<string, { status: string; [k: string]: unknown }> };
-  reconsent: { required: boolean; since?: string; command: string };
-  refreshToken: { storedAt?: string; ageDays?: number; storedBy?: string; inactivityLimitDays: number; error?: string };
-  queues: Array<{ queue: string; messages: number | null; poison: number | null }>;
-  features: { actionsEnabled: boolean; resendAvailable: boolean; partnerCenterDashboardUrl: string };
-}
+/** GET /api/console/status (shared/listing/consoleStatus.ts). */
+export type ConsoleStatus = SharedConsoleStatus;
 
-/** GET /api/console/summary. */
-export interface ConsoleSummary {
-  days: Array<{ day: string; total: number; outcomes: Record<string, number> }>;
-  answers: { accepted: number; declined: number; expired: number; waiting: number };
-  responseTimes: { count: number; medianHours?: number; histogram: Array<{ fromDays: number; count: number }> };
-  generatedAt: string;
-}
+/** GET /api/console/summary (shared/listing/summary.ts). */
+export type ConsoleSummary = SharedConsoleSummary;
 
-/** A poison message as the console lists it. */
-export interface PoisonMessage {
-  messageId: string;
-  insertedOn?: string;
-  dequeueCount: number;
-  trackingId?: string;
-}
+/** A poison message as the console lists it (shared/listing/poisonQueues.ts). */
+export type PoisonMessage = PoisonMessageSummary;
 
 /** A failed call, with the problem's detail when the app sent one. */
 export class ApiError extends Error {
@@ -106,27 +96,11 @@ export const actOnPoison = (queue: string, messageId: string, action: 'replay' |
     },
   );
 
-/** GET /api/console/resend/{trackingId}: whether a refused deal can be resent, and what it needs. */
-export interface ResendEligibility {
-  trackingId: string;
-  state: string;
-  resendable: boolean;
-  keySource: string;
-  /** The deal's Idempotency-Key must be given again (it is not stored). */
-  keyRequired: boolean;
-  /** The corrected body must keep the deal's `externalReferenceId`. */
-  keepsExternalReferenceId: boolean;
-  blocked?: { code: string; message: string };
-  actionsEnabled: boolean;
-}
+/** GET /api/console/resend/{trackingId}: whether a refused deal can be resent, what it needs, and whether actions are on. */
+export type ResendEligibility = SharedResendEligibility & { actionsEnabled: boolean };
 
 /** One field's problem of a problem+json answer: a JSON pointer into the body, or a header. */
-export interface FieldProblem {
-  pointer?: string;
-  header?: string;
-  code: string;
-  message: string;
-}
+export type FieldProblem = ProblemFieldError;
 
 /** The answer of a resend: the record moved on, or the app's problem (nothing was written). */
 export type ResendAnswer =

@@ -60,6 +60,20 @@ function FieldErrors(props: { id: string; errors: FieldProblem[] }) {
   </ul>`;
 }
 
+/**
+ * What went wrong, in a sentence: the problem's title, its detail unless it only explains the problem format
+ * (a contract 400: its errors are at the fields), and how many problems are shown at the fields.
+ */
+function FailureSummary(props: { failure: Extract<ResendAnswer, { ok: false }> }) {
+  const { title, detail, errors, status } = props.failure;
+  const showDetail = detail && !(status === 400 && errors.length > 0);
+  const count = errors.length;
+  const sentence = `${title.charAt(0).toLowerCase()}${title.slice(1)}`.replace(/\.$/, '');
+  return html`<strong>Not resent: ${sentence}.</strong>${showDetail ? html` ${detail}` : ''}${
+      count ? html` ${count === 1 ? 'One problem is' : `${count} problems are`} shown at the field.` : ''
+    }`;
+}
+
 /** The resend section of a refused deal's page; `onResent` gets the record as it is after the resend. */
 export function ResendForm(props: {
   trackingId: string;
@@ -111,7 +125,7 @@ export function ResendForm(props: {
     const text = body.current?.value ?? '';
     const parseProblem = jsonProblem(text);
     if (parseProblem) {
-      setFailure({ ok: false, status: 0, title: 'The body is not JSON', errors: [parseProblem] });
+      setFailure({ ok: false, status: 0, title: 'the body is not JSON', errors: [parseProblem] });
       return;
     }
     setBusy(true);
@@ -129,7 +143,7 @@ export function ResendForm(props: {
       setFailure({
         ok: false,
         status: 0,
-        title: 'The app could not be reached: nothing was sent, try again.',
+        title: 'the app could not be reached (nothing was sent), try again',
         errors: [],
       });
     } finally {
@@ -176,14 +190,14 @@ export function ResendForm(props: {
       ></textarea>
       <${FieldErrors} id="resend-body-errors" errors=${bodyErrors} />
       <div
-        class=${failure ? 'resend-summary error' : 'resend-summary'}
+        class=${failure ? 'resend-summary failed' : 'resend-summary'}
         role="alert"
         tabindex="-1"
         ref=${summary}
         data-testid="resend-problem"
         data-status=${failure ? String(failure.status) : ''}
       >
-        ${failure ? html`<strong>${failure.title}</strong>${failure.detail ? html` ${failure.detail}` : ''}${failure.errors.length ? html` (${failure.errors.length} ${failure.errors.length === 1 ? 'problem' : 'problems'} shown at the field)` : ''}` : ''}
+        ${failure ? html`<${FailureSummary} failure=${failure} />` : ''}
       </div>
       <p><button type="submit" disabled=${busy}>${busy ? 'Resending…' : 'Resend'}</button></p>
     </form>

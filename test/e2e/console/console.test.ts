@@ -337,6 +337,13 @@ describe('the console', () => {
     await open(page, `#/deal/${fixable.trackingId}`);
     await page.waitForSelector('[data-testid="resend-form"]');
     expect(await page.$('#resend-key')).toBeNull(); // keyed by its externalReferenceId: no key to give
+    // The form is reached with the keyboard from the deal's heading (focused on arrival).
+    let focused = '';
+    for (let presses = 0; presses < 40 && focused !== 'resend-body'; presses++) {
+      await page.keyboard.press('Tab');
+      focused = String(await page.evaluate('document.activeElement && document.activeElement.id'));
+    }
+    expect(focused).toBe('resend-body');
     const before = (await call(sandbox, 'GET', `/referrals/${fixable.trackingId}`)).body;
 
     // Not JSON: refused in the page (no request), the text not quoted back.
