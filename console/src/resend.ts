@@ -15,6 +15,7 @@ import {
   type ResendEligibility,
 } from './api';
 import { html } from './html';
+import { locatePointer } from './jsonLocate';
 
 /** Where a problem is shown: next to the key field (a header) or the body (a pointer, or nothing). */
 function split(errors: FieldProblem[]): { key: FieldProblem[]; body: FieldProblem[] } {
@@ -48,13 +49,22 @@ function jsonProblem(text: string): FieldProblem | undefined {
   }
 }
 
-function FieldErrors(props: { id: string; errors: FieldProblem[] }) {
+/** The problems of one field; `onShow` (body problems) selects the pointed field in the text area. */
+function FieldErrors(props: { id: string; errors: FieldProblem[]; onShow?: (pointer: string) => void }) {
   if (props.errors.length === 0) return html`<ul id=${props.id} class="field-errors" hidden></ul>`;
+  const { onShow } = props;
   return html`<ul id=${props.id} class="field-errors" data-testid=${props.id}>
     ${props.errors.map(
       (e) =>
         html`<li data-pointer=${e.pointer ?? ''} data-header=${e.header ?? ''} data-code=${e.code}>
           <code>${e.header ?? (e.pointer || '(whole body)')}</code> ${e.message}
+          ${
+            onShow && e.pointer
+              ? html` <button type="button" class="link" onClick=${() => onShow(e.pointer ?? '')}>
+                  Show in the body
+                </button>`
+              : ''
+          }
         </li>`,
     )}
   </ul>`;
@@ -150,6 +160,18 @@ export function ResendForm(props: {
       setBusy(false);
     }
   };
+  /** Selects the field `pointer` names in the pasted body (its nearest parent when it is missing) and scrolls to it. */
+  const show = (pointer: string) => {
+    const area = body.current;
+    if (!area) return;
+    const range = locatePointer(area.value, pointer);
+    area.focus();
+    if (!range) return;
+    area.setSelectionRange(range.start, range.end);
+    const line = area.value.slice(0, range.start).split('\n').length - 1;
+    const lineHeight = parseFloat(getComputedStyle(area).lineHeight) || 18;
+    area.scrollTop = Math.max(0, (line - 2) * lineHeight);
+  };
   const { key: keyErrors, body: bodyErrors } = split(failure?.errors ?? []);
   return html`<section class="resend" data-testid="resend" aria-labelledby="resend-title">
     ${heading}
@@ -188,7 +210,7 @@ export function ResendForm(props: {
         aria-invalid=${bodyErrors.length > 0 ? 'true' : undefined}
         aria-describedby="resend-body-errors"
       ></textarea>
-      <${FieldErrors} id="resend-body-errors" errors=${bodyErrors} />
+      <${FieldErrors} id="resend-body-errors" errors=${bodyErrors} onShow=${show} />
       <div
         class=${failure ? 'resend-summary failed' : 'resend-summary'}
         role="alert"
