@@ -23,13 +23,16 @@ function segmentsOf(pointer: string): string[] {
 
 /**
  * The range of `pointer` in `text` (valid JSON): an object member from its key to the end of its value, an array
- * item or the whole document as its value. Keys match in any case, as the contract reads them. When the pointed
+ * item or the whole document as its value. Keys match in any case, as the contract reads them (a key spelt as in
+ * the pointer wins over one that differs only in case). When the pointed
  * field is missing, the range of its nearest parent below the root (`exact: false`); undefined when not even that
  * exists, or the text is not JSON.
  */
 export function locatePointer(text: string, pointer: string): TextRange | undefined {
-  const target = segmentsOf(pointer).map((segment) => segment.toLowerCase());
-  let best: { start: number; end: number; depth: number } | undefined;
+  const segments = segmentsOf(pointer);
+  const target = segments.map((segment) => segment.toLowerCase());
+  // The deepest node on the pointer's path; between keys that differ only in case, the one spelt as the pointer.
+  let best: { start: number; end: number; depth: number; sameCase: number } | undefined;
   let i = 0;
   const skipWhitespace = () => {
     while (i < text.length && WHITESPACE.includes(text[i])) i++;
@@ -91,7 +94,11 @@ export function locatePointer(text: string, pointer: string): TextRange | undefi
       while (i < text.length && !',]}'.includes(text[i]) && !WHITESPACE.includes(text[i])) i++;
       JSON.parse(text.slice(literalStart, i)); // a number, true, false or null, or a SyntaxError
     }
-    if (onPath(path) && (!best || path.length > best.depth)) best = { start, end: i, depth: path.length };
+    if (onPath(path)) {
+      const sameCase = path.filter((segment, k) => segment === segments[k]).length;
+      if (!best || path.length > best.depth || (path.length === best.depth && sameCase > best.sameCase))
+        best = { start, end: i, depth: path.length, sameCase };
+    }
   };
   try {
     readValue([]);
