@@ -7,6 +7,7 @@ import {
   jsonResponse,
   problemResponse,
   readJsonBody,
+  statusUrlOf,
   trackingIdParam,
   trackingRecordNotFound,
   trackingView,
@@ -119,19 +120,20 @@ export async function consoleResendAction(request: HttpRequest, context: Invocat
     const body = await readJsonBody(request);
     if (!body.ok) return body.response;
     const { workflow, settings } = getAppServices();
-    const baseUrl = baseUrlOf(request, settings.PUBLIC_BASE_URL);
-    const outcome = await (
-      await consoleResend()
-    ).resendFixedDeal(workflow, {
+    const { resendFixedDeal } = await consoleResend();
+    const outcome = await resendFixedDeal(workflow, {
       trackingId,
       body: body.value,
       idempotencyKey: request.headers.get('idempotency-key') ?? undefined,
       timeBudgetMs: settings.SUBMIT_TIME_BUDGET_MS,
       traceparent: context.traceContext?.traceParent ?? undefined,
-      baseUrl,
+      baseUrl: baseUrlOf(request, settings.PUBLIC_BASE_URL),
     });
     if (outcome.kind === 'refused') return problemResponse(outcome.problem);
-    const view = trackingView().toTrackingView(outcome.record, `${baseUrl}/api/referrals/${trackingId}`);
+    const view = trackingView().toTrackingView(
+      outcome.record,
+      statusUrlOf(request, settings.PUBLIC_BASE_URL, trackingId),
+    );
     context.log(`Console resend of ${trackingId}: now ${view.state}${outcome.replayed ? ' (replayed)' : ''}`);
     return jsonResponse(200, { resent: true, replayed: outcome.replayed, tracking: view }, noStore);
   });
