@@ -125,10 +125,10 @@ export function DealPage(props: { trackingId: string; status: ConsoleStatus | un
     ${
       resent
         ? html`<p class="notice ok" role="status" data-testid="resend-result" data-state=${resent.state}>
-            ${resent.replayed ? 'Already resent with this body' : 'Resent'}: the deal is now
-            <strong>${STATE_LABELS[resent.state] ?? resent.state}</strong>.
-            ${resent.state === 'Rejected' ? 'Partner Center refused it again: see why below.' : ''}
-            <a href=${`#/deal/${view.trackingId}`}>This deal</a> · <a href="#/">Pipeline</a>
+            ${resent.replayed ? 'Already resent with this body' : 'Resent'}: the deal is now${' '}
+            <strong>${STATE_LABELS[resent.state] ?? resent.state}</strong>.${' '}
+            ${resent.state === 'Rejected' ? 'Partner Center refused it again: see why below. ' : ''}
+            <a href=${`#/deal/${view.trackingId}`}>Link to this deal</a> · <a href="#/">Pipeline</a>
           </p>`
         : ''
     }

@@ -123,7 +123,8 @@ export function ResendForm(props: {
     return html`<section class="resend" data-testid="resend" aria-labelledby="resend-title">
       ${heading}
       <p data-testid="resend-off">
-        Resending from the console is off (setting <code>CONSOLE_ACTIONS_ENABLED</code>). Send the corrected body to
+        Resending from the console is off (setting <code>CONSOLE_ACTIONS_ENABLED</code>). Send the corrected body
+        to${' '}
         <code>POST /api/referrals</code
         >${eligibility.keyRequired ? ' with the same Idempotency-Key' : ' with the same externalReferenceId'}: it is a
         new attempt on this deal.
