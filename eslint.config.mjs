@@ -32,8 +32,22 @@ export default tseslint.config(
   },
   {
     // The operations console runs in the browser: its own tsconfig (DOM lib), bundled by scripts/build-console.ts.
+    // It takes the app's types from shared/ (type-only imports: the Node types are there for those files), never
+    // its code, Node's modules or Node's globals.
     files: ['console/**/*.ts'],
     languageOptions: { parserOptions: { project: ['./console/tsconfig.json'], tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['**/shared/**'], allowTypeImports: true, message: 'The console takes only types from shared/.' },
+            { group: ['node:*'], message: 'The console runs in the browser.' },
+          ],
+        },
+      ],
+      'no-restricted-globals': ['error', 'process', 'Buffer', 'require', '__dirname', '__filename', 'global'],
+    },
   },
   {
     // Tests and benchmarks read JSON bodies and queue messages as untyped data on purpose: the rules that keep `any` out

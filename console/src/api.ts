@@ -3,55 +3,23 @@
  * call, or the EasyAuth cookie when Entra sits in front of the app.
  */
 
-/** A tracking view as GET /api/referrals and GET /api/referrals/{id} answer it. */
-export interface ReferralView {
-  trackingId: string;
-  state: string;
-  final: boolean;
-  dealType: string;
-  /** `outbound` (the bridge created the referral) or `inbound` (someone else did). */
-  direction?: string;
-  /** The list's copy of `microsoft.decision`. */
-  decision?: string;
-  partnerReferral?: {
-    id: string;
-    engagementId?: string;
-    status?: string;
-    substatus?: string;
-    statusReason?: string;
-    updatedDateTime?: string;
-    name?: string;
-    dealValue?: number;
-    currency?: string;
-    closingDateTime?: string;
-  };
-  microsoftReferral?: { id: string };
-  /** Microsoft's answer to a co-sell request. */
-  microsoft?: { decision: string; msxId?: string; reason?: string; decidedAt?: string; respondBy?: string };
-  /** What changed, newest first. */
-  history?: HistoryEntry[];
-  lastError?: {
-    step: string;
-    status?: number;
-    code: string;
-    message: string;
-    errors?: Array<{ pointer: string; code: string; message: string }>;
-  };
-  parkedFrom?: string;
-  createdAt: string;
-  updatedAt: string;
-}
+import type { ConsoleStatus as SharedConsoleStatus } from '../../shared/listing/consoleStatus';
+import type { ResendEligibility as SharedResendEligibility } from '../../shared/listing/consoleResend';
+import type { ListItem } from '../../shared/listing/listReferrals';
+import type { PoisonMessageSummary } from '../../shared/listing/poisonQueues';
+import type { ConsoleSummary as SharedConsoleSummary } from '../../shared/listing/summary';
+import type { ProblemFieldError } from '../../shared/referral/problem';
+import type { TrackingView } from '../../shared/workflow/trackingView';
+
+/**
+ * A tracking view as GET /api/referrals and GET /api/referrals/{id} answer it: the app's own type
+ * (shared/workflow/trackingView.ts, a type-only import that esbuild erases), plus the list's copy of
+ * `microsoft.decision`.
+ */
+export type ReferralView = TrackingView & Partial<Pick<ListItem, 'decision'>>;
 
 /** One entry of a deal's history. */
-export interface HistoryEntry {
-  at: string;
-  /** `us`, `event` or `reconcile`. */
-  source: string;
-  kind: string;
-  from?: string;
-  to?: string;
-  note?: string;
-}
+export type HistoryEntry = NonNullable<TrackingView['history']>[number];
 
 /** A page of the list. */
 export interface ReferralPage {
@@ -59,30 +27,14 @@ export interface ReferralPage {
   nextCursor: string | null;
 }
 
-/** GET /api/console/status. */
-export interface ConsoleStatus {
-  health: { status: string; version: string; dependencies: Record<string, { status: string; [k: string]: unknown }> };
-  reconsent: { required: boolean; since?: string; command: string };
-  refreshToken: { storedAt?: string; ageDays?: number; storedBy?: string; inactivityLimitDays: number; error?: string };
-  queues: Array<{ queue: string; messages: number | null; poison: number | null }>;
-  features: { actionsEnabled: boolean; resendAvailable: boolean; partnerCenterDashboardUrl: string };
-}
+/** GET /api/console/status (shared/listing/consoleStatus.ts). */
+export type ConsoleStatus = SharedConsoleStatus;
 
-/** GET /api/console/summary. */
-export interface ConsoleSummary {
-  days: Array<{ day: string; total: number; outcomes: Record<string, number> }>;
-  answers: { accepted: number; declined: number; expired: number; waiting: number };
-  responseTimes: { count: number; medianHours?: number; histogram: Array<{ fromDays: number; count: number }> };
-  generatedAt: string;
-}
+/** GET /api/console/summary (shared/listing/summary.ts). */
+export type ConsoleSummary = SharedConsoleSummary;
 
-/** A poison message as the console lists it. */
-export interface PoisonMessage {
-  messageId: string;
-  insertedOn?: string;
-  dequeueCount: number;
-  trackingId?: string;
-}
+/** A poison message as the console lists it (shared/listing/poisonQueues.ts). */
+export type PoisonMessage = PoisonMessageSummary;
 
 /** A failed call, with the problem's detail when the app sent one. */
 export class ApiError extends Error {
@@ -143,3 +95,43 @@ export const actOnPoison = (queue: string, messageId: string, action: 'replay' |
       body: JSON.stringify({ queue, messageId, action }),
     },
   );
+
+/** GET /api/console/resend/{trackingId}: whether a refused deal can be resent, what it needs, and whether actions are on. */
+export type ResendEligibility = SharedResendEligibility & { actionsEnabled: boolean };
+
+/** One field's problem of a problem+json answer: a JSON pointer into the body, or a header. */
+export type FieldProblem = ProblemFieldError;
+
+/** The answer of a resend: the record moved on, or the app's problem (nothing was written). */
+export type ResendAnswer =
+  | { ok: true; tracking: ReferralView; replayed: boolean }
+  | { ok: false; status: number; title: string; detail?: string; errors: FieldProblem[] };
+
+/** Whether the refused deal can be resent. */
+export const getResendEligibility = (trackingId: string): Promise<ResendEligibility> =>
+  call<ResendEligibility>(`/console/resend/${encodeURIComponent(trackingId)}`);
+
+/**
+ * Resends a refused deal with the corrected request `body` (JSON text, sent as it is) and, for a deal keyed by
+ * one, its Idempotency-Key. Problems are answered, not thrown: the form shows them next to the fields.
+ */
+export async function resendDeal(trackingId: string, body: string, idempotencyKey?: string): Promise<ResendAnswer> {
+  const response = await fetch(apiUrl(`/console/actions/resend/${encodeURIComponent(trackingId)}`), {
+    method: 'POST',
+    credentials: 'same-origin',
+    headers: { 'Content-Type': 'application/json', ...(idempotencyKey ? { 'Idempotency-Key': idempotencyKey } : {}) },
+    body,
+  });
+  const answer: unknown = await response.json().catch(() => undefined);
+  const fields = typeof answer === 'object' && answer !== null ? (answer as Record<string, unknown>) : {};
+  if (response.ok) {
+    return { ok: true, tracking: fields.tracking as ReferralView, replayed: fields.replayed === true };
+  }
+  return {
+    ok: false,
+    status: response.status,
+    title: typeof fields.title === 'string' ? fields.title : `The app answered ${response.status}`,
+    ...(typeof fields.detail === 'string' ? { detail: fields.detail } : {}),
+    errors: Array.isArray(fields.errors) ? (fields.errors as FieldProblem[]) : [],
+  };
+}

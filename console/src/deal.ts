@@ -1,10 +1,11 @@
 /**
  * One deal's page: its states, direction, ids with links into Partner Center, Partner Center's status,
- * Microsoft's answer (MSX id, days left to its deadline), why it was refused, and its history.
+ * Microsoft's answer (MSX id, days left to its deadline), why it was refused (with the resend form), and its history.
  */
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { getReferral, type ConsoleStatus, type ReferralView } from './api';
 import { formatTime, html, STATE_LABELS, stateTone } from './html';
+import { ResendForm } from './resend';
 
 const DECISION_WINDOW_DAYS = 14;
 
@@ -87,9 +88,11 @@ function Timeline(props: { history: NonNullable<ReferralView['history']> }) {
 export function DealPage(props: { trackingId: string; status: ConsoleStatus | undefined }) {
   const [view, setView] = useState<ReferralView | undefined>(undefined);
   const [error, setError] = useState('');
+  const [resent, setResent] = useState<{ state: string; replayed: boolean } | undefined>(undefined);
   const heading = useRef<HTMLHeadingElement>(null);
   useEffect(() => {
     setView(undefined);
+    setResent(undefined);
     getReferral(props.trackingId).then(setView, (e: Error) => setError(e.message));
   }, [props.trackingId]);
   useEffect(() => heading.current?.focus(), [view, error]);
@@ -119,6 +122,16 @@ export function DealPage(props: { trackingId: string; status: ConsoleStatus | un
       ${view.dealType} deal <code>${view.trackingId}</code>
       <span class="badge direction" data-testid="direction">${direction}</span>
     </h2>
+    ${
+      resent
+        ? html`<p class="notice ok" role="status" data-testid="resend-result" data-state=${resent.state}>
+            ${resent.replayed ? 'Already resent with this body' : 'Resent'}: the deal is now${' '}
+            <strong>${STATE_LABELS[resent.state] ?? resent.state}</strong>.${' '}
+            ${resent.state === 'Rejected' ? 'Partner Center refused it again: see why below. ' : ''}
+            <a href=${`#/deal/${view.trackingId}`}>Link to this deal</a> · <a href="#/">Pipeline</a>
+          </p>`
+        : ''
+    }
     <ol class="steps" aria-label="States">
       ${path.map((state) => html`<li class=${state === view.state ? `current ${stateTone(state)}` : path.indexOf(state) < path.indexOf(view.state) ? 'done' : 'todo'} aria-current=${state === view.state ? 'step' : undefined}>${STATE_LABELS[state] ?? state}</li>`)}
     </ol>
@@ -172,11 +185,19 @@ export function DealPage(props: { trackingId: string; status: ConsoleStatus | un
       }
     </dl>
     ${view.lastError ? html`<${Refusal} error=${view.lastError} final=${view.final} />` : ''}
+    ${
+      view.state === 'Rejected'
+        ? html`<${ResendForm}
+            key=${`${view.trackingId}-${view.updatedAt}`}
+            trackingId=${view.trackingId}
+            onResent=${(tracking: ReferralView, replayed: boolean) => {
+              setResent({ state: tracking.state, replayed });
+              setView(tracking);
+            }}
+          />`
+        : ''
+    }
     ${view.history?.length ? html`<${Timeline} history=${view.history} />` : ''}
-    <p class="muted">
-      Resending a refused deal once it is fixed is not available yet (a created one changes with PATCH).
-      <button type="button" disabled title="Not available yet">Resend</button>
-    </p>
   </section>`;
 }
 

@@ -49,3 +49,43 @@ export function parsePoisonAction(body: unknown): Parsed<z.infer<typeof actionSc
   const issue = result.error.issues[0];
   return invalid(String(issue?.path[0] ?? 'body'), 'is missing or invalid');
 }
+
+/** The headers of a console action that tell where it was sent from (a browser always sends both). */
+export interface ActionOriginHeaders {
+  origin?: string | null;
+  secFetchSite?: string | null;
+}
+
+/**
+ * A 403 problem when a console action was sent by another site's page, else undefined (CSRF): a browser's
+ * `Sec-Fetch-Site` must be `same-origin` and its `Origin` one of `allowedOrigins` (the request's own origin and
+ * PUBLIC_BASE_URL's). A client that sends neither (curl, a script with the function key) is let through: it is
+ * not a browser that a page could steer. The actions also take only `application/json` bodies (a cross-site
+ * form cannot send one, and a cross-site fetch of one needs a CORS preflight the app never grants) and need the
+ * function key, which another site does not know.
+ */
+export function crossSiteProblem(
+  headers: ActionOriginHeaders,
+  allowedOrigins: readonly string[],
+): ProblemDetails | undefined {
+  const site = headers.secFetchSite?.trim().toLowerCase();
+  const origin = headers.origin?.trim();
+  const sameSite = site === undefined || site === '' || site === 'same-origin';
+  const sameOrigin =
+    origin === undefined || origin === '' || allowedOrigins.some((allowed) => sameOriginAs(origin, allowed));
+  if (sameSite && sameOrigin) return undefined;
+  return problem(
+    403,
+    'cross-site-request',
+    'Console actions are only taken from the console itself',
+    'The request came from another site (Origin / Sec-Fetch-Site): open the console at its own address and act from there.',
+  );
+}
+
+function sameOriginAs(origin: string, allowed: string): boolean {
+  try {
+    return origin !== 'null' && new URL(origin).origin === new URL(allowed).origin;
+  } catch {
+    return false;
+  }
+}

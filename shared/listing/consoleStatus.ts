@@ -71,7 +71,7 @@ export class ConsoleStatusReader {
       queues,
       features: {
         actionsEnabled: this.#o.actionsEnabled,
-        resendAvailable: false, // the updates issue adds resending a fixed deal
+        resendAvailable: this.#o.actionsEnabled, // resending a fixed deal is an action too
         partnerCenterDashboardUrl: this.#o.partnerCenterDashboardUrl,
       },
     };

@@ -16,6 +16,14 @@ export interface TestBrowser {
   browser: Browser;
   /** Console errors and uncaught page errors seen so far, on every page. */
   errors: string[];
+  /**
+   * Declares that the next answer with `status` to a URL matching `url` is what the test provokes (a form's
+   * 400): it is recorded in `expected`, not in `errors` (nor is Chromium's console line about it). Each
+   * declaration covers one answer.
+   */
+  expectHttpError(url: RegExp, status: number): void;
+  /** The provoked answers seen, as `HTTP <status>: <url>`. */
+  expected: string[];
   newPage(viewport: { width: number; height: number }): Promise<Page>;
   close(): Promise<void>;
 }
@@ -39,19 +47,37 @@ export async function launchBrowser(): Promise<TestBrowser> {
     ],
   });
   const errors: string[] = [];
+  const expected: string[] = [];
+  // Each provoked answer shows twice: as the response, and as Chromium's "Failed to load resource" console line.
+  const allowances: Array<{ url: RegExp; status: number; response: boolean; console: boolean }> = [];
+  const provoked = (kind: 'response' | 'console', url: string, status: number): boolean => {
+    const allowance = allowances.find((a) => !a[kind] && a.status === status && a.url.test(url));
+    if (!allowance) return false;
+    allowance[kind] = true;
+    return true;
+  };
   return {
     browser,
     errors,
+    expected,
+    expectHttpError(url, status) {
+      allowances.push({ url, status, response: false, console: false });
+    },
     async newPage(viewport) {
       const page = await browser.newPage();
       await page.setViewport(viewport);
       page.on('console', (message) => {
-        if (message.type() === 'error') errors.push(`console: ${message.text()}`);
+        if (message.type() !== 'error') return;
+        const failed = /^Failed to load resource: the server responded with a status of (\d{3})/.exec(message.text());
+        if (failed && provoked('console', message.location().url ?? '', Number(failed[1]))) return;
+        errors.push(`console: ${message.text()}`);
       });
       page.on('requestfailed', (request) => errors.push(`request failed: ${request.url()}`));
       page.on('response', (response) => {
-        if (response.status() >= 400)
-          errors.push(`HTTP ${response.status()}: ${response.url().replace(/code=[^&]*/, 'code=…')}`);
+        if (response.status() < 400) return;
+        const line = `HTTP ${response.status()}: ${response.url().replace(/code=[^&]*/, 'code=…')}`;
+        if (provoked('response', response.url(), response.status())) expected.push(line);
+        else errors.push(line);
       });
       page.on('pageerror', (error) =>
         errors.push(`pageerror: ${error instanceof Error ? error.message : String(error)}`),

@@ -4,8 +4,13 @@
  * its replay, the re-consent banner (the Entra stand-in refuses the refresh token), keyboard use, and no
  * JavaScript error. A second co-sell deal is accepted by Microsoft through the simulator: its page shows
  * the answer, the MSX id, Partner Center's status and the history, the list its answer, the chart counts it.
- * Screenshots for docs/console.md go to docs/figures/console-*.png.
+ * Two deals Partner Center refused are resent from their pages once fixed (one keyed by its externalReferenceId,
+ * one by an Idempotency-Key): bad bodies are shown at the field and change nothing.
+ * Screenshots for docs/console.md go to docs/figures/console-*.png with CONSOLE_SCREENSHOTS=1
+ * (`npm run docs:screenshots`), else to a temporary directory: a plain test run changes no tracked file.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import nodeFetch from 'node-fetch';
 import { QueueServiceClient } from '@azure/storage-queue';
@@ -16,7 +21,10 @@ import { example, uniqueDeal } from '../../helpers/examples';
 import { trackingIdForInvalidMessage } from '../../../shared/workflow/idempotency';
 import { launchBrowser, type TestBrowser } from './browser';
 
-const FIGURES = path.resolve(__dirname, '../../../docs/figures');
+const WRITE_FIGURES = process.env.CONSOLE_SCREENSHOTS === '1';
+const FIGURES = WRITE_FIGURES
+  ? path.resolve(__dirname, '../../../docs/figures')
+  : mkdtempSync(path.join(tmpdir(), 'console-figures-'));
 const WIDE = { width: 1280, height: 800 };
 const NARROW = { width: 420, height: 800 };
 const FUNCTION_KEY = 'console-e2e-key';
@@ -31,6 +39,12 @@ const ids: Record<'private' | 'partnerLed' | 'coSell' | 'accepted' | 'refused', 
   refused: '',
 };
 const MSX_ID = '7-TEST';
+/** Deals Partner Center refused on create (nothing made there): resent from the console once fixed. */
+const fixable = { trackingId: '', body: {} as Record<string, any> };
+const fixableKeyed = { trackingId: '', body: {} as Record<string, any> };
+const FIXABLE_KEY = 'crm-console-fixable-key-1';
+/** Values of the deals' customer contacts: never on a console page. */
+const CONTACT_VALUES = ['Northwind Traders GmbH', 'jamie.example@example.com', '+49 30 555 0123', '100 Example Street'];
 const queues = () => QueueServiceClient.fromConnectionString(sandbox.azurite.connectionString);
 const consoleUrl = (hash = '') => `${sandbox.endpoints.functions}/console?code=${FUNCTION_KEY}${hash}`;
 
@@ -87,6 +101,16 @@ beforeAll(async () => {
     60_000,
     500,
   );
+  const refuse = async (into: typeof fixable, tag: string, headers: Record<string, string> = {}) => {
+    sandbox.partnerCenter.setFaults({ clientErrors: { probability: 1, statuses: [400], operations: ['create'] } });
+    into.body = uniqueDeal(example('partner-led-deal.json'), tag);
+    const response = await call(sandbox, 'POST', '/referrals', into.body, headers);
+    sandbox.partnerCenter.clearFaults();
+    expect(response.status).toBe(422);
+    into.trackingId = response.body.trackingId;
+  };
+  await refuse(fixable, 'console-fixable');
+  await refuse(fixableKeyed, 'console-fixable-keyed', { 'Idempotency-Key': FIXABLE_KEY });
   const invalid = '{"name": "console refused deal", "dealType": "CoSel"}';
   const intake = queues().getQueueClient('referral-intake');
   await intake.createIfNotExists();
@@ -101,7 +125,34 @@ beforeAll(async () => {
 afterAll(async () => {
   await chromium?.close();
   await sandbox?.stop();
+  if (!WRITE_FIGURES) rmSync(FIGURES, { recursive: true, force: true });
 });
+
+/** Puts `text` into a form field as a paste does (one input event), replacing what was there. */
+async function paste(page: Page, selector: string, text: string): Promise<void> {
+  await page.$eval(selector, (e) => {
+    (e as unknown as { value: string }).value = '';
+  });
+  await page.focus(selector);
+  await page.keyboard.sendCharacter(text);
+}
+
+/** Submits the resend form from its text area with the keyboard (Tab past the problems' buttons to Resend, Enter). */
+async function submitResend(page: Page): Promise<void> {
+  await page.focus('#resend-body');
+  let type = '';
+  for (let presses = 0; presses < 20 && type !== 'submit'; presses++) {
+    await page.keyboard.press('Tab');
+    type = String(await page.evaluate('document.activeElement.getAttribute("type")'));
+  }
+  expect(type).toBe('submit');
+  await page.keyboard.press('Enter');
+}
+
+const pageText = (page: Page): Promise<string> => page.evaluate('document.body.innerText') as Promise<string>;
+const corrected = (body: Record<string, any>) => ({ ...body, name: `${String(body.name)} (corrected)` });
+const createdNamed = (name: string) =>
+  sandbox.partnerCenter.referrals().filter((r) => r.name === name && r.organizationId !== 'msft');
 
 describe('GET /api/referrals', () => {
   it('lists every deal newest first and pages with a cursor', async () => {
@@ -179,7 +230,7 @@ describe('the console', () => {
       (await page.$eval('[data-chart="per-day"]', (e) => e.getAttribute('data-chart-data'))) ?? 'null',
     );
     const today = perDay[perDay.length - 1];
-    expect(today.outcomes).toMatchObject({ completed: 2, linked: 2, rejected: 1 });
+    expect(today.outcomes).toMatchObject({ completed: 2, linked: 2, rejected: 3 });
     const answers = JSON.parse(
       (await page.$eval('[data-chart="answers"]', (e) => e.getAttribute('data-chart-data'))) ?? 'null',
     );
@@ -245,6 +296,136 @@ describe('the console', () => {
     const view = (await call(sandbox, 'GET', `/referrals/${ids.refused}`)).body;
     for (const error of view.lastError.errors.slice(0, 3)) expect(refusal).toContain(error.message);
     await page.screenshot({ path: path.join(FIGURES, 'console-refused.png') });
+    // An intake message that was not a valid request is keyed by its text: no resend form, the reason why.
+    expect(await page.$('[data-testid="resend-form"]')).toBeNull();
+    expect(await page.$eval('[data-testid="resend-blocked"]', (e) => e.getAttribute('data-reason'))).toBe(
+      'invalid-queue-message',
+    );
+  });
+
+  it('the resend endpoint: eligibility, 409 for a deal not refused, 403 cross-site, 400 with pointers and nothing written', async () => {
+    const eligibility = (await call(sandbox, 'GET', `/console/resend/${fixable.trackingId}`)).body;
+    expect(eligibility).toMatchObject({ resendable: true, keyRequired: false, actionsEnabled: true });
+    const keyed = (await call(sandbox, 'GET', `/console/resend/${fixableKeyed.trackingId}`)).body;
+    expect(keyed).toMatchObject({ resendable: true, keyRequired: true, keySource: 'header' });
+    expect(JSON.stringify(keyed)).not.toContain(FIXABLE_KEY);
+
+    const notRefused = await call(sandbox, 'POST', `/console/actions/resend/${ids.private}`, fixable.body);
+    expect(notRefused.status).toBe(409);
+    expect(notRefused.headers.get('content-type')).toContain('application/problem+json');
+    expect(notRefused.body).toMatchObject({ type: expect.stringMatching(/#not-resendable$/), reason: 'not-refused' });
+
+    const before = (await call(sandbox, 'GET', `/referrals/${fixable.trackingId}`)).body;
+    const crossSite = await call(
+      sandbox,
+      'POST',
+      `/console/actions/resend/${fixable.trackingId}`,
+      corrected(fixable.body),
+      {
+        Origin: 'https://evil.example',
+        'Sec-Fetch-Site': 'cross-site',
+      },
+    );
+    expect(crossSite.status).toBe(403);
+    const bad = await call(sandbox, 'POST', `/console/actions/resend/${fixable.trackingId}`, {
+      ...fixable.body,
+      dealType: 'CoSel',
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.body.errors.map((e: any) => e.pointer)).toContain('/dealType');
+    for (const value of CONTACT_VALUES) expect(JSON.stringify(bad.body)).not.toContain(value);
+    expect((await call(sandbox, 'GET', `/referrals/${fixable.trackingId}`)).body).toEqual(before);
+  });
+
+  it('resends a refused deal once fixed: problems shown at the field with nothing sent, then the deal moves on', async () => {
+    await open(page, `#/deal/${fixable.trackingId}`);
+    await page.waitForSelector('[data-testid="resend-form"]');
+    expect(await page.$('#resend-key')).toBeNull(); // keyed by its externalReferenceId: no key to give
+    // The form is reached with the keyboard from the deal's heading (focused on arrival).
+    let focused = '';
+    for (let presses = 0; presses < 40 && focused !== 'resend-body'; presses++) {
+      await page.keyboard.press('Tab');
+      focused = String(await page.evaluate('document.activeElement && document.activeElement.id'));
+    }
+    expect(focused).toBe('resend-body');
+    const before = (await call(sandbox, 'GET', `/referrals/${fixable.trackingId}`)).body;
+
+    // Not JSON: refused in the page (no request), the text not quoted back.
+    await paste(page, '#resend-body', '{"name": "Jamie Example", ');
+    await submitResend(page);
+    await page.waitForSelector('#resend-body-errors li[data-code="invalid_json"]');
+    expect(await page.$eval('#resend-body-errors', (e) => e.textContent)).not.toContain('Jamie');
+
+    // The contract refuses it: 400, each problem at its pointer, the text area marked, nothing written.
+    chromium.expectHttpError(/\/console\/actions\/resend\//, 400);
+    await paste(page, '#resend-body', JSON.stringify({ ...corrected(fixable.body), dealType: 'CoSel' }, null, 2));
+    await submitResend(page);
+    await page.waitForSelector('[data-testid="resend-problem"][data-status="400"]');
+    const pointers = await page.$$eval('#resend-body-errors li', (items) =>
+      items.map((i) => i.getAttribute('data-pointer')),
+    );
+    expect(pointers).toContain('/dealType');
+    expect(await page.$eval('#resend-body', (e) => e.getAttribute('aria-invalid'))).toBe('true');
+    expect(await page.evaluate('document.activeElement.getAttribute("data-testid")')).toBe('resend-problem');
+    // "Show in the body" selects the field the problem points at in the pasted text.
+    await page.click('#resend-body-errors li[data-pointer="/dealType"] button');
+    const selected = await page.$eval('#resend-body', (e) => {
+      const area = e as unknown as { value: string; selectionStart: number; selectionEnd: number };
+      return area.value.slice(area.selectionStart, area.selectionEnd);
+    });
+    expect(selected).toBe('"dealType": "CoSel"');
+    expect((await call(sandbox, 'GET', `/referrals/${fixable.trackingId}`)).body).toEqual(before);
+    for (const value of CONTACT_VALUES) expect(await pageText(page)).not.toContain(value);
+    await page.screenshot({ path: path.join(FIGURES, 'console-resend.png'), fullPage: true });
+
+    // Corrected: sent under the deal's key, created once, the page shows the new state and the refusal in history.
+    await paste(page, '#resend-body', JSON.stringify(corrected(fixable.body), null, 2));
+    await submitResend(page);
+    await page.waitForSelector('[data-testid="resend-result"]');
+    expect(await page.$eval('[data-testid="resend-result"]', (e) => e.getAttribute('data-state'))).toBe('Completed');
+    expect(await page.$eval('[data-testid="deal"]', (e) => e.getAttribute('data-state'))).toBe('Completed');
+    expect(await page.$('[data-testid="resend-form"]')).toBeNull();
+    expect(await page.$$eval('[data-testid="history"] li', (l) => l.map((i) => i.getAttribute('data-kind')))).toContain(
+      'refused',
+    );
+    for (const value of CONTACT_VALUES) expect(await pageText(page)).not.toContain(value);
+    const view = (await call(sandbox, 'GET', `/referrals/${fixable.trackingId}`)).body;
+    expect(view).toMatchObject({ state: 'Completed', partnerReferral: { id: expect.any(String) } });
+    expect(createdNamed(corrected(fixable.body).name)).toHaveLength(1);
+    await page.screenshot({ path: path.join(FIGURES, 'console-resent.png') });
+  });
+
+  it('a deal sent with an Idempotency-Key asks for that key: another one is shown at the key field, the right one resends', async () => {
+    await open(page, `#/deal/${fixableKeyed.trackingId}`);
+    await page.waitForSelector('#resend-key');
+    await paste(page, '#resend-key', 'not-the-key');
+    await paste(page, '#resend-body', JSON.stringify(corrected(fixableKeyed.body)));
+    chromium.expectHttpError(/\/console\/actions\/resend\//, 422);
+    await submitResend(page);
+    await page.waitForSelector('#resend-key-errors li[data-code="key_mismatch"]');
+    expect(await page.$eval('#resend-key', (e) => e.getAttribute('aria-invalid'))).toBe('true');
+    expect(createdNamed(corrected(fixableKeyed.body).name)).toHaveLength(0);
+
+    // On a narrow window, with problems shown, nothing overflows the page.
+    const narrow = await chromium.newPage(NARROW);
+    await open(narrow, `#/deal/${fixableKeyed.trackingId}`);
+    await narrow.waitForSelector('#resend-key');
+    chromium.expectHttpError(/\/console\/actions\/resend\//, 400);
+    await paste(narrow, '#resend-body', JSON.stringify({ ...corrected(fixableKeyed.body), dealType: 'CoSel' }));
+    await submitResend(narrow);
+    await narrow.waitForSelector('[data-testid="resend-problem"][data-status="400"]');
+    expect(await narrow.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth')).toBe(
+      0,
+    );
+    await narrow.close();
+
+    await paste(page, '#resend-key', FIXABLE_KEY);
+    await paste(page, '#resend-body', JSON.stringify(corrected(fixableKeyed.body)));
+    await submitResend(page);
+    await page.waitForSelector('[data-testid="resend-result"]');
+    expect(await page.$eval('[data-testid="resend-result"]', (e) => e.getAttribute('data-state'))).toBe('Completed');
+    expect(await pageText(page)).not.toContain(FIXABLE_KEY);
+    expect(createdNamed(corrected(fixableKeyed.body).name)).toHaveLength(1);
   });
 
   it('counts poison messages and replays one when actions are on', async () => {
@@ -302,7 +483,8 @@ describe('the console', () => {
     await page.screenshot({ path: path.join(FIGURES, 'console-reconsent.png') });
   });
 
-  it('logged no JavaScript error', () => {
+  it('logged no JavaScript error (the provoked 400s and 422 of the resend form aside)', () => {
     expect(chromium.errors).toEqual([]);
+    expect(chromium.expected).toHaveLength(3);
   });
 });
