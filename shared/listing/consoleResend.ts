@@ -14,7 +14,8 @@ import type { ValidationResult } from '../referral/validateReferralRequest';
 import { TrackingState } from '../tracking/states';
 import { Direction, KeySource, type TrackingRecord } from '../tracking/trackingRecord';
 import { identifyRequest, isValidIdempotencyKey } from '../workflow/idempotency';
-import { isResendable, type SubmitInput, type SubmitOutcome } from '../workflow/submit';
+import { isResendable } from '../workflow/resend';
+import type { SubmitInput, SubmitOutcome } from '../workflow/submit';
 
 /** Why a record cannot be resent from the console. */
 export const ResendBlock = {
