@@ -1,5 +1,5 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
-import { getAppServices } from '../shared/app/composition';
+import { getAppServices } from './edge/services';
 import { jsonResponse } from './edge/http';
 import { lazy } from '../shared/platform/lazy';
 import type * as HealthModule from '../shared/app/health';

@@ -1,5 +1,5 @@
 import { app, type InvocationContext } from '@azure/functions';
-import { getAppServices } from '../shared/app/composition';
+import { getAppServices } from './edge/services';
 import { INTAKE_QUEUE_NAME, STORAGE_CONNECTION_SETTING } from '../shared/workflow/constants';
 import { runQueueStep } from './edge/queue';
 import { MAX_JSON_NESTING_DEPTH, tooDeeplyNested, valueNestsDeeperThan } from './edge/nesting';

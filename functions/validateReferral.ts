@@ -1,5 +1,5 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
-import { getSettings } from '../shared/app/composition';
+import { getSettings } from './edge/services';
 import { guard, jsonResponse, problemResponse, readJsonBody } from './edge/http';
 import { lazy } from '../shared/platform/lazy';
 import type * as ReferralModule from '../shared/referral';
