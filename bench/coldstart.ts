@@ -28,6 +28,8 @@ export interface ColdstartFigures {
   bareRunsMs: number[];
   functionsRegistered: number;
   appModulesLoaded: number;
+  /** The app's own files the cold start loaded (under dist/): the bundle and the shared/ modules it needs at load. */
+  appFilesLoaded: string[];
   bareModulesLoaded: number;
   /** The slowest requires made by the app's own files (inclusive), from one traced run. */
   heaviestImports: Array<{ request: string; from: string; ms: number }>;
@@ -76,6 +78,7 @@ export function measureColdstart(options: { runs: number }): ColdstartFigures {
     bareRunsMs: bare.map((r) => round(r.loadMs)),
     functionsRegistered: app[0]?.functionsRegistered ?? 0,
     appModulesLoaded: app[0]?.modulesLoaded ?? 0,
+    appFilesLoaded: app[0]?.appFilesLoaded ?? [],
     bareModulesLoaded: bare[0]?.modulesLoaded ?? 0,
     heaviestImports: (traced.imports ?? []).slice(0, 12).map((r) => ({ ...r, ms: round(r.ms) })),
   };

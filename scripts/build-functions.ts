@@ -26,7 +26,7 @@
  * `--dist DIR` writes DIR/bundle/functions.js for a DIR/shared compiled elsewhere (infra/hooks/stage-package.sh);
  * `--no-sourcemap` leaves the source map out (the deployment package).
  */
-import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { build, type Plugin } from 'esbuild';
 
@@ -59,6 +59,8 @@ export function statelessLeafProblem(source: string): string | undefined {
 
 /** Options of {@link buildFunctions}. */
 export interface BuildFunctionsOptions {
+  /** The checkout holding functions/ and shared/. @default the repository (FUNCTIONS_REPO_ROOT) */
+  root?: string;
   /** The dist folder: the bundle goes to `<distDir>/bundle/functions.js`; shared/ is required from `<distDir>/shared`. */
   distDir?: string;
   /** Write `functions.js.map` beside the bundle (stack traces under `--enable-source-maps`). @default true */
@@ -85,6 +87,7 @@ export class FunctionsBundleError extends Error {
 /** Keeps shared/ out of the bundle: each import becomes a require of the tsc-compiled file in `<distDir>/shared`. */
 function sharedStaysExternal(root: string, outDir: string, distDir: string): Plugin {
   const sharedDir = path.join(root, 'shared') + path.sep;
+  const functionsDir = path.join(root, 'functions') + path.sep;
   return {
     name: 'shared-stays-external',
     setup(plugin) {
@@ -97,7 +100,15 @@ function sharedStaysExternal(root: string, outDir: string, distDir: string): Plu
           pluginData: 'shared-stays-external',
         });
         if (resolved.errors.length > 0) return { errors: resolved.errors };
-        if (!resolved.path.startsWith(sharedDir)) return undefined;
+        if (resolved.path.startsWith(functionsDir)) return undefined;
+        if (!resolved.path.startsWith(sharedDir)) {
+          const from = path.relative(root, args.importer);
+          return {
+            errors: [
+              { text: `${from} imports ${args.path}: a function module may import functions/ and shared/ only` },
+            ],
+          };
+        }
         const fromRoot = path.relative(root, resolved.path).split(path.sep).join('/');
         if (INLINED_SHARED_MODULES.includes(fromRoot)) {
           const problem = statelessLeafProblem(readFileSync(resolved.path, 'utf8'));
@@ -145,16 +156,17 @@ function literalRequiresOnly(root: string): Plugin {
 
 /** Bundles functions/ into `<distDir>/bundle/functions.js`; resolves to the bundle's path. */
 export async function buildFunctions(options: BuildFunctionsOptions = {}): Promise<string> {
-  const distDir = options.distDir ?? path.join(ROOT, 'dist');
+  const root = options.root ?? ROOT;
+  const distDir = options.distDir ?? path.join(root, 'dist');
   const outDir = path.join(distDir, BUNDLE_FOLDER);
   const outfile = path.join(outDir, BUNDLE_FILE);
-  const entries = functionEntryFiles(ROOT);
-  if (entries.length === 0) throw new FunctionsBundleError(`No function modules in ${path.join(ROOT, 'functions')}`);
+  const entries = functionEntryFiles(root);
+  if (entries.length === 0) throw new FunctionsBundleError(`No function modules in ${path.join(root, 'functions')}`);
   rmSync(outDir, { recursive: true, force: true });
   const result = await build({
     stdin: {
       contents: entries.map((name) => `import './functions/${name.replace(/\.ts$/, '')}';`).join('\n'),
-      resolveDir: ROOT,
+      resolveDir: root,
       sourcefile: 'functions-entry.ts',
       loader: 'ts',
     },
@@ -175,8 +187,8 @@ export async function buildFunctions(options: BuildFunctionsOptions = {}): Promi
       'unsupported-require-call': 'error',
       'unsupported-dynamic-import': 'error',
     },
-    tsconfig: path.join(ROOT, 'tsconfig.json'),
-    plugins: [literalRequiresOnly(ROOT), sharedStaysExternal(ROOT, outDir, distDir)],
+    ...(existsSync(path.join(root, 'tsconfig.json')) ? { tsconfig: path.join(root, 'tsconfig.json') } : {}),
+    plugins: [literalRequiresOnly(root), sharedStaysExternal(root, outDir, distDir)],
   }).catch((error: unknown) => {
     throw new FunctionsBundleError(`esbuild could not bundle functions/: ${(error as Error).message}`, {
       cause: error,

@@ -25,6 +25,10 @@ export interface ProbeResult {
   modulesLoaded: number;
   /** Functions registered (app mode). */
   functionsRegistered: number;
+  /** Their names, sorted (app mode). */
+  functionNames: string[];
+  /** The app's own files (under dist/, relative to it) loaded by then, sorted: what the cold start read. */
+  appFilesLoaded: string[];
   /** With --trace: the slowest requires made by the app's files, inclusive of what they load. */
   imports?: Array<{ request: string; from: string; ms: number }>;
 }
@@ -88,11 +92,19 @@ function main(): void {
   /* eslint-enable @typescript-eslint/no-require-imports */
   const loadMs = Number(process.hrtime.bigint() - started) / 1e6;
   const imports = tracer?.stop();
+  const appDist = path.join(root, 'dist') + path.sep;
+  const appFilesLoaded = Object.keys(require.cache)
+    .filter((file) => file.startsWith(appDist) && !file.includes(`${path.sep}node_modules${path.sep}`))
+    .map((file) => path.relative(appDist, file).split(path.sep).join('/'))
+    .filter((file) => !file.startsWith('bench/') && !file.startsWith('sandbox/'))
+    .sort();
   const result: ProbeResult = {
     mode: options.mode,
     loadMs,
     modulesLoaded: Object.keys(require.cache).length - cachedBefore,
     functionsRegistered: core.functions.size,
+    functionNames: [...core.functions.values()].map((fn) => fn.name).sort(),
+    appFilesLoaded,
     ...(imports ? { imports: imports.sort((a, b) => b.ms - a.ms) } : {}),
   };
   console.log(JSON.stringify(result));
