@@ -50,7 +50,9 @@ export const INLINED_SHARED_MODULES: readonly string[] = [
 ];
 
 /** Why `source` may not be copied into the bundle (it imports a module or holds state), or undefined. */
-export function statelessLeafProblem(source: string): string | undefined {
+export function statelessLeafProblem(text: string): string | undefined {
+  // Comments (doc examples) do not count: block comments and whole-line `//` comments are left out.
+  const source = text.replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '');
   if (/^\s*import\s+(?!type\b)/m.test(source) || /\brequire\s*\(/.test(source)) return 'it imports a module';
   if (/^(export\s+)?(let|var|class)\b/m.test(source)) return 'it declares a top-level let, var or class';
   if (/^export\s+(\*|\{[^}]*\}\s*from)/m.test(source)) return 'it re-exports a module';

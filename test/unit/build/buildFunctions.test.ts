@@ -186,6 +186,14 @@ describe('statelessLeafProblem', () => {
     expect(statelessLeafProblem(source)).toBe(reason);
   });
 
+  it('does not count imports shown in comments', () => {
+    expect(
+      statelessLeafProblem(
+        "/**\n * import { x } from './x';\n * require('./x')\n */\n// let y = 1;\nexport const A = 'http://a';\n",
+      ),
+    ).toBeUndefined();
+  });
+
   it('lets type imports, constants and functions through', () => {
     expect(
       statelessLeafProblem(
