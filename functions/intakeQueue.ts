@@ -1,15 +1,16 @@
 import { app, type InvocationContext } from '@azure/functions';
-import { getAppServices } from '../shared/app/composition';
+import { getAppServices } from './edge/services';
 import { INTAKE_QUEUE_NAME, STORAGE_CONNECTION_SETTING } from '../shared/workflow/constants';
 import { runQueueStep } from './edge/queue';
 import { MAX_JSON_NESTING_DEPTH, tooDeeplyNested, valueNestsDeeperThan } from './edge/nesting';
 import { guardTriggerMetadataNesting } from './edge/triggerMetadataGuard';
 import { withTraceParent } from '../shared/platform/tracing';
-import { lazyModule } from '../shared/platform/lazy';
+import { lazy } from '../shared/platform/lazy';
 import type * as MessagesModule from '../shared/workflow/messages';
 
 /** Loaded on the first message, not at cold start (bench:coldstart). */
-const messages = lazyModule<typeof MessagesModule>(require, '../shared/workflow/messages');
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- a literal id, kept by the bundle (scripts/build-functions.ts)
+const messages = lazy(() => require('../shared/workflow/messages') as typeof MessagesModule);
 
 /**
  * Queue `referral-intake`: the POST body as plain JSON text (Power Automate) or base64 JSON (SDKs),

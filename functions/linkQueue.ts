@@ -1,5 +1,5 @@
 import { app, type InvocationContext } from '@azure/functions';
-import { getAppServices } from '../shared/app/composition';
+import { getAppServices } from './edge/services';
 import { LINK_QUEUE_NAME, STORAGE_CONNECTION_SETTING } from '../shared/workflow/constants';
 import { runStepMessage } from './edge/queue';
 

@@ -1,5 +1,5 @@
 import { app, type InvocationContext, type Timer } from '@azure/functions';
-import { getAppServices } from '../shared/app/composition';
+import { getAppServices } from './edge/services';
 import { timerSchedule } from '../shared/platform/schedules';
 
 /**

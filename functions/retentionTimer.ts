@@ -1,5 +1,5 @@
 import { app, type InvocationContext, type Timer } from '@azure/functions';
-import { getAppServices } from '../shared/app/composition';
+import { getAppServices } from './edge/services';
 import { timerSchedule } from '../shared/platform/schedules';
 
 /** NCRONTAB schedule of the retention timer; RETENTION_SCHEDULE overrides it (validated with the settings). */

@@ -1,5 +1,5 @@
 import { app, type InvocationContext } from '@azure/functions';
-import { getAppServices } from '../shared/app/composition';
+import { getAppServices } from './edge/services';
 import { SYNC_QUEUE_NAME } from '../shared/events/constants';
 import { STORAGE_CONNECTION_SETTING } from '../shared/workflow/constants';
 import { runQueueStep } from './edge/queue';

@@ -1,6 +1,7 @@
 /**
- * Not a function: the worker loads every file matching package.json `main` (`dist/functions/*.js`), so
- * this module starts OpenTelemetry for the worker at load time, before the first invocation.
+ * Not a function: the worker loads package.json `main` (`dist/bundle/functions.js`, every module of
+ * functions/ in one file; scripts/build-functions.ts), so this module starts OpenTelemetry for the worker
+ * at load time, before the first invocation.
  *
  * With neither `APPLICATIONINSIGHTS_CONNECTION_STRING` nor `OTEL_EXPORTER_OTLP_ENDPOINT` set (the
  * sandbox, tests) it does nothing and loads nothing. See docs/observability.md.

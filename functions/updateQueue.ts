@@ -1,17 +1,19 @@
 import { app, type InvocationContext } from '@azure/functions';
-import { getAppServices } from '../shared/app/composition';
+import { getAppServices } from './edge/services';
 import { STORAGE_CONNECTION_SETTING, UPDATE_QUEUE_NAME } from '../shared/workflow/constants';
 import { runQueueStep } from './edge/queue';
 import { withTraceParent } from '../shared/platform/tracing';
-import { lazyModule } from '../shared/platform/lazy';
+import { lazy } from '../shared/platform/lazy';
 import type * as MessagesModule from '../shared/workflow/messages';
 import type * as UpdateMessageModule from '../shared/update/updateMessage';
 import type * as CanonicalJsonModule from '../shared/workflow/canonicalJson';
 
 // Loaded on the first message, not at cold start (bench:coldstart).
-const messages = lazyModule<typeof MessagesModule>(require, '../shared/workflow/messages');
-const updateMessage = lazyModule<typeof UpdateMessageModule>(require, '../shared/update/updateMessage');
-const canonicalJsonModule = lazyModule<typeof CanonicalJsonModule>(require, '../shared/workflow/canonicalJson');
+/* eslint-disable @typescript-eslint/no-require-imports -- literal ids, kept by the bundle (scripts/build-functions.ts) */
+const messages = lazy(() => require('../shared/workflow/messages') as typeof MessagesModule);
+const updateMessage = lazy(() => require('../shared/update/updateMessage') as typeof UpdateMessageModule);
+const canonicalJsonModule = lazy(() => require('../shared/workflow/canonicalJson') as typeof CanonicalJsonModule);
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 /**
  * Queue `referral-update`: `{ trackingId | externalReferenceId, idempotencyKey?, changes }` as plain or base64

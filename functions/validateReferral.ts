@@ -1,11 +1,12 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
-import { getSettings } from '../shared/app/composition';
+import { getSettings } from './edge/services';
 import { guard, jsonResponse, problemResponse, readJsonBody } from './edge/http';
-import { lazyModule } from '../shared/platform/lazy';
+import { lazy } from '../shared/platform/lazy';
 import type * as ReferralModule from '../shared/referral';
 
 /** The contract (zod) loads on the first call, not at cold start. */
-const referralContract = lazyModule<typeof ReferralModule>(require, '../shared/referral');
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- a literal id, kept by the bundle (scripts/build-functions.ts)
+const referralContract = lazy(() => require('../shared/referral') as typeof ReferralModule);
 
 /** POST /api/referrals/validate: a dry run. 200 with the normalised referral, or 400 problem+json. */
 export async function validateReferral(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {

@@ -21,10 +21,16 @@ export interface ProbeResult {
   mode: 'app' | 'bare';
   /** Time to load the modules, from the first require to the last. */
   loadMs: number;
+  /** CPU time of the process (all its threads) over the same span: steadier than loadMs on a busy machine. */
+  cpuMs: number;
   /** Modules added to the require cache while loading. */
   modulesLoaded: number;
   /** Functions registered (app mode). */
   functionsRegistered: number;
+  /** Their names, sorted (app mode). */
+  functionNames: string[];
+  /** The app's own files (under dist/, relative to it) loaded by then, sorted: what the cold start read. */
+  appFilesLoaded: string[];
   /** With --trace: the slowest requires made by the app's files, inclusive of what they load. */
   imports?: Array<{ request: string; from: string; ms: number }>;
 }
@@ -76,6 +82,7 @@ function main(): void {
   core.install();
   const tracer = options.trace ? traceRequires(path.join(root, 'dist')) : undefined;
   const cachedBefore = Object.keys(require.cache).length;
+  const cpuBefore = process.cpuUsage();
   const started = process.hrtime.bigint();
   // The probe measures what a synchronous module load costs, as the Functions worker loads the app: a
   // dynamic import() would measure something else.
@@ -87,12 +94,22 @@ function main(): void {
   }
   /* eslint-enable @typescript-eslint/no-require-imports */
   const loadMs = Number(process.hrtime.bigint() - started) / 1e6;
+  const cpu = process.cpuUsage(cpuBefore);
   const imports = tracer?.stop();
+  const appDist = path.join(root, 'dist') + path.sep;
+  const appFilesLoaded = Object.keys(require.cache)
+    .filter((file) => file.startsWith(appDist) && !file.includes(`${path.sep}node_modules${path.sep}`))
+    .map((file) => path.relative(appDist, file).split(path.sep).join('/'))
+    .filter((file) => !file.startsWith('bench/') && !file.startsWith('sandbox/'))
+    .sort();
   const result: ProbeResult = {
     mode: options.mode,
     loadMs,
+    cpuMs: (cpu.user + cpu.system) / 1000,
     modulesLoaded: Object.keys(require.cache).length - cachedBefore,
     functionsRegistered: core.functions.size,
+    functionNames: [...core.functions.values()].map((fn) => fn.name).sort(),
+    appFilesLoaded,
     ...(imports ? { imports: imports.sort((a, b) => b.ms - a.ms) } : {}),
   };
   console.log(JSON.stringify(result));

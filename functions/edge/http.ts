@@ -5,7 +5,7 @@
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import { PROBLEM_CONTENT_TYPE, problem, type ProblemDetails } from '../../shared/referral/problem';
 import { ensureError } from '../../shared/platform/errors';
-import { lazyModule } from '../../shared/platform/lazy';
+import { lazy } from '../../shared/platform/lazy';
 import type * as TrackingViewModule from '../../shared/workflow/trackingView';
 
 /** Largest request body accepted. */
@@ -97,7 +97,8 @@ export function trackingRecordNotFound(): HttpResponseInit {
 export const RETRY_AFTER_SECONDS = '5';
 
 /** The tracking view module, loaded on the first call that answers with a view, not at cold start. */
-export const trackingView = lazyModule<typeof TrackingViewModule>(require, '../../shared/workflow/trackingView');
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- a literal id, kept by the bundle (scripts/build-functions.ts)
+export const trackingView = lazy(() => require('../../shared/workflow/trackingView') as typeof TrackingViewModule);
 
 /** The absolute status URL of a record: `{base}/api/referrals/{trackingId}` (see {@link baseUrlOf}). */
 export function statusUrlOf(request: HttpRequest, configured: string | undefined, trackingId: string): string {

@@ -6,13 +6,15 @@ import type { InvocationContext } from '@azure/functions';
 import { ensureError, isRetryable } from '../../shared/platform/errors';
 import type { StepMessage } from '../../shared/workflow/messages';
 import { withTraceParent } from '../../shared/platform/tracing';
-import { lazyModule } from '../../shared/platform/lazy';
+import { lazy } from '../../shared/platform/lazy';
 import type * as MessagesModule from '../../shared/workflow/messages';
 import type * as MetricsModule from '../../shared/platform/metrics';
 
+/* eslint-disable @typescript-eslint/no-require-imports -- literal ids, kept by the bundle (scripts/build-functions.ts) */
 /** Loaded on the first message (or the first poisoned one), not at cold start (bench:coldstart). */
-const messages = lazyModule<typeof MessagesModule>(require, '../../shared/workflow/messages');
-const metrics = lazyModule<typeof MetricsModule>(require, '../../shared/platform/metrics');
+const messages = lazy(() => require('../../shared/workflow/messages') as typeof MessagesModule);
+const metrics = lazy(() => require('../../shared/platform/metrics') as typeof MetricsModule);
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 /** host.json `extensions.queues.maxDequeueCount`: the try after which the runtime moves a message to poison. */
 const MAX_DEQUEUE_COUNT = 5;

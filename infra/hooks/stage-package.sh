@@ -3,7 +3,9 @@
 # zips and uploads (remoteBuild: false, see docs/deploy.md).
 #
 #   <stage>/host.json  package.json  package-lock.json
-#   <stage>/dist/functions/**  dist/shared/**     compiled with this checkout's TypeScript and tsconfig
+#   <stage>/dist/shared/**                         compiled with this checkout's TypeScript and tsconfig
+#   <stage>/dist/bundle/functions.js               every function module in one file (package.json "main";
+#                                                  scripts/build-functions.ts), requiring dist/shared
 #   <stage>/node_modules/**                        production dependencies only (npm ci --omit=dev)
 #
 # What ships is what the tests ran against: same lockfile, no build on the server, no dev dependencies
@@ -25,7 +27,10 @@ npx --no-install tsc -p tsconfig.json --outDir "$build" --sourceMap false
 rm -rf "$stage"
 mkdir -p "$stage/dist"
 cp host.json package.json package-lock.json "$stage/"
-cp -R "$build/functions" "$build/shared" "$stage/dist/"
+cp -R "$build/shared" "$stage/dist/"
+echo "stage-package: bundling the function modules"
+FUNCTIONS_REPO_ROOT="$repo_root" NODE_PATH="$repo_root/node_modules" \
+  node "$build/scripts/build-functions.js" --dist "$stage/dist" --no-sourcemap
 echo "stage-package: bundling the operations console"
 CONSOLE_REPO_ROOT="$repo_root" NODE_PATH="$repo_root/node_modules" \
   node "$build/scripts/build-console.js" --out "$stage/dist/console"
@@ -33,13 +38,11 @@ CONSOLE_REPO_ROOT="$repo_root" NODE_PATH="$repo_root/node_modules" \
 echo "stage-package: installing production dependencies"
 (cd "$stage" && npm ci --omit=dev --ignore-scripts --no-audit --no-fund ${STAGE_NPM_FLAGS:-})
 
-# The Functions host loads package.json "main" (dist/functions/*.js): fail here, not in Azure, when a
-# function module cannot be loaded with production dependencies only.
+# The Functions host loads package.json "main" (dist/bundle/functions.js): fail here, not in Azure, when
+# the function modules cannot be loaded with production dependencies only.
 (cd "$stage" && node -e '
-  const fs = require("fs");
-  const files = fs.readdirSync("dist/functions").filter((f) => f.endsWith(".js"));
-  if (files.length === 0) throw new Error("no compiled functions in dist/functions");
-  for (const f of files) require("./dist/functions/" + f);
-  console.log("stage-package: " + files.length + " function modules load with production dependencies");
+  const main = require("./package.json").main;
+  require("./" + main);
+  console.log("stage-package: " + main + " loads with production dependencies");
 ')
 echo "stage-package: staged $stage ($(du -sh "$stage" | cut -f1))"
