@@ -14,10 +14,9 @@ import { ALLOWED_SUBSTATUS_BY_STATUS } from './statusLifecycle';
 import { READ_ONLY_FIELDS, READ_ONLY_MESSAGE } from './changeRules';
 import { fieldShapeOf, type FieldShape } from './fieldShape';
 import { CURRENCY_CODES } from './isoCodes';
-import { normaliseInput } from './normaliseInput';
 import { problem, toJsonPointer, type ProblemDetails, type ProblemFieldError } from './problem';
 import { customerProfileSchema, memberSchema } from './referralSchema';
-import { fieldErrorsFromInput, fieldErrorsFromZod, inputPathOf, type IssueContext } from './validationProblem';
+import { inputPathOf, parseShapedInput } from './validationProblem';
 
 const L = REFERRAL_LIMITS;
 const VISIBLE_CHARACTER = /[^\s\p{Cc}\p{Cf}]/u;
@@ -127,21 +126,15 @@ function validate(input: unknown): ChangeValidation {
     ]);
   }
   const removals = removalErrors(input as Record<string, unknown>, [], 0);
-  const normalised = normaliseInput(input, CHANGES_SHAPE, { allowUnknownFields: false });
-  const errors: ProblemFieldError[] = [...removals, ...fieldErrorsFromInput(normalised.issues)];
-  if (normalised.aborted) return invalid(errors);
-  const context: IssueContext = {
-    canonical: normalised.value,
-    shape: CHANGES_SHAPE,
-    originalKeys: normalised.originalKeys,
-  };
-  const parsed = referralChangesSchema.safeParse(normalised.value);
-  if (!parsed.success) errors.push(...fieldErrorsFromZod(parsed.error.issues, context));
-  if (errors.length > 0 || !parsed.success) return invalid(errors);
-  if (!hasChange(parsed.data)) {
+  const { errors, data, context } = parseShapedInput(input, CHANGES_SHAPE, referralChangesSchema, {
+    allowUnknownFields: false,
+  });
+  errors.unshift(...removals);
+  if (errors.length > 0 || data === undefined || context === undefined) return invalid(errors);
+  if (!hasChange(data)) {
     return invalid([{ pointer: '', code: 'empty_change', message: 'The change sets no field.' }]);
   }
-  return { ok: true, value: parsed.data, pointerOf: (path) => toJsonPointer(inputPathOf(path, context)) };
+  return { ok: true, value: data, pointerOf: (path) => toJsonPointer(inputPathOf(path, context)) };
 }
 
 /** The 400 body of an invalid change: `type` …#validation, a pointer per field. */

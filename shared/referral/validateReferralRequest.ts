@@ -15,16 +15,10 @@ import { isPublicAddress } from '../platform/addressPolicy';
 import { DealType, type AssistanceRequestCode } from './constants';
 import { defaultReferralType, resolveDealType } from './dealTypeRules';
 import { fieldShapeOf, type FieldShape } from './fieldShape';
-import { normaliseInput, type PassThroughField } from './normaliseInput';
+import type { PassThroughField } from './normaliseInput';
 import { toJsonPointer, type ProblemDetails, type ProblemFieldError } from './problem';
 import { referralRequestSchema, type Member, type ParsedReferralRequest, type Referral } from './referralSchema';
-import {
-  fieldErrorsFromInput,
-  fieldErrorsFromZod,
-  inputPathOf,
-  validationProblem,
-  type IssueContext,
-} from './validationProblem';
+import { inputPathOf, parseShapedInput, validationProblem, type IssueContext } from './validationProblem';
 
 /** The `coSell` block of a CoSell request: what the Microsoft referral needs. */
 export interface CoSellRequest {
@@ -90,23 +84,16 @@ export function validateReferralRequest(input: unknown, options: ValidateOptions
 }
 
 function validate(input: unknown, options: ValidateOptions): ValidationResult {
-  const normalised = normaliseInput(input, REQUEST_SHAPE, { allowUnknownFields: options.allowUnknownFields ?? false });
-  const errors: ProblemFieldError[] = fieldErrorsFromInput(normalised.issues);
-  if (normalised.aborted) return { ok: false, problem: validationProblem(errors) };
-
-  const context: IssueContext = {
-    canonical: normalised.value,
-    shape: REQUEST_SHAPE,
-    originalKeys: normalised.originalKeys,
-  };
-  const parsed = referralRequestSchema.safeParse(normalised.value);
-  if (!parsed.success) errors.push(...fieldErrorsFromZod(parsed.error.issues, context));
+  const { errors, data, normalised, context } = parseShapedInput(input, REQUEST_SHAPE, referralRequestSchema, {
+    allowUnknownFields: options.allowUnknownFields ?? false,
+  });
+  if (context === undefined) return { ok: false, problem: validationProblem(errors) };
   const callbackError = callbackTargetError(normalised.value, options, context);
   if (callbackError) errors.push(callbackError);
 
-  if (errors.length > 0 || !parsed.success) return { ok: false, problem: validationProblem(errors) };
-  attachPassThrough(parsed.data, normalised.passThrough);
-  return { ok: true, value: toReferralRequest(parsed.data) };
+  if (errors.length > 0 || data === undefined) return { ok: false, problem: validationProblem(errors) };
+  attachPassThrough(data, normalised.passThrough);
+  return { ok: true, value: toReferralRequest(data) };
 }
 
 /** The one error of a well-formed callbackUrl the options refuse: http first, then a non-public host. */

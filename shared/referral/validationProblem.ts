@@ -9,7 +9,13 @@ import type { z } from 'zod';
 import { REFERRAL_LIMITS } from './constants';
 import { enumKey } from './enumLookup';
 import type { FieldShape } from './fieldShape';
-import type { InputIssue, InputPath } from './normaliseInput';
+import {
+  normaliseInput,
+  type InputIssue,
+  type InputPath,
+  type NormalisedInput,
+  type NormaliseOptions,
+} from './normaliseInput';
 import { nearestName } from './nearestName';
 import { problem, toJsonPointer, type ProblemDetails, type ProblemFieldError } from './problem';
 
@@ -173,4 +179,36 @@ export function validationProblem(errors: readonly ProblemFieldError[]): Problem
     `${count} in the request body. Each entry of errors points at a field with a JSON pointer.${more}`,
     { errors: shown },
   );
+}
+
+/** What {@link parseShapedInput} found: the errors in input order, and the parsed value when zod accepted it. */
+export interface ShapedParse<T> {
+  /** Errors of the normalising pass, then zod's (empty when the input is valid). */
+  errors: ProblemFieldError[];
+  /** The zod-parsed value (undefined when the pass aborted or zod refused). */
+  data: T | undefined;
+  /** The normalised input (pass-through fields, the canonical value). */
+  normalised: NormalisedInput;
+  /** Maps zod paths back to the caller's keys (undefined when the pass aborted). */
+  context: IssueContext | undefined;
+}
+
+/**
+ * The one way a body is checked against a contract: normalise it by its field shape (key case, unknown
+ * fields, depth and size), then parse the canonical value with zod, mapping every issue to a field error
+ * whose pointer uses the caller's own keys.
+ */
+export function parseShapedInput<T>(
+  input: unknown,
+  shape: FieldShape,
+  schema: z.ZodType<T>,
+  options: NormaliseOptions,
+): ShapedParse<T> {
+  const normalised = normaliseInput(input, shape, options);
+  const errors = fieldErrorsFromInput(normalised.issues);
+  if (normalised.aborted) return { errors, data: undefined, normalised, context: undefined };
+  const context: IssueContext = { canonical: normalised.value, shape, originalKeys: normalised.originalKeys };
+  const parsed = schema.safeParse(normalised.value);
+  if (!parsed.success) errors.push(...fieldErrorsFromZod(parsed.error.issues, context));
+  return { errors, data: parsed.success ? parsed.data : undefined, normalised, context };
 }

@@ -4,11 +4,10 @@
  */
 import { z } from 'zod';
 import { fieldShapeOf } from '../referral/fieldShape';
-import { normaliseInput } from '../referral/normaliseInput';
 import { problem, type ProblemDetails, type ProblemFieldError } from '../referral/problem';
 import { coSellSchema } from '../referral/referralSchema';
 import type { CoSellRequest } from '../referral/validateReferralRequest';
-import { fieldErrorsFromInput, fieldErrorsFromZod, type IssueContext } from '../referral/validationProblem';
+import { parseShapedInput } from '../referral/validationProblem';
 
 /** The body of an upgrade. */
 export interface UpgradeBody {
@@ -27,18 +26,8 @@ export function parseUpgradeBody(
   input: unknown,
 ): { ok: true; value: UpgradeBody } | { ok: false; problem: ProblemDetails } {
   try {
-    const normalised = normaliseInput(input, UPGRADE_SHAPE, { allowUnknownFields: false });
-    const errors: ProblemFieldError[] = fieldErrorsFromInput(normalised.issues);
-    if (!normalised.aborted) {
-      const context: IssueContext = {
-        canonical: normalised.value,
-        shape: UPGRADE_SHAPE,
-        originalKeys: normalised.originalKeys,
-      };
-      const parsed = upgradeBodySchema.safeParse(normalised.value);
-      if (!parsed.success) errors.push(...fieldErrorsFromZod(parsed.error.issues, context));
-      else if (errors.length === 0) return { ok: true, value: parsed.data };
-    }
+    const { errors, data } = parseShapedInput(input, UPGRADE_SHAPE, upgradeBodySchema, { allowUnknownFields: false });
+    if (data !== undefined && errors.length === 0) return { ok: true, value: data };
     return { ok: false, problem: upgradeValidationProblem(errors) };
   } catch {
     return {
