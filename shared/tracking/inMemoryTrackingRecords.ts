@@ -206,17 +206,6 @@ class MemoryRecordRows implements RecordRows {
     if (fault === 'lostAnswer') throw unavailable('indexWrite');
   }
 
-  async replaceCompanions(remove: readonly IndexKey[], insertIfAbsent: readonly CompanionRow[]): Promise<void> {
-    const fault = await this.#takeFault('indexWrite', remove[0]?.rowKey ?? insertIfAbsent[0]?.rowKey);
-    if (fault === 'unavailable') throw unavailable('indexWrite');
-    this.stats.indexRequests += remove.length + insertIfAbsent.length;
-    for (const key of remove) this.companions.delete(`${key.partition}/${key.rowKey}`);
-    for (const row of insertIfAbsent) {
-      const key = `${row.partition}/${row.rowKey}`;
-      if (!this.companions.has(key)) this.companions.set(key, { ...row, properties: { ...row.properties } });
-    }
-  }
-
   #mergeCompanion(row: CompanionRow): void {
     const key = `${row.partition}/${row.rowKey}`;
     const before = this.companions.get(key)?.properties ?? {};

@@ -151,8 +151,6 @@ export interface RecordRows {
   insertIndexWith(entry: IndexEntry, companions: readonly CompanionRow[]): Promise<RowWrite>;
   /** Merges companion rows of one partition whatever is there (one entity-group transaction). */
   mergeCompanions(rows: readonly CompanionRow[]): Promise<void>;
-  /** Deletes companion rows (an absent one is fine) and inserts others when absent: the duplicate create's repair. */
-  replaceCompanions(remove: readonly IndexKey[], insertIfAbsent: readonly CompanionRow[]): Promise<void>;
   /** Writes index rows whatever is there (entity-group batches of up to 100 per partition). */
   upsertIndex(entries: readonly IndexEntry[]): Promise<void>;
   /** Deletes rows whatever their ETag; a row already gone is fine (entity-group batches per partition). */

@@ -231,21 +231,6 @@ export class TableRecordRows implements RecordRows {
     }
   }
 
-  /** Deletes `remove` (404 fine), then inserts each of `insertIfAbsent` (409 fine), one request each. */
-  async replaceCompanions(remove: readonly IndexKey[], insertIfAbsent: readonly CompanionRow[]): Promise<void> {
-    await this.ensureTable();
-    for (const key of remove) await this.#deleteOne(key, '*');
-    for (const row of insertIfAbsent) {
-      this.#stats.indexRequests++;
-      try {
-        await this.#table.createEntity(toCompanionEntity(row));
-      } catch (error) {
-        if (statusOf(error) !== 409)
-          throw new TrackingStorageError('Could not write a companion row', { cause: error });
-      }
-    }
-  }
-
   /** Upserts index entities, in entity-group transactions of up to 100 per partition. */
   async upsertIndex(entries: readonly IndexEntry[]): Promise<void> {
     if (entries.length === 0) return;
