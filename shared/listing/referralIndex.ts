@@ -1,6 +1,8 @@
 /**
- * The referral index table (`referralindex`): one entry per tracking record, in the partition of its
- * creation day (see indexEntry.ts for the keys). Every query names one PartitionKey: never a table scan.
+ * The referral index: one entry per tracking record, in the partition of its creation day (see
+ * indexEntry.ts for the keys), kept in the records' own table since the fold (the creation day's partition
+ * also holds that day's open-work entries, which every query here stops below). Every query names one
+ * PartitionKey: never a table scan.
  */
 import type { TableClient } from '@azure/data-tables';
 import { IndexStorageError } from './errors';
