@@ -260,6 +260,35 @@ describe('the open-work index', () => {
   });
 });
 
+describe('rebuildIndexes (records written before the indexes)', () => {
+  it('gives the sweeper back every open record and retention every closed one, once', async () => {
+    const { records, clock } = world();
+    const parked = await created(records, { state: 'AwaitingReauthorization', parkedFrom: 'Received' });
+    const closed = await created(records, { state: 'Rejected', partnerReferralId: 'P-1' });
+    await listed(records);
+    await records.purgeClosedBefore(clock.ms - 400 * DAY_MS); // the retention cursor exists
+    records.dropIndexRows(); // as a table written before the indexes
+    expect(await listed(records)).toEqual([]);
+    const rowsBefore = records.indexRows();
+    expect(await records.rebuildIndexes({ dryRun: true })).toMatchObject({ open: 1, openEntriesWritten: 1 });
+    expect(records.indexRows()).toEqual(rowsBefore);
+    expect(await records.rebuildIndexes()).toEqual({
+      records: 2,
+      open: 1,
+      openEntriesWritten: 1,
+      retentionEntriesWritten: 1,
+      referralRowsWritten: 1,
+    });
+    expect(await listed(records)).toEqual([parked.trackingId]);
+    expect(await records.findReferral('p-1')).toBe(closed.trackingId);
+    expect((await records.rebuildIndexes()).openEntriesWritten).toBe(0);
+    clock.ms += 401 * DAY_MS;
+    expect(await records.purgeClosedBefore(clock.ms - 400 * DAY_MS)).toMatchObject({ deleted: 1 });
+    expect(await records.read(closed.trackingId)).toBeUndefined();
+    expect(await records.read(parked.trackingId)).toMatchObject({ state: 'AwaitingReauthorization' });
+  });
+});
+
 describe('retention', () => {
   it('deletes only closed records last written before the cutoff, refiles one written again, keeps open work', async () => {
     const { records, clock } = world();
