@@ -21,7 +21,14 @@ import path from 'node:path';
 import { TableClient, odata, type TableEntity, type TransactionAction } from '@azure/data-tables';
 import { startAzurite } from '../sandbox/azurite';
 import { createLogger } from '../shared/platform/logging';
-import { finalPartitionOf, openPartitionOf, plainOpenRowKey } from '../shared/tracking/openWork';
+import { listEntryRowOf } from '../shared/listing/indexEntry';
+import {
+  OPEN_MARKER_PREFIX,
+  SWEEP_CURSOR_KEYS,
+  creationPartitionOf,
+  finalPartitionOf,
+  startOfUtcDay,
+} from '../shared/tracking/openWork';
 import { FINAL_STATES, TrackingState } from '../shared/tracking/states';
 import type { TrackingRecord } from '../shared/tracking/trackingRecord';
 import { RECORD_ROW_KEY, TrackingStore, toEntity, toIndexEntity } from '../shared/tracking/trackingStore';
@@ -67,7 +74,13 @@ async function measure(final: number, open: number, untidy: number): Promise<Swe
   const sizes = new Map<string, number>();
   let total = 0;
   let scannedTableSize = (): number => total;
-  const model = new TableCostModel({ partitionSize: (p) => sizes.get(p) ?? 0, tableSize: () => scannedTableSize() });
+  // Row keys of the creation-day partitions (the sweeper reads their open-work range only).
+  const creationRowKeys = new Map<string, string[]>();
+  const model = new TableCostModel({
+    partitionSize: (p) => sizes.get(p) ?? 0,
+    tableSize: () => scannedTableSize(),
+    rangeSize: (p, from, to) => (creationRowKeys.get(p) ?? []).filter((key) => key >= from && key < to).length,
+  });
   const { upstreamOrigin } = withTableEndpoint(azurite.connectionString, 'http://127.0.0.1:1');
   const proxy = await startCountingProxy({ upstreamUrl: upstreamOrigin, onRequest: model.see });
   try {
@@ -83,21 +96,35 @@ async function measure(final: number, open: number, untidy: number): Promise<Swe
     const add = (entity: TableEntity<Record<string, unknown>>, batch: boolean) => {
       sizes.set(entity.partitionKey, (sizes.get(entity.partitionKey) ?? 0) + 1);
       total++;
+      if (entity.partitionKey.startsWith('created-')) {
+        const keys = creationRowKeys.get(entity.partitionKey) ?? [];
+        keys.push(entity.rowKey);
+        creationRowKeys.set(entity.partitionKey, keys);
+      }
       if (!batch) entities.push(entity);
-      else batched.set(entity.partitionKey, [...(batched.get(entity.partitionKey) ?? []), entity]);
+      else {
+        const rows = batched.get(entity.partitionKey) ?? [];
+        rows.push(entity);
+        batched.set(entity.partitionKey, rows);
+      }
     };
     for (let i = 0; i < final + open + untidy; i++) {
       const isOpen = i >= final && i < final + open;
       const isUntidy = i >= final + open;
       const record = sampleRecord(i, isOpen, isOpen || isUntidy ? nowMs - 600_000 : closedAtMs - (i % 20) * DAY_MS);
       add(toEntity(record, `fill-${i}`), false);
+      // As the store writes them: the list entry (every record) in its creation day's partition; for a
+      // record with open work (or closed since the last sweep) the create's open-work entry beside it, for
+      // a closed one its retention entry.
+      const listEntry = listEntryRowOf(record);
+      add({ ...listEntry.properties, partitionKey: listEntry.partition, rowKey: listEntry.rowKey }, true);
       add(
         toIndexEntity(
           isOpen || isUntidy
             ? {
-                partition: openPartitionOf(record.trackingId),
-                rowKey: plainOpenRowKey(record.trackingId),
-                atEpochMs: record.updatedAtEpochMs,
+                partition: creationPartitionOf(record.createdAtEpochMs),
+                rowKey: `${OPEN_MARKER_PREFIX}${record.trackingId}`,
+                atEpochMs: record.createdAtEpochMs,
               }
             : {
                 partition: finalPartitionOf(record.updatedAtEpochMs),
@@ -108,6 +135,8 @@ async function measure(final: number, open: number, untidy: number): Promise<Swe
         true,
       );
     }
+    // The sweeper's cursor where the previous sweep left it: yesterday, the oldest creation day not settled.
+    add(toIndexEntity({ ...SWEEP_CURSOR_KEYS, atEpochMs: startOfUtcDay(nowMs) - DAY_MS }), false);
     await mapWithConcurrency(entities, 96, async (entity) => void (await direct.createEntity(entity)));
     const batches = [...batched.values()].flatMap((rows) =>
       Array.from({ length: Math.ceil(rows.length / 100) }, (_, k) => rows.slice(k * 100, k * 100 + 100)),

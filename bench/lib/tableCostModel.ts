@@ -4,7 +4,9 @@
  *
  * - A point read (`table(PartitionKey='p',RowKey='r')`) examines 1 entity.
  * - A query whose filter pins PartitionKey (`PartitionKey eq 'p' ...`) examines the entities of that
- *   partition only.
+ *   partition only; one that also bounds RowKey (`... and RowKey ge 'a' and RowKey lt 'b'`) only the
+ *   entities of that range (the service seeks the (PartitionKey, RowKey) index), when the options can say
+ *   how many there are.
  * - Any other query is a table scan: it examines every entity of the table (in Azure: continuation pages,
  *   one billed transaction each, latency growing with the table).
  *
@@ -18,6 +20,8 @@ export type TableRequestKind = 'pointRead' | 'partitionQuery' | 'tableScan' | 'w
 export interface ClassifiedRequest {
   kind: TableRequestKind;
   partition?: string;
+  /** A RowKey range `[from, to)` the query bounds, when it has both bounds. */
+  range?: { from: string; to: string };
   continuation?: boolean;
 }
 
@@ -39,6 +43,8 @@ export interface TableCostModelOptions {
   partitionSize: (partition: string) => number;
   /** Entities in the table while the measured requests run. */
   tableSize: () => number;
+  /** Entities of a partition with `from <= RowKey < to` (without it: the whole partition). */
+  rangeSize?: (partition: string, from: string, to: string) => number;
 }
 
 /** Classifies one request by its method and URL. */
@@ -51,7 +57,17 @@ export function classifyTableRequest(method: string, url: string): ClassifiedReq
   const filter = params.get('$filter') ?? '';
   const continuation = params.has('NextPartitionKey') || params.has('NextRowKey');
   const pinned = /^\s*\(?\s*PartitionKey eq '((?:[^']|'')*)'\s*\)?\s*(and\s|$)/.exec(filter);
-  if (pinned) return { kind: 'partitionQuery', partition: pinned[1].replace(/''/g, "'"), continuation };
+  if (pinned) {
+    const from = /RowKey ge '((?:[^']|'')*)'/.exec(filter);
+    const to = /RowKey lt '((?:[^']|'')*)'/.exec(filter);
+    const range = from && to ? { from: from[1].replace(/''/g, "'"), to: to[1].replace(/''/g, "'") } : undefined;
+    return {
+      kind: 'partitionQuery',
+      partition: pinned[1].replace(/''/g, "'"),
+      continuation,
+      ...(range ? { range } : {}),
+    };
+  }
   return { kind: 'tableScan', continuation };
 }
 
@@ -68,7 +84,7 @@ export class TableCostModel {
   readonly see = (method: string, url: string): void => {
     const f = this.#figures;
     f.storageRequests++;
-    const { kind, partition, continuation } = classifyTableRequest(method, url);
+    const { kind, partition, continuation, range } = classifyTableRequest(method, url);
     if (kind === 'write') f.writes++;
     else if (kind === 'pointRead') {
       f.pointReads++;
@@ -76,7 +92,10 @@ export class TableCostModel {
     } else if (kind === 'partitionQuery') {
       if (continuation) return;
       f.partitionQueries++;
-      f.entitiesExamined += this.#o.partitionSize(partition!);
+      f.entitiesExamined +=
+        range && this.#o.rangeSize
+          ? this.#o.rangeSize(partition!, range.from, range.to)
+          : this.#o.partitionSize(partition!);
     } else {
       if (continuation) return;
       f.tableScans++;

@@ -181,7 +181,7 @@ export function buildAppServices(settings: Settings, overrides: AppServiceOverri
     logger,
     credential: lazyCredential,
     needsStorageCredential: needsCredential,
-    createRecords: (nowMs) => new Store({ table, nowMs }),
+    createRecords: (nowMs, companionsOf) => new Store({ table, nowMs, companionsOf }),
   });
   const store = listing.records;
   const tokenBroker = createTokenBrokerFromSettings(settings, {

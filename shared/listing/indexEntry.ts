@@ -10,7 +10,9 @@
  * ```
  * Table queries return a partition in RowKey order, so the inverted time makes a day read newest first.
  */
+import { CREATED_PARTITION_PREFIX } from '../tracking/openWork';
 import type { TrackingState } from '../tracking/states';
+import type { CompanionRow } from '../tracking/trackingRecords';
 import { isFinalState } from '../tracking/states';
 import { Decision, Direction } from './constants';
 
@@ -59,7 +61,10 @@ const NEWEST_EPOCH_MS = 9_999_999_999_999;
 const DAY_PATTERN = /^\d{4}-\d{2}-\d{2}$/;
 /** RowKey shape: 13 digits, a dash, a trackingId. */
 export const ROW_KEY_PATTERN = /^\d{13}-r[0-9a-f]{31}$/;
-const PARTITION_PREFIX = 'created-';
+/** The creation day's partition: the tracking store writes a create's open-work entry into the same one. */
+const PARTITION_PREFIX = CREATED_PARTITION_PREFIX;
+/** Every entry's RowKey sorts below this (13 digits first): the open-work entries of the day sort above. */
+export const ENTRY_ROW_KEY_UPPER_BOUND = '~';
 const LONGEST_EXTERNAL_REFERENCE_ID = 1024;
 
 /** UTC day (`YYYY-MM-DD`) of an instant. */
@@ -120,6 +125,18 @@ export function projectionOf(record: IndexableRecord, previous?: IndexableRecord
     ...(decision && decision !== Decision.Pending && decisionAtEpochMs !== undefined ? { decisionAtEpochMs } : {}),
     ...(respondByEpochMs !== undefined ? { respondByEpochMs } : {}),
   };
+}
+
+/**
+ * The entry of a newly created record as a companion row of the tracking store: written in the same
+ * entity-group transaction as the create's open-work entry (same table, same creation-day partition).
+ */
+export function listEntryRowOf(record: IndexableRecord): CompanionRow {
+  const keys = entryKeysOf(record.createdAtEpochMs, record.trackingId);
+  const properties: Record<string, string | number | boolean> = {};
+  for (const [name, value] of Object.entries(projectionOf(record)))
+    if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') properties[name] = value;
+  return { partition: keys.partitionKey, rowKey: keys.rowKey, properties };
 }
 
 /** The fields of a record's `microsoft` answer the index reads (anything else: none). */

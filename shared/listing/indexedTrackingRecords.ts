@@ -3,7 +3,13 @@
  * methods, each delegated; after each successful write the record's index entry is written.
  *
  * ```
+ * folded (the composition root: the index in the records' table, the store built with listEntryRowsOf):
+ * create:  ┌ one entity-group transaction, partition created-<day of t> ┐
+ *          │  open-work entry ~o-<id>  +  list entry (projection)       │ ──► record insert (createdAt = t)
+ *          └────────────────────────────────────────────────────────────┘
+ * separate (an index table of its own):
  * create:  index entry (projection, createdAt = t) ──► record insert (createdAt = t, pinned clock)
+ * both:
  *          └ insert says "exists already" ──► delete our entry; insert the existing record's entry if absent
  * update:  record conditional write ──► merge the entry's projection (best effort: a failure is logged)
  * ```
@@ -13,12 +19,19 @@
  * next write, and by the list (read repair) when it meets it.
  */
 import type { TrackingChanges, TrackingRecord } from '../tracking/trackingRecord';
-import type { ListOpenOptions, PurgeOptions, PurgeReport, TrackingRecords } from '../tracking/trackingRecords';
+import type { RebuildIndexesOptions, RebuildIndexesReport } from '../tracking/conditionalRecords';
+import type {
+  CompanionRow,
+  ListOpenOptions,
+  PurgeOptions,
+  PurgeReport,
+  TrackingRecords,
+} from '../tracking/trackingRecords';
 import type { CreateResult, TrackingStoreStats } from '../tracking/trackingStore';
 import type { Logger } from '../platform/logging';
 import { ensureError } from '../platform/errors';
 import type { CreationClock } from './creationClock';
-import { entryKeysOf, projectionOf } from './indexEntry';
+import { entryKeysOf, listEntryRowOf, projectionOf } from './indexEntry';
 import type { ReferralIndex } from './referralIndex';
 
 /** A new record as the store's `create` takes it. */
@@ -28,6 +41,22 @@ export type NewTrackingRecord = Omit<TrackingRecord, 'etag' | 'createdAtEpochMs'
 export interface TrackingRecordsLike extends TrackingRecords {
   ensureTable(): Promise<void>;
   stats(): TrackingStoreStats;
+  /** The operator's rebuild (a table scan): see ConditionalTrackingRecords.rebuildIndexes. */
+  rebuildIndexes(options?: RebuildIndexesOptions): Promise<RebuildIndexesReport>;
+}
+
+/** What the rebuild did, with the list entries it inserted. */
+export interface IndexRebuildReport extends RebuildIndexesReport {
+  /** List entries written (inserted when absent: a newer projection is never overwritten). */
+  listEntriesWritten: number;
+}
+
+/**
+ * The tracking store's companion rows of a new record: its list entry. A store built with this (and an
+ * index on the records' own table) writes the entry with the create's open-work entry, in one request.
+ */
+export function listEntryRowsOf(record: TrackingRecord): CompanionRow[] {
+  return [listEntryRowOf(record)];
 }
 
 /** Options of {@link IndexedTrackingRecords}. */
@@ -37,6 +66,12 @@ export interface IndexedTrackingRecordsOptions {
   index: ReferralIndex;
   clock: CreationClock;
   logger?: Logger;
+  /**
+   * True when `records` was built with {@link listEntryRowsOf} over the index's own table: the store then
+   * writes each new record's entry in the same request as its open-work entry, and the decorator does not.
+   * @default false
+   */
+  storeWritesEntries?: boolean;
 }
 
 /** The tracking-record store with the referral index kept beside it. */
@@ -45,8 +80,10 @@ export class IndexedTrackingRecords implements TrackingRecordsLike {
   readonly #index: ReferralIndex;
   readonly #clock: CreationClock;
   readonly #logger: Logger | undefined;
+  readonly #storeWritesEntries: boolean;
 
   constructor(options: IndexedTrackingRecordsOptions) {
+    this.#storeWritesEntries = options.storeWritesEntries ?? false;
     this.#records = options.records;
     this.#index = options.index;
     this.#clock = options.clock;
@@ -66,14 +103,17 @@ export class IndexedTrackingRecords implements TrackingRecordsLike {
     return this.#records.stats();
   }
 
-  /** Writes the entry, then inserts the record with the same creation instant. Throws before the insert when the entry cannot be written. */
+  /**
+   * Writes the entry (or has the store write it with the open-work entry), then inserts the record with the
+   * same creation instant. Throws before the insert when the entry cannot be written.
+   */
   async create(record: NewTrackingRecord): Promise<CreateResult> {
     const createdAtEpochMs = this.#clock.freshNowMs();
-    const planned = projectionOf({ ...record, createdAtEpochMs, updatedAtEpochMs: createdAtEpochMs });
-    await this.#index.write(planned);
+    if (this.#storeWritesEntries) await this.#index.noteDay(createdAtEpochMs);
+    else await this.#index.write(projectionOf({ ...record, createdAtEpochMs, updatedAtEpochMs: createdAtEpochMs }));
     const result = await this.#clock.run(createdAtEpochMs, () => this.#records.create(record));
     if (result.created) {
-      if (result.record.createdAtEpochMs !== createdAtEpochMs) {
+      if (!this.#storeWritesEntries && result.record.createdAtEpochMs !== createdAtEpochMs) {
         // The store was not built with the creation clock: move the entry to the record's own instant.
         await this.#bestEffort(record.trackingId, async () => {
           await this.#index.write(projectionOf(result.record));
@@ -110,6 +150,24 @@ export class IndexedTrackingRecords implements TrackingRecordsLike {
 
   listOpen(options?: ListOpenOptions): AsyncIterable<TrackingRecord> {
     return this.#records.listOpen(options);
+  }
+
+  /**
+   * The operator's rebuild for records written before the indexes (`npm run index:rebuild`): one scan of
+   * the records table (the store's entries), and for each record its list entry inserted when absent.
+   */
+  async rebuildIndexes(options: RebuildIndexesOptions = {}): Promise<IndexRebuildReport> {
+    let listEntriesWritten = 0;
+    const report = await this.#records.rebuildIndexes({
+      ...options,
+      onRecord: async (record) => {
+        await this.#index.noteDay(record.createdAtEpochMs);
+        await this.#index.insertIfAbsent(projectionOf(record));
+        listEntriesWritten++;
+        await options.onRecord?.(record);
+      },
+    });
+    return { ...report, listEntriesWritten };
   }
 
   /** Retention: the store deletes the record's partition, the decorator its list-index entry. */

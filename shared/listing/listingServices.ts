@@ -11,7 +11,9 @@ import { createQueueClient, createTableClient } from '../platform/storageClients
 import { ConsoleAssets } from './consoleAssets';
 import { ConsoleStatusReader } from './consoleStatus';
 import { CreationClock } from './creationClock';
-import { IndexedTrackingRecords, type TrackingRecordsLike } from './indexedTrackingRecords';
+import type { TrackingRecord } from '../tracking/trackingRecord';
+import type { CompanionRow } from '../tracking/trackingRecords';
+import { IndexedTrackingRecords, listEntryRowsOf, type TrackingRecordsLike } from './indexedTrackingRecords';
 import { ReferralLister } from './listReferrals';
 import type { QueueClientFactory } from './poisonQueues';
 import { ReferralIndex } from './referralIndex';
@@ -38,22 +40,29 @@ export interface ListingServicesOptions {
   /** The identity for storage and Key Vault (undefined with a storage connection string: Key Vault then asks for it). */
   credential: () => TokenCredential;
   needsStorageCredential: boolean;
-  /** Builds the tracking-record store with the given clock (the index writes its entries at that clock's instants). */
-  createRecords: (nowMs: () => number) => TrackingRecordsLike;
+  /**
+   * Builds the tracking-record store over the records' table with the given clock (the index writes its
+   * entries at that clock's instants) and companion rows (each new record's list entry, written with its
+   * open-work entry in one entity-group transaction).
+   */
+  createRecords: (nowMs: () => number, companionsOf: (record: TrackingRecord) => CompanionRow[]) => TrackingRecordsLike;
 }
 
 /** Builds the listing services. */
 export function buildListingServices(options: ListingServicesOptions): ListingServices {
   const { settings } = options;
   const storageCredential = options.needsStorageCredential ? options.credential() : undefined;
+  // The list's entries live in the records' table (created-<day> partitions), beside the creates' open-work
+  // entries: one request writes both (docs/architecture.md, "Open-work index").
   const index = new ReferralIndex({
-    table: createTableClient(settings, settings.REFERRAL_INDEX_TABLE_NAME, storageCredential),
+    table: createTableClient(settings, settings.REFERRALS_TABLE_NAME, storageCredential),
   });
   const clock = new CreationClock();
   const records = new IndexedTrackingRecords({
-    records: options.createRecords(clock.nowMs),
+    records: options.createRecords(clock.nowMs, listEntryRowsOf),
     index,
     clock,
+    storeWritesEntries: true,
     ...(options.logger ? { logger: options.logger } : {}),
   });
   const queueFor: QueueClientFactory = (name) => createQueueClient(settings, name, storageCredential);

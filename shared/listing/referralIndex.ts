@@ -1,12 +1,15 @@
 /**
- * The referral index table (`referralindex`): one entry per tracking record, in the partition of its
- * creation day (see indexEntry.ts for the keys). Every query names one PartitionKey: never a table scan.
+ * The referral index: one entry per tracking record, in the partition of its creation day (see
+ * indexEntry.ts for the keys), kept in the records' own table since the fold (the creation day's partition
+ * also holds that day's open-work entries, which every query here stops below). Every query names one
+ * PartitionKey: never a table scan.
  */
 import type { TableClient } from '@azure/data-tables';
 import { IndexStorageError } from './errors';
 import { FIRST_DAY_ROW_KEY, META_PARTITION_KEY } from './constants';
 import {
   entryFromEntity,
+  ENTRY_ROW_KEY_UPPER_BOUND,
   entryKeysOf,
   isDay,
   partitionKeyOf,
@@ -124,6 +127,8 @@ export class ReferralIndex {
     await this.ensureTable();
     const conditions = [`PartitionKey eq '${partitionKeyOf(query.day)}'`];
     if (query.afterRowKey !== undefined) conditions.push(`RowKey gt '${query.afterRowKey}'`);
+    // The day's open-work entries (the tracking store's, same partition) sort above every list entry.
+    conditions.push(`RowKey lt '${ENTRY_ROW_KEY_UPPER_BOUND}'`);
     if (query.filter) conditions.push(`(${query.filter})`);
     const pages = this.#table
       .listEntities<Record<string, unknown>>({
@@ -145,8 +150,14 @@ export class ReferralIndex {
   /**
    * Keeps the bookkeeping entity at the oldest indexed day: inserted by the first writer; moved back only
    * when this process writes an older day than it knows of (a backfill, a clock set back). Normally one
-   * insert per process and nothing after.
+   * insert per process and nothing after. Called before an entry of that day is written (by this index,
+   * or by the tracking store as the create's companion row).
    */
+  async noteDay(createdAtEpochMs: number): Promise<void> {
+    await this.ensureTable();
+    return this.#noteDay(createdAtEpochMs);
+  }
+
   async #noteDay(createdAtEpochMs: number): Promise<void> {
     const day = new Date(createdAtEpochMs).toISOString().slice(0, 10);
     if (this.#firstDayNoted !== undefined && day >= this.#firstDayNoted) return;

@@ -3,6 +3,7 @@ import { TrackingStorageError } from './errors';
 import { RECORD_ROW_KEY } from './openWork';
 import type { TrackingRecord } from './trackingRecord';
 import type {
+  CompanionRow,
   IndexEntry,
   IndexKey,
   RecordPartition,
@@ -46,6 +47,8 @@ export interface InMemoryTrackingRecordsOptions {
   nowMs?: () => number;
   /** See {@link ConditionalTrackingRecordsOptions.orphanGraceMs}. */
   orphanGraceMs?: number;
+  /** See {@link ConditionalTrackingRecordsOptions.companionsOf}. */
+  companionsOf?: (record: TrackingRecord) => CompanionRow[];
 }
 
 interface MemoryRow {
@@ -66,7 +69,7 @@ export class InMemoryTrackingRecords extends ConditionalTrackingRecords {
 
   constructor(options: InMemoryTrackingRecordsOptions = {}) {
     const rows = new MemoryRecordRows();
-    super({ rows, nowMs: options.nowMs, orphanGraceMs: options.orphanGraceMs });
+    super({ rows, nowMs: options.nowMs, orphanGraceMs: options.orphanGraceMs, companionsOf: options.companionsOf });
     this.#rows = rows;
   }
 
@@ -100,6 +103,16 @@ export class InMemoryTrackingRecords extends ConditionalTrackingRecords {
     return [...this.#rows.index.keys()].sort().flatMap((partition) => [...this.#rows.listNow(partition)]);
   }
 
+  /** Every companion row (`partition/rowKey` → properties), in key order (tests). */
+  companionRows(): CompanionRow[] {
+    return [...this.#rows.companions.keys()].sort().map((key) => this.#rows.companions.get(key)!);
+  }
+
+  /** Removes every index row of the open-work and retention indexes, as a table written before them (tests). */
+  dropIndexRows(): void {
+    this.#rows.index.clear();
+  }
+
   /** Removes a record's row, as another process or an operator might (tests). */
   removeRecord(trackingId: string): void {
     this.#rows.entries.delete(trackingId);
@@ -111,6 +124,8 @@ class MemoryRecordRows implements RecordRows {
   readonly entries = new Map<string, MemoryRow>();
   readonly referralIndex = new Map<string, string>();
   readonly faults: MemoryFault[] = [];
+  /** Companion rows: `partition/rowKey` → row. */
+  readonly companions = new Map<string, CompanionRow>();
   /** Index rows: partition → row key → row. */
   readonly index = new Map<string, Map<string, StoredIndexEntry>>();
   readonly stats: MemoryRecordStats = { reads: 0, writes: 0, queries: 0, indexRequests: 0 };
@@ -163,6 +178,44 @@ class MemoryRecordRows implements RecordRows {
     return first;
   }
 
+  async insertIndexWith(entry: IndexEntry, companions: readonly CompanionRow[]): Promise<RowWrite> {
+    if (companions.length === 0) return this.insertIndex(entry);
+    const fault = await this.#takeFault('indexWrite', entry.rowKey);
+    if (fault === 'unavailable') throw unavailable('indexWrite');
+    this.stats.indexRequests++;
+    const apply = (): RowWrite => {
+      const written = this.#insertIndexNow(entry);
+      if (written.ok) for (const row of companions) this.#mergeCompanion(row);
+      return written;
+    };
+    const first = apply();
+    if (fault === 'lostAnswer' && first.ok) throw unavailable('indexWrite');
+    if (fault === 'lostAnswerRetried' && first.ok) {
+      this.stats.indexRequests++;
+      return apply();
+    }
+    return first;
+  }
+
+  async mergeCompanions(rows: readonly CompanionRow[]): Promise<void> {
+    if (rows.length === 0) return;
+    const fault = await this.#takeFault('indexWrite', rows[0].rowKey);
+    if (fault === 'unavailable') throw unavailable('indexWrite');
+    this.stats.indexRequests++;
+    for (const row of rows) this.#mergeCompanion(row);
+    if (fault === 'lostAnswer') throw unavailable('indexWrite');
+  }
+
+  #mergeCompanion(row: CompanionRow): void {
+    const key = `${row.partition}/${row.rowKey}`;
+    const before = this.companions.get(key)?.properties ?? {};
+    this.companions.set(key, {
+      partition: row.partition,
+      rowKey: row.rowKey,
+      properties: { ...before, ...row.properties },
+    });
+  }
+
   async upsertIndex(entries: readonly IndexEntry[]): Promise<void> {
     if (entries.length === 0) return;
     const fault = await this.#takeFault('indexWrite', entries[0].rowKey);
@@ -208,6 +261,23 @@ class MemoryRecordRows implements RecordRows {
     if (fault !== undefined) throw unavailable('query');
     this.stats.indexRequests++;
     for (const row of this.listNow(partition)) yield row;
+  }
+
+  async *listIndexRange(partition: string, range: { from: string; to: string }): AsyncGenerator<StoredIndexEntry> {
+    const fault = await this.#takeFault('query', partition);
+    if (fault !== undefined) throw unavailable('query');
+    this.stats.indexRequests++;
+    for (const row of this.listNow(partition)) if (row.rowKey >= range.from && row.rowKey < range.to) yield row;
+  }
+
+  async *scanRecords(): AsyncGenerator<TrackingRecord> {
+    const fault = await this.#takeFault('query', undefined);
+    if (fault !== undefined) throw unavailable('query');
+    this.stats.queries++;
+    for (const trackingId of [...this.entries.keys()].sort()) {
+      const record = this.recordOf(trackingId);
+      if (record) yield record;
+    }
   }
 
   async readPartition(trackingId: string): Promise<RecordPartition> {

@@ -3,14 +3,20 @@
  *
  * ```
  * referrals table
- *   PartitionKey <trackingId>    RowKey record           the tracking record (and its partition's other rows)
- *   PartitionKey open-<0..7>     RowKey <trackingId>[~x] an entry per record with open work (written BEFORE it is open)
- *   PartitionKey final-<day>     RowKey <trackingId>     an entry per closed record, by the UTC day of its last write
- *   PartitionKey $retention      RowKey cursor           the first day the retention timer has not finished
+ *   PartitionKey <trackingId>      RowKey record             the tracking record (and its partition's other rows)
+ *   PartitionKey created-<day>     RowKey ~o-<trackingId>[~x] the create's open-work entry, in its creation day's
+ *                                                            partition (one entity-group transaction with the
+ *                                                            list entry, RowKey <inverted time>-<trackingId>)
+ *   PartitionKey open-<0..7>       RowKey <trackingId>[~x]   entries of reopened records, and create entries moved
+ *                                                            out of their day once it is settled
+ *   PartitionKey final-<day>       RowKey <trackingId>       an entry per closed record, by the UTC day of its last write
+ *   PartitionKey $retention        RowKey cursor             the first day the retention timer has not finished
+ *   PartitionKey $sweeper          RowKey cursor             the first creation day whose entries are not all moved
  * ```
- * The sweeper reads only the eight `open-*` partitions (each query pins its PartitionKey), then each named
- * record by key; the retention timer reads only the expired `final-*` partitions. Neither reads the
- * records' partitions by scan, so neither cost grows with the number of records ever made.
+ * The sweeper reads the entry range (`~o-`…`~o.`) of the creation days from its cursor to today and the
+ * eight `open-*` partitions (each query pins its PartitionKey), then each named record by key; the
+ * retention timer reads only the expired `final-*` partitions. Neither reads the records' partitions by
+ * scan, so neither cost grows with the number of records ever made.
  * docs/architecture.md ("Open-work index") has the ordering rules and the crash story.
  */
 import { randomBytes } from 'node:crypto';
@@ -28,6 +34,31 @@ export const OPEN_PARTITION_PREFIX = 'open-';
 
 /** PartitionKey prefix of retention entries (`final-yyyy-mm-dd`). */
 export const FINAL_PARTITION_PREFIX = 'final-';
+
+/** PartitionKey prefix of creation days (`created-yyyy-mm-dd`): the list's entries and the creates' open-work entries. */
+export const CREATED_PARTITION_PREFIX = 'created-';
+
+/** RowKey prefix of an open-work entry inside a creation day's partition (sorts after the list's digit keys). */
+export const OPEN_MARKER_PREFIX = '~o-';
+
+/** The RowKey range `[from, to)` of the open-work entries of a creation day's partition. */
+export const OPEN_MARKER_RANGE = { from: OPEN_MARKER_PREFIX, to: '~o.' } as const;
+
+/**
+ * Days after its start a creation day is settled: no create can still write into its partition (a create
+ * writes into the day of its own clock, and a request the Table service accepts completes within 30 s),
+ * so the sweeper moves its remaining entries into the `open-*` partitions and its cursor past it.
+ */
+export const CREATION_DAY_SETTLED_AFTER_DAYS = 2;
+
+/**
+ * Days back the sweeper looks when it has no cursor yet (the first sweep after the fold was deployed).
+ * One query per day, once.
+ */
+export const SWEEP_FIRST_LOOKBACK_DAYS = 31;
+
+/** The partition and row of the sweeper's cursor over creation days. */
+export const SWEEP_CURSOR_KEYS = { partition: '$sweeper', rowKey: 'cursor' } as const;
 
 /** The partition and row of the retention timer's cursor. */
 export const RETENTION_CURSOR_KEYS = { partition: '$retention', rowKey: 'cursor' } as const;
@@ -95,10 +126,21 @@ export function freshOpenRowKey(trackingId: string, nowMs: number): string {
   return `${trackingId}~${nowMs.toString(36)}${randomBytes(4).toString('hex')}`;
 }
 
-/** The trackingId an open entry's row key names. */
+/** The trackingId an open entry's row key names (in an `open-*` partition or a creation day's). */
 export function trackingIdOfOpenRowKey(rowKey: string): string {
-  const cut = rowKey.indexOf('~');
-  return cut < 0 ? rowKey : rowKey.slice(0, cut);
+  const key = rowKey.startsWith(OPEN_MARKER_PREFIX) ? rowKey.slice(OPEN_MARKER_PREFIX.length) : rowKey;
+  const cut = key.indexOf('~');
+  return cut < 0 ? key : key.slice(0, cut);
+}
+
+/** The `created-*` partition of the UTC day of an instant (the list's entries share it). */
+export function creationPartitionOf(epochMs: number): string {
+  return `${CREATED_PARTITION_PREFIX}${utcDay(epochMs)}`;
+}
+
+/** True for an open-work entry's key: in an `open-*` partition, or the entry range of a creation day. */
+export function isOpenEntryKey(key: { partition: string; rowKey: string }): boolean {
+  return key.partition.startsWith(OPEN_PARTITION_PREFIX) || key.rowKey.startsWith(OPEN_MARKER_PREFIX);
 }
 
 /** `yyyy-mm-dd` (UTC) of an instant. */

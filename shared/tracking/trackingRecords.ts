@@ -47,8 +47,10 @@ export interface PurgeReport {
  *   `changes` removes the field.
  * - Storage faults are `TrackingStorageError` (retryable).
  * - Every record with open work ({@link isOpenWork}: non-final, callback pending, or outbox non-empty) has
- *   an entry in the open-work index, written before the write that made it open work; `listOpen` reads only
- *   that index and the records it names, and removes the entries of records that no longer have open work.
+ *   an entry in the open-work index, written before the write that made it open work (a create's in its
+ *   creation day's partition, with the rows a decorator asked for in the same entity-group transaction);
+ *   `listOpen` reads only that index and the records it names, and removes the entries of records that no
+ *   longer have open work.
  *   Closed records get a retention entry by day; `purgeClosedBefore` reads only expired days.
  */
 export interface TrackingRecords {
@@ -76,6 +78,18 @@ export interface TrackingRecords {
   rememberReferral(referralId: string, trackingId: string): Promise<void>;
   /** The trackingId {@link TrackingRecords.rememberReferral} stored for a referral id, if any. */
   findReferral(referralId: string): Promise<string | undefined>;
+}
+
+/**
+ * A row a decorator keeps beside a record and wants written in the same entity-group transaction as the
+ * create's open-work entry (e.g. the list's entry): merged (upsert), in the creation day's partition
+ * (`creationPartitionOf(record.createdAtEpochMs)`; a row of another partition is written just before).
+ */
+export interface CompanionRow {
+  partition: string;
+  rowKey: string;
+  /** Scalar properties (strings, numbers as Double, booleans); no `PartitionKey`/`RowKey`. */
+  properties: Readonly<Record<string, string | number | boolean>>;
 }
 
 /** A stored row: the record and the id of the write that produced it. */
@@ -130,6 +144,13 @@ export interface RecordRows {
   getReferralIndex(referralId: string): Promise<string | undefined>;
   /** Inserts an index row; `exists` when its key is taken (409). */
   insertIndex(entry: IndexEntry): Promise<RowWrite>;
+  /**
+   * Inserts an index row and merges `companions` of its partition in one entity-group transaction (all or
+   * nothing); `exists` when the entry's key is taken (409: nothing written). Without companions: `insertIndex`.
+   */
+  insertIndexWith(entry: IndexEntry, companions: readonly CompanionRow[]): Promise<RowWrite>;
+  /** Merges companion rows of one partition whatever is there (one entity-group transaction). */
+  mergeCompanions(rows: readonly CompanionRow[]): Promise<void>;
   /** Writes index rows whatever is there (entity-group batches of up to 100 per partition). */
   upsertIndex(entries: readonly IndexEntry[]): Promise<void>;
   /** Deletes rows whatever their ETag; a row already gone is fine (entity-group batches per partition). */
@@ -140,6 +161,13 @@ export interface RecordRows {
   getIndex(key: IndexKey): Promise<StoredIndexEntry | undefined>;
   /** Every row of one index partition (one query that pins the PartitionKey), in row key order. */
   listIndex(partition: string): AsyncIterable<StoredIndexEntry>;
+  /** The rows of one partition with `from <= RowKey < to` (one query, PartitionKey pinned, RowKey range). */
+  listIndexRange(partition: string, range: { from: string; to: string }): AsyncIterable<StoredIndexEntry>;
+  /**
+   * Every tracking record of the table: a TABLE SCAN (continuation pages over every entity). Only for the
+   * operator's one-off index rebuild (`npm run index:rebuild`), never on a timer or a request path.
+   */
+  scanRecords(): AsyncIterable<TrackingRecord>;
   /** A record's partition (one query that pins it): the record, if any, and the keys of every row. */
   readPartition(trackingId: string): Promise<RecordPartition>;
 }

@@ -11,6 +11,7 @@ import { TrackingStorageError } from './errors';
 import { RECORD_ROW_KEY } from './openWork';
 import type { TrackingRecord } from './trackingRecord';
 import type {
+  CompanionRow,
   IndexEntry,
   IndexKey,
   RecordPartition,
@@ -55,6 +56,8 @@ export interface TrackingStoreOptions {
   nowMs?: () => number;
   /** See {@link ConditionalTrackingRecordsOptions.orphanGraceMs}. */
   orphanGraceMs?: number;
+  /** See {@link ConditionalTrackingRecordsOptions.companionsOf} (the list's entry: shared/listing/indexEntry.ts). */
+  companionsOf?: (record: TrackingRecord) => CompanionRow[];
 }
 
 /** Counts of storage operations, for benchmarks. */
@@ -77,7 +80,7 @@ export class TrackingStore extends ConditionalTrackingRecords {
 
   constructor(options: TrackingStoreOptions) {
     const rows = new TableRecordRows(options.table);
-    super({ rows, nowMs: options.nowMs, orphanGraceMs: options.orphanGraceMs });
+    super({ rows, nowMs: options.nowMs, orphanGraceMs: options.orphanGraceMs, companionsOf: options.companionsOf });
     this.#rows = rows;
   }
 
@@ -198,6 +201,36 @@ export class TableRecordRows implements RecordRows {
     }
   }
 
+  /** Inserts the entry and merges its partition's companions in one entity-group transaction; `exists` on 409. */
+  async insertIndexWith(entry: IndexEntry, companions: readonly CompanionRow[]): Promise<RowWrite> {
+    if (companions.length === 0) return this.insertIndex(entry);
+    await this.ensureTable();
+    try {
+      this.#stats.indexRequests++;
+      const response = await this.#table.submitTransaction([
+        ['create', toIndexEntity(entry)],
+        ...companions.map((row): TransactionAction => ['upsert', toCompanionEntity(row), 'Merge']),
+      ]);
+      return { ok: true, etag: response.getResponseForEntity(entry.rowKey)?.etag ?? '' };
+    } catch (error) {
+      if (statusOf(error) === 409) return { ok: false, reason: 'exists' };
+      throw new TrackingStorageError('Could not write an index entry', { cause: error });
+    }
+  }
+
+  /** Merges the rows in one entity-group transaction (one request; they share a partition). */
+  async mergeCompanions(rows: readonly CompanionRow[]): Promise<void> {
+    if (rows.length === 0) return;
+    await this.ensureTable();
+    this.#stats.indexRequests++;
+    try {
+      if (rows.length === 1) await this.#table.upsertEntity(toCompanionEntity(rows[0]), 'Merge');
+      else await this.#table.submitTransaction(rows.map((row) => ['upsert', toCompanionEntity(row), 'Merge']));
+    } catch (error) {
+      throw new TrackingStorageError('Could not write companion rows', { cause: error });
+    }
+  }
+
   /** Upserts index entities, in entity-group transactions of up to 100 per partition. */
   async upsertIndex(entries: readonly IndexEntry[]): Promise<void> {
     if (entries.length === 0) return;
@@ -271,6 +304,39 @@ export class TableRecordRows implements RecordRows {
     }
   }
 
+  /** `PartitionKey eq '<partition>' and RowKey ge '<from>' and RowKey lt '<to>'`: only the range is examined. */
+  async *listIndexRange(partition: string, range: { from: string; to: string }): AsyncGenerator<StoredIndexEntry> {
+    await this.ensureTable();
+    this.#stats.indexRequests++;
+    try {
+      for await (const entity of this.#table.listEntities<Record<string, unknown>>({
+        queryOptions: {
+          filter: odata`PartitionKey eq ${partition} and RowKey ge ${range.from} and RowKey lt ${range.to}`,
+          select: ['PartitionKey', 'RowKey', 'atEpochMs', 'afterEtag'],
+        },
+      })) {
+        yield fromIndexEntity(entity);
+      }
+    } catch (error) {
+      throw new TrackingStorageError('Could not list index entries', { cause: error });
+    }
+  }
+
+  /** `RowKey eq 'record'`: a table scan (the operator's rebuild only). */
+  async *scanRecords(): AsyncGenerator<TrackingRecord> {
+    await this.ensureTable();
+    this.#stats.queries++;
+    try {
+      for await (const entity of this.#table.listEntities<Record<string, unknown>>({
+        queryOptions: { filter: odata`RowKey eq ${RECORD_ROW_KEY}` },
+      })) {
+        yield fromEntity(entity);
+      }
+    } catch (error) {
+      throw new TrackingStorageError('Could not scan the tracking records', { cause: error });
+    }
+  }
+
   /** Every entity of a record's partition: `PartitionKey eq '<trackingId>'`. */
   async readPartition(trackingId: string): Promise<RecordPartition> {
     await this.ensureTable();
@@ -326,6 +392,11 @@ export function toIndexEntity(entry: IndexEntry): TableEntity<Record<string, unk
     atEpochMs: { value: String(entry.atEpochMs), type: 'Double' },
     ...(entry.afterEtag ? { afterEtag: entry.afterEtag } : {}),
   };
+}
+
+/** A companion row as a table entity (values as the SDK writes plain values, as the list's own writes do). */
+function toCompanionEntity(row: CompanionRow): TableEntity<Record<string, unknown>> {
+  return { ...row.properties, partitionKey: row.partition, rowKey: row.rowKey };
 }
 
 function fromIndexEntity(entity: TableEntityResult<Record<string, unknown>>): StoredIndexEntry {

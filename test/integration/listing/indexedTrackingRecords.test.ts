@@ -1,11 +1,20 @@
 /**
  * The referral index against Azurite: the decorator writes an entry before each record and after each
  * update, cleans up after a duplicate create, and the list walks day partitions newest first with a
- * cursor, skips orphan entries and never lists a record that does not match.
+ * cursor, skips orphan entries and never lists a record that does not match. Each case runs on both
+ * layouts: `folded` (as deployed: the entries in the records' table, a create's entry written by the store
+ * with its open-work entry in one request) and `separate` (an index table of its own).
  */
 import { TableClient } from '@azure/data-tables';
+import {
+  RestError,
+  createDefaultHttpClient,
+  type HttpClient,
+  type PipelineRequest,
+  type PipelineResponse,
+} from '@azure/core-rest-pipeline';
 import { startAzurite, type RunningAzurite } from '../../../sandbox/azurite';
-import { TrackingStore } from '../../../shared/tracking/trackingStore';
+import { TrackingStore, toEntity } from '../../../shared/tracking/trackingStore';
 import type { TrackingRecord } from '../../../shared/tracking/trackingRecord';
 import { CreationClock } from '../../../shared/listing/creationClock';
 import { IndexedTrackingRecords } from '../../../shared/listing/indexedTrackingRecords';
@@ -13,7 +22,8 @@ import { ReferralIndex } from '../../../shared/listing/referralIndex';
 import { ReferralLister } from '../../../shared/listing/listReferrals';
 import { parseListQuery, type ListQuery } from '../../../shared/listing/listQuery';
 import { summarise } from '../../../shared/listing/summary';
-import { entryKeysOf } from '../../../shared/listing/indexEntry';
+import { entryKeysOf, ROW_KEY_PATTERN } from '../../../shared/listing/indexEntry';
+import { listEntryRowsOf } from '../../../shared/listing/indexedTrackingRecords';
 import { identifyRequest } from '../../../shared/workflow/idempotency';
 
 const DAY_MS = 86_400_000;
@@ -26,14 +36,22 @@ beforeAll(async () => {
 });
 afterAll(async () => azurite?.stop());
 
-function setup() {
+type Layout = 'folded' | 'separate';
+const LAYOUTS: Layout[] = ['folded', 'separate'];
+
+function setup(layout: Layout) {
   const table = (name: string) =>
     TableClient.fromConnectionString(azurite.connectionString, `${name}${++tables}`, { allowInsecureConnection: true });
   const clock = new CreationClock(() => nowMs);
-  const indexTable = table('index');
+  const recordsTable = table('records');
+  const indexTable = layout === 'folded' ? recordsTable : table('index');
   const index = new ReferralIndex({ table: indexTable });
-  const plain = new TrackingStore({ table: table('records'), nowMs: clock.nowMs });
-  const records = new IndexedTrackingRecords({ records: plain, index, clock });
+  const plain = new TrackingStore({
+    table: recordsTable,
+    nowMs: clock.nowMs,
+    ...(layout === 'folded' ? { companionsOf: listEntryRowsOf } : {}),
+  });
+  const records = new IndexedTrackingRecords({ records: plain, index, clock, storeWritesEntries: layout === 'folded' });
   const lister = new ReferralLister({ index, records, nowMs: () => nowMs });
   return { index, indexTable, plain, records, lister };
 }
@@ -58,14 +76,15 @@ const query = (text: string): ListQuery => {
 };
 const entitiesOf = async (table: TableClient) => {
   const out: Array<Record<string, unknown>> = [];
-  for await (const e of table.listEntities<Record<string, unknown>>()) if (e.partitionKey !== 'meta') out.push(e);
+  for await (const e of table.listEntities<Record<string, unknown>>())
+    if (ROW_KEY_PATTERN.test(String(e.rowKey))) out.push(e); // list entries only (not meta, records, open work)
   return out;
 };
 const self = (id: string) => `https://app/api/referrals/${id}`;
 
-describe('IndexedTrackingRecords (Azurite)', () => {
+describe.each(LAYOUTS)('IndexedTrackingRecords (Azurite, %s)', (layout) => {
   it('writes an entry keyed by the creation instant and updates its projection with each write', async () => {
-    const { indexTable, records } = setup();
+    const { indexTable, records } = setup(layout);
     const created = await records.create(newRecord());
     if (!created.created) throw new Error('expected a new record');
     expect(created.record.createdAtEpochMs).toBe(nowMs);
@@ -83,7 +102,7 @@ describe('IndexedTrackingRecords (Azurite)', () => {
   });
 
   it('leaves exactly one entry when the same record is created twice', async () => {
-    const { indexTable, records } = setup();
+    const { indexTable, records } = setup(layout);
     const record = newRecord();
     await records.create(record);
     nowMs += 7;
@@ -92,31 +111,166 @@ describe('IndexedTrackingRecords (Azurite)', () => {
     expect((await entitiesOf(indexTable)).map((e) => e.trackingId)).toEqual([record.trackingId]);
   });
 
-  it('moves the entry to the record instant when the store was built without the creation clock', async () => {
-    const clock = new CreationClock(() => nowMs);
-    const indexTable = TableClient.fromConnectionString(azurite.connectionString, `noclock${++tables}`, {
-      allowInsecureConnection: true,
-    });
-    const index = new ReferralIndex({ table: indexTable });
-    const store = new TrackingStore({
-      table: TableClient.fromConnectionString(azurite.connectionString, `noclockrec${tables}`, {
+  // The folded store writes the entry from its own record: always the same instant.
+  (layout === 'separate' ? it : it.skip)(
+    'moves the entry to the record instant when the store was built without the creation clock',
+    async () => {
+      const clock = new CreationClock(() => nowMs);
+      const indexTable = TableClient.fromConnectionString(azurite.connectionString, `noclock${++tables}`, {
         allowInsecureConnection: true,
-      }),
-      nowMs: () => nowMs + 3,
+      });
+      const index = new ReferralIndex({ table: indexTable });
+      const store = new TrackingStore({
+        table: TableClient.fromConnectionString(azurite.connectionString, `noclockrec${tables}`, {
+          allowInsecureConnection: true,
+        }),
+        nowMs: () => nowMs + 3,
+      });
+      const records = new IndexedTrackingRecords({ records: store, index, clock });
+      const created = await records.create(newRecord());
+      if (!created.created) throw new Error('expected a new record');
+      const entries = await entitiesOf(indexTable);
+      expect(entries.map((e) => e.rowKey)).toEqual([
+        entryKeysOf(created.record.createdAtEpochMs, created.record.trackingId).rowKey,
+      ]);
+    },
+  );
+});
+
+describe('the folded layout (Azurite)', () => {
+  /** Refuses the next request `crashBefore` matches, unsent (the process stopped before it). */
+  class CrashingHttpClient implements HttpClient {
+    readonly #inner = createDefaultHttpClient();
+    crashBefore: ((request: PipelineRequest) => boolean) | undefined;
+    requests: string[] = [];
+    async sendRequest(request: PipelineRequest): Promise<PipelineResponse> {
+      if (this.crashBefore?.(request)) {
+        this.crashBefore = undefined;
+        throw new RestError('the process stopped here', { code: 'ECONNREFUSED', request });
+      }
+      this.requests.push(`${request.method} ${new URL(request.url).pathname}`);
+      return this.#inner.sendRequest(request);
+    }
+  }
+
+  function foldedWorld() {
+    const httpClient = new CrashingHttpClient();
+    const table = TableClient.fromConnectionString(azurite.connectionString, `folded${++tables}`, {
+      allowInsecureConnection: true,
+      httpClient,
+      retryOptions: { maxRetries: 0 },
     });
-    const records = new IndexedTrackingRecords({ records: store, index, clock });
+    const clock = new CreationClock(() => nowMs);
+    const index = new ReferralIndex({ table });
+    const plain = new TrackingStore({ table, nowMs: clock.nowMs, companionsOf: listEntryRowsOf });
+    const records = new IndexedTrackingRecords({ records: plain, index, clock, storeWritesEntries: true });
+    const lister = new ReferralLister({ index, records, nowMs: () => nowMs });
+    return { httpClient, table, plain, records, lister };
+  }
+
+  it('writes the list entry and the open-work entry in one request before the record, and nothing else', async () => {
+    const { httpClient, plain, records } = foldedWorld();
+    await records.create(newRecord()); // the table and the firstDay bookkeeping, once per process
+    httpClient.requests = [];
+    const before = plain.stats();
     const created = await records.create(newRecord());
     if (!created.created) throw new Error('expected a new record');
-    const entries = await entitiesOf(indexTable);
-    expect(entries.map((e) => e.rowKey)).toEqual([
-      entryKeysOf(created.record.createdAtEpochMs, created.record.trackingId).rowKey,
+    expect(httpClient.requests.map((r) => r.replace(/\/devstoreaccount1\//, ''))).toEqual([
+      'POST $batch',
+      expect.stringMatching(/^POST folded\d+$/),
     ]);
+    expect(plain.stats().indexRequests - before.indexRequests).toBe(1);
+  });
+
+  it('a crash between that request and the record insert: the list skips the orphan, the sweeper drops its open-work entry after the grace', async () => {
+    const { httpClient, table, plain, records, lister } = foldedWorld();
+    const record = newRecord();
+    httpClient.crashBefore = (request) =>
+      request.method === 'POST' &&
+      typeof request.body === 'string' &&
+      request.body.includes(`"PartitionKey":"${record.trackingId}"`);
+    await expect(records.create(record)).rejects.toMatchObject({ retryable: true });
+    expect(await plain.read(record.trackingId)).toBeUndefined();
+    expect((await entitiesOf(table)).map((e) => e.trackingId)).toEqual([record.trackingId]);
+    expect((await lister.list(query('limit=10'), self)).items).toEqual([]);
+    const markers = async () => {
+      const out: string[] = [];
+      for await (const e of table.listEntities({ queryOptions: { filter: `RowKey ge '~o-' and RowKey lt '~o.'` } }))
+        out.push(String(e.rowKey));
+      return out;
+    };
+    expect(await markers()).toEqual([`~o-${record.trackingId}`]);
+    for await (const _ of plain.listOpen()); // young: may be an insert still in flight
+    expect(await markers()).toEqual([`~o-${record.trackingId}`]);
+    const grace = 600_001;
+    nowMs += grace;
+    for await (const _ of plain.listOpen());
+    expect(await markers()).toEqual([]);
+    nowMs -= grace;
+  });
+
+  it('gives a replayed create a second open-work entry (the first key is taken: 409 in the transaction) and one list entry', async () => {
+    const { table, plain, records } = foldedWorld();
+    const record = newRecord({ state: 'LinkQueued' });
+    await records.create(record);
+    nowMs += 3;
+    expect((await records.create(record)).created).toBe(false);
+    const open: string[] = [];
+    for await (const r of plain.listOpen()) open.push(r.trackingId);
+    expect(open).toEqual([record.trackingId]);
+    expect((await entitiesOf(table)).map((e) => e.trackingId)).toEqual([record.trackingId]);
+  });
+
+  it('rebuilds the indexes of records written before them: one scan, then the sweeper and the list find them', async () => {
+    const { table, plain, records, lister } = foldedWorld();
+    await table.createTable();
+    const open = {
+      ...newRecord({ state: 'LinkQueued' }),
+      createdAtEpochMs: nowMs - 90 * DAY_MS,
+      updatedAtEpochMs: nowMs - 90 * DAY_MS,
+      etag: '',
+    };
+    const closed = {
+      ...newRecord({ state: 'Completed', partnerReferralId: 'pc-old-1' }),
+      createdAtEpochMs: nowMs - 80 * DAY_MS,
+      updatedAtEpochMs: nowMs - 80 * DAY_MS,
+      etag: '',
+    };
+    for (const r of [open, closed]) await table.createEntity(toEntity(r as TrackingRecord, 'w0'));
+    const none: string[] = [];
+    for await (const r of plain.listOpen()) none.push(r.trackingId);
+    expect(none).toEqual([]); // the sweeper cannot see a record without an entry
+    const report = await records.rebuildIndexes();
+    expect(report).toMatchObject({
+      records: 2,
+      open: 1,
+      openEntriesWritten: 1,
+      retentionEntriesWritten: 1,
+      referralRowsWritten: 1,
+      listEntriesWritten: 2,
+    });
+    const found: string[] = [];
+    for await (const r of plain.listOpen()) found.push(r.trackingId);
+    expect(found).toEqual([open.trackingId]);
+    expect(await plain.findReferral('pc-old-1')).toBe(closed.trackingId);
+    expect((await entitiesOf(table)).map((e) => e.trackingId).sort()).toEqual(
+      [open.trackingId, closed.trackingId].sort(),
+    );
+    const listedIds: string[] = [];
+    let cursor: string | null = '';
+    for (let pages = 0; cursor !== null && pages < 10; pages++) {
+      const page = await lister.list(query(cursor ? `cursor=${cursor}` : 'limit=50'), self);
+      listedIds.push(...page.items.map((i) => i.trackingId));
+      cursor = page.nextCursor;
+    }
+    expect(listedIds).toEqual([closed.trackingId, open.trackingId]); // newest first, across the 31-day pages
+    expect(await records.rebuildIndexes()).toMatchObject({ openEntriesWritten: 0 }); // idempotent
   });
 });
 
-describe('ReferralLister (Azurite)', () => {
+describe.each(LAYOUTS)('ReferralLister (Azurite, %s)', (layout) => {
   it('pages newest first across day partitions with a cursor, and filters on the record', async () => {
-    const { records, lister } = setup();
+    const { records, lister } = setup(layout);
     const start = nowMs;
     const made: string[] = [];
     for (let i = 0; i < 5; i++) {
@@ -140,7 +294,7 @@ describe('ReferralLister (Azurite)', () => {
   });
 
   it('skips an orphan entry and a stale projection that no longer matches, and repairs the projection', async () => {
-    const { index, plain, records, lister } = setup();
+    const { index, plain, records, lister } = setup(layout);
     const created = await records.create(newRecord());
     if (!created.created) throw new Error('expected a new record');
     // An entry whose record was never inserted (a crash between the two writes).
@@ -163,7 +317,7 @@ describe('ReferralLister (Azurite)', () => {
   });
 
   it('finds a record keyed by its externalReferenceId with a point read, and one keyed otherwise through the index', async () => {
-    const { records, lister } = setup();
+    const { records, lister } = setup(layout);
     const external = 'crm-shared-42';
     const byExternal = identifyRequest({ referral: { externalReferenceId: external } }, undefined).trackingId;
     await records.create(
@@ -185,7 +339,7 @@ describe('ReferralLister (Azurite)', () => {
   });
 
   it('summarises the days by outcome and counts co-sell deals waiting for Microsoft', async () => {
-    const { index, records } = setup();
+    const { index, records } = setup(layout);
     const a = await records.create(newRecord({ dealType: 'CoSell' }));
     if (!a.created) throw new Error('expected a new record');
     nowMs += 10;
@@ -200,7 +354,7 @@ describe('ReferralLister (Azurite)', () => {
   });
 
   it("indexes Microsoft's answer when it reaches the record: the decision filter, the answers and the response time", async () => {
-    const { index, records, lister } = setup();
+    const { index, records, lister } = setup(layout);
     const self = (id: string) => `https://app.example/api/referrals/${id}`;
     const created = await records.create(newRecord({ dealType: 'CoSell' }));
     if (!created.created) throw new Error('expected a new record');

@@ -11,7 +11,13 @@ import {
   type PipelineRequest,
   type PipelineResponse,
 } from '@azure/core-rest-pipeline';
-import { DAY_MS, DEFAULT_ORPHAN_GRACE_MS, openPartitionOf } from '../../../shared/tracking/openWork';
+import {
+  DAY_MS,
+  DEFAULT_ORPHAN_GRACE_MS,
+  OPEN_MARKER_PREFIX,
+  creationPartitionOf,
+  openPartitionOf,
+} from '../../../shared/tracking/openWork';
 import { TrackingStore } from '../../../shared/tracking/trackingStore';
 import { useAzurite } from '../../helpers/azurite';
 import { newRecord } from '../../helpers/trackingRecordsContract';
@@ -40,12 +46,15 @@ describe('open-work index on Table Storage', () => {
   const httpClient = new CrashingHttpClient();
   let store: TrackingStore;
   let raw: TableClient;
+  /** The record's open-work entries (their row keys without the creation day's prefix): its shard, and the recent creation days. */
   const entryKeysOf = async (trackingId: string): Promise<string[]> => {
     const keys: string[] = [];
-    for await (const entity of raw.listEntities({
-      queryOptions: { filter: `PartitionKey eq '${openPartitionOf(trackingId)}'` },
-    }))
-      if (String(entity.rowKey).startsWith(trackingId)) keys.push(String(entity.rowKey));
+    const partitions = [0, 1, 2].map((days) => creationPartitionOf(clock.ms - days * DAY_MS));
+    for (const partition of [openPartitionOf(trackingId), ...partitions])
+      for await (const entity of raw.listEntities({ queryOptions: { filter: `PartitionKey eq '${partition}'` } })) {
+        const rowKey = String(entity.rowKey).replace(OPEN_MARKER_PREFIX, '');
+        if (rowKey.startsWith(trackingId)) keys.push(rowKey);
+      }
     return keys;
   };
   const listed = async (): Promise<string[]> => {

@@ -9,7 +9,7 @@ import {
   DAY_MS,
   DEFAULT_ORPHAN_GRACE_MS,
   FINAL_PARTITION_PREFIX,
-  OPEN_PARTITION_PREFIX,
+  isOpenEntryKey,
   isOpenWork,
   trackingIdOfOpenRowKey,
 } from '../../../shared/tracking/openWork';
@@ -29,8 +29,8 @@ async function listed(records: InMemoryTrackingRecords): Promise<string[]> {
   return ids;
 }
 
-const openEntries = (records: InMemoryTrackingRecords) =>
-  records.indexRows().filter((row) => row.partition.startsWith(OPEN_PARTITION_PREFIX));
+/** Open-work entries wherever they are: a create's in its creation day's partition, the others in `open-*`. */
+const openEntries = (records: InMemoryTrackingRecords) => records.indexRows().filter((row) => isOpenEntryKey(row));
 const openEntryIds = (records: InMemoryTrackingRecords) =>
   openEntries(records).map((row) => trackingIdOfOpenRowKey(row.rowKey));
 const finalEntryIds = (records: InMemoryTrackingRecords) =>
@@ -105,7 +105,9 @@ describe('the open-work index', () => {
     expect((await listed(records)).sort()).toEqual(open.map((r) => r.trackingId).sort());
     const after = records.stats();
     expect(after.reads - before.reads).toBe(5);
-    expect(after.indexRequests - before.indexRequests).toBe(8); // one query per open-* partition
+    // The sweeper's cursor (1), the two creation days not settled yet (yesterday, today: one range query
+    // each), one query per open-* partition (8): the same whatever the history.
+    expect(after.indexRequests - before.indexRequests).toBe(11);
   });
 
   it('keeps the entry written by a reopening update while that update may still land', async () => {
@@ -150,12 +152,36 @@ describe('the open-work index', () => {
     expect(await listed(records)).toEqual([record.trackingId]);
   });
 
+  it('moves the entries of a settled creation day into the open-* partitions, then reads only the days not settled', async () => {
+    const { records, clock } = world();
+    const parked = await created(records, { state: 'AwaitingReauthorization', parkedFrom: 'CreatingPartner' });
+    const done = await created(records, { state: 'CreatingPartner' });
+    await records.update(done, { state: 'Completed', request: undefined });
+    clock.ms += 3 * DAY_MS;
+    records.injectFault({ kind: 'unavailable', operation: 'indexDelete' }); // crash after the new entries
+    await expect(listed(records)).rejects.toMatchObject({ retryable: true });
+    expect(openEntryIds(records).filter((id) => id === parked.trackingId).length).toBeGreaterThanOrEqual(1);
+    expect(await listed(records)).toEqual([parked.trackingId]);
+    expect(openEntries(records).map((row) => row.partition.startsWith('open-'))).toEqual([true]);
+    expect(finalEntryIds(records)).toEqual([done.trackingId]);
+    // A year later, with the parked record still open: a sweep reads the same few partitions.
+    for (let day = 0; day < 365; day++) {
+      clock.ms += DAY_MS;
+      await created(records, { state: 'Rejected' });
+    }
+    await listed(records);
+    const before = records.stats();
+    expect(await listed(records)).toEqual([parked.trackingId]);
+    expect(records.stats().indexRequests - before.indexRequests).toBe(11);
+  });
+
   type Step =
     | { kind: 'create'; open: boolean; crash: 'none' | 'beforeEntry' | 'beforeRecord' }
     | { kind: 'advance'; pick: number; crash: boolean }
     | { kind: 'reopen'; pick: number; crash: boolean }
     | { kind: 'sweep'; crash: boolean }
-    | { kind: 'wait'; ms: number };
+    | { kind: 'wait'; ms: number }
+    | { kind: 'days'; days: number };
 
   const stepArb: fc.Arbitrary<Step> = fc.oneof(
     fc.record({
@@ -167,6 +193,8 @@ describe('the open-work index', () => {
     fc.record({ kind: fc.constant('reopen' as const), pick: fc.nat(), crash: fc.boolean() }),
     fc.record({ kind: fc.constant('sweep' as const), crash: fc.boolean() }),
     fc.record({ kind: fc.constant('wait' as const), ms: fc.integer({ min: 0, max: DEFAULT_ORPHAN_GRACE_MS }) }),
+    // Past midnight, or past a creation day's settling: the sweeper then moves that day's entries.
+    fc.record({ kind: fc.constant('days' as const), days: fc.integer({ min: 1, max: 3 }) }),
   );
 
   /** The next write of a record's life: CreatingPartner → Completed (callback pending) → callback delivered. */
@@ -208,6 +236,8 @@ describe('the open-work index', () => {
             await attempt(() => listed(records));
           } else if (step.kind === 'wait') {
             clock.ms += step.ms;
+          } else if (step.kind === 'days') {
+            clock.ms += step.days * DAY_MS;
           }
           records.clearFaults(); // a fault the step did not meet must not hit the next one
           const indexed = new Set(openEntryIds(records));
@@ -227,6 +257,35 @@ describe('the open-work index', () => {
       }),
       { numRuns: 150 },
     );
+  });
+});
+
+describe('rebuildIndexes (records written before the indexes)', () => {
+  it('gives the sweeper back every open record and retention every closed one, once', async () => {
+    const { records, clock } = world();
+    const parked = await created(records, { state: 'AwaitingReauthorization', parkedFrom: 'Received' });
+    const closed = await created(records, { state: 'Rejected', partnerReferralId: 'P-1' });
+    await listed(records);
+    await records.purgeClosedBefore(clock.ms - 400 * DAY_MS); // the retention cursor exists
+    records.dropIndexRows(); // as a table written before the indexes
+    expect(await listed(records)).toEqual([]);
+    const rowsBefore = records.indexRows();
+    expect(await records.rebuildIndexes({ dryRun: true })).toMatchObject({ open: 1, openEntriesWritten: 1 });
+    expect(records.indexRows()).toEqual(rowsBefore);
+    expect(await records.rebuildIndexes()).toEqual({
+      records: 2,
+      open: 1,
+      openEntriesWritten: 1,
+      retentionEntriesWritten: 1,
+      referralRowsWritten: 1,
+    });
+    expect(await listed(records)).toEqual([parked.trackingId]);
+    expect(await records.findReferral('p-1')).toBe(closed.trackingId);
+    expect((await records.rebuildIndexes()).openEntriesWritten).toBe(0);
+    clock.ms += 401 * DAY_MS;
+    expect(await records.purgeClosedBefore(clock.ms - 400 * DAY_MS)).toMatchObject({ deleted: 1 });
+    expect(await records.read(closed.trackingId)).toBeUndefined();
+    expect(await records.read(parked.trackingId)).toMatchObject({ state: 'AwaitingReauthorization' });
   });
 });
 
