@@ -3,9 +3,6 @@
  * referral index (docs/console.md, "What each filter costs").
  */
 
-/** Default name of the index table (setting REFERRAL_INDEX_TABLE_NAME). */
-export const DEFAULT_INDEX_TABLE_NAME = 'referralindex';
-
 /** Items per page when `limit` is not given. */
 export const DEFAULT_PAGE_LIMIT = 50;
 /** Largest `limit` accepted. */

@@ -222,11 +222,6 @@ export const settingsSchema = z.object({
   /** RSA padding of event signatures (PKCS#1 v1.5 is inferred from Microsoft's sample). @default 'pkcs1' */
   EVENTS_SIGNATURE_PADDING: z.enum(['pkcs1', 'pss']).default('pkcs1'),
   // Operations console and referral list (issue 16, docs/console.md).
-  /** Table of the referral index (one entry per tracking record, by creation day). @default 'referralindex' */
-  REFERRAL_INDEX_TABLE_NAME: z
-    .string()
-    .regex(/^[A-Za-z][A-Za-z0-9]{2,62}$/)
-    .default('referralindex'),
   /** Let the console replay or discard poison messages (and, later, resend fixed deals). @default false */
   CONSOLE_ACTIONS_ENABLED: booleanSetting(false),
   /** Base of the console's links into Partner Center; the referral id is appended [inferred]. @default 'https://partner.microsoft.com/dashboard/referrals/v2/' */

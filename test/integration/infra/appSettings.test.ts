@@ -50,7 +50,6 @@ const OPTIONAL_SETTINGS: Record<string, string> = {
   EVENTS_CERT_CACHE_TTL_SECONDS: 'tuning; has a default',
   EVENTS_MAX_AGE_HOURS: 'has a default (24 hours)',
   EVENTS_SIGNATURE_PADDING: 'has a default (pkcs1, what Microsoft signs with)',
-  REFERRAL_INDEX_TABLE_NAME: 'defaults to referralindex (the app creates the table)',
   CONSOLE_ACTIONS_ENABLED: 'off by default: console actions are switched on per environment',
   PARTNER_CENTER_DASHBOARD_URL: 'defaults to the public Partner Center dashboard',
   PARTNER_CENTER_WEBHOOK_API_URL: "defaults to Partner Center's Webhook API host",
