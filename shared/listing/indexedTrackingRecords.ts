@@ -19,7 +19,7 @@
  * next write, and by the list (read repair) when it meets it.
  */
 import type { TrackingChanges, TrackingRecord } from '../tracking/trackingRecord';
-import type { RebuildIndexesOptions, RebuildIndexesReport } from '../tracking/conditionalRecords';
+import type { RebuildIndexesOptions, RebuildIndexesReport } from '../tracking/indexRebuild';
 import type {
   CompanionRow,
   ListOpenOptions,
