@@ -22,12 +22,13 @@ import type { TrackingChanges, TrackingRecord } from '../tracking/trackingRecord
 import type { RebuildIndexesOptions, RebuildIndexesReport } from '../tracking/indexRebuild';
 import type {
   CompanionRow,
+  CreateResult,
   ListOpenOptions,
   PurgeOptions,
   PurgeReport,
   TrackingRecords,
 } from '../tracking/trackingRecords';
-import type { CreateResult, TrackingStoreStats } from '../tracking/trackingStore';
+import type { TrackingStoreStats } from '../tracking/trackingStore';
 import type { Logger } from '../platform/logging';
 import { ensureError } from '../platform/errors';
 import type { CreationClock } from './creationClock';
