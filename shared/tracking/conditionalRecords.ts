@@ -1,3 +1,9 @@
+/**
+ * The {@link TrackingRecords} port over {@link RecordRows}, shared by the Table store and the in-memory twin:
+ * the conditional record writes (create with its entity-group transaction of open-work entry and companions,
+ * update, lost-answer recovery) and the referral-id rows. The index walks are their own modules:
+ * openWorkSweep.ts (`listOpen`), retentionPurge.ts (`purgeClosedBefore`), indexRebuild.ts (`rebuildIndexes`).
+ */
 import { randomUUID } from 'node:crypto';
 import { recordTransition } from '../platform/metrics';
 import { InvalidTransitionError, TrackingConflictError, TrackingStorageError } from './errors';
