@@ -24,6 +24,7 @@ import { createLogger } from '../shared/platform/logging';
 import { listEntryRowOf } from '../shared/listing/indexEntry';
 import {
   OPEN_MARKER_PREFIX,
+  RECORD_ROW_KEY,
   SWEEP_CURSOR_KEYS,
   creationPartitionOf,
   finalPartitionOf,
@@ -31,7 +32,8 @@ import {
 } from '../shared/tracking/openWork';
 import { FINAL_STATES, TrackingState } from '../shared/tracking/states';
 import type { TrackingRecord } from '../shared/tracking/trackingRecord';
-import { RECORD_ROW_KEY, TrackingStore, toEntity, toIndexEntity } from '../shared/tracking/trackingStore';
+import { toEntity, toIndexEntity } from '../shared/tracking/tableEntities';
+import { TrackingStore } from '../shared/tracking/trackingStore';
 import { Sweeper } from '../shared/workflow/sweeper';
 import { LINK_QUEUE_NAME, SUBMIT_QUEUE_NAME } from '../shared/workflow/constants';
 import { OPEN_STATES } from '../shared/workflow/stepTable';

@@ -19,15 +19,16 @@
  * next write, and by the list (read repair) when it meets it.
  */
 import type { TrackingChanges, TrackingRecord } from '../tracking/trackingRecord';
-import type { RebuildIndexesOptions, RebuildIndexesReport } from '../tracking/conditionalRecords';
+import type { RebuildIndexesOptions, RebuildIndexesReport } from '../tracking/indexRebuild';
 import type {
   CompanionRow,
+  CreateResult,
   ListOpenOptions,
   PurgeOptions,
   PurgeReport,
   TrackingRecords,
 } from '../tracking/trackingRecords';
-import type { CreateResult, TrackingStoreStats } from '../tracking/trackingStore';
+import type { TrackingStoreStats } from '../tracking/trackingStore';
 import type { Logger } from '../platform/logging';
 import { ensureError } from '../platform/errors';
 import type { CreationClock } from './creationClock';

@@ -22,9 +22,13 @@
 import { randomBytes } from 'node:crypto';
 import { isFinalState, TrackingState } from './states';
 import { CallbackState, type TrackingRecord } from './trackingRecord';
+import type { IndexEntry } from './trackingRecords';
 
 /** RowKey of the tracking record inside its partition. */
 export const RECORD_ROW_KEY = 'record';
+
+/** Rows of one entity-group transaction at most (Table Storage's limit). */
+export const ENTITY_GROUP_MAX_ROWS = 100;
 
 /** Number of `open-*` partitions: spreads the index writes so no single partition is hot. */
 export const OPEN_SHARDS = 8;
@@ -151,6 +155,11 @@ export function utcDay(epochMs: number): string {
 /** The `final-*` partition of a day's closed records. */
 export function finalPartitionOf(epochMs: number): string {
   return `${FINAL_PARTITION_PREFIX}${utcDay(epochMs)}`;
+}
+
+/** The retention entry of a record closed (last written) at `closedAtEpochMs`. */
+export function finalEntryOf(trackingId: string, closedAtEpochMs: number): IndexEntry {
+  return { partition: finalPartitionOf(closedAtEpochMs), rowKey: trackingId, atEpochMs: closedAtEpochMs };
 }
 
 /** Midnight UTC at or before `epochMs`. */

@@ -126,6 +126,15 @@ export interface StoredIndexEntry extends IndexEntry {
   etag: string;
 }
 
+/** Counts of storage operations a {@link RecordRows} made (the Table store's and the in-memory twin's alike). */
+export interface RecordRowStats {
+  reads: number;
+  writes: number;
+  queries: number;
+  /** Requests on index rows (open-work and retention entries, the cursor) and partition deletes. */
+  indexRequests: number;
+}
+
 /**
  * Storage primitives under {@link ConditionalTrackingRecords}: one implementation per storage (Table,
  * memory). They never retry on their own; a transport may (the Azure SDK does). Faults other than the two

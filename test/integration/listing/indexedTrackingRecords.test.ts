@@ -14,7 +14,8 @@ import {
   type PipelineResponse,
 } from '@azure/core-rest-pipeline';
 import { startAzurite, type RunningAzurite } from '../../../sandbox/azurite';
-import { TrackingStore, toEntity } from '../../../shared/tracking/trackingStore';
+import { toEntity } from '../../../shared/tracking/tableEntities';
+import { TrackingStore } from '../../../shared/tracking/trackingStore';
 import type { TrackingRecord } from '../../../shared/tracking/trackingRecord';
 import { CreationClock } from '../../../shared/listing/creationClock';
 import { IndexedTrackingRecords } from '../../../shared/listing/indexedTrackingRecords';

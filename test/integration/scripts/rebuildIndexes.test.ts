@@ -5,7 +5,8 @@
  */
 import { TableClient } from '@azure/data-tables';
 import { rebuildIndexesCommand, type RebuildCommandReport } from '../../../scripts/rebuild-indexes';
-import { TrackingStore, toEntity } from '../../../shared/tracking/trackingStore';
+import { toEntity } from '../../../shared/tracking/tableEntities';
+import { TrackingStore } from '../../../shared/tracking/trackingStore';
 import type { TrackingRecord } from '../../../shared/tracking/trackingRecord';
 import { useAzurite } from '../../helpers/azurite';
 import { newRecord } from '../../helpers/trackingRecordsContract';
