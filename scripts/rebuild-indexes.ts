@@ -92,7 +92,6 @@ export async function rebuildIndexesCommand(options: RebuildCommandOptions = {})
       records: store,
       index: new ReferralIndex({ table }),
       clock: new CreationClock(),
-      storeWritesEntries: true,
     });
     const report = await records.rebuildIndexes({ dryRun });
     const out: RebuildCommandReport = { table: tableName, dryRun, ...report };

@@ -3,13 +3,10 @@
  * methods, each delegated; after each successful write the record's index entry is written.
  *
  * ```
- * folded (the composition root: the index in the records' table, the store built with listEntryRowsOf):
+ * (the index lives in the records' table; the store is built with listEntryRowsOf)
  * create:  ┌ one entity-group transaction, partition created-<day of t> ┐
  *          │  open-work entry ~o-<id>  +  list entry (projection)       │ ──► record insert (createdAt = t)
  *          └────────────────────────────────────────────────────────────┘
- * separate (an index table of its own):
- * create:  index entry (projection, createdAt = t) ──► record insert (createdAt = t, pinned clock)
- * both:
  *          └ insert says "exists already" ──► delete our entry; insert the existing record's entry if absent
  * update:  record conditional write ──► merge the entry's projection (best effort: a failure is logged)
  * ```
@@ -67,12 +64,6 @@ export interface IndexedTrackingRecordsOptions {
   index: ReferralIndex;
   clock: CreationClock;
   logger?: Logger;
-  /**
-   * True when `records` was built with {@link listEntryRowsOf} over the index's own table: the store then
-   * writes each new record's entry in the same request as its open-work entry, and the decorator does not.
-   * @default false
-   */
-  storeWritesEntries?: boolean;
 }
 
 /** The tracking-record store with the referral index kept beside it. */
@@ -81,10 +72,8 @@ export class IndexedTrackingRecords implements TrackingRecordsLike {
   readonly #index: ReferralIndex;
   readonly #clock: CreationClock;
   readonly #logger: Logger | undefined;
-  readonly #storeWritesEntries: boolean;
 
   constructor(options: IndexedTrackingRecordsOptions) {
-    this.#storeWritesEntries = options.storeWritesEntries ?? false;
     this.#records = options.records;
     this.#index = options.index;
     this.#clock = options.clock;
@@ -105,24 +94,14 @@ export class IndexedTrackingRecords implements TrackingRecordsLike {
   }
 
   /**
-   * Writes the entry (or has the store write it with the open-work entry), then inserts the record with the
+   * Has the store write the entry with the open-work entry, then inserts the record with the
    * same creation instant. Throws before the insert when the entry cannot be written.
    */
   async create(record: NewTrackingRecord): Promise<CreateResult> {
     const createdAtEpochMs = this.#clock.freshNowMs();
-    if (this.#storeWritesEntries) await this.#index.noteDay(createdAtEpochMs);
-    else await this.#index.write(projectionOf({ ...record, createdAtEpochMs, updatedAtEpochMs: createdAtEpochMs }));
+    await this.#index.noteDay(createdAtEpochMs);
     const result = await this.#clock.run(createdAtEpochMs, () => this.#records.create(record));
-    if (result.created) {
-      if (!this.#storeWritesEntries && result.record.createdAtEpochMs !== createdAtEpochMs) {
-        // The store was not built with the creation clock: move the entry to the record's own instant.
-        await this.#bestEffort(record.trackingId, async () => {
-          await this.#index.write(projectionOf(result.record));
-          await this.#index.remove(entryKeysOf(createdAtEpochMs, record.trackingId));
-        });
-      }
-      return result;
-    }
+    if (result.created) return result;
     await this.#bestEffort(record.trackingId, async () => {
       await this.#index.remove(entryKeysOf(createdAtEpochMs, record.trackingId));
       await this.#index.insertIfAbsent(projectionOf(result.existing));

@@ -62,7 +62,6 @@ export function buildListingServices(options: ListingServicesOptions): ListingSe
     records: options.createRecords(clock.nowMs, listEntryRowsOf),
     index,
     clock,
-    storeWritesEntries: true,
     ...(options.logger ? { logger: options.logger } : {}),
   });
   const queueFor: QueueClientFactory = (name) => createQueueClient(settings, name, storageCredential);

@@ -1,9 +1,9 @@
 /**
- * The referral index against Azurite: the decorator writes an entry before each record and after each
+ * The referral index against Azurite: an entry is written before each record and after each
  * update, cleans up after a duplicate create, and the list walks day partitions newest first with a
- * cursor, skips orphan entries and never lists a record that does not match. Each case runs on both
- * layouts: `folded` (as deployed: the entries in the records' table, a create's entry written by the store
- * with its open-work entry in one request) and `separate` (an index table of its own).
+ * cursor, skips orphan entries and never lists a record that does not match. The entries live in the
+ * records' table, as deployed: a create's entry is written by the store with its open-work entry in one
+ * request.
  */
 import { TableClient } from '@azure/data-tables';
 import {
@@ -37,22 +37,19 @@ beforeAll(async () => {
 });
 afterAll(async () => azurite?.stop());
 
-type Layout = 'folded' | 'separate';
-const LAYOUTS: Layout[] = ['folded', 'separate'];
-
-function setup(layout: Layout) {
+function setup() {
   const table = (name: string) =>
     TableClient.fromConnectionString(azurite.connectionString, `${name}${++tables}`, { allowInsecureConnection: true });
   const clock = new CreationClock(() => nowMs);
   const recordsTable = table('records');
-  const indexTable = layout === 'folded' ? recordsTable : table('index');
+  const indexTable = recordsTable;
   const index = new ReferralIndex({ table: indexTable });
   const plain = new TrackingStore({
     table: recordsTable,
     nowMs: clock.nowMs,
-    ...(layout === 'folded' ? { companionsOf: listEntryRowsOf } : {}),
+    companionsOf: listEntryRowsOf,
   });
-  const records = new IndexedTrackingRecords({ records: plain, index, clock, storeWritesEntries: layout === 'folded' });
+  const records = new IndexedTrackingRecords({ records: plain, index, clock });
   const lister = new ReferralLister({ index, records, nowMs: () => nowMs });
   return { index, indexTable, plain, records, lister };
 }
@@ -83,9 +80,9 @@ const entitiesOf = async (table: TableClient) => {
 };
 const self = (id: string) => `https://app/api/referrals/${id}`;
 
-describe.each(LAYOUTS)('IndexedTrackingRecords (Azurite, %s)', (layout) => {
+describe('IndexedTrackingRecords (Azurite)', () => {
   it('writes an entry keyed by the creation instant and updates its projection with each write', async () => {
-    const { indexTable, records } = setup(layout);
+    const { indexTable, records } = setup();
     const created = await records.create(newRecord());
     if (!created.created) throw new Error('expected a new record');
     expect(created.record.createdAtEpochMs).toBe(nowMs);
@@ -103,7 +100,7 @@ describe.each(LAYOUTS)('IndexedTrackingRecords (Azurite, %s)', (layout) => {
   });
 
   it('leaves exactly one entry when the same record is created twice', async () => {
-    const { indexTable, records } = setup(layout);
+    const { indexTable, records } = setup();
     const record = newRecord();
     await records.create(record);
     nowMs += 7;
@@ -111,31 +108,6 @@ describe.each(LAYOUTS)('IndexedTrackingRecords (Azurite, %s)', (layout) => {
     expect(again.created).toBe(false);
     expect((await entitiesOf(indexTable)).map((e) => e.trackingId)).toEqual([record.trackingId]);
   });
-
-  // The folded store writes the entry from its own record: always the same instant.
-  (layout === 'separate' ? it : it.skip)(
-    'moves the entry to the record instant when the store was built without the creation clock',
-    async () => {
-      const clock = new CreationClock(() => nowMs);
-      const indexTable = TableClient.fromConnectionString(azurite.connectionString, `noclock${++tables}`, {
-        allowInsecureConnection: true,
-      });
-      const index = new ReferralIndex({ table: indexTable });
-      const store = new TrackingStore({
-        table: TableClient.fromConnectionString(azurite.connectionString, `noclockrec${tables}`, {
-          allowInsecureConnection: true,
-        }),
-        nowMs: () => nowMs + 3,
-      });
-      const records = new IndexedTrackingRecords({ records: store, index, clock });
-      const created = await records.create(newRecord());
-      if (!created.created) throw new Error('expected a new record');
-      const entries = await entitiesOf(indexTable);
-      expect(entries.map((e) => e.rowKey)).toEqual([
-        entryKeysOf(created.record.createdAtEpochMs, created.record.trackingId).rowKey,
-      ]);
-    },
-  );
 });
 
 describe('the folded layout (Azurite)', () => {
@@ -164,7 +136,7 @@ describe('the folded layout (Azurite)', () => {
     const clock = new CreationClock(() => nowMs);
     const index = new ReferralIndex({ table });
     const plain = new TrackingStore({ table, nowMs: clock.nowMs, companionsOf: listEntryRowsOf });
-    const records = new IndexedTrackingRecords({ records: plain, index, clock, storeWritesEntries: true });
+    const records = new IndexedTrackingRecords({ records: plain, index, clock });
     const lister = new ReferralLister({ index, records, nowMs: () => nowMs });
     return { httpClient, table, plain, records, lister };
   }
@@ -269,9 +241,9 @@ describe('the folded layout (Azurite)', () => {
   });
 });
 
-describe.each(LAYOUTS)('ReferralLister (Azurite, %s)', (layout) => {
+describe('ReferralLister (Azurite)', () => {
   it('pages newest first across day partitions with a cursor, and filters on the record', async () => {
-    const { records, lister } = setup(layout);
+    const { records, lister } = setup();
     const start = nowMs;
     const made: string[] = [];
     for (let i = 0; i < 5; i++) {
@@ -295,7 +267,7 @@ describe.each(LAYOUTS)('ReferralLister (Azurite, %s)', (layout) => {
   });
 
   it('skips an orphan entry and a stale projection that no longer matches, and repairs the projection', async () => {
-    const { index, plain, records, lister } = setup(layout);
+    const { index, plain, records, lister } = setup();
     const created = await records.create(newRecord());
     if (!created.created) throw new Error('expected a new record');
     // An entry whose record was never inserted (a crash between the two writes).
@@ -318,7 +290,7 @@ describe.each(LAYOUTS)('ReferralLister (Azurite, %s)', (layout) => {
   });
 
   it('finds a record keyed by its externalReferenceId with a point read, and one keyed otherwise through the index', async () => {
-    const { records, lister } = setup(layout);
+    const { records, lister } = setup();
     const external = 'crm-shared-42';
     const byExternal = identifyRequest({ referral: { externalReferenceId: external } }, undefined).trackingId;
     await records.create(
@@ -340,7 +312,7 @@ describe.each(LAYOUTS)('ReferralLister (Azurite, %s)', (layout) => {
   });
 
   it('summarises the days by outcome and counts co-sell deals waiting for Microsoft', async () => {
-    const { index, records } = setup(layout);
+    const { index, records } = setup();
     const a = await records.create(newRecord({ dealType: 'CoSell' }));
     if (!a.created) throw new Error('expected a new record');
     nowMs += 10;
@@ -355,7 +327,7 @@ describe.each(LAYOUTS)('ReferralLister (Azurite, %s)', (layout) => {
   });
 
   it("indexes Microsoft's answer when it reaches the record: the decision filter, the answers and the response time", async () => {
-    const { index, records, lister } = setup(layout);
+    const { index, records, lister } = setup();
     const self = (id: string) => `https://app.example/api/referrals/${id}`;
     const created = await records.create(newRecord({ dealType: 'CoSell' }));
     if (!created.created) throw new Error('expected a new record');
