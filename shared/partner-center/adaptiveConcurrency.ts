@@ -101,9 +101,16 @@ export interface AdaptiveLimiterOptions {
   /**
    * A pace is forgotten (calls go unpaced again) after this long without a throttle event: a tenant's limit
    * is dynamic, and a pace learned in a storm must not outlive it by minutes (probing alone regains a low
-   * pace that slowly). The cost is at most one throttle event (one hold) per this period. @default 30000
+   * pace that slowly). The cost is at most one throttle event (one hold) per this period. @default 60000
    */
   paceTtlMs?: number;
+  /**
+   * While paced, at most ceil(rate) calls start in ANY span of `windowMs` + this (a sliding window on top
+   * of the spacing). Spacing alone lets a late start and the on-time ones after it bunch: against a fixed
+   * window opened by the late call, ceil(rate) + 1 calls arrive in it and the last one is throttled (one
+   * hold, ≈ 1 s of budget). The extra ms absorb jitter between a call's start and its arrival. @default 25
+   */
+  windowGuardMs?: number;
   /** Called after each throttle event and each relearned pace (logs, benchmarks). */
   onAdjust?: (reason: 'throttled' | 'paced', snapshot: AdaptiveLimiterSnapshot) => void;
   /** Starting pace, when known; undefined: unpaced until the first throttle event. */
@@ -146,6 +153,8 @@ export class AdaptiveConcurrencyLimiter {
   #probingSinceMs: number | undefined;
   /** Start times of accepted calls, oldest first (pruned to two windows before the newest). */
   readonly #acceptedStartsMs: number[] = [];
+  /** Start times of the calls started in the last `windowMs + windowGuardMs`, oldest first (paced only). */
+  readonly #recentStartsMs: number[] = [];
   #timerArmed = false;
   /** When the last throttled answer arrived (the pace's age is counted from it). */
   #lastThrottleAtMs = Number.NEGATIVE_INFINITY;
@@ -166,7 +175,8 @@ export class AdaptiveConcurrencyLimiter {
       probeDoublingMs: options.probeDoublingMs ?? 10_000,
       leastDecreaseFactor: options.leastDecreaseFactor ?? 0.8,
       minRatePerSecond: options.minRatePerSecond ?? 0.5,
-      paceTtlMs: options.paceTtlMs ?? 30_000,
+      paceTtlMs: options.paceTtlMs ?? 60_000,
+      windowGuardMs: options.windowGuardMs ?? 25,
       nowMs: options.nowMs ?? Date.now,
       sleep: options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
     };
@@ -346,6 +356,8 @@ export class AdaptiveConcurrencyLimiter {
         return;
       }
       if (now < this.#nextStartAtMs) return this.#wakeAfter(this.#nextStartAtMs - now);
+      const windowFreeAtMs = this.#windowFreeAtMs(now);
+      if (now < windowFreeAtMs) return this.#wakeAfter(windowFreeAtMs - now);
       const waiter = this.#queue.shift()!;
       this.#inFlight++;
       if (this.adaptive) {
@@ -357,10 +369,26 @@ export class AdaptiveConcurrencyLimiter {
           const spacingMs = 1000 / this.#rate;
           const slotMs = now - this.#nextStartAtMs < spacingMs ? this.#nextStartAtMs : now;
           this.#nextStartAtMs = slotMs + spacingMs;
+          this.#recentStartsMs.push(now);
         }
       }
       waiter.start();
     }
+  }
+
+  /** When the sliding window admits one more start (see `windowGuardMs`); `now` when it does already. */
+  #windowFreeAtMs(now: number): number {
+    if (!this.adaptive || !Number.isFinite(this.#rate)) {
+      this.#recentStartsMs.length = 0;
+      return now;
+    }
+    const spanMs = this.#o.windowMs + this.#o.windowGuardMs;
+    let drop = 0;
+    while (drop < this.#recentStartsMs.length && this.#recentStartsMs[drop] <= now - spanMs) drop++;
+    if (drop > 0) this.#recentStartsMs.splice(0, drop);
+    const mostPerWindow = Math.max(1, Math.ceil((this.#rate * this.#o.windowMs) / 1000 - 1e-9));
+    const count = this.#recentStartsMs.length;
+    return count < mostPerWindow ? now : this.#recentStartsMs[count - mostPerWindow] + spanMs;
   }
 
   #wakeAfter(ms: number): void {
