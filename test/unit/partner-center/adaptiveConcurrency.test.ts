@@ -115,6 +115,43 @@ describe('AdaptiveConcurrencyLimiter', () => {
     expect(limiter.snapshot().ratePerSecond).toBeNull();
   });
 
+  it('starts at most ceil(rate) calls in any window (plus the guard) even when one start comes late', async () => {
+    // Prepare: a pace of 9.9/s (ceil: 10 per window); the timer of the second slot fires 40 ms late (a busy
+    // event loop). Spacing alone would then start 11 calls within 1000 ms of the late one: a fixed window it
+    // opened would throttle the 11th.
+    const clock = new FakeClock();
+    let sleeps = 0;
+    const limiter = new AdaptiveConcurrencyLimiter({
+      ceiling: 16,
+      initialRatePerSecond: 9.9,
+      paceTtlMs: Number.POSITIVE_INFINITY,
+      nowMs: clock.now,
+      sleep: (ms) => clock.sleep(sleeps++ === 0 ? ms + 40 : ms),
+    });
+    const starts: number[] = [];
+    const calls = Array.from({ length: 30 }, () =>
+      limiter.run(
+        async () => {
+          starts.push(clock.nowMs);
+          return accepted;
+        },
+        (result) => result,
+      ),
+    );
+
+    // Act
+    for (let i = 0; i < 40; i++) await clock.advance(100);
+    await Promise.all(calls);
+
+    // Assess
+    expect(starts[1]).toBeGreaterThan(1000 / 9.9 + 30);
+    const mostInAnyWindow = Math.max(
+      ...starts.map((from) => starts.filter((t) => t >= from && t < from + 1025).length),
+    );
+    expect(mostInAnyWindow).toBe(10);
+    expect(starts[29]).toBeLessThan(3400); // the pace itself still holds: 30 calls in about 3 s
+  });
+
   it('never halves the pace more than once per event, nor below the minimum', async () => {
     const { clock, limiter, call } = harness({ initialRatePerSecond: 20, minRatePerSecond: 2 });
     const lonely = call();
