@@ -8,8 +8,9 @@
  * secret); it is never written to Table Storage or logs. Key Vault does not refuse to return a secret
  * past its `expiresOn` (it is informational for secrets), so the reader checks it itself.
  *
- * Cost per token lifetime: one write (the holder) and one or two reads per instance, instead of one
- * redemption, one refresh-token read and one refresh-token write per instance (see docs/auth.md).
+ * Cost per token lifetime: one write (the holder) and one read per other instance, instead of one
+ * redemption, one refresh-token read and one refresh-token write per instance (see docs/auth.md). The
+ * lease row says when a fresh one is stored (tokenRenewal.ts), so nobody reads it in vain.
  */
 import type { Logger } from '../platform/logging';
 import { SecretStoreError } from './errors';
@@ -59,8 +60,11 @@ export class SharedAccessToken {
     }
   }
 
-  /** Stores `token` (issued at `issuedAtEpochMs`) for the other instances; logs and carries on if Key Vault refuses. */
-  async publish(token: CachedToken, issuedAtEpochMs: number, deadlineEpochMs?: number): Promise<void> {
+  /**
+   * Stores `token` (issued at `issuedAtEpochMs`) for the other instances; false (logged) when Key Vault
+   * refused: the caller then does not advertise it in the lease row.
+   */
+  async publish(token: CachedToken, issuedAtEpochMs: number, deadlineEpochMs?: number): Promise<boolean> {
     try {
       const written = await this.#o.secrets.write(this.#o.secretName, token.accessToken, {
         expiresOnEpochMs: token.expiresAtEpochMs,
@@ -71,10 +75,12 @@ export class SharedAccessToken {
         version: written.version,
         expiresAt: new Date(token.expiresAtEpochMs).toISOString(),
       });
+      return true;
     } catch (thrown) {
       this.#o.logger.warn('Could not share the access token; the other instances will redeem their own', {
         reason: errorSummary(thrown),
       });
+      return false;
     }
   }
 }

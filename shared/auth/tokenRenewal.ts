@@ -2,14 +2,15 @@
  * One renewal of the access token across instances: under the Table Storage lease, redeem the refresh
  * token's latest version and write the rotated one back to Key Vault before the new token is used. With
  * a {@link SharedAccessToken} (TOKEN_SHARING=keyvault) the token another instance redeemed is taken
- * instead, before the lease (cheap: one Key Vault read) and again inside it (an instance that waited for
- * the lease finds the holder's token there), and a fresh redemption is shared after the write.
+ * instead. Whether one worth reading is stored, the lease row says (`sharedTokenRefreshAtEpochMs`, a
+ * time written at release after a successful share): a Table read, so Key Vault is read only when it
+ * pays, and an instance that waited for the lease sees what the holder stored.
  *
  * ```
- *  renew ─ shared token fresh? ── yes ─────────────────────────────────────────────► use it (no redemption)
- *    └─ no: credentials ─ claim lease ─ shared token fresh now? ── yes ─ release ──► use it
- *                                        └─ no: [pending rotated RT: write it first]
- *                                               read RT (latest) ─ redeem ─ write rotated RT ─ share AT ─ release
+ *  renew ─ peek lease row: shared token fresh? ── yes ─ read it (1 KV read): not the refused one? ─► use it
+ *    └─ claim lease ─ row says fresh now? ── yes ─ read it ─► release, use it
+ *         └─ [pending rotated RT: write it first] credentials ─ read RT ─ redeem ─ write rotated RT
+ *            ─ share AT (KV write) ─ release, row: sharedTokenRefreshAtEpochMs = its refresh point
  * ```
  */
 import type { Logger } from '../platform/logging';
@@ -80,20 +81,23 @@ export class TokenRenewal {
       });
       return token;
     };
-    if (useShared && !this.#pendingWrite) {
-      const token = await shared.read();
+    const worthReading = (refreshAtEpochMs: number | undefined) =>
+      useShared && !this.#pendingWrite && refreshAtEpochMs !== undefined && this.#o.nowMs() < refreshAtEpochMs;
+    if (worthReading((await this.#peek())?.sharedTokenRefreshAtEpochMs)) {
+      const token = await shared!.read();
       if (fresh(token)) return taken(token, 'before the lease');
     }
-    const credentials = await this.#o.credentials.get();
     let lease = await this.#o.lease.acquire();
     this.#o.onLeaseClaim?.();
     let releaseLease = true;
+    let sharedTokenRefreshAtEpochMs: number | undefined;
     try {
       const deadline = (): number => lease.leaseUntilEpochMs - this.#leaseGuardMs;
-      if (useShared && !this.#pendingWrite) {
-        const token = await shared.read(deadline());
+      if (worthReading(lease.sharedTokenRefreshAtEpochMs)) {
+        const token = await shared!.read(deadline());
         if (fresh(token)) return taken(token, 'inside the lease');
       }
+      const credentials = await this.#o.credentials.get({ deadlineEpochMs: deadline() });
       let current: SecretVersion | undefined;
       const pending = this.#pendingWrite;
       if (pending) {
@@ -141,10 +145,22 @@ export class TokenRenewal {
           throw thrown;
         }
       }
-      if (shared) await shared.publish(token, requestedAtMs, deadline());
+      if (shared && (await shared.publish(token, requestedAtMs, deadline())))
+        sharedTokenRefreshAtEpochMs = token.refreshAtEpochMs;
       return token;
     } finally {
-      if (releaseLease) await this.#o.lease.release(lease);
+      if (releaseLease) await this.#o.lease.release(lease, { sharedTokenRefreshAtEpochMs });
+    }
+  }
+
+  /** The lease row without claiming it (sharing only); a Table failure just skips the shortcut. */
+  async #peek(): Promise<{ sharedTokenRefreshAtEpochMs?: number } | undefined> {
+    if (!this.#o.shared || this.#pendingWrite) return undefined;
+    try {
+      return await this.#o.lease.peek();
+    } catch (thrown) {
+      this.#o.logger.warn('Could not read the token lease row', { reason: errorSummary(thrown) });
+      return undefined;
     }
   }
 

@@ -13,6 +13,8 @@
  *   the hold ends (by then the answers of that window are in). While calls wait for their turn and nothing
  *   is throttled, the rate creeps back: quickly up to the margin, then probing above it, slowly at first
  *   and doubling its slope every `probeDoublingMs` (so a share freed by another instance is found again).
+ *   On top of the spacing, at most ceil(rate) calls start in any span of `windowMs` + `windowGuardMs`:
+ *   a late start must not let ceil(rate) + 1 calls into one server window (see `windowGuardMs`).
  * - **In flight.** AIMD on the number of calls in flight: +1/limit per accepted answer, halved per
  *   throttle event, never above `ceiling` (PARTNER_CENTER_CONCURRENCY). With pacing it rarely binds: it
  *   caps the burst right after an event, and the calls in flight should latency rise.

@@ -14,7 +14,7 @@ describe('Class: TokenBroker (one access token shared through Key Vault)', () =>
   let standIns: AuthStandIns;
 
   beforeAll(async () => {
-    standIns = await startAuthStandIns({ accessTokenLifetimeSeconds: 3600 });
+    standIns = await startAuthStandIns({ accessTokenLifetimeSeconds: 3600, tagClientId: true });
   });
 
   afterAll(async () => {
@@ -58,6 +58,7 @@ describe('Class: TokenBroker (one access token shared through Key Vault)', () =>
     expect(redemptionsAt() - before).toBe(1);
     expect(new Set(tokens).size).toBe(1);
     expect(brokers.map((b) => b.stats().redemptions)).toEqual([1, 0, 0]);
+    expect(brokers[0].stats()).toMatchObject({ keyVaultReads: 2, keyVaultWrites: 2 }); // client secret, refresh token; rotated RT, shared AT
     expect(brokers.slice(1).map((b) => b.stats())).toEqual([
       expect.objectContaining({ sharedTokenHits: 1, keyVaultReads: 1, keyVaultWrites: 0, leaseClaims: 0 }),
       expect.objectContaining({ sharedTokenHits: 1, keyVaultReads: 1, keyVaultWrites: 0, leaseClaims: 0 }),
@@ -101,6 +102,23 @@ describe('Class: TokenBroker (one access token shared through Key Vault)', () =>
     expect(redemptionsAt() - before).toBe(1);
     expect(fresh.every((token) => token !== refused)).toBe(true);
     expect(new Set(fresh).size).toBe(1);
+  });
+
+  it('costs a lone instance no Key Vault read for the shared token: the lease row says none is fresh', async () => {
+    // Prepare
+    const { clock, brokers } = instances(1);
+    await brokers[0].getAccessToken();
+    const before = brokers[0].stats();
+
+    // Act: the next lifetime
+    clock.advanceSeconds(3600 - 300);
+    await brokers[0].getAccessToken();
+
+    // Assess: the refresh token only (as without sharing), plus the shared token's write
+    const after = brokers[0].stats();
+    expect(after.keyVaultReads - before.keyVaultReads).toBe(1);
+    expect(after.keyVaultWrites - before.keyVaultWrites).toBe(2);
+    expect(after.redemptions - before.redemptions).toBe(1);
   });
 
   it('redeems per instance when sharing is off (TOKEN_SHARING=off)', async () => {
