@@ -151,6 +151,8 @@ export class AdaptiveConcurrencyLimiter {
   #burstEndsAtStart = 0;
   /** Start time of the call whose throttle the rate is relearned from, at the hold end. */
   #pendingLearnAtMs: number | undefined;
+  /** The learned rate before a probe crossed the limit (see #learn); undefined for other events. */
+  #pendingProbeFloor: number | undefined;
   #lastProbeAtMs: number | undefined;
   #probingSinceMs: number | undefined;
   /** Start times of accepted calls, oldest first (pruned to two windows before the newest). */
@@ -264,13 +266,25 @@ export class AdaptiveConcurrencyLimiter {
     this.#burstEndsAtStart = this.#startCount;
     this.#limit = Math.max(1, Math.floor(this.#effectiveLimit() / 2));
     this.#pendingLearnAtMs = startedAtMs;
+    // Probing for a while above a learned rate that held: the limit lies above that rate (it was accepted
+    // for longer than a doubling period), so the relearned pace need not fall below it.
+    const probedForMs = this.#probingSinceMs === undefined ? 0 : startedAtMs - this.#probingSinceMs;
+    this.#pendingProbeFloor =
+      Number.isFinite(this.#rate) && this.#learnedRate > 0 && probedForMs >= this.#o.probeDoublingMs
+        ? this.#learnedRate
+        : undefined;
     this.#lastProbeAtMs = undefined;
     this.#probingSinceMs = undefined;
     this.#onAdjust?.('throttled', this.snapshot());
   }
 
-  /** Sets the rate from what was accepted in the window before the throttled call (at the hold end). */
-  #learn(throttledStartMs: number): void {
+  /**
+   * Sets the rate from what was accepted in the window before the throttled call (at the hold end). After
+   * a probe crossed the limit (`floor`: the learned rate the probe started from) the average accepted
+   * undercounts what the tenant allows whenever the instance did not keep its pace (a busy event loop): the
+   * pace then returns to the floor less the margin, not lower.
+   */
+  #learn(throttledStartMs: number, floor: number | undefined): void {
     const previous = this.#rate;
     let accepted: number;
     let acceptedRate: number;
@@ -295,6 +309,7 @@ export class AdaptiveConcurrencyLimiter {
       if (Number.isFinite(previous)) this.#rate = Math.max(this.#o.minRatePerSecond, previous / 2);
       return;
     }
+    if (floor !== undefined) acceptedRate = Math.max(acceptedRate, floor);
     let next = Math.max(this.#o.minRatePerSecond, acceptedRate * (1 - this.#o.safetyMargin));
     if (Number.isFinite(previous)) next = Math.min(previous, Math.max(next, previous * this.#o.leastDecreaseFactor));
     this.#rate = Math.max(this.#o.minRatePerSecond, next);
@@ -340,8 +355,9 @@ export class AdaptiveConcurrencyLimiter {
         const holdUntilMs = this.#currentHoldUntilMs();
         if (now < holdUntilMs) return this.#wakeAfter(holdUntilMs - now);
         if (this.#pendingLearnAtMs !== undefined) {
-          this.#learn(this.#pendingLearnAtMs);
+          this.#learn(this.#pendingLearnAtMs, this.#pendingProbeFloor);
           this.#pendingLearnAtMs = undefined;
+          this.#pendingProbeFloor = undefined;
           this.#nextStartAtMs = now;
           this.#resumedAtMs = now;
           this.#onAdjust?.('paced', this.snapshot());

@@ -220,6 +220,43 @@ describe('AdaptiveConcurrencyLimiter', () => {
     expect(rates.every((rate, i) => i === 0 || rate >= rates[i - 1])).toBe(true);
   });
 
+  it('returns to the learned rate less the margin after a probe crossed the limit, even if it fell behind its pace', async () => {
+    // Prepare: a learned pace of 10/s held for 15 s of probing, but one call in ten got no answer (the
+    // instance did not keep its pace: the average accepted undercounts what the tenant allows)
+    const { clock, limiter, call } = harness({
+      ceiling: 16,
+      initialRatePerSecond: 10,
+      safetyMargin: 0.02,
+      paceTtlMs: Number.POSITIVE_INFINITY,
+    });
+    const backlog = Array.from({ length: 400 }, () => call());
+    let finished = 0;
+    const finishStarted = (last?: CallFeedback) =>
+      backlog
+        .filter((c) => c.started)
+        .forEach((c) => {
+          (c as { settled?: boolean }).settled ??= (() => {
+            finished++;
+            c.finish(last ?? (finished % 10 === 0 ? { signal: CallSignal.Neutral } : accepted));
+            return true;
+          })();
+        });
+    for (let tick = 0; tick < 150; tick++) {
+      await clock.advance(100);
+      finishStarted();
+    }
+    const probedRate = limiter.snapshot().ratePerSecond ?? 0;
+
+    // Act: the next call is throttled (the probe crossed the limit); the hold ends
+    await clock.advance(100);
+    finishStarted(throttled(1000));
+    await clock.advance(1000);
+
+    // Assess: back to 10 × 0.98, not to the undercounted average (≈ 9 × 0.98)
+    expect(probedRate).toBeGreaterThan(10);
+    expect(limiter.snapshot().ratePerSecond).toBeCloseTo(9.8, 5);
+  });
+
   it('raises the in-flight limit additively after a decrease, up to the ceiling', async () => {
     const { clock, limiter, call } = harness({ ceiling: 4 });
     const burst = [call(), call(), call(), call()];
