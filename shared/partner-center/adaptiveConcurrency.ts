@@ -96,6 +96,13 @@ export interface AdaptiveLimiterOptions {
   probePerSecond?: number;
   /** The probing slope doubles every this many ms of unthrottled probing. @default 10000 */
   probeDoublingMs?: number;
+  /**
+   * Once a probe has found the limit (crossed it after probing for at least `probeDoublingMs` above a rate
+   * that held), the next probe starts at this share of `probePerSecond`: each crossing costs a hold
+   * (≈ 1 s against a fixed window), so a limit already found is probed again less often (≈ 36 s instead of
+   * ≈ 20 s per crossing with the defaults). Any other throttle event restores the full slope. @default 0.25
+   */
+  foundLimitProbeFactor?: number;
   /** A paced instance's rate falls at most to this share of its rate per throttle event. @default 0.8 */
   leastDecreaseFactor?: number;
   /** Lowest paced rate. @default 0.5 */
@@ -153,6 +160,8 @@ export class AdaptiveConcurrencyLimiter {
   #pendingLearnAtMs: number | undefined;
   /** The learned rate before a probe crossed the limit (see #learn); undefined for other events. */
   #pendingProbeFloor: number | undefined;
+  /** The last event was a probe that found the limit: probe gently (`foundLimitProbeFactor`). */
+  #limitFound = false;
   #lastProbeAtMs: number | undefined;
   #probingSinceMs: number | undefined;
   /** Start times of accepted calls, oldest first (pruned to two windows before the newest). */
@@ -177,6 +186,7 @@ export class AdaptiveConcurrencyLimiter {
       recoveryPerSecond: options.recoveryPerSecond ?? 0.5,
       probePerSecond: options.probePerSecond ?? 0.0005,
       probeDoublingMs: options.probeDoublingMs ?? 10_000,
+      foundLimitProbeFactor: options.foundLimitProbeFactor ?? 0.25,
       leastDecreaseFactor: options.leastDecreaseFactor ?? 0.8,
       minRatePerSecond: options.minRatePerSecond ?? 0.5,
       paceTtlMs: options.paceTtlMs ?? 60_000,
@@ -336,7 +346,8 @@ export class AdaptiveConcurrencyLimiter {
       return;
     }
     this.#probingSinceMs ??= now;
-    const share = this.#o.probePerSecond * 2 ** ((now - this.#probingSinceMs) / this.#o.probeDoublingMs);
+    const slope = this.#o.probePerSecond * (this.#limitFound ? this.#o.foundLimitProbeFactor : 1);
+    const share = slope * 2 ** ((now - this.#probingSinceMs) / this.#o.probeDoublingMs);
     this.#rate += this.#rate * Math.min(share, 0.25) * elapsedSeconds;
   }
 
@@ -356,6 +367,7 @@ export class AdaptiveConcurrencyLimiter {
         if (now < holdUntilMs) return this.#wakeAfter(holdUntilMs - now);
         if (this.#pendingLearnAtMs !== undefined) {
           this.#learn(this.#pendingLearnAtMs, this.#pendingProbeFloor);
+          this.#limitFound = this.#pendingProbeFloor !== undefined;
           this.#pendingLearnAtMs = undefined;
           this.#pendingProbeFloor = undefined;
           this.#nextStartAtMs = now;
@@ -364,6 +376,7 @@ export class AdaptiveConcurrencyLimiter {
         } else if (Number.isFinite(this.#rate) && now - this.#lastThrottleAtMs >= this.#o.paceTtlMs) {
           this.#rate = Number.POSITIVE_INFINITY; // the storm it was learned in is over: probe the tenant afresh
           this.#learnedRate = 0;
+          this.#limitFound = false;
           this.#probingSinceMs = undefined;
           this.#lastProbeAtMs = undefined;
           this.#onAdjust?.('paced', this.snapshot());

@@ -220,7 +220,7 @@ describe('AdaptiveConcurrencyLimiter', () => {
     expect(rates.every((rate, i) => i === 0 || rate >= rates[i - 1])).toBe(true);
   });
 
-  it('returns to the learned rate less the margin after a probe crossed the limit, even if it fell behind its pace', async () => {
+  it('returns to the learned rate less the margin after a probe crossed the limit, and probes that limit more gently', async () => {
     // Prepare: a learned pace of 10/s held for 15 s of probing, but one call in ten got no answer (the
     // instance did not keep its pace: the average accepted undercounts what the tenant allows)
     const { clock, limiter, call } = harness({
@@ -255,6 +255,16 @@ describe('AdaptiveConcurrencyLimiter', () => {
     // Assess: back to 10 × 0.98, not to the undercounted average (≈ 9 × 0.98)
     expect(probedRate).toBeGreaterThan(10);
     expect(limiter.snapshot().ratePerSecond).toBeCloseTo(9.8, 5);
+
+    // And the limit it found is probed again more gently: a quarter of the first climb in the same 15 s
+    for (let tick = 0; tick < 150; tick++) {
+      await clock.advance(100);
+      finishStarted();
+    }
+    const firstClimb = probedRate / 10 - 1;
+    const secondClimb = (limiter.snapshot().ratePerSecond ?? 0) / 9.8 - 1;
+    expect(secondClimb).toBeGreaterThan(0);
+    expect(secondClimb).toBeLessThan(firstClimb * 0.3);
   });
 
   it('raises the in-flight limit additively after a decrease, up to the ceiling', async () => {
