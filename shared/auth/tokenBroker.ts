@@ -8,10 +8,10 @@
  *    ├─ cached token before its refresh point ─────────────────────────────────────────────► cache hit
  *    ├─ a refresh in flight in this process ── join it (single flight) ──────────────────────► shared
  *    └─ refresh (tokenRenewal.ts):
- *                 [TOKEN_SHARING=keyvault: the access token another instance shared in Key Vault, if fresh]
- *                 client id + secret (cached per process, re-read on invalid_client)
+ *                 [TOKEN_SHARING=keyvault: the lease row says a fresh shared token is stored? read it, use it]
  *                 claim the lease (Table row, ETag) ── wait while another instance holds it
- *                 [shared token again: the holder we waited for may have just stored it]
+ *                 [the row says so now (the holder we waited for stored one)? read it, use it]
+ *                 client id + secret (cached per process, re-read on invalid_client)
  *                 re-read the refresh token's LATEST version (another instance may have rotated it)
  *                 redeem it at {authority}/{tenant}/oauth2/token
  *                 write the rotated refresh token as a new Key Vault version   ◄── before the token is used
@@ -22,8 +22,9 @@
  * What is counted (`stats()`): every Key Vault GET or SET attempt is one read or write. Without sharing a
  * cold instance reads 2–3 secrets for its first token (client secret with the client id as its tag, or
  * both, and the refresh token inside the lease); every later lifetime costs 1 read and 1 write per
- * instance, and one redemption per instance. With sharing one instance per lifetime redeems (2 shared-token
- * reads, 1 refresh-token read, 2 writes); each other instance reads the shared token 1–2 times instead.
+ * instance, and one redemption per instance. With sharing one instance per lifetime redeems (1 refresh-token
+ * read, 2 writes: the rotated refresh token and the shared access token); each other instance reads the
+ * shared token once instead (the lease row says when one is fresh).
  *
  * The parts: appCredentials.ts (client id and secret), refreshTokenRedeemer.ts (the redemption and its
  * recovery), tokenRenewal.ts (lease, rotation write, sharing), sharedAccessToken.ts, reauthorizationGate.ts.
