@@ -79,7 +79,16 @@ export interface ThrottleFigures extends ThrottleRunConfig {
   /** successfulCreates / runSeconds. */
   createsPerSecond: number;
   partnerCenterCalls: number;
+  /** Partner Center calls of the measured run by operation and status (everything counts against the limit). */
+  callsByOperation: Record<string, Record<string, number>>;
+  /**
+   * (calls − 429s − calls other than creates) ÷ calls: the share of the limit creates could have had, the
+   * most goodputRatio could reach had every call been accepted and the run lasted exactly calls ÷ limit.
+   */
+  createShareOfCalls: number;
   throttled: number;
+  /** Refresh-token redemptions at the Entra stand-in over the whole run, all instances (warm-up included). */
+  tokenRedemptions: number;
   /** POST answers by status (`--intake http`). */
   postStatuses: Record<string, number>;
   /** Records by state at the end (missing: no record). */
@@ -230,6 +239,13 @@ export async function runThrottle(config: ThrottleRunConfig, options: ThrottleBe
       Object.values(calls).reduce((t, byStatus) => t + Object.values(byStatus).reduce((a, b) => a + b, 0), 0);
     const partnerCenterCalls = sum(statsAfter.calls) - sum(statsBefore.calls);
     const throttled = statsAfter.faults.rateLimit - statsBefore.faults.rateLimit;
+    const callsByOperation: Record<string, Record<string, number>> = {};
+    for (const [operation, byStatus] of Object.entries(statsAfter.calls)) {
+      for (const [status, n] of Object.entries(byStatus)) {
+        const delta = n - (statsBefore.calls[operation]?.[status] ?? 0);
+        if (delta > 0) (callsByOperation[operation] ??= {})[status] = delta;
+      }
+    }
     const partnerByExternalId = new Map<string, number>();
     const microsoftByEngagement = new Map<string, number>();
     for (const referral of pc.referrals()) {
@@ -264,7 +280,10 @@ export async function runThrottle(config: ThrottleRunConfig, options: ThrottleBe
       firstCallAfterSeconds: round((firstCallAtMs - firstPostAtMs) / 1000, 2),
       createsPerSecond: round(created.length / runSeconds, 2),
       partnerCenterCalls,
+      callsByOperation,
+      createShareOfCalls: round(created.length / Math.max(1, partnerCenterCalls), 3),
       throttled,
+      tokenRedemptions: sandbox.entra.stats().redemptions.refresh_token ?? 0,
       postStatuses,
       finalStates,
       perInstance: timelines.map((buckets) => ({
@@ -431,7 +450,8 @@ async function main(): Promise<void> {
     const f = result.figures;
     console.log(
       `${f.label}: goodputRatio ${f.goodputRatio}, throttledFraction ${f.throttledFraction}, lost ${f.lost}, duplicates ${f.duplicatePartnerReferrals}+${f.duplicateMicrosoftReferrals} ` +
-        `(${f.successfulCreates}/${f.expectedCreates} creates in ${f.runSeconds} s, ${f.throttled} 429s of ${f.partnerCenterCalls} calls)`,
+        `(${f.successfulCreates}/${f.expectedCreates} creates in ${f.runSeconds} s, ${f.throttled} 429s of ${f.partnerCenterCalls} calls, ` +
+        `creates ${f.createShareOfCalls} of calls, ${f.tokenRedemptions} token redemptions)`,
     );
     if (args.timeline) {
       const seconds = (pick: (b: TimelineBucket) => number) =>
@@ -468,6 +488,7 @@ async function main(): Promise<void> {
     lost: f.lost,
     duplicatePartnerReferrals: f.duplicatePartnerReferrals,
     duplicateMicrosoftReferrals: f.duplicateMicrosoftReferrals,
+    tokenRedemptions: f.tokenRedemptions,
   });
   const sideBySide: Record<string, Record<string, ReturnType<typeof pick>>> = {};
   for (const { figures: f } of results) {

@@ -65,6 +65,9 @@ export function createTokenBrokerFromSettings(settings: Settings, deps: TokenBro
       clientSecret: settings.KEY_VAULT_CLIENT_SECRET_SECRET_NAME,
       refreshToken: settings.KEY_VAULT_REFRESH_TOKEN_SECRET_NAME,
     },
+    ...(settings.TOKEN_SHARING === 'keyvault'
+      ? { sharedAccessTokenSecretName: settings.KEY_VAULT_ACCESS_TOKEN_SECRET_NAME }
+      : {}),
     expiryMarginSeconds: settings.TOKEN_EXPIRY_MARGIN_SECONDS,
     recheckIntervalMs: settings.TOKEN_REAUTH_RECHECK_SECONDS * 1000,
     logger: deps.logger,

@@ -14,6 +14,8 @@ export interface SecretVersion {
   version: string;
   /** The version's tags (not secret; e.g. `clientId` on the client secret). */
   tags?: Record<string, string>;
+  /** The version's `expiresOn` attribute (epoch ms), when it has one (the shared access token's does). */
+  expiresOnEpochMs?: number;
 }
 
 /** Options of {@link SecretStore}. */
@@ -65,9 +67,13 @@ export class SecretStore {
           );
         }
         const tags = secret.properties.tags;
-        return tags && Object.keys(tags).length > 0
-          ? { value: secret.value, version, tags }
-          : { value: secret.value, version };
+        const expiresOnEpochMs = secret.properties.expiresOn?.getTime();
+        return {
+          value: secret.value,
+          version,
+          ...(tags && Object.keys(tags).length > 0 ? { tags } : {}),
+          ...(expiresOnEpochMs !== undefined && Number.isFinite(expiresOnEpochMs) ? { expiresOnEpochMs } : {}),
+        };
       },
       this.#retryOptions('read', secretName, options.deadlineEpochMs),
     );
@@ -77,13 +83,17 @@ export class SecretStore {
   async write(
     secretName: string,
     value: string,
-    options: { tags?: Record<string, string>; deadlineEpochMs?: number } = {},
+    options: { tags?: Record<string, string>; expiresOnEpochMs?: number; deadlineEpochMs?: number } = {},
   ): Promise<{ version: string }> {
     return withRetry(
       async () => {
         this.#o.onAttempt?.('write');
         const secret = await this.#timed('write', secretName, (abortSignal) =>
-          this.#o.client.setSecret(secretName, value, { abortSignal, ...(options.tags ? { tags: options.tags } : {}) }),
+          this.#o.client.setSecret(secretName, value, {
+            abortSignal,
+            ...(options.tags ? { tags: options.tags } : {}),
+            ...(options.expiresOnEpochMs !== undefined ? { expiresOn: new Date(options.expiresOnEpochMs) } : {}),
+          }),
         );
         return { version: secret.properties.version ?? '' };
       },

@@ -22,6 +22,11 @@
  * stops retrying when an attempt could not end inside the lease, and extends the lease (If-Match) before
  * the Key Vault write if little time is left. A holder that dies keeps the others waiting at most L.
  * Expiry compares epoch ms from different instances' clocks (NTP-synchronised in Azure; skew ≪ L).
+ *
+ * With TOKEN_SHARING=keyvault the row also carries `sharedTokenRefreshAtEpochMs`: the refresh point of the
+ * access token the last holder stored in Key Vault (a time, never the token). Every claim and extension
+ * carries it over; a release may set it. Instances read it (a Table read, no Key Vault call) to know
+ * whether reading the shared token is worth a Key Vault read.
  */
 import { isRestError } from '@azure/core-rest-pipeline';
 import type { Logger } from '../platform/logging';
@@ -34,6 +39,15 @@ import type { LeaseTableClient } from './types';
 export interface HeldLease {
   etag: string;
   leaseUntilEpochMs: number;
+  /** The row's `sharedTokenRefreshAtEpochMs` when it was claimed (see the module comment). */
+  sharedTokenRefreshAtEpochMs?: number;
+}
+
+/** What the row says without claiming it. */
+export interface LeaseRowView {
+  ownerId: string;
+  leaseUntilEpochMs: number;
+  sharedTokenRefreshAtEpochMs?: number;
 }
 
 /** Options of {@link TokenLease}. */
@@ -56,6 +70,17 @@ interface LeaseRow {
   rowKey: string;
   ownerId: string;
   leaseUntilEpochMs: number;
+  sharedTokenRefreshAtEpochMs?: number;
+}
+
+/** The row to write: the column only when it has a value (a deployment without sharing never sees it). */
+function leaseRow(ownerId: string, leaseUntilEpochMs: number, sharedTokenRefreshAtEpochMs?: number): LeaseRow {
+  return {
+    ...TOKEN_LEASE_KEYS,
+    ownerId,
+    leaseUntilEpochMs,
+    ...(sharedTokenRefreshAtEpochMs !== undefined ? { sharedTokenRefreshAtEpochMs } : {}),
+  };
 }
 
 /** Table errors other than 404/409/412 tolerated in one acquire before giving up. */
@@ -86,18 +111,16 @@ export class TokenLease {
       const nowMs = deps.nowMs();
       try {
         const current = await this.#read();
-        const claim: LeaseRow = {
-          ...TOKEN_LEASE_KEYS,
-          ownerId: this.#o.ownerId,
-          leaseUntilEpochMs: nowMs + durationMs,
-        };
-        if (!current) {
-          const created = await this.#o.table.createEntity(claim);
-          return { etag: requireEtag(created.etag), leaseUntilEpochMs: claim.leaseUntilEpochMs };
-        }
+        const shared = current?.row.sharedTokenRefreshAtEpochMs;
+        const claim = leaseRow(this.#o.ownerId, nowMs + durationMs, shared);
+        const held = (etag: string | undefined): HeldLease => ({
+          etag: requireEtag(etag),
+          leaseUntilEpochMs: claim.leaseUntilEpochMs,
+          ...(shared !== undefined ? { sharedTokenRefreshAtEpochMs: shared } : {}),
+        });
+        if (!current) return held((await this.#o.table.createEntity(claim)).etag);
         if (current.row.leaseUntilEpochMs <= nowMs || current.row.ownerId === this.#o.ownerId) {
-          const updated = await this.#o.table.updateEntity(claim, 'Replace', { etag: current.etag });
-          return { etag: requireEtag(updated.etag), leaseUntilEpochMs: claim.leaseUntilEpochMs };
+          return held((await this.#o.table.updateEntity(claim, 'Replace', { etag: current.etag })).etag);
         }
         heldBy = current.row.ownerId;
         this.#o.onWait?.(heldBy);
@@ -124,13 +147,26 @@ export class TokenLease {
     });
   }
 
+  /** The row as it is (no claim); undefined when absent. Table errors propagate. */
+  async peek(): Promise<LeaseRowView | undefined> {
+    await this.#ensureTable();
+    const current = await this.#read();
+    if (!current) return undefined;
+    const { ownerId, leaseUntilEpochMs, sharedTokenRefreshAtEpochMs } = current.row;
+    return {
+      ownerId,
+      leaseUntilEpochMs,
+      ...(sharedTokenRefreshAtEpochMs !== undefined ? { sharedTokenRefreshAtEpochMs } : {}),
+    };
+  }
+
   /** Pushes the end of a held lease to now + duration (If-Match). Throws {@link TokenLeaseError} if it was lost. */
   async extend(lease: HeldLease): Promise<HeldLease> {
     const leaseUntilEpochMs = this.#o.deps.nowMs() + this.#o.durationMs;
     try {
-      const row: LeaseRow = { ...TOKEN_LEASE_KEYS, ownerId: this.#o.ownerId, leaseUntilEpochMs };
+      const row = leaseRow(this.#o.ownerId, leaseUntilEpochMs, lease.sharedTokenRefreshAtEpochMs);
       const updated = await this.#o.table.updateEntity(row, 'Replace', { etag: lease.etag });
-      return { etag: requireEtag(updated.etag), leaseUntilEpochMs };
+      return { ...lease, etag: requireEtag(updated.etag), leaseUntilEpochMs };
     } catch (thrown) {
       throw new TokenLeaseError(
         statusOf(thrown) === 412
@@ -141,11 +177,14 @@ export class TokenLease {
     }
   }
 
-  /** Frees a held lease (leaseUntilEpochMs = 0, If-Match). Never throws: an unreleased lease expires by itself. */
-  async release(lease: HeldLease): Promise<void> {
+  /**
+   * Frees a held lease (leaseUntilEpochMs = 0, If-Match), recording `sharedTokenRefreshAtEpochMs` when
+   * given (else keeping the claimed value). Never throws: an unreleased lease expires by itself.
+   */
+  async release(lease: HeldLease, options: { sharedTokenRefreshAtEpochMs?: number } = {}): Promise<void> {
     try {
       await this.#o.table.updateEntity(
-        { ...TOKEN_LEASE_KEYS, ownerId: this.#o.ownerId, leaseUntilEpochMs: 0 },
+        leaseRow(this.#o.ownerId, 0, options.sharedTokenRefreshAtEpochMs ?? lease.sharedTokenRefreshAtEpochMs),
         'Replace',
         { etag: lease.etag },
       );
@@ -165,17 +204,19 @@ export class TokenLease {
 
   async #read(): Promise<{ row: LeaseRow; etag: string } | undefined> {
     try {
-      const entity = await this.#o.table.getEntity<{ ownerId?: unknown; leaseUntilEpochMs?: unknown }>(
-        TOKEN_LEASE_KEYS.partitionKey,
-        TOKEN_LEASE_KEYS.rowKey,
-      );
+      const entity = await this.#o.table.getEntity<{
+        ownerId?: unknown;
+        leaseUntilEpochMs?: unknown;
+        sharedTokenRefreshAtEpochMs?: unknown;
+      }>(TOKEN_LEASE_KEYS.partitionKey, TOKEN_LEASE_KEYS.rowKey);
       const leaseUntilEpochMs = Number(entity.leaseUntilEpochMs ?? 0);
+      const shared = Number(entity.sharedTokenRefreshAtEpochMs);
       return {
-        row: {
-          ...TOKEN_LEASE_KEYS,
-          ownerId: typeof entity.ownerId === 'string' ? entity.ownerId : '',
-          leaseUntilEpochMs: Number.isFinite(leaseUntilEpochMs) ? leaseUntilEpochMs : 0,
-        },
+        row: leaseRow(
+          typeof entity.ownerId === 'string' ? entity.ownerId : '',
+          Number.isFinite(leaseUntilEpochMs) ? leaseUntilEpochMs : 0,
+          entity.sharedTokenRefreshAtEpochMs !== undefined && Number.isFinite(shared) ? shared : undefined,
+        ),
         etag: requireEtag(entity.etag),
       };
     } catch (thrown) {

@@ -54,6 +54,8 @@ export interface BrokerStats {
   leaseClaims: number;
   /** Times this instance found the lease held by another and waited. */
   leaseWaits: number;
+  /** Tokens taken from the shared Key Vault secret instead of a redemption (TOKEN_SHARING=keyvault). */
+  sharedTokenHits: number;
 }
 
 /** A clock in epoch milliseconds; injected in tests, never read from the wall in assertions. */
@@ -82,6 +84,12 @@ export interface TokenBrokerOptions {
   resource: string;
   /** Names of the three Key Vault secrets. */
   secretNames: { clientId: string; clientSecret: string; refreshToken: string };
+  /**
+   * Key Vault secret through which all instances share one access token (TOKEN_SHARING=keyvault: the
+   * lease holder writes it after its redemption, the others read it instead of redeeming). Undefined: every
+   * instance redeems its own (TOKEN_SHARING=off). @default undefined
+   */
+  sharedAccessTokenSecretName?: string;
   /** Renew this long before expiry (capped at half the token's lifetime). @default 300 */
   expiryMarginSeconds?: number;
   /** node-fetch (or a stand-in with its signature). @default node-fetch */

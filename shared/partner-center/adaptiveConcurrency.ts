@@ -13,6 +13,8 @@
  *   the hold ends (by then the answers of that window are in). While calls wait for their turn and nothing
  *   is throttled, the rate creeps back: quickly up to the margin, then probing above it, slowly at first
  *   and doubling its slope every `probeDoublingMs` (so a share freed by another instance is found again).
+ *   On top of the spacing, at most ceil(rate) calls start in any span of `windowMs` + `windowGuardMs`:
+ *   a late start must not let ceil(rate) + 1 calls into one server window (see `windowGuardMs`).
  * - **In flight.** AIMD on the number of calls in flight: +1/limit per accepted answer, halved per
  *   throttle event, never above `ceiling` (PARTNER_CENTER_CONCURRENCY). With pacing it rarely binds: it
  *   caps the burst right after an event, and the calls in flight should latency rise.
@@ -94,6 +96,13 @@ export interface AdaptiveLimiterOptions {
   probePerSecond?: number;
   /** The probing slope doubles every this many ms of unthrottled probing. @default 10000 */
   probeDoublingMs?: number;
+  /**
+   * Once a probe has found the limit (crossed it after probing for at least `probeDoublingMs` above a rate
+   * that held), the next probe starts at this share of `probePerSecond`: each crossing costs a hold
+   * (≈ 1 s against a fixed window), so a limit already found is probed again less often (≈ 36 s instead of
+   * ≈ 20 s per crossing with the defaults). Any other throttle event restores the full slope. @default 0.25
+   */
+  foundLimitProbeFactor?: number;
   /** A paced instance's rate falls at most to this share of its rate per throttle event. @default 0.8 */
   leastDecreaseFactor?: number;
   /** Lowest paced rate. @default 0.5 */
@@ -101,9 +110,16 @@ export interface AdaptiveLimiterOptions {
   /**
    * A pace is forgotten (calls go unpaced again) after this long without a throttle event: a tenant's limit
    * is dynamic, and a pace learned in a storm must not outlive it by minutes (probing alone regains a low
-   * pace that slowly). The cost is at most one throttle event (one hold) per this period. @default 30000
+   * pace that slowly). The cost is at most one throttle event (one hold) per this period. @default 60000
    */
   paceTtlMs?: number;
+  /**
+   * While paced, at most ceil(rate) calls start in ANY span of `windowMs` + this (a sliding window on top
+   * of the spacing). Spacing alone lets a late start and the on-time ones after it bunch: against a fixed
+   * window opened by the late call, ceil(rate) + 1 calls arrive in it and the last one is throttled (one
+   * hold, ≈ 1 s of budget). The extra ms absorb jitter between a call's start and its arrival. @default 25
+   */
+  windowGuardMs?: number;
   /** Called after each throttle event and each relearned pace (logs, benchmarks). */
   onAdjust?: (reason: 'throttled' | 'paced', snapshot: AdaptiveLimiterSnapshot) => void;
   /** Starting pace, when known; undefined: unpaced until the first throttle event. */
@@ -142,10 +158,16 @@ export class AdaptiveConcurrencyLimiter {
   #burstEndsAtStart = 0;
   /** Start time of the call whose throttle the rate is relearned from, at the hold end. */
   #pendingLearnAtMs: number | undefined;
+  /** The learned rate before a probe crossed the limit (see #learn); undefined for other events. */
+  #pendingProbeFloor: number | undefined;
+  /** The last event was a probe that found the limit: probe gently (`foundLimitProbeFactor`). */
+  #limitFound = false;
   #lastProbeAtMs: number | undefined;
   #probingSinceMs: number | undefined;
   /** Start times of accepted calls, oldest first (pruned to two windows before the newest). */
   readonly #acceptedStartsMs: number[] = [];
+  /** Start times of the calls started in the last `windowMs + windowGuardMs`, oldest first (paced only). */
+  readonly #recentStartsMs: number[] = [];
   #timerArmed = false;
   /** When the last throttled answer arrived (the pace's age is counted from it). */
   #lastThrottleAtMs = Number.NEGATIVE_INFINITY;
@@ -164,9 +186,11 @@ export class AdaptiveConcurrencyLimiter {
       recoveryPerSecond: options.recoveryPerSecond ?? 0.5,
       probePerSecond: options.probePerSecond ?? 0.0005,
       probeDoublingMs: options.probeDoublingMs ?? 10_000,
+      foundLimitProbeFactor: options.foundLimitProbeFactor ?? 0.25,
       leastDecreaseFactor: options.leastDecreaseFactor ?? 0.8,
       minRatePerSecond: options.minRatePerSecond ?? 0.5,
-      paceTtlMs: options.paceTtlMs ?? 30_000,
+      paceTtlMs: options.paceTtlMs ?? 60_000,
+      windowGuardMs: options.windowGuardMs ?? 25,
       nowMs: options.nowMs ?? Date.now,
       sleep: options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
     };
@@ -252,13 +276,25 @@ export class AdaptiveConcurrencyLimiter {
     this.#burstEndsAtStart = this.#startCount;
     this.#limit = Math.max(1, Math.floor(this.#effectiveLimit() / 2));
     this.#pendingLearnAtMs = startedAtMs;
+    // Probing for a while above a learned rate that held: the limit lies above that rate (it was accepted
+    // for longer than a doubling period), so the relearned pace need not fall below it.
+    const probedForMs = this.#probingSinceMs === undefined ? 0 : startedAtMs - this.#probingSinceMs;
+    this.#pendingProbeFloor =
+      Number.isFinite(this.#rate) && this.#learnedRate > 0 && probedForMs >= this.#o.probeDoublingMs
+        ? this.#learnedRate
+        : undefined;
     this.#lastProbeAtMs = undefined;
     this.#probingSinceMs = undefined;
     this.#onAdjust?.('throttled', this.snapshot());
   }
 
-  /** Sets the rate from what was accepted in the window before the throttled call (at the hold end). */
-  #learn(throttledStartMs: number): void {
+  /**
+   * Sets the rate from what was accepted in the window before the throttled call (at the hold end). After
+   * a probe crossed the limit (`floor`: the learned rate the probe started from) the average accepted
+   * undercounts what the tenant allows whenever the instance did not keep its pace (a busy event loop): the
+   * pace then returns to the floor less the margin, not lower.
+   */
+  #learn(throttledStartMs: number, floor: number | undefined): void {
     const previous = this.#rate;
     let accepted: number;
     let acceptedRate: number;
@@ -283,6 +319,7 @@ export class AdaptiveConcurrencyLimiter {
       if (Number.isFinite(previous)) this.#rate = Math.max(this.#o.minRatePerSecond, previous / 2);
       return;
     }
+    if (floor !== undefined) acceptedRate = Math.max(acceptedRate, floor);
     let next = Math.max(this.#o.minRatePerSecond, acceptedRate * (1 - this.#o.safetyMargin));
     if (Number.isFinite(previous)) next = Math.min(previous, Math.max(next, previous * this.#o.leastDecreaseFactor));
     this.#rate = Math.max(this.#o.minRatePerSecond, next);
@@ -309,7 +346,8 @@ export class AdaptiveConcurrencyLimiter {
       return;
     }
     this.#probingSinceMs ??= now;
-    const share = this.#o.probePerSecond * 2 ** ((now - this.#probingSinceMs) / this.#o.probeDoublingMs);
+    const slope = this.#o.probePerSecond * (this.#limitFound ? this.#o.foundLimitProbeFactor : 1);
+    const share = slope * 2 ** ((now - this.#probingSinceMs) / this.#o.probeDoublingMs);
     this.#rate += this.#rate * Math.min(share, 0.25) * elapsedSeconds;
   }
 
@@ -328,14 +366,17 @@ export class AdaptiveConcurrencyLimiter {
         const holdUntilMs = this.#currentHoldUntilMs();
         if (now < holdUntilMs) return this.#wakeAfter(holdUntilMs - now);
         if (this.#pendingLearnAtMs !== undefined) {
-          this.#learn(this.#pendingLearnAtMs);
+          this.#learn(this.#pendingLearnAtMs, this.#pendingProbeFloor);
+          this.#limitFound = this.#pendingProbeFloor !== undefined;
           this.#pendingLearnAtMs = undefined;
+          this.#pendingProbeFloor = undefined;
           this.#nextStartAtMs = now;
           this.#resumedAtMs = now;
           this.#onAdjust?.('paced', this.snapshot());
         } else if (Number.isFinite(this.#rate) && now - this.#lastThrottleAtMs >= this.#o.paceTtlMs) {
           this.#rate = Number.POSITIVE_INFINITY; // the storm it was learned in is over: probe the tenant afresh
           this.#learnedRate = 0;
+          this.#limitFound = false;
           this.#probingSinceMs = undefined;
           this.#lastProbeAtMs = undefined;
           this.#onAdjust?.('paced', this.snapshot());
@@ -346,6 +387,8 @@ export class AdaptiveConcurrencyLimiter {
         return;
       }
       if (now < this.#nextStartAtMs) return this.#wakeAfter(this.#nextStartAtMs - now);
+      const windowFreeAtMs = this.#windowFreeAtMs(now);
+      if (now < windowFreeAtMs) return this.#wakeAfter(windowFreeAtMs - now);
       const waiter = this.#queue.shift()!;
       this.#inFlight++;
       if (this.adaptive) {
@@ -357,10 +400,26 @@ export class AdaptiveConcurrencyLimiter {
           const spacingMs = 1000 / this.#rate;
           const slotMs = now - this.#nextStartAtMs < spacingMs ? this.#nextStartAtMs : now;
           this.#nextStartAtMs = slotMs + spacingMs;
+          this.#recentStartsMs.push(now);
         }
       }
       waiter.start();
     }
+  }
+
+  /** When the sliding window admits one more start (see `windowGuardMs`); `now` when it does already. */
+  #windowFreeAtMs(now: number): number {
+    if (!this.adaptive || !Number.isFinite(this.#rate)) {
+      this.#recentStartsMs.length = 0;
+      return now;
+    }
+    const spanMs = this.#o.windowMs + this.#o.windowGuardMs;
+    let drop = 0;
+    while (drop < this.#recentStartsMs.length && this.#recentStartsMs[drop] <= now - spanMs) drop++;
+    if (drop > 0) this.#recentStartsMs.splice(0, drop);
+    const mostPerWindow = Math.max(1, Math.ceil((this.#rate * this.#o.windowMs) / 1000 - 1e-9));
+    const count = this.#recentStartsMs.length;
+    return count < mostPerWindow ? now : this.#recentStartsMs[count - mostPerWindow] + spanMs;
   }
 
   #wakeAfter(ms: number): void {

@@ -136,6 +136,17 @@ export const settingsSchema = z.object({
   KEY_VAULT_CLIENT_SECRET_SECRET_NAME: z.string().min(1).default('partner-center-client-secret'),
   KEY_VAULT_REFRESH_TOKEN_SECRET_NAME: z.string().min(1).default('partner-center-refresh-token'),
   /**
+   * How the instances share the Partner Center access token. `keyvault`: the instance that redeems stores
+   * the access token as a Key Vault secret (KEY_VAULT_ACCESS_TOKEN_SECRET_NAME, with `expiresOn`), the
+   * others read it instead of redeeming: one redemption per token lifetime whatever the instance count, for
+   * one secret write per lifetime and 1–2 Key Vault reads per instance. `off`: each instance redeems its
+   * own (N instances, N redemptions and N rotated refresh-token versions per lifetime). docs/auth.md.
+   * @default 'keyvault'
+   */
+  TOKEN_SHARING: z.enum(['keyvault', 'off']).default('keyvault'),
+  /** Secret holding the shared access token (TOKEN_SHARING=keyvault). @default 'partner-center-access-token' */
+  KEY_VAULT_ACCESS_TOKEN_SECRET_NAME: z.string().min(1).default('partner-center-access-token'),
+  /**
    * Skip MSAL's instance discovery (a call to login.microsoftonline.com) for a custom authority host:
    * needed offline against the sandbox's Entra stand-in; harmless against real Entra. @default false
    */

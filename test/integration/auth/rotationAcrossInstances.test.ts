@@ -125,4 +125,45 @@ describe('Token broker against Key Vault, Entra and Azurite', () => {
     expect((await refreshTokenVersions(standIns.secretClient)) - versionsBefore).toBe(redemptions);
     expect(instances.every((b) => b.health().state === 'ok')).toBe(true);
   });
+
+  it('redeems once per token lifetime across three instances sharing the access token through Key Vault', async () => {
+    // Prepare: three instances (own Key Vault clients and table clients), one clock, 120 s tokens, 30 s margin
+    const clock = new FakeClock();
+    const instances = ['a', 'b', 'c'].map(
+      (instanceId) =>
+        new TokenBroker(
+          brokerOptions(standIns, {
+            clock,
+            instanceId,
+            secretClient: standIns.createSecretClient(),
+            leaseTable: TableClient.fromConnectionString(azurite.connectionString, 'referrals', {
+              allowInsecureConnection: true,
+            }),
+            expiryMarginSeconds: 30,
+            leasePollIntervalMs: 20,
+            sleep: realSleep,
+            sharedAccessTokenSecretName: 'partner-center-access-token',
+          }),
+        ),
+    );
+    const entraBefore = standIns.entra.stats();
+    const versionsBefore = await refreshTokenVersions(standIns.secretClient);
+
+    // Act: 4 lifetimes, 10 callers per instance each
+    for (let lifetime = 0; lifetime < 4; lifetime++) {
+      if (lifetime > 0) clock.advanceSeconds(121);
+      const tokens = await Promise.all(
+        instances.flatMap((broker) => Array.from({ length: 10 }, () => broker.getAccessToken())),
+      );
+      expect(new Set(tokens).size).toBe(1);
+    }
+
+    // Assess
+    const entra = standIns.entra.stats();
+    expect(entra.redemptions.refresh_token - entraBefore.redemptions.refresh_token).toBe(4);
+    expect(entra.reuseDetections - entraBefore.reuseDetections).toBe(0);
+    expect((await refreshTokenVersions(standIns.secretClient)) - versionsBefore).toBe(4);
+    expect(instances.reduce((sum, b) => sum + b.stats().sharedTokenHits, 0)).toBe(8);
+    expect(instances.every((b) => b.health().state === 'ok')).toBe(true);
+  });
 });

@@ -39,6 +39,28 @@ describe('Class: TokenLease', () => {
     expect(held.leaseUntilEpochMs).toBe(clock.nowMs() + 60_000);
   });
 
+  it("carries the shared token's refresh point over every claim and extension, and lets a release set it", async () => {
+    // Prepare
+    const table = new InMemoryLeaseTable();
+    const clock = new FakeClock();
+    const a = lease(table, clock, 'instance-a').tokenLease;
+    const b = lease(table, clock, 'instance-b').tokenLease;
+    const refreshAt = clock.nowMs() + 3_300_000;
+
+    // Act
+    await a.release(await a.acquire(), { sharedTokenRefreshAtEpochMs: refreshAt });
+    const peeked = await b.peek();
+    const heldByB = await b.extend(await b.acquire());
+    const rowWhileHeld = { ...table.rows.get(ROW)?.entity };
+    await b.release(heldByB);
+
+    // Assess
+    expect(peeked).toEqual({ ownerId: 'instance-a', leaseUntilEpochMs: 0, sharedTokenRefreshAtEpochMs: refreshAt });
+    expect(heldByB.sharedTokenRefreshAtEpochMs).toBe(refreshAt);
+    expect(rowWhileHeld).toMatchObject({ ownerId: 'instance-b', sharedTokenRefreshAtEpochMs: refreshAt });
+    expect(table.rows.get(ROW)?.entity).toMatchObject({ leaseUntilEpochMs: 0, sharedTokenRefreshAtEpochMs: refreshAt });
+  });
+
   it('releases by writing leaseUntilEpochMs 0 with the etag of its own last write', async () => {
     // Prepare
     const table = new InMemoryLeaseTable();

@@ -115,6 +115,43 @@ describe('AdaptiveConcurrencyLimiter', () => {
     expect(limiter.snapshot().ratePerSecond).toBeNull();
   });
 
+  it('starts at most ceil(rate) calls in any window (plus the guard) even when one start comes late', async () => {
+    // Prepare: a pace of 9.9/s (ceil: 10 per window); the timer of the second slot fires 40 ms late (a busy
+    // event loop). Spacing alone would then start 11 calls within 1000 ms of the late one: a fixed window it
+    // opened would throttle the 11th.
+    const clock = new FakeClock();
+    let sleeps = 0;
+    const limiter = new AdaptiveConcurrencyLimiter({
+      ceiling: 16,
+      initialRatePerSecond: 9.9,
+      paceTtlMs: Number.POSITIVE_INFINITY,
+      nowMs: clock.now,
+      sleep: (ms) => clock.sleep(sleeps++ === 0 ? ms + 40 : ms),
+    });
+    const starts: number[] = [];
+    const calls = Array.from({ length: 30 }, () =>
+      limiter.run(
+        async () => {
+          starts.push(clock.nowMs);
+          return accepted;
+        },
+        (result) => result,
+      ),
+    );
+
+    // Act
+    for (let i = 0; i < 40; i++) await clock.advance(100);
+    await Promise.all(calls);
+
+    // Assess
+    expect(starts[1]).toBeGreaterThan(1000 / 9.9 + 30);
+    const mostInAnyWindow = Math.max(
+      ...starts.map((from) => starts.filter((t) => t >= from && t < from + 1025).length),
+    );
+    expect(mostInAnyWindow).toBe(10);
+    expect(starts[29]).toBeLessThan(3400); // the pace itself still holds: 30 calls in about 3 s
+  });
+
   it('never halves the pace more than once per event, nor below the minimum', async () => {
     const { clock, limiter, call } = harness({ initialRatePerSecond: 20, minRatePerSecond: 2 });
     const lonely = call();
@@ -181,6 +218,53 @@ describe('AdaptiveConcurrencyLimiter', () => {
     expect(rates[9]).toBeLessThan(10.2); // slowly at first: under 2 % in ten seconds
     expect(rates[59]).toBeGreaterThan(13); // then faster: a share another instance freed is found again
     expect(rates.every((rate, i) => i === 0 || rate >= rates[i - 1])).toBe(true);
+  });
+
+  it('returns to the learned rate less the margin after a probe crossed the limit, and probes that limit more gently', async () => {
+    // Prepare: a learned pace of 10/s held for 15 s of probing, but one call in ten got no answer (the
+    // instance did not keep its pace: the average accepted undercounts what the tenant allows)
+    const { clock, limiter, call } = harness({
+      ceiling: 16,
+      initialRatePerSecond: 10,
+      safetyMargin: 0.02,
+      paceTtlMs: Number.POSITIVE_INFINITY,
+    });
+    const backlog = Array.from({ length: 400 }, () => call());
+    let finished = 0;
+    const finishStarted = (last?: CallFeedback) =>
+      backlog
+        .filter((c) => c.started)
+        .forEach((c) => {
+          (c as { settled?: boolean }).settled ??= (() => {
+            finished++;
+            c.finish(last ?? (finished % 10 === 0 ? { signal: CallSignal.Neutral } : accepted));
+            return true;
+          })();
+        });
+    for (let tick = 0; tick < 150; tick++) {
+      await clock.advance(100);
+      finishStarted();
+    }
+    const probedRate = limiter.snapshot().ratePerSecond ?? 0;
+
+    // Act: the next call is throttled (the probe crossed the limit); the hold ends
+    await clock.advance(100);
+    finishStarted(throttled(1000));
+    await clock.advance(1000);
+
+    // Assess: back to 10 × 0.98, not to the undercounted average (≈ 9 × 0.98)
+    expect(probedRate).toBeGreaterThan(10);
+    expect(limiter.snapshot().ratePerSecond).toBeCloseTo(9.8, 5);
+
+    // And the limit it found is probed again more gently: a quarter of the first climb in the same 15 s
+    for (let tick = 0; tick < 150; tick++) {
+      await clock.advance(100);
+      finishStarted();
+    }
+    const firstClimb = probedRate / 10 - 1;
+    const secondClimb = (limiter.snapshot().ratePerSecond ?? 0) / 9.8 - 1;
+    expect(secondClimb).toBeGreaterThan(0);
+    expect(secondClimb).toBeLessThan(firstClimb * 0.3);
   });
 
   it('raises the in-flight limit additively after a decrease, up to the ceiling', async () => {
