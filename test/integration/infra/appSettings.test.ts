@@ -50,6 +50,9 @@ const OPTIONAL_SETTINGS: Record<string, string> = {
   EVENTS_CERT_CACHE_TTL_SECONDS: 'tuning; has a default',
   EVENTS_MAX_AGE_HOURS: 'has a default (24 hours)',
   EVENTS_SIGNATURE_PADDING: 'has a default (pkcs1, what Microsoft signs with)',
+  TOKEN_SHARING:
+    'defaults to keyvault (one redemption per token lifetime across instances; the app identity already has Secrets Officer)',
+  KEY_VAULT_ACCESS_TOKEN_SECRET_NAME: 'defaults to partner-center-access-token (the shared access token secret)',
   CONSOLE_ACTIONS_ENABLED: 'off by default: console actions are switched on per environment',
   PARTNER_CENTER_DASHBOARD_URL: 'defaults to the public Partner Center dashboard',
   PARTNER_CENTER_WEBHOOK_API_URL: "defaults to Partner Center's Webhook API host",
