@@ -1,16 +1,10 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import {
-  buildConnector,
-  CONNECTOR_FILES,
-  ConnectorSchemaError,
-  connectorFileTexts,
-  PLACEHOLDER_HOST,
-  SchemaRole,
-  titleOf,
-  toSwaggerSchema,
-} from '../../../scripts/generate-connector';
+import { buildConnector, PLACEHOLDER_HOST } from '../../../scripts/connector/definition';
+import { CONNECTOR_FILES, connectorFileTexts } from '../../../scripts/connector/files';
+import { ConnectorSchemaError, SchemaRole, toSwaggerSchema } from '../../../scripts/connector/swaggerSchema';
+import { titleOf } from '../../../scripts/connector/wording';
 import { referralRequestSchema } from '../../../shared/referral';
 import { TrackingState } from '../../../shared/tracking/states';
 import { MAX_DEFINITION_BYTES, validateConnectorDefinition } from './swagger2';

@@ -2,7 +2,7 @@
  * The checks of the Power Automate custom connector definition, used by connector.test.ts.
  *
  * Swagger 2.0 itself is `@apidevtools/swagger-parser`'s job, with the options `npm run connector` uses
- * before it writes anything (scripts/generate-connector.ts `checkSwaggerDefinition`): the official Swagger 2.0 JSON schema (document shape, schema keywords, so no
+ * before it writes anything (scripts/connector/check.ts `checkSwaggerDefinition`): the official Swagger 2.0 JSON schema (document shape, schema keywords, so no
  * `oneOf`/`anyOf`/`const`/`nullable`, parameter and response shapes, host and basePath), every `$ref`
  * resolving, unique operationIds, path template variables with required path parameters, one body.
  *
@@ -14,7 +14,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
-import { SWAGGER_PARSER_OPTIONS } from '../../../scripts/generate-connector';
+import { SWAGGER_PARSER_OPTIONS } from '../../../scripts/connector/check';
 
 /**
  * Runs swagger-parser in a plain Node.js child: its `@apidevtools/json-schema-ref-parser` dependency is
