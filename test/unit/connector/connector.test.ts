@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { buildConnector, PLACEHOLDER_HOST } from '../../../scripts/connector/definition';
-import { CONNECTOR_FILES, connectorFileTexts } from '../../../scripts/connector/files';
+import { CONNECTOR_FILES, connectorDirectory, connectorFileTexts } from '../../../scripts/connector/files';
 import { ConnectorSchemaError, SchemaRole, toSwaggerSchema } from '../../../scripts/connector/swaggerSchema';
 import { titleOf } from '../../../scripts/connector/wording';
 import { referralRequestSchema } from '../../../shared/referral';
@@ -33,6 +33,10 @@ describe('the committed connector', () => {
           'Run `npm run connector` and commit connector/.',
       );
     }
+  });
+
+  it('is written where the generator writes it (connector/ at the repository root)', () => {
+    expect(connectorDirectory()).toBe(CONNECTOR_DIR);
   });
 
   it('is a valid Swagger 2.0 definition of the kind custom connectors import', () => {
