@@ -24,6 +24,8 @@ import { SYNC_QUEUE_NAME } from '../events/constants';
 import type { ListingServices } from '../listing/listingServices';
 import type { TrackingRecordsLike } from '../listing/indexedTrackingRecords';
 import { lazy, lazyModule } from '../platform/lazy';
+import { guardUnhandledRejections } from './processGuards';
+import { statusUrlBuilder, stepLeaseDurationMs } from './derivedSettings';
 import type * as ConfigModule from '../platform/config';
 import type * as LoggingModule from '../platform/logging';
 import type * as StorageClientsModule from '../platform/storageClients';
@@ -40,8 +42,7 @@ import type * as UpgradeModule from '../workflow/upgrade';
 import type * as ReferralUpdatesModule from '../update/referralUpdates';
 import type * as TableChangeStoreModule from '../update/tableChangeStore';
 import type * as ChangeSweepModule from '../update/changeSweep';
-import type * as EventsHealthModule from '../events/eventsHealth';
-import type * as RegistrationFromSettingsModule from '../events/registrationFromSettings';
+import type * as EventsHealthModule from '../events/eventsHealthFromSettings';
 import type * as CreateEventReceiverModule from '../events/createEventReceiver';
 import type * as CreateSyncServicesModule from '../sync/createSyncServices';
 import type * as ThrottleGateModule from '../partner-center/throttleGate';
@@ -67,11 +68,7 @@ const upgradeModule = lazyModule<typeof UpgradeModule>(require, '../workflow/upg
 const referralUpdatesModule = lazyModule<typeof ReferralUpdatesModule>(require, '../update/referralUpdates');
 const tableChangeStoreModule = lazyModule<typeof TableChangeStoreModule>(require, '../update/tableChangeStore');
 const changeSweepModule = lazyModule<typeof ChangeSweepModule>(require, '../update/changeSweep');
-const eventsHealthModule = lazyModule<typeof EventsHealthModule>(require, '../events/eventsHealth');
-const registrationFromSettings = lazyModule<typeof RegistrationFromSettingsModule>(
-  require,
-  '../events/registrationFromSettings',
-);
+const eventsHealthModule = lazyModule<typeof EventsHealthModule>(require, '../events/eventsHealthFromSettings');
 const createEventReceiverModule = lazyModule<typeof CreateEventReceiverModule>(
   require,
   '../events/createEventReceiver',
@@ -210,39 +207,16 @@ export function buildAppServices(settings: Settings, overrides: AppServiceOverri
   const eventReceiver = lazy((): EventReceiver =>
     createEventReceiverModule().createEventReceiver(settings, { queue: queues.sync }),
   );
-  const eventsHealth = lazy((): EventsHealth => {
-    const { EventsHealth: Health, EventsStateStore } = eventsHealthModule();
-    const { createWebhookRegistrationClient } = registrationFromSettings();
-    const webhookApi = lazy(() =>
-      createWebhookRegistrationClient(settings, { credential: lazyCredential(), logger, tableClient: table }),
-    );
-    return new Health({
-      state: new EventsStateStore(table),
-      readRegistration: () => webhookApi().get(),
-      checkIntervalMinutes: settings.EVENTS_REGISTRATION_CHECK_MINUTES,
-      expectedWebhookUrl: settings.EVENTS_WEBHOOK_URL,
-      silenceWarnHours: settings.EVENTS_SILENCE_WARN_HOURS,
-      logger,
-    });
-  });
-  // Callback links are absolute, like HTTP answers: PUBLIC_BASE_URL, else the origin of the HTTP request that
-  // created the record, else the app's own host name (WEBSITE_HOSTNAME, set by the Functions platform).
-  const configuredBase = settings.PUBLIC_BASE_URL?.replace(/\/+$/, '');
-  const hostName = process.env.WEBSITE_HOSTNAME;
-  const platformBase = hostName
-    ? `${/^(localhost|127\.0\.0\.1)(:|$)/.test(hostName) ? 'http' : 'https'}://${hostName}`
-    : '';
+  const eventsHealth = lazy((): EventsHealth =>
+    eventsHealthModule().createEventsHealthFromSettings(settings, { credential: lazyCredential, logger, table }),
+  );
   const instanceId = randomUUID();
-  const leaseDurationMs =
-    settings.STEP_LEASE_SECONDS > 0
-      ? settings.STEP_LEASE_SECONDS * 1000
-      : (settings.PARTNER_CENTER_TIMEOUT_MS + 30_000) * settings.PARTNER_CENTER_MAX_ATTEMPTS; // each attempt + its longest backoff
+  const leaseDurationMs = stepLeaseDurationMs(settings);
   const callbackNotifier = new CallbackNotifier({
     allowPrivateTargets: settings.CALLBACK_ALLOW_PRIVATE_TARGETS,
     logger,
   });
-  const statusUrlFor = (trackingId: string, requestBaseUrl?: string) =>
-    `${configuredBase ?? requestBaseUrl ?? platformBase}/api/referrals/${trackingId}`;
+  const statusUrlFor = statusUrlBuilder(settings, process.env.WEBSITE_HOSTNAME);
   const sync = lazy((): SyncServices =>
     createSyncServicesModule().createSyncServices(settings, {
       records: store,
@@ -324,24 +298,6 @@ export function buildAppServices(settings: Settings, overrides: AppServiceOverri
     sync,
     updates,
   };
-}
-
-let rejectionGuardInstalled = false;
-
-/**
- * The Azure SDK's Key Vault token cache refreshes in the background and does not catch a failure of
- * that refresh; an unhandled rejection would end the worker process. Log such rejections instead
- * (the next call that needs the token retries, with its own error handling).
- */
-function guardUnhandledRejections(logger: Logger): void {
-  if (rejectionGuardInstalled) return;
-  rejectionGuardInstalled = true;
-  process.on('unhandledRejection', (reason: unknown) => {
-    const error = reason instanceof Error ? reason : new Error(String(reason));
-    logger.error('Unhandled promise rejection (logged, not fatal)', {
-      error: { name: error.name, message: error.message },
-    });
-  });
 }
 
 /** Forgets the cached services (tests). */
