@@ -14,11 +14,11 @@
  *
  * ```
  *  every instance, while it makes calls: upsert { acceptedStartsMs, throttledStartMs, atEpochMs }  every heartbeatIntervalMs
- *  on its throttle event:                upsert now, then after settleMs one partition query ─► view ─► limiter
+ *  on its throttle event:                upsert now and after publishDelayMs; after settleMs one partition query ─► view ─► limiter
  * ```
  *
- * Table operations per instance: one upsert per `heartbeatIntervalMs` while it makes calls (60 a minute at
- * the default 1 s), plus one upsert and one partition query per throttle event; nothing while idle. Rows of
+ * Table operations per instance: one upsert per `heartbeatIntervalMs` while it makes calls (≤ 60 a minute at
+ * the default 1 s), plus two upserts and one partition query per throttle event; nothing while idle. Rows of
  * instances that went quiet age out of the view after `liveMs` (they stay in the table, one per instance
  * that ever ran: a few hundred bytes each). Storage failures are logged and ignored: the limiter then
  * keeps the pace it learned locally. Clocks of the instances are assumed within tens of ms of each other
@@ -55,7 +55,13 @@ export interface TableTenantRateOptions {
   instanceId?: string;
   /** Least time between two heartbeat upserts while calls are made. @default 1000 */
   heartbeatIntervalMs?: number;
-  /** How long after its own throttle event the instance reads the other rows (they publish theirs). @default 600 */
+  /**
+   * The row is written again this long after the instance's throttle event: the answers of the calls still
+   * in flight at the event are in by then (a reader that misses them undercounts the tenant's window, and a
+   * share too low costs more than one too high: the next event corrects a high one in a second). @default 300
+   */
+  publishDelayMs?: number;
+  /** How long after its own throttle event the instance reads the other rows (they publish theirs). @default 700 */
   settleMs?: number;
   /** Accepted start times kept in the row. @default 3000 */
   historyMs?: number;
@@ -97,7 +103,8 @@ export class TableTenantRate implements TenantRateShare {
     this.#logger = options.logger;
     this.#o = {
       heartbeatIntervalMs: options.heartbeatIntervalMs ?? 1000,
-      settleMs: options.settleMs ?? 600,
+      publishDelayMs: options.publishDelayMs ?? 300,
+      settleMs: options.settleMs ?? 700,
       historyMs: options.historyMs ?? 3000,
       liveMs: options.liveMs ?? 5000,
       sameBurstMs: options.sameBurstMs ?? 1000,
@@ -124,10 +131,14 @@ export class TableTenantRate implements TenantRateShare {
     if (this.#o.nowMs() - this.#lastWriteAtMs >= this.#o.heartbeatIntervalMs) void this.#write();
   }
 
-  /** A throttle event of this instance: publish now, read the others after `settleMs`, pass the view on. */
+  /**
+   * A throttle event of this instance: publish now and again after `publishDelayMs`, read the others after
+   * `settleMs`, pass the view on.
+   */
   noteThrottleEvent(throttledStartMs: number): void {
     this.#throttledStartMs = throttledStartMs;
     void this.#write(true);
+    void this.#o.sleep(this.#o.publishDelayMs).then(() => this.#write(true));
     void this.#o.sleep(this.#o.settleMs).then(() => this.#readView(throttledStartMs));
   }
 
