@@ -194,6 +194,24 @@ describe('TableTenantRate', () => {
     expect(a.limiter.snapshot().ratePerSecond).toBeCloseTo(paced * 0.8, 5);
   });
 
+  it('publishes again after a throttle event, with the calls of the burst answered after the event', async () => {
+    const clock = new FakeClock();
+    const table = new MemoryRateTable();
+    const a = instance(clock, table, 'a');
+    a.tenantRate.noteAccepted(0);
+    a.tenantRate.noteThrottleEvent(100);
+    await settle();
+    expect(decodeStarts(table.rows.get('instance-a')!.acceptedStarts)).toEqual([0]);
+    a.tenantRate.noteAccepted(90); // started before the throttled call, answered after the event
+    await clock.advance(300);
+    const row = table.rows.get('instance-a')!;
+    expect(decodeStarts(row.acceptedStarts)).toEqual([0, 90]);
+    expect(row.throttledStartMs).toBe(100);
+    expect(a.tenantRate.stats()).toMatchObject({ writes: 3, reads: 0 }); // heartbeat, event, republish
+    await clock.advance(400);
+    expect(a.tenantRate.stats()).toMatchObject({ writes: 3, reads: 1 }); // the view, read at 700 ms
+  });
+
   it('writes its row at most once per heartbeat while calls are accepted, and not while idle', async () => {
     const clock = new FakeClock();
     const table = new MemoryRateTable();
