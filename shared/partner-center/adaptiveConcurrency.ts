@@ -79,6 +79,8 @@ export interface TenantShareView {
   tenantAcceptedPerSecond: number;
   /** Live instances in the view, this one included. */
   instances: number;
+  /** Of those, the instances throttled in the same burst (this one included). */
+  throttledInstances: number;
 }
 
 /** Tenant-wide shares of the limit through a store shared by the instances (tenantRate.ts); calls are cheap and synchronous. */
@@ -159,12 +161,12 @@ export interface AdaptiveLimiterOptions {
   /** Hold shared with the other instances. */
   sharedHold?: SharedThrottleHold;
   /**
-   * Tenant-wide shares (PARTNER_CENTER_RATE_SHARING=table): a pace learned from an unpaced burst is replaced
-   * by this instance's share of what the tenant got accepted in the ONE window the instances share (see
-   * {@link TenantShareView.ownSharePerSecond}), less the margin, so the paces of instances that learn from
-   * the same burst sum to what the tenant got accepted, not more; that limit counts as found (gentle
-   * probing, `foundLimitProbeFactor`). Without a view (a lone instance, a storage failure) the local pace
-   * stands.
+   * Tenant-wide shares (PARTNER_CENTER_RATE_SHARING=table): a pace learned from an unpaced burst, or from
+   * an event in which other instances were throttled too, is replaced by this instance's share of what the
+   * tenant got accepted in the ONE window the instances share (see {@link TenantShareView.ownSharePerSecond}),
+   * less the margin, so the paces of instances that learn from the same burst sum to what the tenant got
+   * accepted, not more; that limit counts as found (gentle probing, `foundLimitProbeFactor`). Without a view
+   * (a lone instance, a storage failure) the local pace stands.
    */
   tenantRate?: TenantRateShare;
   nowMs?: () => number;
@@ -187,8 +189,10 @@ export class AdaptiveConcurrencyLimiter {
   >;
   readonly #shared?: SharedThrottleHold;
   readonly #tenantRate?: TenantRateShare;
-  /** The throttled start of the unpaced event whose tenant view is awaited (undefined: none). */
+  /** The throttled start of the event whose tenant view is awaited (undefined: none). */
   #awaitingShareForMs: number | undefined;
+  /** That event found the instance paced: its view counts only when other instances were throttled too. */
+  #awaitingWasPaced = false;
   /** A tenant share (per second) that arrived before the hold ended. */
   #pendingShare: number | undefined;
   readonly #onAdjust?: AdaptiveLimiterOptions['onAdjust'];
@@ -337,7 +341,8 @@ export class AdaptiveConcurrencyLimiter {
         : undefined;
     this.#lastProbeAtMs = undefined;
     this.#probingSinceMs = undefined;
-    this.#awaitingShareForMs = Number.isFinite(this.#rate) ? undefined : startedAtMs;
+    this.#awaitingShareForMs = startedAtMs;
+    this.#awaitingWasPaced = Number.isFinite(this.#rate);
     this.#pendingShare = undefined;
     this.#tenantRate?.noteThrottleEvent(startedAtMs);
     this.#onAdjust?.('throttled', this.snapshot());
@@ -382,13 +387,17 @@ export class AdaptiveConcurrencyLimiter {
   }
 
   /**
-   * A tenant view for the unpaced event awaited: its share sets the pace (now, or at the hold end when the
-   * pace is still to be learned). Views of a lone instance or of another event change nothing.
+   * A tenant view for the event awaited: its share sets the pace (now, or at the hold end when the pace is
+   * still to be learned) after an unpaced event, or after a paced one in which other instances were
+   * throttled too (their paces summed above the limit: each relearning alone, with the decrease floor,
+   * takes two or three more events). A paced event of this instance alone (a probe crossing) is learned
+   * locally; views of a lone instance or of another event change nothing.
    */
   #onTenantView(view: TenantShareView): void {
     if (view.forThrottledStartMs !== this.#awaitingShareForMs) return;
     this.#awaitingShareForMs = undefined;
     if (view.instances < 2 || view.ownSharePerSecond <= 0) return;
+    if (this.#awaitingWasPaced && view.throttledInstances < 2) return;
     if (this.#pendingLearnAtMs !== undefined) {
       this.#pendingShare = view.ownSharePerSecond;
       return;

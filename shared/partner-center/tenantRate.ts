@@ -254,6 +254,7 @@ export function shareOfWindow(input: ShareOfWindowInput): TenantShareView {
     ownSharePerSecond: ((tenantAccepted - unthrottledAccepted) * perSecond) / throttledInstances,
     tenantAcceptedPerSecond: tenantAccepted * perSecond,
     instances: input.others.length + 1,
+    throttledInstances,
   };
 }
 

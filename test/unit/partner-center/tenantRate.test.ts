@@ -194,6 +194,31 @@ describe('TableTenantRate', () => {
     expect(a.limiter.snapshot().ratePerSecond).toBeCloseTo(paced * 0.8, 5);
   });
 
+  it('splits the shared window again when paced instances are throttled in the same burst (paces summed above the limit)', async () => {
+    const clock = new FakeClock();
+    const table = new MemoryRateTable();
+    const a = instance(clock, table, 'a');
+    const b = instance(clock, table, 'b');
+    await outOfPhaseBurst(clock, a.limiter, b.limiter);
+    // Both paced at 7.35; A gets 8 calls through in (3000, 4000], B 4, then both are throttled.
+    const script: Array<[number, Limiter, CallFeedback]> = [];
+    for (let i = 0; i < 8; i++) script.push([3000 + i * 125, a.limiter, accepted]);
+    for (let i = 0; i < 4; i++) script.push([3100 + i * 250, b.limiter, accepted]);
+    script.push([4150, a.limiter, throttled], [4160, b.limiter, throttled]);
+    await play(clock, script);
+    const next = [a, b].map((x) =>
+      x.limiter.run(
+        async () => undefined,
+        () => accepted,
+      ),
+    );
+    await clock.advance(3000);
+    await Promise.all(next);
+    const paceA = a.limiter.snapshot().ratePerSecond!;
+    expect(paceA).toBeCloseTo(b.limiter.snapshot().ratePerSecond!, 5); // equal shares, not 8 : 4
+    expect(paceA).not.toBeCloseTo(7.35 * 0.8, 2); // not the local relearning
+  });
+
   it('publishes again after a throttle event, with the calls of the burst answered after the event', async () => {
     const clock = new FakeClock();
     const table = new MemoryRateTable();
@@ -280,6 +305,7 @@ describe('shareOfWindow', () => {
       ownSharePerSecond: (3 + 2) / 2,
       tenantAcceptedPerSecond: 3 + 2 + 2,
       instances: 3,
+      throttledInstances: 2,
     });
   });
 });
