@@ -193,6 +193,8 @@ export class AdaptiveConcurrencyLimiter {
   #awaitingShareForMs: number | undefined;
   /** That event found the instance paced: its view counts only when other instances were throttled too. */
   #awaitingWasPaced = false;
+  /** The learned rate when that event came: a paced share never exceeds the rate just throttled. */
+  #awaitingLearnedRate = 0;
   /** A tenant share (per second) that arrived before the hold ended. */
   #pendingShare: number | undefined;
   readonly #onAdjust?: AdaptiveLimiterOptions['onAdjust'];
@@ -343,6 +345,7 @@ export class AdaptiveConcurrencyLimiter {
     this.#probingSinceMs = undefined;
     this.#awaitingShareForMs = startedAtMs;
     this.#awaitingWasPaced = Number.isFinite(this.#rate);
+    this.#awaitingLearnedRate = this.#learnedRate;
     this.#pendingShare = undefined;
     this.#tenantRate?.noteThrottleEvent(startedAtMs);
     this.#onAdjust?.('throttled', this.snapshot());
@@ -398,11 +401,16 @@ export class AdaptiveConcurrencyLimiter {
     this.#awaitingShareForMs = undefined;
     if (view.instances < 2 || view.ownSharePerSecond <= 0) return;
     if (this.#awaitingWasPaced && view.throttledInstances < 2) return;
+    // One call more or less in the shared window is 5 % at 20/s: a paced share is capped at the rate the
+    // instance was throttled at (the window can hold one call of the next server window).
+    const share = this.#awaitingWasPaced
+      ? Math.min(view.ownSharePerSecond, this.#awaitingLearnedRate)
+      : view.ownSharePerSecond;
     if (this.#pendingLearnAtMs !== undefined) {
-      this.#pendingShare = view.ownSharePerSecond;
+      this.#pendingShare = share;
       return;
     }
-    if (this.#applyShare(view.ownSharePerSecond)) this.#onAdjust?.('paced', this.snapshot());
+    if (this.#applyShare(share)) this.#onAdjust?.('paced', this.snapshot());
     this.#pump();
   }
 

@@ -200,10 +200,10 @@ describe('TableTenantRate', () => {
     const a = instance(clock, table, 'a');
     const b = instance(clock, table, 'b');
     await outOfPhaseBurst(clock, a.limiter, b.limiter);
-    // Both paced at 7.35; A gets 8 calls through in (3000, 4000], B 4, then both are throttled.
+    // Both paced at 7.35; A gets 7 calls through in (3000, 4000], B 3, then both are throttled.
     const script: Array<[number, Limiter, CallFeedback]> = [];
-    for (let i = 0; i < 8; i++) script.push([3000 + i * 125, a.limiter, accepted]);
-    for (let i = 0; i < 4; i++) script.push([3100 + i * 250, b.limiter, accepted]);
+    for (let i = 0; i < 7; i++) script.push([3000 + i * 140, a.limiter, accepted]);
+    for (let i = 0; i < 3; i++) script.push([3100 + i * 300, b.limiter, accepted]);
     script.push([4150, a.limiter, throttled], [4160, b.limiter, throttled]);
     await play(clock, script);
     const next = [a, b].map((x) =>
@@ -215,8 +215,8 @@ describe('TableTenantRate', () => {
     await clock.advance(3000);
     await Promise.all(next);
     const paceA = a.limiter.snapshot().ratePerSecond!;
-    expect(paceA).toBeCloseTo(b.limiter.snapshot().ratePerSecond!, 5); // equal shares, not 8 : 4
-    expect(paceA).not.toBeCloseTo(7.35 * 0.8, 2); // not the local relearning
+    expect(paceA).toBeCloseTo(b.limiter.snapshot().ratePerSecond!, 5); // equal shares, not 7 : 3
+    expect(paceA).toBeLessThan(7.35 * 0.8); // below the local relearning (at most a fifth down per event)
   });
 
   it('publishes again after a throttle event, with the calls of the burst answered after the event', async () => {
