@@ -9,8 +9,8 @@
  * after `--latency-ms`. Each configuration runs on a fresh sandbox:
  *
  * - `adaptive`: PARTNER_CENTER_ADAPTIVE=true (the default), with `--share-throttle off|on|both`
- *   (PARTNER_CENTER_SHARE_THROTTLE, only meaningful with 2 instances) and `--rate-sharing off|table|both`
- *   (PARTNER_CENTER_RATE_SHARING);
+ *   (PARTNER_CENTER_SHARE_THROTTLE, only meaningful with 2 instances) and `--rate-sharing table|off|both`
+ *   (PARTNER_CENTER_RATE_SHARING; default table, the app's default);
  * - `fixed`: PARTNER_CENTER_ADAPTIVE=false, today's fixed PARTNER_CENTER_CONCURRENCY (the baseline).
  *
  * Figures per run: `goodputRatio` = successful creates per second over the run (first Partner Center call to the last
@@ -416,7 +416,7 @@ async function main(): Promise<void> {
     mode: { kind: 'string', default: 'adaptive,fixed' },
     /** off, on, or both (adaptive runs with more than one instance). */
     'share-throttle': { kind: 'string', default: 'off' },
-    'rate-sharing': { kind: 'string', default: 'off' },
+    'rate-sharing': { kind: 'string', default: 'table' },
     'latency-ms': { kind: 'number', default: 100, min: 0 },
     concurrency: { kind: 'number', default: 16, min: 1 },
     'client-concurrency': { kind: 'number', default: 64, min: 1 },

@@ -114,9 +114,10 @@ export const settingsSchema = z.object({
   /**
    * `table`: instances that learn their pace from the same throttled burst take their shares from one
    * shared window, through one row per instance in the tracking table (tenantRate.ts; docs/performance.md
-   * measures it). `off`: each instance learns alone. @default 'off'
+   * measures it: mean goodputRatio 0.899 against 0.845 over six 2-instance pairs). `off`: each instance learns alone.
+   * @default 'table'
    */
-  PARTNER_CENTER_RATE_SHARING: z.enum(['table', 'off']).default('off'),
+  PARTNER_CENTER_RATE_SHARING: z.enum(['table', 'off']).default('table'),
   /** Time budget of one Partner Center HTTP call. @default 30000 */
   PARTNER_CENTER_TIMEOUT_MS: intSetting(30_000, 100, 600_000),
   /** Attempts of one Partner Center call before the failure goes back to the queue. @default 4 */

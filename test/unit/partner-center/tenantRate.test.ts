@@ -266,7 +266,8 @@ describe('TableTenantRate', () => {
     const shared = {
       ...hold,
       listEntities: table.listEntities.bind(table),
-      upsertEntity: table.upsertEntity.bind(table),
+      // Only the `$rate` rows are written here (the shared hold is off).
+      upsertEntity: (entity: object) => table.upsertEntity(entity as TenantRateRow),
     };
     const on = createPartnerCenterLimiter({ ...settings, PARTNER_CENTER_RATE_SHARING: 'table' }, { table: shared });
     await on.run(
