@@ -114,7 +114,7 @@ export const settingsSchema = z.object({
   /**
    * `table`: instances that learn their pace from the same throttled burst take their shares from one
    * shared window, through one row per instance in the tracking table (tenantRate.ts; docs/performance.md
-   * measures it: mean goodputRatio 0.899 against 0.845 over six 2-instance pairs). `off`: each instance learns alone.
+   * measures it: mean goodputRatio 0.898 against 0.843 over seven 2-instance pairs). `off`: each instance learns alone.
    * @default 'table'
    */
   PARTNER_CENTER_RATE_SHARING: z.enum(['table', 'off']).default('table'),
