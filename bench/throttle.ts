@@ -9,7 +9,8 @@
  * after `--latency-ms`. Each configuration runs on a fresh sandbox:
  *
  * - `adaptive`: PARTNER_CENTER_ADAPTIVE=true (the default), with `--share-throttle off|on|both`
- *   (PARTNER_CENTER_SHARE_THROTTLE, only meaningful with 2 instances);
+ *   (PARTNER_CENTER_SHARE_THROTTLE, only meaningful with 2 instances) and `--rate-sharing table|off|both`
+ *   (PARTNER_CENTER_RATE_SHARING; default table, the app's default);
  * - `fixed`: PARTNER_CENTER_ADAPTIVE=false, today's fixed PARTNER_CENTER_CONCURRENCY (the baseline).
  *
  * Figures per run: `goodputRatio` = successful creates per second over the run (first Partner Center call to the last
@@ -41,6 +42,8 @@ export interface ThrottleRunConfig {
   mode: 'adaptive' | 'fixed';
   /** PARTNER_CENTER_SHARE_THROTTLE (adaptive only). */
   shareThrottle: boolean;
+  /** PARTNER_CENTER_RATE_SHARING=table (adaptive only). */
+  rateSharing: boolean;
 }
 
 /** Options shared by every run. */
@@ -139,7 +142,7 @@ const HOST_JSON = fastQueuesHostJson(500);
 export async function runThrottle(config: ThrottleRunConfig, options: ThrottleBenchOptions): Promise<RunResult> {
   const label = `${config.instances} instance${config.instances > 1 ? 's' : ''}, ${config.mode}${
     config.mode === 'adaptive' && config.instances > 1 ? `, share-throttle ${config.shareThrottle ? 'on' : 'off'}` : ''
-  }`;
+  }${config.mode === 'adaptive' ? `, rate-sharing ${config.rateSharing ? 'table' : 'off'}` : ''}`;
   const loadAverageAtStart = round(loadavg()[0] ?? 0, 2);
   const stateDir = mkdtempSync(path.join(tmpdir(), 'bridge-throttle-'));
   const sandbox = await startSandbox({
@@ -154,6 +157,7 @@ export async function runThrottle(config: ThrottleRunConfig, options: ThrottleBe
       PARTNER_CENTER_CONCURRENCY: String(options.concurrency),
       PARTNER_CENTER_ADAPTIVE: String(config.mode === 'adaptive'),
       PARTNER_CENTER_SHARE_THROTTLE: String(config.mode === 'adaptive' && config.shareThrottle),
+      PARTNER_CENTER_RATE_SHARING: config.mode === 'adaptive' && config.rateSharing ? 'table' : 'off',
       // warn: the limiter's adjustments (one line per throttle event) and each failed call.
       LOG_LEVEL: config.mode === 'adaptive' ? 'warn' : 'error',
     },
@@ -267,6 +271,7 @@ export async function runThrottle(config: ThrottleRunConfig, options: ThrottleBe
     const figures: ThrottleFigures = {
       ...config,
       shareThrottle: config.mode === 'adaptive' && config.shareThrottle,
+      rateSharing: config.mode === 'adaptive' && config.rateSharing,
       label,
       goodputRatio: round(created.length / runSeconds / options.limitRps, 3),
       throttledFraction: round(throttled / Math.max(1, partnerCenterCalls), 4),
@@ -411,6 +416,7 @@ async function main(): Promise<void> {
     mode: { kind: 'string', default: 'adaptive,fixed' },
     /** off, on, or both (adaptive runs with more than one instance). */
     'share-throttle': { kind: 'string', default: 'off' },
+    'rate-sharing': { kind: 'string', default: 'table' },
     'latency-ms': { kind: 'number', default: 100, min: 0 },
     concurrency: { kind: 'number', default: 16, min: 1 },
     'client-concurrency': { kind: 'number', default: 64, min: 1 },
@@ -436,12 +442,16 @@ async function main(): Promise<void> {
   const instanceCounts = parseList('instances', args.instances, ['1', '2'] as const).map(Number);
   const modes = parseList('mode', args.mode, ['adaptive', 'fixed'] as const);
   const share = parseList('share-throttle', args['share-throttle'], ['off', 'on', 'both'] as const)[0];
+  const rateSharingArg = parseList('rate-sharing', args['rate-sharing'], ['off', 'table', 'both'] as const)[0];
+  const rateSharings = rateSharingArg === 'both' ? [false, true] : [rateSharingArg === 'table'];
   const configs: ThrottleRunConfig[] = [];
   for (const instances of instanceCounts) {
     for (const mode of modes) {
       const shares =
         mode === 'adaptive' && instances > 1 ? (share === 'both' ? [false, true] : [share === 'on']) : [false];
-      for (const shareThrottle of shares) configs.push({ instances, mode, shareThrottle });
+      for (const shareThrottle of shares)
+        for (const rateSharing of mode === 'adaptive' ? rateSharings : [false])
+          configs.push({ instances, mode, shareThrottle, rateSharing });
     }
   }
   const results: RunResult[] = [];
@@ -494,7 +504,11 @@ async function main(): Promise<void> {
   for (const { figures: f } of results) {
     const key = `instances=${f.instances}`;
     const column =
-      f.mode === 'fixed' ? 'fixed' : f.instances > 1 ? `adaptive-share-${f.shareThrottle ? 'on' : 'off'}` : 'adaptive';
+      (f.mode === 'fixed'
+        ? 'fixed'
+        : f.instances > 1
+          ? `adaptive-share-${f.shareThrottle ? 'on' : 'off'}`
+          : 'adaptive') + (f.rateSharing ? '-rate-table' : '');
     (sideBySide[key] ??= {})[column] = pick(f);
   }
   console.log(

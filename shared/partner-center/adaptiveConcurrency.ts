@@ -59,6 +59,40 @@ export interface SharedThrottleHold {
   publish(holdUntilEpochMs: number): void;
 }
 
+/**
+ * What an instance got accepted in the one window the tenant's instances share after a throttle event
+ * (see tenantRate.ts): all instances measure their shares over the same span.
+ */
+export interface TenantShareView {
+  /** The start of this instance's throttled call the view answers (its throttle event). */
+  forThrottledStartMs: number;
+  /** End of the shared window: the earliest throttled start of the burst among the instances. */
+  windowEndMs: number;
+  /** This instance's accepted calls in the shared window, per second. */
+  ownAcceptedPerSecond: number;
+  /**
+   * This instance's share of the limit: the tenant's accepted calls in the shared window, less those of
+   * the instances not throttled in the burst, split equally among the throttled ones; per second.
+   */
+  ownSharePerSecond: number;
+  /** Every live instance's accepted calls in the shared window, per second (logs). */
+  tenantAcceptedPerSecond: number;
+  /** Live instances in the view, this one included. */
+  instances: number;
+  /** Of those, the instances throttled in the same burst (this one included). */
+  throttledInstances: number;
+}
+
+/** Tenant-wide shares of the limit through a store shared by the instances (tenantRate.ts); calls are cheap and synchronous. */
+export interface TenantRateShare {
+  /** An accepted call of this instance, by its start time. */
+  noteAccepted(startedAtMs: number): void;
+  /** A throttle event of this instance (the throttled call's start); a view for it follows, or nothing on failure. */
+  noteThrottleEvent(throttledStartMs: number): void;
+  /** Where the views go (the limiter registers itself). */
+  onView(listener: (view: TenantShareView) => void): void;
+}
+
 /** The limiter's state, for metrics and benchmarks. */
 export interface AdaptiveLimiterSnapshot {
   /** Calls allowed in flight now (integer, 1..ceiling). */
@@ -126,6 +160,15 @@ export interface AdaptiveLimiterOptions {
   initialRatePerSecond?: number;
   /** Hold shared with the other instances. */
   sharedHold?: SharedThrottleHold;
+  /**
+   * Tenant-wide shares (PARTNER_CENTER_RATE_SHARING=table): a pace learned from an unpaced burst, or from
+   * an event in which other instances were throttled too, is replaced by this instance's share of what the
+   * tenant got accepted in the ONE window the instances share (see {@link TenantShareView.ownSharePerSecond}),
+   * less the margin, so the paces of instances that learn from the same burst sum to what the tenant got
+   * accepted, not more; that limit counts as found (gentle probing, `foundLimitProbeFactor`). Without a view
+   * (a lone instance, a storage failure) the local pace stands.
+   */
+  tenantRate?: TenantRateShare;
   nowMs?: () => number;
   sleep?: (ms: number) => Promise<void>;
 }
@@ -139,9 +182,21 @@ export class AdaptiveConcurrencyLimiter {
   readonly ceiling: number;
   readonly adaptive: boolean;
   readonly #o: Required<
-    Omit<AdaptiveLimiterOptions, 'initialRatePerSecond' | 'sharedHold' | 'adaptive' | 'ceiling' | 'onAdjust'>
+    Omit<
+      AdaptiveLimiterOptions,
+      'initialRatePerSecond' | 'sharedHold' | 'tenantRate' | 'adaptive' | 'ceiling' | 'onAdjust'
+    >
   >;
   readonly #shared?: SharedThrottleHold;
+  readonly #tenantRate?: TenantRateShare;
+  /** The throttled start of the event whose tenant view is awaited (undefined: none). */
+  #awaitingShareForMs: number | undefined;
+  /** That event found the instance paced: its view counts only when other instances were throttled too. */
+  #awaitingWasPaced = false;
+  /** The learned rate when that event came: a paced share never exceeds the rate just throttled. */
+  #awaitingLearnedRate = 0;
+  /** A tenant share (per second) that arrived before the hold ended. */
+  #pendingShare: number | undefined;
   readonly #onAdjust?: AdaptiveLimiterOptions['onAdjust'];
   /** When calls last resumed after a hold (the start of the long measurement window). */
   #resumedAtMs = Number.NEGATIVE_INFINITY;
@@ -195,6 +250,8 @@ export class AdaptiveConcurrencyLimiter {
       sleep: options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
     };
     this.#shared = this.adaptive ? options.sharedHold : undefined;
+    this.#tenantRate = this.adaptive ? options.tenantRate : undefined;
+    this.#tenantRate?.onView((view) => this.#onTenantView(view));
     this.#onAdjust = options.onAdjust;
     this.#limit = this.ceiling;
     this.#rate = this.adaptive ? (options.initialRatePerSecond ?? Number.POSITIVE_INFINITY) : Number.POSITIVE_INFINITY;
@@ -261,6 +318,7 @@ export class AdaptiveConcurrencyLimiter {
     if (feedback.signal === CallSignal.Accepted) {
       this.#acceptedStartsMs.push(startedAtMs);
       this.#pruneAccepted();
+      this.#tenantRate?.noteAccepted(startedAtMs);
       this.#limit = Math.min(this.ceiling, this.#limit + 1 / this.#limit);
       return;
     }
@@ -285,6 +343,11 @@ export class AdaptiveConcurrencyLimiter {
         : undefined;
     this.#lastProbeAtMs = undefined;
     this.#probingSinceMs = undefined;
+    this.#awaitingShareForMs = startedAtMs;
+    this.#awaitingWasPaced = Number.isFinite(this.#rate);
+    this.#awaitingLearnedRate = this.#learnedRate;
+    this.#pendingShare = undefined;
+    this.#tenantRate?.noteThrottleEvent(startedAtMs);
     this.#onAdjust?.('throttled', this.snapshot());
   }
 
@@ -324,6 +387,42 @@ export class AdaptiveConcurrencyLimiter {
     if (Number.isFinite(previous)) next = Math.min(previous, Math.max(next, previous * this.#o.leastDecreaseFactor));
     this.#rate = Math.max(this.#o.minRatePerSecond, next);
     this.#learnedRate = Math.max(this.#o.minRatePerSecond, acceptedRate);
+  }
+
+  /**
+   * A tenant view for the event awaited: its share sets the pace (now, or at the hold end when the pace is
+   * still to be learned) after an unpaced event, or after a paced one in which other instances were
+   * throttled too (their paces summed above the limit: each relearning alone, with the decrease floor,
+   * takes two or three more events). A paced event of this instance alone (a probe crossing) is learned
+   * locally; views of a lone instance or of another event change nothing.
+   */
+  #onTenantView(view: TenantShareView): void {
+    if (view.forThrottledStartMs !== this.#awaitingShareForMs) return;
+    this.#awaitingShareForMs = undefined;
+    if (view.instances < 2 || view.ownSharePerSecond <= 0) return;
+    if (this.#awaitingWasPaced && view.throttledInstances < 2) return;
+    // One call more or less in the shared window is 5 % at 20/s: a paced share is capped at the rate the
+    // instance was throttled at (the window can hold one call of the next server window).
+    const share = this.#awaitingWasPaced
+      ? Math.min(view.ownSharePerSecond, this.#awaitingLearnedRate)
+      : view.ownSharePerSecond;
+    if (this.#pendingLearnAtMs !== undefined) {
+      this.#pendingShare = share;
+      return;
+    }
+    if (this.#applyShare(share)) this.#onAdjust?.('paced', this.snapshot());
+    this.#pump();
+  }
+
+  /** Paces at the tenant share less the margin, a limit found; false while unpaced (nothing learned). */
+  #applyShare(sharePerSecond: number): boolean {
+    if (!Number.isFinite(this.#rate)) return false;
+    this.#learnedRate = Math.max(this.#o.minRatePerSecond, sharePerSecond);
+    this.#rate = Math.max(this.#o.minRatePerSecond, sharePerSecond * (1 - this.#o.safetyMargin));
+    this.#limitFound = true;
+    this.#probingSinceMs = undefined;
+    this.#lastProbeAtMs = undefined;
+    return true;
   }
 
   /** Accepted calls that started in (fromMs, toMs]. */
@@ -368,6 +467,8 @@ export class AdaptiveConcurrencyLimiter {
         if (this.#pendingLearnAtMs !== undefined) {
           this.#learn(this.#pendingLearnAtMs, this.#pendingProbeFloor);
           this.#limitFound = this.#pendingProbeFloor !== undefined;
+          if (this.#pendingShare !== undefined) this.#applyShare(this.#pendingShare);
+          this.#pendingShare = undefined;
           this.#pendingLearnAtMs = undefined;
           this.#pendingProbeFloor = undefined;
           this.#nextStartAtMs = now;

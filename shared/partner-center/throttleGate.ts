@@ -17,6 +17,7 @@
 import type { Logger } from '../platform/logging';
 import { observePartnerCenterLimits } from '../platform/metrics';
 import { AdaptiveConcurrencyLimiter, type SharedThrottleHold } from './adaptiveConcurrency';
+import { TableTenantRate, type TenantRateTable } from './tenantRate';
 
 /** The keys of the shared hold's entity. */
 export const THROTTLE_HOLD_KEYS = { partitionKey: '$throttle', rowKey: 'partner-center' } as const;
@@ -128,16 +129,17 @@ export interface PartnerCenterLimiterSettings {
   PARTNER_CENTER_CONCURRENCY: number;
   PARTNER_CENTER_ADAPTIVE: boolean;
   PARTNER_CENTER_SHARE_THROTTLE: boolean;
+  PARTNER_CENTER_RATE_SHARING: 'table' | 'off';
 }
 
 /**
  * The process's Partner Center limiter from settings: adaptive (or fixed) with PARTNER_CENTER_CONCURRENCY
- * as its ceiling, the table-shared hold when PARTNER_CENTER_SHARE_THROTTLE is on, and its limits reported
- * as metrics.
+ * as its ceiling, the table-shared hold when PARTNER_CENTER_SHARE_THROTTLE is on, the tenant-wide shares
+ * (tenantRate.ts) when PARTNER_CENTER_RATE_SHARING is `table`, and its limits reported as metrics.
  */
 export function createPartnerCenterLimiter(
   settings: PartnerCenterLimiterSettings,
-  options: { table: ThrottleHoldTable; logger?: Logger },
+  options: { table: ThrottleHoldTable & TenantRateTable; logger?: Logger },
 ): AdaptiveConcurrencyLimiter {
   const limiter = new AdaptiveConcurrencyLimiter({
     ceiling: settings.PARTNER_CENTER_CONCURRENCY,
@@ -149,6 +151,9 @@ export function createPartnerCenterLimiter(
       ),
     ...(settings.PARTNER_CENTER_SHARE_THROTTLE
       ? { sharedHold: new TableThrottleHold({ table: options.table, logger: options.logger }) }
+      : {}),
+    ...(settings.PARTNER_CENTER_RATE_SHARING === 'table'
+      ? { tenantRate: new TableTenantRate({ table: options.table, logger: options.logger }) }
       : {}),
   });
   observePartnerCenterLimits(() => limiter.snapshot());

@@ -20,6 +20,7 @@ const OPTIONAL_SETTINGS: Record<string, string> = {
   PARTNER_CENTER_CONCURRENCY: 'tuning; the default suits the default functionMaximumInstanceCount',
   PARTNER_CENTER_ADAPTIVE: 'on by default (throttle-aware pacing); off only for the benchmark baseline',
   PARTNER_CENTER_SHARE_THROTTLE: 'off by default (docs/performance.md measures it)',
+  PARTNER_CENTER_RATE_SHARING: 'has a default (table; off only to compare, docs/performance.md)',
   PARTNER_CENTER_TIMEOUT_MS: 'tuning; has a default',
   PARTNER_CENTER_MAX_ATTEMPTS: 'tuning; has a default',
   SUBMIT_TIME_BUDGET_MS: 'tuning; has a default',

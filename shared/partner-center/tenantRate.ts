@@ -1,0 +1,277 @@
+/**
+ * Tenant-wide shares of Partner Center's rate limit, measured over ONE window for every instance, through
+ * one small row per instance in the tracking table (PartitionKey `$rate`, RowKey `instance-<id>`; the
+ * sweeper and the inspections read only `RowKey eq 'record'`).
+ *
+ * The loss it removes (docs/performance.md, "Where the time goes"): with two instances, each learns its pace
+ * from its own unpaced start burst, over its own fullest one-second window. The windows are not the
+ * server's and not each other's, so the shares sum above the limit (23.5 and 28.4 against 20) and two to
+ * three more throttle events (≈ 1.1 s each) follow before they fit. Here each instance publishes the start
+ * times of its recently accepted calls and the start of its throttled call; after a throttle event the
+ * instance reads every live row and takes as its share what it got accepted in the ONE window that ends at
+ * the tenant's earliest throttled call of that burst (the window the server had just filled). The shares
+ * of all instances then come from the same span and sum to what the tenant got accepted in it.
+ *
+ * ```
+ *  every instance, while it makes calls: upsert { acceptedStartsMs, throttledStartMs, atEpochMs }  every heartbeatIntervalMs
+ *  on its throttle event:                upsert now and after publishDelayMs; after settleMs one partition query ─► view ─► limiter
+ * ```
+ *
+ * Table operations per instance: one upsert per `heartbeatIntervalMs` while it makes calls (≤ 60 a minute at
+ * the default 1 s), plus two upserts and one partition query per throttle event; nothing while idle. Rows of
+ * instances that went quiet age out of the view after `liveMs` (they stay in the table, one per instance
+ * that ever ran: a few hundred bytes each). Storage failures are logged and ignored: the limiter then
+ * keeps the pace it learned locally. Clocks of the instances are assumed within tens of ms of each other
+ * (NTP) [inferred]: a skew shifts the shared window by that much.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Logger } from '../platform/logging';
+import type { TenantRateShare, TenantShareView } from './adaptiveConcurrency';
+
+/** The partition of the instances' rate rows. */
+export const TENANT_RATE_PARTITION = '$rate';
+
+/** One instance's row. */
+export interface TenantRateRow {
+  partitionKey: string;
+  rowKey: string;
+  /** Start times of the calls accepted in the last `historyMs`: the first in epoch ms, then deltas, comma-separated. */
+  acceptedStarts: string;
+  /** Start (epoch ms) of the instance's last throttled call that began a throttle event; 0: none. */
+  throttledStartMs: number;
+  atEpochMs: number;
+}
+
+/** The part of a `@azure/data-tables` TableClient the shares use. */
+export interface TenantRateTable {
+  upsertEntity(entity: TenantRateRow, mode?: 'Merge' | 'Replace'): Promise<unknown>;
+  listEntities<T extends object>(options: { queryOptions: { filter: string } }): AsyncIterable<T>;
+}
+
+/** Options of {@link TableTenantRate}. */
+export interface TableTenantRateOptions {
+  table: TenantRateTable;
+  /** This instance's row key suffix. @default a random UUID */
+  instanceId?: string;
+  /** Least time between two heartbeat upserts while calls are made. @default 1000 */
+  heartbeatIntervalMs?: number;
+  /**
+   * The row is written again this long after the instance's throttle event: the answers of the calls still
+   * in flight at the event are in by then (a reader that misses them undercounts the tenant's window, and a
+   * share too low costs more than one too high: the next event corrects a high one in a second). @default 300
+   */
+  publishDelayMs?: number;
+  /** How long after its own throttle event the instance reads the other rows (they publish theirs). @default 700 */
+  settleMs?: number;
+  /** Accepted start times kept in the row. @default 3000 */
+  historyMs?: number;
+  /** A row older than this is ignored (its instance went quiet). @default 5000 */
+  liveMs?: number;
+  /** Another instance's throttled start within this many ms of ours belongs to the same burst. @default 1000 */
+  sameBurstMs?: number;
+  /** The window the server counts in (the limiter's `windowMs`). @default 1000 */
+  windowMs?: number;
+  logger?: Logger;
+  nowMs?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+/** Counters of the shares (benchmarks, tests). */
+export interface TenantRateStats {
+  writes: number;
+  reads: number;
+  failures: number;
+  views: number;
+}
+
+/** See the module comment. */
+export class TableTenantRate implements TenantRateShare {
+  readonly #table: TenantRateTable;
+  readonly #rowKey: string;
+  readonly #o: Required<Omit<TableTenantRateOptions, 'table' | 'instanceId' | 'logger'>>;
+  readonly #logger?: Logger;
+  readonly #acceptedStartsMs: number[] = [];
+  #throttledStartMs = 0;
+  #lastWriteAtMs = Number.NEGATIVE_INFINITY;
+  #writing = false;
+  #listener?: (view: TenantShareView) => void;
+  readonly #stats: TenantRateStats = { writes: 0, reads: 0, failures: 0, views: 0 };
+
+  constructor(options: TableTenantRateOptions) {
+    this.#table = options.table;
+    this.#rowKey = `instance-${options.instanceId ?? randomUUID()}`;
+    this.#logger = options.logger;
+    this.#o = {
+      heartbeatIntervalMs: options.heartbeatIntervalMs ?? 1000,
+      publishDelayMs: options.publishDelayMs ?? 300,
+      settleMs: options.settleMs ?? 700,
+      historyMs: options.historyMs ?? 3000,
+      liveMs: options.liveMs ?? 5000,
+      sameBurstMs: options.sameBurstMs ?? 1000,
+      windowMs: options.windowMs ?? 1000,
+      nowMs: options.nowMs ?? Date.now,
+      sleep: options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
+    };
+  }
+
+  /** Reads, writes and views so far. */
+  stats(): TenantRateStats {
+    return { ...this.#stats };
+  }
+
+  /** Registers the limiter that receives the views (one per instance). */
+  onView(listener: (view: TenantShareView) => void): void {
+    this.#listener = listener;
+  }
+
+  /** An accepted call: remembered, and the row is refreshed when the heartbeat is due. */
+  noteAccepted(startedAtMs: number): void {
+    this.#acceptedStartsMs.push(startedAtMs);
+    this.#prune();
+    if (this.#o.nowMs() - this.#lastWriteAtMs >= this.#o.heartbeatIntervalMs) void this.#write();
+  }
+
+  /**
+   * A throttle event of this instance: publish now and again after `publishDelayMs`, read the others after
+   * `settleMs`, pass the view on.
+   */
+  noteThrottleEvent(throttledStartMs: number): void {
+    this.#throttledStartMs = throttledStartMs;
+    void this.#write(true);
+    void this.#o.sleep(this.#o.publishDelayMs).then(() => this.#write(true));
+    void this.#o.sleep(this.#o.settleMs).then(() => this.#readView(throttledStartMs));
+  }
+
+  #prune(): void {
+    const keepFrom = this.#o.nowMs() - this.#o.historyMs;
+    let drop = 0;
+    while (drop < this.#acceptedStartsMs.length && this.#acceptedStartsMs[drop] < keepFrom) drop++;
+    if (drop > 0) this.#acceptedStartsMs.splice(0, drop);
+  }
+
+  async #write(force = false): Promise<void> {
+    if (this.#writing && !force) return;
+    this.#writing = true;
+    const now = this.#o.nowMs();
+    this.#lastWriteAtMs = now;
+    this.#prune();
+    this.#stats.writes++;
+    try {
+      await this.#table.upsertEntity(
+        {
+          partitionKey: TENANT_RATE_PARTITION,
+          rowKey: this.#rowKey,
+          acceptedStarts: encodeStarts(this.#acceptedStartsMs),
+          throttledStartMs: this.#throttledStartMs,
+          atEpochMs: now,
+        },
+        'Replace',
+      );
+    } catch (error) {
+      this.#failed('write', error);
+    } finally {
+      this.#writing = false;
+    }
+  }
+
+  async #readView(ownThrottledStartMs: number): Promise<void> {
+    this.#stats.reads++;
+    const now = this.#o.nowMs();
+    const others: Array<{ acceptedStartsMs: number[]; throttledStartMs: number }> = [];
+    try {
+      const rows = this.#table.listEntities<Partial<TenantRateRow>>({
+        queryOptions: { filter: `PartitionKey eq '${TENANT_RATE_PARTITION}'` },
+      });
+      for await (const row of rows) {
+        if (row.rowKey === this.#rowKey) continue;
+        const atEpochMs = Number(row.atEpochMs);
+        if (!Number.isFinite(atEpochMs) || now - atEpochMs > this.#o.liveMs) continue;
+        others.push({
+          acceptedStartsMs: decodeStarts(String(row.acceptedStarts ?? '')),
+          throttledStartMs: Number(row.throttledStartMs) || 0,
+        });
+      }
+    } catch (error) {
+      this.#failed('read', error);
+      return;
+    }
+    const view = shareOfWindow({
+      ownAcceptedStartsMs: this.#acceptedStartsMs,
+      ownThrottledStartMs,
+      others,
+      windowMs: this.#o.windowMs,
+      sameBurstMs: this.#o.sameBurstMs,
+    });
+    this.#stats.views++;
+    this.#listener?.(view);
+  }
+
+  #failed(operation: 'read' | 'write', error: unknown): void {
+    this.#stats.failures++;
+    this.#logger?.debug('Shared Partner Center tenant rate unavailable', {
+      operation,
+      error: error instanceof Error ? { name: error.name, message: error.message } : String(error),
+    });
+  }
+}
+
+/** Inputs of {@link shareOfWindow}. */
+export interface ShareOfWindowInput {
+  ownAcceptedStartsMs: readonly number[];
+  ownThrottledStartMs: number;
+  others: ReadonlyArray<{ acceptedStartsMs: readonly number[]; throttledStartMs: number }>;
+  windowMs: number;
+  sameBurstMs: number;
+}
+
+/**
+ * The window that ends at the tenant's earliest throttled start of the burst (ours, or another instance's
+ * within `sameBurstMs` of ours) and this instance's share of it: what the tenant got accepted in
+ * (end − windowMs, end], less what the instances NOT throttled in the burst got (they took what they
+ * needed), split equally among the throttled ones (each had more calls than it got through).
+ */
+export function shareOfWindow(input: ShareOfWindowInput): TenantShareView {
+  const inBurst = (t: number) => t > 0 && Math.abs(t - input.ownThrottledStartMs) <= input.sameBurstMs;
+  let endMs = input.ownThrottledStartMs;
+  for (const other of input.others)
+    if (inBurst(other.throttledStartMs)) endMs = Math.min(endMs, other.throttledStartMs);
+  const count = (starts: readonly number[]) => starts.filter((t) => t > endMs - input.windowMs && t <= endMs).length;
+  const ownAccepted = count(input.ownAcceptedStartsMs);
+  let tenantAccepted = ownAccepted;
+  let unthrottledAccepted = 0;
+  let throttledInstances = 1;
+  for (const other of input.others) {
+    const n = count(other.acceptedStartsMs);
+    tenantAccepted += n;
+    if (inBurst(other.throttledStartMs)) throttledInstances++;
+    else unthrottledAccepted += n;
+  }
+  const perSecond = 1000 / input.windowMs;
+  return {
+    forThrottledStartMs: input.ownThrottledStartMs,
+    windowEndMs: endMs,
+    ownAcceptedPerSecond: ownAccepted * perSecond,
+    ownSharePerSecond: ((tenantAccepted - unthrottledAccepted) * perSecond) / throttledInstances,
+    tenantAcceptedPerSecond: tenantAccepted * perSecond,
+    instances: input.others.length + 1,
+    throttledInstances,
+  };
+}
+
+/** `first,delta,delta…` (ms): ≈ 3 characters per call instead of 13. */
+export function encodeStarts(startsMs: readonly number[]): string {
+  return startsMs.map((t, i) => (i === 0 ? Math.round(t) : Math.round(t) - Math.round(startsMs[i - 1]))).join(',');
+}
+
+/** The inverse of {@link encodeStarts}; malformed parts are skipped. */
+export function decodeStarts(text: string): number[] {
+  const out: number[] = [];
+  let previous = 0;
+  for (const part of text.split(',')) {
+    const value = Number(part);
+    if (part === '' || !Number.isFinite(value)) continue;
+    previous = out.length === 0 ? value : previous + value;
+    out.push(previous);
+  }
+  return out;
+}
