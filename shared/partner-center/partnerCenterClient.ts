@@ -7,7 +7,8 @@ import type { Logger } from '../platform/logging';
 import { createLogger, silentSink } from '../platform/logging';
 import { partnerCenterOperation, recordPartnerCenterCall } from '../platform/metrics';
 import { realSleep, verdictOf, withRetry, type RetryDeps, type RetryPolicy } from '../platform/retry';
-import { AdaptiveConcurrencyLimiter, feedbackOfAnswer } from './adaptiveConcurrency';
+import { AdaptiveConcurrencyLimiter } from './adaptiveConcurrency';
+import { feedbackOfAnswer } from './callFeedback';
 import { PartnerCenterError, PartnerCenterUnavailableError } from './errors';
 import { interpretAnswer, type PartnerCenterAnswer } from './partnerCenterAnswer';
 import type {

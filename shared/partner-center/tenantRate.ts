@@ -26,7 +26,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../platform/logging';
-import type { TenantRateShare, TenantShareView } from './adaptiveConcurrency';
+import type { TenantRateShare, TenantShareView } from './limiterTypes';
 
 /** The partition of the instances' rate rows. */
 export const TENANT_RATE_PARTITION = '$rate';

@@ -16,7 +16,8 @@
  */
 import type { Logger } from '../platform/logging';
 import { observePartnerCenterLimits } from '../platform/metrics';
-import { AdaptiveConcurrencyLimiter, type SharedThrottleHold } from './adaptiveConcurrency';
+import { AdaptiveConcurrencyLimiter } from './adaptiveConcurrency';
+import { type SharedThrottleHold } from './limiterTypes';
 import { TableTenantRate, type TenantRateTable } from './tenantRate';
 
 /** The keys of the shared hold's entity. */

@@ -1,11 +1,11 @@
 import fc from 'fast-check';
+import { AdaptiveConcurrencyLimiter } from '../../../shared/partner-center/adaptiveConcurrency';
 import {
-  AdaptiveConcurrencyLimiter,
   CallSignal,
-  feedbackOfAnswer,
   type AdaptiveLimiterOptions,
   type CallFeedback,
-} from '../../../shared/partner-center/adaptiveConcurrency';
+} from '../../../shared/partner-center/limiterTypes';
+import { feedbackOfAnswer } from '../../../shared/partner-center/callFeedback';
 import { FakeClock, settle, type ControlledCall } from './adaptiveHelpers';
 
 const accepted: CallFeedback = { signal: CallSignal.Accepted };

@@ -2,7 +2,8 @@
  * The throttle hold shared through the table: one instance's 429 holds the other's calls, reads are
  * rate-limited, and a storage failure never stops calls.
  */
-import { AdaptiveConcurrencyLimiter, CallSignal } from '../../../shared/partner-center/adaptiveConcurrency';
+import { AdaptiveConcurrencyLimiter } from '../../../shared/partner-center/adaptiveConcurrency';
+import { CallSignal } from '../../../shared/partner-center/limiterTypes';
 import {
   TableThrottleHold,
   THROTTLE_HOLD_KEYS,

@@ -4,11 +4,8 @@
  * age out, and the table is written at most once per heartbeat.
  */
 import fc from 'fast-check';
-import {
-  AdaptiveConcurrencyLimiter,
-  CallSignal,
-  type CallFeedback,
-} from '../../../shared/partner-center/adaptiveConcurrency';
+import { AdaptiveConcurrencyLimiter } from '../../../shared/partner-center/adaptiveConcurrency';
+import { CallSignal, type CallFeedback } from '../../../shared/partner-center/limiterTypes';
 import {
   decodeStarts,
   encodeStarts,
