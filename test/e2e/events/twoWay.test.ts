@@ -198,6 +198,9 @@ describe("Microsoft's answer to a co-sell deal", () => {
         const answer = await call(sandbox, 'GET', `/referrals/${deal.trackingId}`);
         return answer.body?.microsoft?.decision === 'Pending' ? true : undefined;
       });
+      // Answer just after a reconciliation pass (every 15 s here): the signed event then has the better part
+      // of 15 s to be applied first, so `source: 'event'` below proves the event path, not a race with the timer.
+      await reconciliationPass();
       await decide(deal.partnerReferralId, decision, decision === 'Declined' ? { reason: 'No seller' } : {});
       const view = await eventually(async () => {
         const answer = await call(sandbox, 'GET', `/referrals/${deal.trackingId}`);
