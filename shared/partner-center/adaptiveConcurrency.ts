@@ -113,7 +113,7 @@ export class AdaptiveConcurrencyLimiter {
       foundLimitProbeFactor: options.foundLimitProbeFactor ?? 0.25,
       leastDecreaseFactor: options.leastDecreaseFactor ?? 0.8,
       minRatePerSecond: options.minRatePerSecond ?? 0.5,
-      paceTtlMs: options.paceTtlMs ?? 60_000,
+      paceTtlMs: options.paceTtlMs ?? 30_000,
       windowGuardMs: options.windowGuardMs ?? 25,
       nowMs: options.nowMs ?? Date.now,
       sleep: options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),

@@ -111,7 +111,7 @@ export interface AdaptiveLimiterOptions {
   /**
    * A pace is forgotten (calls go unpaced again) after this long without a throttle event: a tenant's limit
    * is dynamic, and a pace learned in a storm must not outlive it by minutes (probing alone regains a low
-   * pace that slowly). The cost is at most one throttle event (one hold) per this period. @default 60000
+   * pace that slowly). The cost is at most one throttle event (one hold) per this period. @default 30000
    */
   paceTtlMs?: number;
   /**
