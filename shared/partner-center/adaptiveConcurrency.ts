@@ -96,6 +96,8 @@ export class AdaptiveConcurrencyLimiter {
   /** When the last throttled answer arrived (the pace's age is counted from it). */
   #lastThrottleAtMs = Number.NEGATIVE_INFINITY;
   #throttleEvents = 0;
+  /** The pace came from halving in events where nothing was accepted (a storm, not a limit): see stormPaceTtlMs. */
+  #paceFromStorm = false;
 
   constructor(options: AdaptiveLimiterOptions) {
     if (!Number.isInteger(options.ceiling) || options.ceiling < 1)
@@ -113,7 +115,8 @@ export class AdaptiveConcurrencyLimiter {
       foundLimitProbeFactor: options.foundLimitProbeFactor ?? 0.25,
       leastDecreaseFactor: options.leastDecreaseFactor ?? 0.8,
       minRatePerSecond: options.minRatePerSecond ?? 0.5,
-      paceTtlMs: options.paceTtlMs ?? 30_000,
+      paceTtlMs: options.paceTtlMs ?? 60_000,
+      stormPaceTtlMs: options.stormPaceTtlMs ?? Math.min(30_000, options.paceTtlMs ?? 30_000),
       windowGuardMs: options.windowGuardMs ?? 25,
       nowMs: options.nowMs ?? Date.now,
       sleep: options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
@@ -249,6 +252,7 @@ export class AdaptiveConcurrencyLimiter {
     if (accepted === 0) {
       // Nothing to learn from (another client used the budget): halve a pace, stay unpaced otherwise.
       if (Number.isFinite(previous)) this.#rate = Math.max(this.#o.minRatePerSecond, previous / 2);
+      this.#paceFromStorm = true;
       return;
     }
     if (floor !== undefined) acceptedRate = Math.max(acceptedRate, floor);
@@ -256,6 +260,7 @@ export class AdaptiveConcurrencyLimiter {
     if (Number.isFinite(previous)) next = Math.min(previous, Math.max(next, previous * this.#o.leastDecreaseFactor));
     this.#rate = Math.max(this.#o.minRatePerSecond, next);
     this.#learnedRate = Math.max(this.#o.minRatePerSecond, acceptedRate);
+    this.#paceFromStorm = false;
   }
 
   /**
@@ -285,6 +290,7 @@ export class AdaptiveConcurrencyLimiter {
 
   /** Paces at the tenant share less the margin, a limit found; false while unpaced (nothing learned). */
   #applyShare(sharePerSecond: number): boolean {
+    this.#paceFromStorm = false;
     if (!Number.isFinite(this.#rate)) return false;
     this.#learnedRate = Math.max(this.#o.minRatePerSecond, sharePerSecond);
     this.#rate = Math.max(this.#o.minRatePerSecond, sharePerSecond * (1 - this.#o.safetyMargin));
@@ -343,7 +349,11 @@ export class AdaptiveConcurrencyLimiter {
           this.#nextStartAtMs = now;
           this.#resumedAtMs = now;
           this.#onAdjust?.('paced', this.snapshot());
-        } else if (Number.isFinite(this.#rate) && now - this.#lastThrottleAtMs >= this.#o.paceTtlMs) {
+        } else if (
+          Number.isFinite(this.#rate) &&
+          now - this.#lastThrottleAtMs >= (this.#paceFromStorm ? this.#o.stormPaceTtlMs : this.#o.paceTtlMs)
+        ) {
+          this.#paceFromStorm = false;
           this.#rate = Number.POSITIVE_INFINITY; // the storm it was learned in is over: probe the tenant afresh
           this.#learnedRate = 0;
           this.#limitFound = false;

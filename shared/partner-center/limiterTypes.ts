@@ -111,9 +111,15 @@ export interface AdaptiveLimiterOptions {
   /**
    * A pace is forgotten (calls go unpaced again) after this long without a throttle event: a tenant's limit
    * is dynamic, and a pace learned in a storm must not outlive it by minutes (probing alone regains a low
-   * pace that slowly). The cost is at most one throttle event (one hold) per this period. @default 30000
+   * pace that slowly). The cost is at most one throttle event (one hold) per this period. @default 60000
    */
   paceTtlMs?: number;
+  /**
+   * A pace reached only by halving in throttle events where nothing was accepted (a storm: an outage of the
+   * budget, not a measured limit) is forgotten after this shorter time, so an instance does not crawl at the
+   * lowest pace for a whole `paceTtlMs` after the storm ends. @default min(30000, paceTtlMs)
+   */
+  stormPaceTtlMs?: number;
   /**
    * While paced, at most ceil(rate) calls start in ANY span of `windowMs` + this (a sliding window on top
    * of the spacing). Spacing alone lets a late start and the on-time ones after it bunch: against a fixed

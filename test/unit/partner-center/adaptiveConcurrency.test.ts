@@ -115,6 +115,51 @@ describe('AdaptiveConcurrencyLimiter', () => {
     expect(limiter.snapshot().ratePerSecond).toBeNull();
   });
 
+  it('forgets a pace that only storms set (nothing accepted) after stormPaceTtlMs, a measured one after paceTtlMs', async () => {
+    async function throttleOnce(h: ReturnType<typeof harness>) {
+      const throttledCall = h.call();
+      await settle();
+      throttledCall.finish(throttled(1000));
+      await throttledCall.done;
+      const next = h.call(); // waits out the hold; the pace is learned when it ends
+      await h.clock.advance(1000);
+      await settle();
+      next.finish(accepted);
+      await next.done;
+    }
+    async function pacedByALimit() {
+      const h = harness({ ceiling: 16, paceTtlMs: 60_000, stormPaceTtlMs: 30_000 });
+      for (let i = 0; i < 10; i++) {
+        const c = h.call();
+        await settle();
+        c.finish(accepted);
+        await c.done;
+        await h.clock.advance(90);
+      }
+      await throttleOnce(h); // calls were accepted in the window before: a measurement of the tenant
+      return h;
+    }
+    const measured = await pacedByALimit();
+    expect(measured.limiter.snapshot().ratePerSecond).not.toBeNull();
+    await measured.clock.advance(29_000); // 30 s after the throttled answer
+    const measuredBurst = [measured.call(), measured.call()];
+    await settle();
+    expect(measuredBurst.every((c) => c.started)).toBe(false); // still paced: paceTtlMs is 60 s
+    expect(measured.limiter.snapshot().ratePerSecond).not.toBeNull();
+
+    // A storm: a pace exists, then a 429 with nothing accepted in the window before it, so the pace only
+    // halves; 30 s after that answer the pace is forgotten although paceTtlMs is 60 s.
+    const stormy = await pacedByALimit();
+    await stormy.clock.advance(2000);
+    await throttleOnce(stormy);
+    expect(stormy.limiter.snapshot().ratePerSecond).not.toBeNull();
+    await stormy.clock.advance(29_000);
+    const stormBurst = [stormy.call(), stormy.call()];
+    await settle();
+    expect(stormBurst.every((c) => c.started)).toBe(true);
+    expect(stormy.limiter.snapshot().ratePerSecond).toBeNull();
+  });
+
   it('starts at most ceil(rate) calls in any window (plus the guard) even when one start comes late', async () => {
     // Prepare: a pace of 9.9/s (ceil: 10 per window); the timer of the second slot fires 40 ms late (a busy
     // event loop). Spacing alone would then start 11 calls within 1000 ms of the late one: a fixed window it
