@@ -1,33 +1,15 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { getAppServices } from './edge/services';
-import { problem } from '../shared/referral/problem';
-import {
-  baseUrlOf,
-  guard,
-  jsonResponse,
-  problemResponse,
-  readJsonBody,
-  statusUrlOf,
-  trackingIdParam,
-  trackingRecordNotFound,
-  trackingView,
-} from './edge/http';
+import { guard, jsonResponse, problemResponse, trackingIdParam, trackingRecordNotFound } from './edge/http';
 
 /**
  * The operations console's data (docs/console.md): status, chart summary, poison messages, a refused deal's
- * resend eligibility, and the actions (poison replay/discard, resend a fixed deal: off unless
- * CONSOLE_ACTIONS_ENABLED, same-origin only). The page itself: console.ts.
+ * resend eligibility. The page itself: console.ts; the actions (poison replay/discard, resend): consoleActions.ts.
  */
 const requests = () => import('../shared/listing/consoleRequests');
 const poisonQueues = () => import('../shared/listing/poisonQueues');
 const consoleResend = () => import('../shared/listing/consoleResend');
 const noStore = { 'Cache-Control': 'no-store' };
-const ACTIONS_OFF = problem(
-  403,
-  'console-actions-disabled',
-  'Console actions are off',
-  'Set CONSOLE_ACTIONS_ENABLED=true.',
-);
 
 /** GET /api/console/status: health, re-consent, refresh-token age, queue depths, enabled actions. */
 export async function consoleStatus(_request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
@@ -62,37 +44,6 @@ export async function consolePoison(request: HttpRequest, context: InvocationCon
   });
 }
 
-/** 403 unless actions are on and the request comes from the console's own origin (CSRF), else undefined. */
-async function refuseAction(request: HttpRequest): Promise<HttpResponseInit | undefined> {
-  const { listing, settings } = getAppServices();
-  if (!listing.actionsEnabled) return problemResponse(ACTIONS_OFF);
-  const origins = [baseUrlOf(request), ...(settings.PUBLIC_BASE_URL ? [settings.PUBLIC_BASE_URL] : [])];
-  const crossSite = (await requests()).crossSiteProblem(
-    { origin: request.headers.get('origin'), secFetchSite: request.headers.get('sec-fetch-site') },
-    origins,
-  );
-  return crossSite ? problemResponse(crossSite) : undefined;
-}
-
-/** POST /api/console/actions/poison `{ queue, messageId, action: replay|discard }`: 403 unless CONSOLE_ACTIONS_ENABLED. */
-export async function consolePoisonAction(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
-  return guard(context, async () => {
-    const { listing } = getAppServices();
-    const refusal = await refuseAction(request);
-    if (refusal) return refusal;
-    const body = await readJsonBody(request);
-    if (!body.ok) return body.response;
-    const action = (await requests()).parsePoisonAction(body.value);
-    if (!action.ok) return problemResponse(action.problem);
-    const { actOnPoisonMessage } = await poisonQueues();
-    const { queue, messageId, action: kind } = action.value;
-    const found = await actOnPoisonMessage(listing.queueFor, queue, messageId, kind);
-    context.log(`Console poison action: ${kind} ${messageId} of ${queue}-poison (${found ? 'done' : 'not found'})`);
-    if (!found) return problemResponse(problem(404, 'not-found', 'No such poison message (already moved?)'));
-    return jsonResponse(200, { queue, messageId, action: kind, done: true }, noStore);
-  });
-}
-
 /** GET /api/console/resend/{trackingId}: whether a refused deal can be resent, and what it needs (never its data). */
 export async function consoleResendCheck(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   return guard(context, async () => {
@@ -102,40 +53,6 @@ export async function consoleResendCheck(request: HttpRequest, context: Invocati
     if (!record) return trackingRecordNotFound();
     const eligibility = (await consoleResend()).resendEligibility(record);
     return jsonResponse(200, { ...eligibility, actionsEnabled: listing.actionsEnabled }, noStore);
-  });
-}
-
-/**
- * POST /api/console/actions/resend/{trackingId}: the corrected request body (what POST /api/referrals takes),
- * the deal's Idempotency-Key as that header when it had one. 200 `{ resent, tracking }`; 403 unless actions are
- * on and same-origin; 400/409/422 problems with nothing written (shared/listing/consoleResend.ts). The body is
- * never logged or echoed.
- */
-export async function consoleResendAction(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
-  return guard(context, async () => {
-    const refusal = await refuseAction(request);
-    if (refusal) return refusal;
-    const trackingId = trackingIdParam(request);
-    if (!trackingId) return trackingRecordNotFound();
-    const body = await readJsonBody(request);
-    if (!body.ok) return body.response;
-    const { workflow, settings } = getAppServices();
-    const { resendFixedDeal } = await consoleResend();
-    const outcome = await resendFixedDeal(workflow, {
-      trackingId,
-      body: body.value,
-      idempotencyKey: request.headers.get('idempotency-key') ?? undefined,
-      timeBudgetMs: settings.SUBMIT_TIME_BUDGET_MS,
-      traceparent: context.traceContext?.traceParent ?? undefined,
-      baseUrl: baseUrlOf(request, settings.PUBLIC_BASE_URL),
-    });
-    if (outcome.kind === 'refused') return problemResponse(outcome.problem);
-    const view = trackingView().toTrackingView(
-      outcome.record,
-      statusUrlOf(request, settings.PUBLIC_BASE_URL, trackingId),
-    );
-    context.log(`Console resend of ${trackingId}: now ${view.state}${outcome.replayed ? ' (replayed)' : ''}`);
-    return jsonResponse(200, { resent: true, replayed: outcome.replayed, tracking: view }, noStore);
   });
 }
 
@@ -152,21 +69,9 @@ app.http('consolePoison', {
   authLevel: 'function',
   handler: consolePoison,
 });
-app.http('consolePoisonAction', {
-  methods: ['POST'],
-  route: 'console/actions/poison',
-  authLevel: 'function',
-  handler: consolePoisonAction,
-});
 app.http('consoleResendCheck', {
   methods: ['GET'],
   route: 'console/resend/{trackingId}',
   authLevel: 'function',
   handler: consoleResendCheck,
-});
-app.http('consoleResendAction', {
-  methods: ['POST'],
-  route: 'console/actions/resend/{trackingId}',
-  authLevel: 'function',
-  handler: consoleResendAction,
 });

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { HttpRequest, InvocationContext, type HttpResponseInit } from '@azure/functions';
-import type * as ConsoleApi from '../../../functions/consoleApi';
+import type * as ConsoleActions from '../../../functions/consoleActions';
 import { resetAppServices } from '../../../shared/app/composition';
 
 const SAMPLE = (
@@ -18,11 +18,11 @@ const saved = { ...process.env };
 const TRACKING_ID = `r${'a'.repeat(31)}`;
 const ORIGIN = 'http://127.0.0.1:7071';
 
-let handlers: typeof ConsoleApi;
+let handlers: typeof ConsoleActions;
 beforeAll(async () => {
   // The package says once per registration that it is in test mode (no Functions host here).
   const warn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
-  handlers = await import('../../../functions/consoleApi');
+  handlers = await import('../../../functions/consoleActions');
   warn.mockRestore();
 });
 
