@@ -37,6 +37,17 @@ function harness(options: Partial<AdaptiveLimiterOptions> = {}) {
   return { clock, limiter, call, starts };
 }
 
+/** Ten calls started 90 ms apart and accepted: the window before the next call holds a measured rate. */
+async function acceptTenCallsOverASecond(h: Pick<ReturnType<typeof harness>, 'clock' | 'call'>): Promise<void> {
+  for (let i = 0; i < 10; i++) {
+    const c = h.call();
+    await settle();
+    c.finish(accepted);
+    await c.done;
+    await h.clock.advance(90);
+  }
+}
+
 describe('AdaptiveConcurrencyLimiter', () => {
   it("holds back the instance's other calls for a 429's Retry-After, not only the throttled one", async () => {
     const { clock, limiter, call } = harness();
@@ -69,13 +80,7 @@ describe('AdaptiveConcurrencyLimiter', () => {
   it('paces starts after a throttle at the rate accepted in the window before it, less the margin', async () => {
     const { clock, limiter, call, starts } = harness({ ceiling: 16, safetyMargin: 0.05 });
     // 10 calls accepted over the last second, then the 11th is throttled.
-    for (let i = 0; i < 10; i++) {
-      const c = call();
-      await settle();
-      c.finish(accepted);
-      await c.done;
-      await clock.advance(90);
-    }
+    await acceptTenCallsOverASecond({ clock, call });
     const eleventh = call();
     await settle();
     eleventh.finish(throttled(1000));
@@ -91,13 +96,7 @@ describe('AdaptiveConcurrencyLimiter', () => {
 
   it('forgets a pace learned in a storm once no call was throttled for paceTtlMs, and goes unpaced again', async () => {
     const { clock, limiter, call } = harness({ ceiling: 16, paceTtlMs: 30_000 });
-    for (let i = 0; i < 10; i++) {
-      const c = call();
-      await settle();
-      c.finish(accepted);
-      await c.done;
-      await clock.advance(90);
-    }
+    await acceptTenCallsOverASecond({ clock, call });
     const throttledCall = call();
     await settle();
     throttledCall.finish(throttled(1000));
@@ -129,13 +128,7 @@ describe('AdaptiveConcurrencyLimiter', () => {
     }
     async function pacedByALimit() {
       const h = harness({ ceiling: 16, paceTtlMs: 60_000, stormPaceTtlMs: 30_000 });
-      for (let i = 0; i < 10; i++) {
-        const c = h.call();
-        await settle();
-        c.finish(accepted);
-        await c.done;
-        await h.clock.advance(90);
-      }
+      await acceptTenCallsOverASecond(h);
       await throttleOnce(h); // calls were accepted in the window before: a measurement of the tenant
       return h;
     }
