@@ -124,7 +124,7 @@ async function measure(final: number, open: number, untidy: number): Promise<Swe
         toIndexEntity(
           isOpen || isUntidy
             ? {
-                partition: creationPartitionOf(record.createdAtEpochMs),
+                partition: creationPartitionOf(record.createdAtEpochMs, record.trackingId),
                 rowKey: `${OPEN_MARKER_PREFIX}${record.trackingId}`,
                 atEpochMs: record.createdAtEpochMs,
               }

@@ -3,14 +3,15 @@
  * small projection of the tracking record that the list filters on (docs/console.md).
  *
  * ```
- * PartitionKey  created-2025-11-26                      (UTC day of createdAtEpochMs)
+ * PartitionKey  created-2025-11-26-3                    (UTC day of createdAtEpochMs, then the trackingId's shard)
  * RowKey        8235860781234-r3f9c…                    (9999999999999 − createdAtEpochMs, 13 digits, then the trackingId)
  * properties    state final dealType direction decision keySource externalReferenceId
  *               createdAtEpochMs updatedAtEpochMs linkedAtEpochMs decisionAtEpochMs respondByEpochMs
  * ```
- * Table queries return a partition in RowKey order, so the inverted time makes a day read newest first.
+ * Table queries return a partition in RowKey order, so the inverted time makes a shard read newest first;
+ * a day's read merges its eight shards by RowKey (referralIndex.ts).
  */
-import { CREATED_PARTITION_PREFIX } from '../tracking/openWork';
+import { creationPartitionOf, creationPartitionsOfDay, utcDay } from '../tracking/openWork';
 import type { TrackingState } from '../tracking/states';
 import type { CompanionRow } from '../tracking/trackingRecords';
 import { isFinalState } from '../tracking/states';
@@ -61,16 +62,12 @@ const NEWEST_EPOCH_MS = 9_999_999_999_999;
 const DAY_PATTERN = /^\d{4}-\d{2}-\d{2}$/;
 /** RowKey shape: 13 digits, a dash, a trackingId. */
 export const ROW_KEY_PATTERN = /^\d{13}-r[0-9a-f]{31}$/;
-/** The creation day's partition: the tracking store writes a create's open-work entry into the same one. */
-const PARTITION_PREFIX = CREATED_PARTITION_PREFIX;
 /** Every entry's RowKey sorts below this (13 digits first): the open-work entries of the day sort above. */
 export const ENTRY_ROW_KEY_UPPER_BOUND = '~';
 const LONGEST_EXTERNAL_REFERENCE_ID = 1024;
 
 /** UTC day (`YYYY-MM-DD`) of an instant. */
-export function dayOf(epochMs: number): string {
-  return new Date(epochMs).toISOString().slice(0, 10);
-}
+export const dayOf: (epochMs: number) => string = utcDay;
 
 /** True for a real calendar day written `YYYY-MM-DD`. */
 export function isDay(text: string): boolean {
@@ -84,9 +81,9 @@ export function previousDay(day: string): string {
   return dayOf(Date.parse(`${day}T00:00:00Z`) - 86_400_000);
 }
 
-/** PartitionKey of a creation day. */
-export function partitionKeyOf(day: string): string {
-  return `${PARTITION_PREFIX}${day}`;
+/** PartitionKeys of a creation day (`YYYY-MM-DD`): one per shard. */
+export function partitionKeysOf(day: string): string[] {
+  return creationPartitionsOfDay(Date.parse(`${day}T00:00:00Z`));
 }
 
 /** RowKey of a record inside its day: newest first. */
@@ -96,7 +93,10 @@ export function rowKeyOf(createdAtEpochMs: number, trackingId: string): string {
 
 /** The keys of the entry of a record created at `createdAtEpochMs`. */
 export function entryKeysOf(createdAtEpochMs: number, trackingId: string): { partitionKey: string; rowKey: string } {
-  return { partitionKey: partitionKeyOf(dayOf(createdAtEpochMs)), rowKey: rowKeyOf(createdAtEpochMs, trackingId) };
+  return {
+    partitionKey: creationPartitionOf(createdAtEpochMs, trackingId),
+    rowKey: rowKeyOf(createdAtEpochMs, trackingId),
+  };
 }
 
 /**
@@ -129,7 +129,7 @@ export function projectionOf(record: IndexableRecord, previous?: IndexableRecord
 
 /**
  * The entry of a newly created record as a companion row of the tracking store: written in the same
- * entity-group transaction as the create's open-work entry (same table, same creation-day partition).
+ * entity-group transaction as the create's open-work entry (same table, same creation-day shard partition).
  */
 export function listEntryRowOf(record: IndexableRecord): CompanionRow {
   const keys = entryKeysOf(record.createdAtEpochMs, record.trackingId);

@@ -1,18 +1,19 @@
 /**
- * The referral index: one entry per tracking record, in the partition of its creation day (see
- * indexEntry.ts for the keys), kept in the records' own table since the fold (the creation day's partition
- * also holds that day's open-work entries, which every query here stops below). Every query names one
- * PartitionKey: never a table scan.
+ * The referral index: one entry per tracking record, in its creation day's partition of its shard (see
+ * indexEntry.ts for the keys), kept in the records' own table since the fold (the creation day's
+ * partitions also hold that day's open-work entries, which every query here stops below). Every query
+ * names one PartitionKey: never a table scan. A day is read as its eight shard queries merged by RowKey.
  */
 import type { TableClient } from '@azure/data-tables';
 import { IndexStorageError } from './errors';
+import { mergeByRowKey } from './mergeByRowKey';
 import { FIRST_DAY_ROW_KEY, META_PARTITION_KEY } from './constants';
 import {
   entryFromEntity,
   ENTRY_ROW_KEY_UPPER_BOUND,
   entryKeysOf,
   isDay,
-  partitionKeyOf,
+  partitionKeysOf,
   type IndexEntry,
   type IndexProjection,
 } from './indexEntry';
@@ -122,10 +123,23 @@ export class ReferralIndex {
     }
   }
 
-  /** Entries of one day partition, in RowKey order (newest first), one service page at a time. */
+  /**
+   * Entries of one day, in RowKey order (newest first): its shard partitions' queries merged by RowKey, in
+   * pages. Each shard's service pages hold twice its share of `pageSize` (the shards hold a day's entries
+   * about equally): a page of the list usually costs one query per shard and little more than `pageSize`
+   * entities, and a shard that runs short is read on, page by page.
+   */
   async *queryDay(query: DayQuery): AsyncGenerator<IndexEntry[]> {
     await this.ensureTable();
-    const conditions = [`PartitionKey eq '${partitionKeyOf(query.day)}'`];
+    const partitionKeys = partitionKeysOf(query.day);
+    const shardPageSize = Math.max(1, Math.ceil((2 * query.pageSize) / partitionKeys.length));
+    yield* mergeByRowKey(
+      partitionKeys.map((partitionKey) => this.#queryPartition(partitionKey, { ...query, pageSize: shardPageSize })),
+    );
+  }
+
+  async *#queryPartition(partitionKey: string, query: DayQuery): AsyncGenerator<IndexEntry[]> {
+    const conditions = [`PartitionKey eq '${partitionKey}'`];
     if (query.afterRowKey !== undefined) conditions.push(`RowKey gt '${query.afterRowKey}'`);
     // The day's open-work entries (the tracking store's, same partition) sort above every list entry.
     conditions.push(`RowKey lt '${ENTRY_ROW_KEY_UPPER_BOUND}'`);

@@ -182,7 +182,7 @@ export class ConditionalTrackingRecords implements TrackingRecords {
    */
   async #writeCreateEntry(trackingId: string, nowMs: number, companions: readonly CompanionRow[]): Promise<void> {
     const entry: IndexEntry = {
-      partition: creationPartitionOf(nowMs),
+      partition: creationPartitionOf(nowMs, trackingId),
       rowKey: `${OPEN_MARKER_PREFIX}${trackingId}`,
       atEpochMs: nowMs,
     };

@@ -4,17 +4,19 @@
  * ```
  * referrals table
  *   PartitionKey <trackingId>      RowKey record             the tracking record (and its partition's other rows)
- *   PartitionKey created-<day>     RowKey ~o-<trackingId>[~x] the create's open-work entry, in its creation day's
- *                                                            partition (one entity-group transaction with the
- *                                                            list entry, RowKey <inverted time>-<trackingId>)
+ *   PartitionKey created-<day>-<0..7> RowKey ~o-<trackingId>[~x] the create's open-work entry, in its creation
+ *                                                            day's partition of its shard (one entity-group
+ *                                                            transaction with the list entry, RowKey
+ *                                                            <inverted time>-<trackingId>)
  *   PartitionKey open-<0..7>       RowKey <trackingId>[~x]   entries of reopened records, and create entries moved
  *                                                            out of their day once it is settled
  *   PartitionKey final-<day>       RowKey <trackingId>       an entry per closed record, by the UTC day of its last write
  *   PartitionKey $retention        RowKey cursor             the first day the retention timer has not finished
  *   PartitionKey $sweeper          RowKey cursor             the first creation day whose entries are not all moved
  * ```
- * The sweeper reads the entry range (`~o-`…`~o.`) of the creation days from its cursor to today and the
- * eight `open-*` partitions (each query pins its PartitionKey), then each named record by key; the
+ * The shard of a record is {@link shardOf} its trackingId, the same in `open-*` and `created-<day>-*`.
+ * The sweeper reads the entry range (`~o-`…`~o.`) of the creation days' shards from its cursor to today and
+ * the eight `open-*` partitions (each query pins its PartitionKey), then each named record by key; the
  * retention timer reads only the expired `final-*` partitions. Neither reads the records' partitions by
  * scan, so neither cost grows with the number of records ever made.
  * docs/architecture.md ("Open-work index") has the ordering rules and the crash story.
@@ -30,8 +32,15 @@ export const RECORD_ROW_KEY = 'record';
 /** Rows of one entity-group transaction at most (Table Storage's limit). */
 export const ENTITY_GROUP_MAX_ROWS = 100;
 
-/** Number of `open-*` partitions: spreads the index writes so no single partition is hot. */
-export const OPEN_SHARDS = 8;
+/**
+ * Shards of the index partitions: eight `open-*` partitions, and eight partitions per creation day
+ * (`created-<day>-<shard>`). Spreads the index writes so no single partition is hot: every create of a day
+ * writes into its day, and one partition is served by one server (Azure Table's scalability target is
+ * about 2,000 entities a second per partition; its guidance calls a partition per day the "append-only
+ * anti-pattern"). Azurite, which runs the product locally, reads and writes an entity in time that
+ * grows with its partition's size: one day partition made every write of a busy day slower.
+ */
+export const INDEX_SHARDS = 8;
 
 /** PartitionKey prefix of open-work entries. */
 export const OPEN_PARTITION_PREFIX = 'open-';
@@ -96,14 +105,14 @@ export function isParked(record: Pick<TrackingRecord, 'state'>): boolean {
   return record.state === TrackingState.AwaitingReauthorization;
 }
 
-/** The shard of a trackingId: FNV-1a of its characters, modulo {@link OPEN_SHARDS}. */
+/** The shard of a trackingId: FNV-1a of its characters, modulo {@link INDEX_SHARDS}. */
 export function shardOf(trackingId: string): number {
   let hash = 0x811c9dc5;
   for (let i = 0; i < trackingId.length; i++) {
     hash ^= trackingId.charCodeAt(i);
     hash = Math.imul(hash, 0x01000193) >>> 0;
   }
-  return hash % OPEN_SHARDS;
+  return hash % INDEX_SHARDS;
 }
 
 /** The `open-*` partition of a trackingId. */
@@ -113,7 +122,7 @@ export function openPartitionOf(trackingId: string): string {
 
 /** Every `open-*` partition, in shard order. */
 export const OPEN_PARTITIONS: readonly string[] = Array.from(
-  { length: OPEN_SHARDS },
+  { length: INDEX_SHARDS },
   (_, shard) => `${OPEN_PARTITION_PREFIX}${shard}`,
 );
 
@@ -137,9 +146,18 @@ export function trackingIdOfOpenRowKey(rowKey: string): string {
   return cut < 0 ? key : key.slice(0, cut);
 }
 
-/** The `created-*` partition of the UTC day of an instant (the list's entries share it). */
-export function creationPartitionOf(epochMs: number): string {
-  return `${CREATED_PARTITION_PREFIX}${utcDay(epochMs)}`;
+/**
+ * The `created-<day>-<shard>` partition of a record created at `createdAtEpochMs`: its creation day's
+ * partition of its shard (its list entry shares it).
+ */
+export function creationPartitionOf(createdAtEpochMs: number, trackingId: string): string {
+  return `${CREATED_PARTITION_PREFIX}${utcDay(createdAtEpochMs)}-${shardOf(trackingId)}`;
+}
+
+/** Every partition of the creation day of `epochMs` (one per shard, in shard order). */
+export function creationPartitionsOfDay(epochMs: number): string[] {
+  const day = utcDay(epochMs);
+  return Array.from({ length: INDEX_SHARDS }, (_, shard) => `${CREATED_PARTITION_PREFIX}${day}-${shard}`);
 }
 
 /** True for an open-work entry's key: in an `open-*` partition, or the entry range of a creation day. */

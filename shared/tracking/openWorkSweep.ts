@@ -13,7 +13,7 @@ import {
   OPEN_PARTITIONS,
   SWEEP_CURSOR_KEYS,
   SWEEP_FIRST_LOOKBACK_DAYS,
-  creationPartitionOf,
+  creationPartitionsOfDay,
   finalEntryOf,
   freshOpenRowKey,
   isOpenWork,
@@ -52,7 +52,7 @@ interface SweepPass {
 
 /**
  * Every record with open work, each once: reads the open-work entries of the creation days from the
- * sweeper's cursor to today (one query each: PartitionKey pinned, RowKey range) and the `open-*`
+ * sweeper's cursor to today (one query per shard of a day: PartitionKey pinned, RowKey range) and the `open-*`
  * partitions (one query each), and each named record by key. On the way, an entry of a closed record is
  * replaced by its retention entry (batched: the retention entries are written before the open entries
  * are deleted), an entry whose record is missing is removed once older than the orphan grace
@@ -74,8 +74,9 @@ export async function* sweepOpenWork(sweep: OpenWorkSweepOptions): AsyncGenerato
   let contiguous = true;
   for (let day = firstDay; day <= today; day += DAY_MS) {
     const move = day + CREATION_DAY_SETTLED_AFTER_DAYS * DAY_MS <= now;
-    const entries = rows.listIndexRange(creationPartitionOf(day), OPEN_MARKER_RANGE);
-    const kept = yield* sweepPartition(entries, { ...pass, move });
+    let kept = 0;
+    for (const partition of creationPartitionsOfDay(day))
+      kept += yield* sweepPartition(rows.listIndexRange(partition, OPEN_MARKER_RANGE), { ...pass, move });
     if (contiguous && move && kept === 0) nextCursor = day + DAY_MS;
     else contiguous = false;
   }
@@ -89,8 +90,9 @@ export async function indexedTrackingIds(rows: RecordRows, nowMs: number): Promi
   const cursor = await rows.getIndex(SWEEP_CURSOR_KEYS);
   const today = startOfUtcDay(nowMs);
   for (let day = firstSweepDay(cursor, nowMs); day <= today; day += DAY_MS)
-    for await (const entry of rows.listIndexRange(creationPartitionOf(day), OPEN_MARKER_RANGE))
-      ids.add(trackingIdOfOpenRowKey(entry.rowKey));
+    for (const partition of creationPartitionsOfDay(day))
+      for await (const entry of rows.listIndexRange(partition, OPEN_MARKER_RANGE))
+        ids.add(trackingIdOfOpenRowKey(entry.rowKey));
   for (const partition of OPEN_PARTITIONS)
     for await (const entry of rows.listIndex(partition)) ids.add(trackingIdOfOpenRowKey(entry.rowKey));
   return ids;

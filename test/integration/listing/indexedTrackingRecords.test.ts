@@ -266,6 +266,35 @@ describe('ReferralLister (Azurite)', () => {
     expect(cosell.cost.partitions).toBe(5);
   });
 
+  it('pages a busy day spread over its shard partitions newest first, each record once, cursors inside the day', async () => {
+    const { records, lister, indexTable } = setup();
+    const made: string[] = [];
+    for (let i = 0; i < 40; i++) {
+      nowMs += 1_000;
+      const created = await records.create(newRecord({ dealType: i % 3 === 0 ? 'CoSell' : 'Private' }));
+      if (created.created) made.push(created.record.trackingId);
+    }
+    const partitions = new Set((await entitiesOf(indexTable)).map((e) => String(e.partitionKey)));
+    expect([...partitions].filter((p) => p.startsWith('created-')).length).toBeGreaterThan(4); // spread, not one
+    const listed: string[] = [];
+    let cursor = '';
+    for (let pages = 0; pages < 20; pages++) {
+      const page = await lister.list(query(`limit=7${cursor ? `&cursor=${cursor}` : ''}`), self);
+      listed.push(...page.items.map((i) => i.trackingId));
+      if (pages === 0) expect(page.cost).toMatchObject({ partitions: 1, entries: 7, recordReads: 7 });
+      if (page.nextCursor === null) break;
+      cursor = page.nextCursor;
+    }
+    expect(listed).toEqual([...made].reverse());
+    const cosell = await lister.list(query('dealType=CoSell&limit=5'), self);
+    expect(cosell.items.map((i) => i.trackingId)).toEqual(
+      [...made]
+        .reverse()
+        .filter((_, i) => (made.length - 1 - i) % 3 === 0)
+        .slice(0, 5),
+    );
+  });
+
   it('skips an orphan entry and a stale projection that no longer matches, and repairs the projection', async () => {
     const { index, plain, records, lister } = setup();
     const created = await records.create(newRecord());

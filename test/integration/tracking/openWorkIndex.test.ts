@@ -49,7 +49,7 @@ describe('open-work index on Table Storage', () => {
   /** The record's open-work entries (their row keys without the creation day's prefix): its shard, and the recent creation days. */
   const entryKeysOf = async (trackingId: string): Promise<string[]> => {
     const keys: string[] = [];
-    const partitions = [0, 1, 2].map((days) => creationPartitionOf(clock.ms - days * DAY_MS));
+    const partitions = [0, 1, 2].map((days) => creationPartitionOf(clock.ms - days * DAY_MS, trackingId));
     for (const partition of [openPartitionOf(trackingId), ...partitions])
       for await (const entity of raw.listEntities({ queryOptions: { filter: `PartitionKey eq '${partition}'` } })) {
         const rowKey = String(entity.rowKey).replace(OPEN_MARKER_PREFIX, '');
