@@ -12,9 +12,8 @@
  * a day's read merges its eight shards by RowKey (referralIndex.ts).
  */
 import { creationPartitionOf, creationPartitionsOfDay, utcDay } from '../tracking/openWork';
-import type { TrackingState } from '../tracking/states';
 import type { CompanionRow } from '../tracking/trackingRecords';
-import { isFinalState } from '../tracking/states';
+import { isFinalState, TrackingState } from '../tracking/states';
 import { Decision, Direction } from './constants';
 
 /** The fields of a tracking record the index reads (structural: any record store's records fit). */
@@ -126,6 +125,34 @@ export function projectionOf(record: IndexableRecord, previous?: IndexableRecord
     ...(respondByEpochMs !== undefined ? { respondByEpochMs } : {}),
   };
 }
+
+/**
+ * True for a state the index keeps as one class, "in progress": not final and not parked (waiting for a
+ * refresh token). The summary counts these as one outcome, and the list filters them by class.
+ */
+export function isInProgressState(state: TrackingState): boolean {
+  return !isFinalState(state) && state !== TrackingState.AwaitingReauthorization;
+}
+
+/**
+ * True when merging `next` into an entry that holds `current` changes what the index answers. A run of
+ * in-progress states keeps the projection of its first write (its state and updatedAtEpochMs): the list
+ * reads every state from the record, filters in-progress states by class (listFilters.ts) and the summary
+ * counts them as one outcome, so a write between two in-progress states (a co-sell deal's CreatingPartner
+ * → CreatingMicrosoft, a retry's attempt count) costs no index request. Every other difference counts,
+ * for the fields `next` holds (a merge keeps the fields it does not name).
+ */
+export function projectionChanged(current: IndexProjection, next: IndexProjection): boolean {
+  const sameClass = isInProgressState(current.state) && isInProgressState(next.state);
+  for (const [name, value] of Object.entries(next) as Array<[keyof IndexProjection, unknown]>) {
+    if (sameClass && (name === 'state' || name === 'updatedAtEpochMs')) continue;
+    if (current[name] !== value) return true;
+  }
+  return false;
+}
+
+/** The OData condition that holds for every entry in the in-progress class (see {@link isInProgressState}). */
+export const IN_PROGRESS_CONDITION = `(final eq false and state ne '${TrackingState.AwaitingReauthorization}')`;
 
 /**
  * The entry of a newly created record as a companion row of the tracking store: written in the same

@@ -4,11 +4,12 @@
  *
  * ```
  * (the index lives in the records' table; the store is built with listEntryRowsOf)
- * create:  ┌ one entity-group transaction, partition created-<day of t> ┐
+ * create:  ┌ one entity-group transaction, partition created-<day of t>-<shard> ┐
  *          │  open-work entry ~o-<id>  +  list entry (projection)       │ ──► record insert (createdAt = t)
  *          └────────────────────────────────────────────────────────────┘
  *          └ insert says "exists already" ──► delete our entry; insert the existing record's entry if absent
- * update:  record conditional write ──► merge the entry's projection (best effort: a failure is logged)
+ * update:  record conditional write ──► merge the entry's projection when it changes what the index answers
+ *          (not between two in-progress states; best effort: a failure is logged)
  * ```
  * A record therefore never exists without an entry (the entry comes first); an entry may exist without a
  * record (a crash between the two writes, a lost delete): the list reads every record of a page by its
@@ -29,7 +30,7 @@ import type { TrackingStoreStats } from '../tracking/trackingStore';
 import type { Logger } from '../platform/logging';
 import { ensureError } from '../platform/errors';
 import type { CreationClock } from './creationClock';
-import { entryKeysOf, listEntryRowOf, projectionOf } from './indexEntry';
+import { entryKeysOf, listEntryRowOf, projectionChanged, projectionOf } from './indexEntry';
 import type { ReferralIndex } from './referralIndex';
 
 /** A new record as the store's `create` takes it. */
@@ -113,10 +114,15 @@ export class IndexedTrackingRecords implements TrackingRecordsLike {
     return this.#records.read(trackingId);
   }
 
-  /** The record's conditional write, then its entry's projection (a failure there is logged, not thrown). */
+  /**
+   * The record's conditional write, then its entry's projection when that changes what the index answers
+   * (`projectionChanged`: not between two in-progress states); a failure there is logged, not thrown.
+   */
   async update(record: TrackingRecord, changes: TrackingChanges): Promise<TrackingRecord> {
     const next = await this.#records.update(record, changes);
-    await this.#bestEffort(record.trackingId, () => this.#index.write(projectionOf(next, record)));
+    const projection = projectionOf(next, record);
+    if (projectionChanged(projectionOf(record), projection))
+      await this.#bestEffort(record.trackingId, () => this.#index.write(projection));
     return next;
   }
 

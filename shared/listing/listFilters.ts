@@ -10,22 +10,33 @@ import {
   decisionOf,
   directionOf,
   externalReferenceIdOf,
+  IN_PROGRESS_CONDITION,
+  isInProgressState,
   microsoftAnswerOf,
   type IndexableRecord,
   type IndexEntry,
 } from './indexEntry';
 import type { ListFilters } from './listQuery';
 
-/** The OData condition on index properties for `filters` (undefined: none). */
+/**
+ * The OData condition on index properties for `filters` (undefined: none). It never excludes an entry
+ * whose record matches: an in-progress entry keeps the state and updatedAtEpochMs of the first write of
+ * its run (indexEntry.ts, `projectionChanged`), so an in-progress state and `updatedSince` also take every
+ * in-progress entry, and {@link recordMatches} decides on the record.
+ */
 export function projectionFilterOf(filters: ListFilters): string | undefined {
   const conditions: string[] = [];
-  if (filters.states) conditions.push(`(${filters.states.map((state) => odata`state eq ${state}`).join(' or ')})`);
+  if (filters.states) {
+    const exact = filters.states.filter((state) => !isInProgressState(state)).map((state) => odata`state eq ${state}`);
+    const anyInProgress = filters.states.some(isInProgressState) ? [IN_PROGRESS_CONDITION] : [];
+    conditions.push(`(${[...exact, ...anyInProgress].join(' or ')})`);
+  }
   if (filters.final !== undefined) conditions.push(`final eq ${filters.final ? 'true' : 'false'}`);
   if (filters.dealType) conditions.push(odata`dealType eq ${filters.dealType}`);
   if (filters.direction) conditions.push(odata`direction eq ${filters.direction}`);
   if (filters.decision) conditions.push(odata`decision eq ${filters.decision}`);
   if (filters.updatedSinceEpochMs !== undefined) {
-    conditions.push(`updatedAtEpochMs ge ${Math.floor(filters.updatedSinceEpochMs)}.0`);
+    conditions.push(`(updatedAtEpochMs ge ${Math.floor(filters.updatedSinceEpochMs)}.0 or ${IN_PROGRESS_CONDITION})`);
   }
   if (filters.externalReferenceId !== undefined) {
     // Records keyed by their externalReferenceId are found by a point read instead (listReferrals.ts).

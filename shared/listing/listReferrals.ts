@@ -15,7 +15,16 @@ import { identifyRequest } from '../workflow/idempotency';
 import { toTrackingView, type TrackingView } from '../workflow/trackingView';
 import { MAX_PARTITIONS_PER_PAGE, RECORD_READ_CONCURRENCY, type Decision, type Direction } from './constants';
 import { encodeCursor, type ListCursor } from './cursor';
-import { dayOf, decisionOf, directionOf, previousDay, projectionOf, rowKeyOf, type IndexEntry } from './indexEntry';
+import {
+  dayOf,
+  decisionOf,
+  directionOf,
+  previousDay,
+  projectionChanged,
+  projectionOf,
+  rowKeyOf,
+  type IndexEntry,
+} from './indexEntry';
 import { projectionFilterOf, recordMatches } from './listFilters';
 import type { ListQuery } from './listQuery';
 import type { ReferralIndex } from './referralIndex';
@@ -67,9 +76,8 @@ export class ReferralLister {
     for (const { entry, record } of records) {
       // No record, or one created at another instant: an orphan entry (see indexedTrackingRecords.ts).
       if (!record || rowKeyOf(record.createdAtEpochMs, record.trackingId) !== entry.rowKey) continue;
-      if (record.state !== entry.state || record.updatedAtEpochMs !== entry.updatedAtEpochMs) {
-        await this.#o.index.write(projectionOf(record)).catch(() => undefined); // read repair, best effort
-      }
+      const projection = projectionOf(record);
+      if (projectionChanged(entry, projection)) await this.#o.index.write(projection).catch(() => undefined); // read repair, best effort
       if (recordMatches(record, query.filters, entry)) items.push(itemOf(record, selfUrlOf));
     }
     return { items, nextCursor: walk.next ? encodeCursor(walk.next) : null, cost };

@@ -295,6 +295,31 @@ describe('ReferralLister (Azurite)', () => {
     );
   });
 
+  it('writes no entry between two in-progress states, and still finds the record by its state and its last change', async () => {
+    const { index, records, lister } = setup();
+    const created = await records.create(newRecord({ dealType: 'CoSell' }));
+    if (!created.created) throw new Error('expected a new record');
+    nowMs += 1_000;
+    const before = index.stats().writes;
+    const linking = await records.update(created.record, { state: 'CreatingMicrosoft', partnerReferralId: 'p-9' });
+    expect(index.stats().writes).toBe(before); // CreatingPartner → CreatingMicrosoft: the entry stays
+    const since = `updatedSince=${new Date(nowMs).toISOString()}`;
+    for (const text of ['state=CreatingMicrosoft', since, `${since}&state=CreatingMicrosoft&final=false`])
+      expect((await lister.list(query(text), self)).items.map((i) => [i.trackingId, i.state])).toEqual([
+        [linking.trackingId, 'CreatingMicrosoft'],
+      ]);
+    expect((await lister.list(query('state=CreatingPartner'), self)).items).toEqual([]); // the record decides
+    expect(index.stats().writes).toBe(before); // and the list did not "repair" an entry that answers right
+    const summary = await summarise({ index, days: 1, nowMs: () => nowMs });
+    expect(summary.days[0].outcomes).toMatchObject({ inProgress: 1 });
+    nowMs += 1_000;
+    const parked = await records.update(linking, { state: 'AwaitingReauthorization' });
+    expect(index.stats().writes).toBe(before + 1); // parked is its own class: written
+    expect((await summarise({ index, days: 1, nowMs: () => nowMs })).days[0].outcomes).toMatchObject({ parked: 1 });
+    await records.update(parked, { state: 'LinkQueued' });
+    expect(index.stats().writes).toBe(before + 2);
+  });
+
   it('skips an orphan entry and a stale projection that no longer matches, and repairs the projection', async () => {
     const { index, plain, records, lister } = setup();
     const created = await records.create(newRecord());

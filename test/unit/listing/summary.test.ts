@@ -1,5 +1,12 @@
 import { outcomeOf } from '../../../shared/listing/summary';
-import { projectionOf, rowKeyOf, dayOf, previousDay, isDay } from '../../../shared/listing/indexEntry';
+import {
+  projectionOf,
+  projectionChanged,
+  rowKeyOf,
+  dayOf,
+  previousDay,
+  isDay,
+} from '../../../shared/listing/indexEntry';
 import { projectionFilterOf, recordMatches } from '../../../shared/listing/listFilters';
 
 const record = {
@@ -73,9 +80,29 @@ describe('list filters', () => {
       "externalReferenceId eq 'crm-o''brien' and keySource ne 'externalReferenceId'",
     );
     expect(projectionFilterOf({ states: ['Rejected', 'Linked'], final: true, updatedSinceEpochMs: 5 })).toBe(
-      "(state eq 'Rejected' or state eq 'Linked') and final eq true and updatedAtEpochMs ge 5.0",
+      "(state eq 'Rejected' or state eq 'Linked') and final eq true and " +
+        "(updatedAtEpochMs ge 5.0 or (final eq false and state ne 'AwaitingReauthorization'))",
+    );
+    // An in-progress entry keeps the state of its run's first write: an in-progress state takes the class.
+    expect(projectionFilterOf({ states: ['CreatingMicrosoft', 'Rejected', 'AwaitingReauthorization'] })).toBe(
+      "(state eq 'Rejected' or state eq 'AwaitingReauthorization' or (final eq false and state ne 'AwaitingReauthorization'))",
     );
     expect(projectionFilterOf({})).toBeUndefined();
+  });
+
+  it('are rewritten only when what the index answers changes: not between two in-progress states', () => {
+    const creating = projectionOf({ ...record, state: 'CreatingPartner' });
+    const later = { ...record, updatedAtEpochMs: record.updatedAtEpochMs + 50 };
+    expect(projectionChanged(creating, projectionOf(later))).toBe(false); // CreatingPartner → CreatingMicrosoft
+    expect(projectionChanged(creating, projectionOf({ ...later, state: 'AwaitingReauthorization' }))).toBe(true);
+    expect(projectionChanged(creating, projectionOf({ ...later, state: 'Linked' }, record))).toBe(true);
+    expect(projectionChanged(creating, projectionOf({ ...later, dealType: 'Private' }))).toBe(true);
+    const parked = projectionOf({ ...record, state: 'AwaitingReauthorization' });
+    expect(projectionChanged(parked, projectionOf({ ...later, state: 'AwaitingReauthorization' }))).toBe(true);
+    // A merge keeps the fields the new projection does not name (linkedAtEpochMs of the linking write).
+    const linked = projectionOf({ ...later, state: 'Linked' }, record);
+    expect(linked.linkedAtEpochMs).toBe(later.updatedAtEpochMs);
+    expect(projectionChanged(linked, projectionOf({ ...later, state: 'Linked' }))).toBe(false);
   });
 
   it('check the record itself, so a stale projection never lists a non-matching record', () => {
