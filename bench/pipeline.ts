@@ -21,6 +21,9 @@
  * `--node PATH` runs the host and the app on another Node.js binary (infra/ deploys Node.js 22).
  * `--cpu-prof-dir DIR` profiles the host child (bench/lib/cpuProfilePreload.ts): `host-<pid>-1.cpuprofile` is the
  * measured run alone, `-0` what came before it, `-2` what came after (written when the host stops).
+ * `--azurite-cpu-prof-dir DIR` profiles Azurite (one `.cpuprofile` of its whole life); `--table-log FILE`
+ * appends every table request the counting proxy sees (`<epoch ms> <method> <path?query>`): together they
+ * show which storage calls the app makes when, and what they cost the emulator.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -54,6 +57,10 @@ export interface PipelineOptions {
   timeoutMs?: number;
   /** Write a CPU profile of the host child into this folder. */
   cpuProfileDir?: string;
+  /** Write a CPU profile of Azurite into this folder. */
+  azuriteCpuProfileDir?: string;
+  /** Append every table request to this file. */
+  tableLogPath?: string;
   /** Run tag (unique deal names across runs). @default Date.now() */
   tag?: string;
   /** More app settings (experiments: `LOG_LEVEL=warn`...). */
@@ -155,6 +162,8 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineFig
   const queuePolling = options.queuePolling ?? 'project';
   const bench = await startBenchSandbox({
     countTableOperations: true,
+    ...(options.tableLogPath ? { tableLogPath: options.tableLogPath } : {}),
+    ...(options.azuriteCpuProfileDir ? { azuriteCpuProfileDir: options.azuriteCpuProfileDir } : {}),
     appSettings,
     hostJson: queuePolling === 'fast' ? BENCH_HOST_JSON : projectHostJson(),
     ...(options.nodeBinary ? { nodeBinary: options.nodeBinary } : {}),
@@ -406,6 +415,8 @@ async function main(): Promise<void> {
     'client-concurrency': { kind: 'number', default: 64, min: 1 },
     'timeout-seconds': { kind: 'number', default: 300, min: 1 },
     'cpu-prof-dir': { kind: 'string', default: '' },
+    'azurite-cpu-prof-dir': { kind: 'string', default: '' },
+    'table-log': { kind: 'string', default: '' },
     /** Referrals sent (no latency) before the measured ones. */
     warmup: { kind: 'number', default: 200, min: 1 },
     /** `project` (the repository's host.json) or `fast` (idle queues polled every 100 ms). */
@@ -459,6 +470,8 @@ async function main(): Promise<void> {
     queuePolling: parseQueuePolling(options['queue-polling']),
     ...(options.node ? { nodeBinary: options.node } : {}),
     ...(options['cpu-prof-dir'] ? { cpuProfileDir: options['cpu-prof-dir'] } : {}),
+    ...(options['azurite-cpu-prof-dir'] ? { azuriteCpuProfileDir: options['azurite-cpu-prof-dir'] } : {}),
+    ...(options['table-log'] ? { tableLogPath: path.resolve(options['table-log']) } : {}),
   });
   console.log(
     `${figures.referrals} referrals in ${figures.wallSeconds} s (bound ${figures.boundSeconds} s, efficiency ${figures.efficiency}); ` +

@@ -38,6 +38,8 @@ export interface AzuriteOptions {
   quiet?: boolean;
   /** @default 30000 */
   startTimeoutMs?: number;
+  /** Profile Azurite's CPU (`node --cpu-prof`): a `.cpuprofile` lands in this folder when Azurite stops. */
+  cpuProfileDir?: string;
 }
 
 /** A running Azurite. */
@@ -69,6 +71,7 @@ export async function startAzurite(options: AzuriteOptions = {}): Promise<Runnin
   const location = inMemory ? undefined : (options.location ?? (await mkdtemp(path.join(os.tmpdir(), 'azurite-'))));
 
   const args = [
+    ...(options.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`] : []),
     bin,
     '--blobHost',
     '127.0.0.1',

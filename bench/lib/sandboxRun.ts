@@ -4,7 +4,7 @@
  * {@link startCountingProxy counting proxy} in front of Azurite's table endpoint (the app's table
  * traffic goes through it; queue traffic stays direct).
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fastQueuesHostJson, startSandbox, type RunningSandbox } from '../../sandbox/sandbox';
@@ -30,6 +30,10 @@ export interface BenchSandboxOptions {
   seed?: number;
   /** Put a counting proxy in front of the table endpoint. @default false */
   countTableOperations?: boolean;
+  /** With the counting proxy: append `<epoch ms> <method> <path and query>` of every table request to this file. */
+  tableLogPath?: string;
+  /** Profile Azurite's CPU into this folder (`.cpuprofile` when the sandbox stops). */
+  azuriteCpuProfileDir?: string;
   /** Lifetime of the access tokens the Entra stand-in issues. @default 3600 */
   accessTokenLifetimeSeconds?: number;
   /** Echo the host's output. @default false */
@@ -74,6 +78,7 @@ export async function startBenchSandbox(options: BenchSandboxOptions = {}): Prom
     stateDir,
     freePorts: true,
     inMemoryStorage: true,
+    ...(options.azuriteCpuProfileDir ? { azuriteCpuProfileDir: path.resolve(options.azuriteCpuProfileDir) } : {}),
     quiet: !options.verbose,
     hostJson: options.hostJson ?? BENCH_HOST_JSON,
     seed: options.seed,
@@ -103,7 +108,11 @@ export async function startBenchSandbox(options: BenchSandboxOptions = {}): Prom
   try {
     if (countTables) {
       const { upstreamOrigin } = withTableEndpoint(sandbox.azurite.connectionString, 'http://127.0.0.1:1');
-      tableProxy = await startCountingProxy({ upstreamUrl: upstreamOrigin });
+      const logPath = options.tableLogPath;
+      tableProxy = await startCountingProxy({
+        upstreamUrl: upstreamOrigin,
+        ...(logPath ? { onRequest: (method, url) => appendFileSync(logPath, `${Date.now()} ${method} ${url}\n`) } : {}),
+      });
       env = {
         ...sandbox.appSettings,
         AzureWebJobsStorage: withTableEndpoint(sandbox.azurite.connectionString, tableProxy.url).connectionString,
