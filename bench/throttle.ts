@@ -471,6 +471,14 @@ async function main(): Promise<void> {
       console.log(`  accepted/s: ${seconds((b) => b.answered['201'] ?? 0)}`);
       console.log(`  429/s:      ${seconds((b) => b.answered['429'] ?? 0)}`);
       console.log(`  started/s:  ${seconds((b) => b.started)}`);
+      if (result.timelines.length > 1)
+        result.timelines.forEach((timeline, i) =>
+          console.log(
+            `  #${i + 1} started/s: ${perSecond([timeline], (b) => b.started, 'sum')
+              .map((p) => p.y)
+              .join(' ')}`,
+          ),
+        );
       for (const a of result.adjustments)
         console.log(
           `  ${a.atSeconds}s #${a.instance + 1} ${a.reason}: rate ${a.ratePerSecond}, limit ${a.concurrencyLimit}`,
