@@ -86,6 +86,8 @@ export class AdaptiveConcurrencyLimiter {
   #pendingProbeFloor: number | undefined;
   /** The last event was a probe that found the limit: probe gently (`foundLimitProbeFactor`). */
   #limitFound = false;
+  /** The pace is a share of the tenant's window (a tenant view): probe more gently still (`tenantLimitProbeFactor`). */
+  #limitFoundTenantWide = false;
   #lastProbeAtMs: number | undefined;
   #probingSinceMs: number | undefined;
   /** Start times of accepted calls, oldest first (pruned to two windows before the newest). */
@@ -113,6 +115,7 @@ export class AdaptiveConcurrencyLimiter {
       probePerSecond: options.probePerSecond ?? 0.0005,
       probeDoublingMs: options.probeDoublingMs ?? 10_000,
       foundLimitProbeFactor: options.foundLimitProbeFactor ?? 0.25,
+      tenantLimitProbeFactor: options.tenantLimitProbeFactor ?? 0.0625,
       leastDecreaseFactor: options.leastDecreaseFactor ?? 0.8,
       minRatePerSecond: options.minRatePerSecond ?? 0.5,
       paceTtlMs: options.paceTtlMs ?? 60_000,
@@ -295,6 +298,7 @@ export class AdaptiveConcurrencyLimiter {
     this.#learnedRate = Math.max(this.#o.minRatePerSecond, sharePerSecond);
     this.#rate = Math.max(this.#o.minRatePerSecond, sharePerSecond * (1 - this.#o.safetyMargin));
     this.#limitFound = true;
+    this.#limitFoundTenantWide = true;
     this.#probingSinceMs = undefined;
     this.#lastProbeAtMs = undefined;
     return true;
@@ -320,7 +324,12 @@ export class AdaptiveConcurrencyLimiter {
       return;
     }
     this.#probingSinceMs ??= now;
-    const slope = this.#o.probePerSecond * (this.#limitFound ? this.#o.foundLimitProbeFactor : 1);
+    const factor = this.#limitFoundTenantWide
+      ? this.#o.tenantLimitProbeFactor
+      : this.#limitFound
+        ? this.#o.foundLimitProbeFactor
+        : 1;
+    const slope = this.#o.probePerSecond * factor;
     const share = slope * 2 ** ((now - this.#probingSinceMs) / this.#o.probeDoublingMs);
     this.#rate += this.#rate * Math.min(share, 0.25) * elapsedSeconds;
   }
@@ -342,6 +351,7 @@ export class AdaptiveConcurrencyLimiter {
         if (this.#pendingLearnAtMs !== undefined) {
           this.#learn(this.#pendingLearnAtMs, this.#pendingProbeFloor);
           this.#limitFound = this.#pendingProbeFloor !== undefined;
+          this.#limitFoundTenantWide = false;
           if (this.#pendingShare !== undefined) this.#applyShare(this.#pendingShare);
           this.#pendingShare = undefined;
           this.#pendingLearnAtMs = undefined;
@@ -357,6 +367,7 @@ export class AdaptiveConcurrencyLimiter {
           this.#rate = Number.POSITIVE_INFINITY; // the storm it was learned in is over: probe the tenant afresh
           this.#learnedRate = 0;
           this.#limitFound = false;
+          this.#limitFoundTenantWide = false;
           this.#probingSinceMs = undefined;
           this.#lastProbeAtMs = undefined;
           this.#onAdjust?.('paced', this.snapshot());

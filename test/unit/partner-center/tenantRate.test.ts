@@ -5,7 +5,11 @@
  */
 import fc from 'fast-check';
 import { AdaptiveConcurrencyLimiter } from '../../../shared/partner-center/adaptiveConcurrency';
-import { CallSignal, type CallFeedback } from '../../../shared/partner-center/limiterTypes';
+import {
+  type AdaptiveLimiterOptions,
+  CallSignal,
+  type CallFeedback,
+} from '../../../shared/partner-center/limiterTypes';
 import {
   decodeStarts,
   encodeStarts,
@@ -46,12 +50,19 @@ class MemoryRateTable implements TenantRateTable {
 const accepted: CallFeedback = { signal: CallSignal.Accepted };
 const throttled: CallFeedback = { signal: CallSignal.Throttled, retryAfterMs: 1000 };
 
-function instance(clock: FakeClock, table: MemoryRateTable, id: string, sharing = true) {
+function instance(
+  clock: FakeClock,
+  table: MemoryRateTable,
+  id: string,
+  sharing = true,
+  options: Partial<AdaptiveLimiterOptions> = {},
+) {
   const tenantRate = new TableTenantRate({ table, instanceId: id, nowMs: clock.now, sleep: clock.sleep });
   const limiter = new AdaptiveConcurrencyLimiter({
     ceiling: 16,
     nowMs: clock.now,
     sleep: clock.sleep,
+    ...options,
     ...(sharing ? { tenantRate } : {}),
   });
   return { tenantRate, limiter };
@@ -214,6 +225,36 @@ describe('TableTenantRate', () => {
     const paceA = a.limiter.snapshot().ratePerSecond!;
     expect(paceA).toBeCloseTo(b.limiter.snapshot().ratePerSecond!, 5); // equal shares, not 7 : 3
     expect(paceA).toBeLessThan(7.35 * 0.8); // below the local relearning (at most a fifth down per event)
+  });
+
+  it('probes a pace set from a tenant view at a sixteenth of the slope: instances probing together cross together', async () => {
+    /** The climb above the shared pace after 30 s of calls waiting for their slot. */
+    async function climbAfter30s(options: Partial<AdaptiveLimiterOptions>): Promise<number> {
+      const clock = new FakeClock();
+      const table = new MemoryRateTable();
+      const a = instance(clock, table, 'a', true, options);
+      const b = instance(clock, table, 'b', true, options);
+      await outOfPhaseBurst(clock, a.limiter, b.limiter);
+      const shared = a.limiter.snapshot().ratePerSecond!;
+      expect(shared).toBeCloseTo(7.35, 5);
+      const backlog = Array.from({ length: 300 }, () =>
+        a.limiter.run(
+          async () => undefined,
+          () => accepted,
+        ),
+      );
+      for (let tick = 0; tick < 300; tick++) await clock.advance(100);
+      const climb = a.limiter.snapshot().ratePerSecond! / shared - 1;
+      void Promise.all(backlog);
+      return climb;
+    }
+    const tenantWide = await climbAfter30s({});
+    const asALocalFoundLimit = await climbAfter30s({ tenantLimitProbeFactor: 0.25 });
+    // 0.0005/s ÷ 16, doubling every 10 s: 0.3 % in 30 s (2 % takes ≈ 55 s); a quarter of the slope: 1.3 %.
+    expect(tenantWide).toBeGreaterThan(0);
+    expect(tenantWide).toBeLessThan(0.005);
+    expect(asALocalFoundLimit).toBeGreaterThan(0.01);
+    expect(tenantWide).toBeLessThan(asALocalFoundLimit * 0.3);
   });
 
   it('publishes again after a throttle event, with the calls of the burst answered after the event', async () => {
