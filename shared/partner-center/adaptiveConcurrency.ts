@@ -287,21 +287,25 @@ export class AdaptiveConcurrencyLimiter {
       this.#pendingShare = share;
       return;
     }
-    if (this.#applyShare(share)) this.#onAdjust?.('paced', this.snapshot());
+    this.#applyShare(share);
+    this.#onAdjust?.('paced', this.snapshot());
     this.#pump();
   }
 
-  /** Paces at the tenant share less the margin, a limit found; false while unpaced (nothing learned). */
-  #applyShare(sharePerSecond: number): boolean {
+  /**
+   * Paces at the tenant share less the margin, a limit found; also when the local learning left the
+   * instance unpaced (none of its calls got through in the burst: another instance had filled the window,
+   * the view says how much it got). Unpaced, it would burst again at once and throttle both (one more
+   * event). A view in which nothing got through has no share and never gets here (a storm stays unpaced).
+   */
+  #applyShare(sharePerSecond: number): void {
     this.#paceFromStorm = false;
-    if (!Number.isFinite(this.#rate)) return false;
     this.#learnedRate = Math.max(this.#o.minRatePerSecond, sharePerSecond);
     this.#rate = Math.max(this.#o.minRatePerSecond, sharePerSecond * (1 - this.#o.safetyMargin));
     this.#limitFound = true;
     this.#limitFoundTenantWide = true;
     this.#probingSinceMs = undefined;
     this.#lastProbeAtMs = undefined;
-    return true;
   }
 
   /** Accepted calls that started in (fromMs, toMs]. */

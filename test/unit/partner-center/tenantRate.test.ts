@@ -136,6 +136,30 @@ describe('TableTenantRate', () => {
     expect(table.writes + table.reads).toBe(0);
   });
 
+  it('paces an instance that got nothing through in the burst at its share, instead of leaving it unpaced', async () => {
+    const clock = new FakeClock();
+    const table = new MemoryRateTable();
+    const a = instance(clock, table, 'a');
+    const b = instance(clock, table, 'b');
+    // A fills the window (10 accepted in (0, 1000]); B's first call, at 950 ms, is throttled, then A's.
+    const script: Array<[number, Limiter, CallFeedback]> = [];
+    for (let i = 0; i < 10; i++) script.push([i * 90, a.limiter, accepted]);
+    script.push([950, b.limiter, throttled], [1000, a.limiter, throttled]);
+    await play(clock, script);
+    const waiting = [a, b].map((x) =>
+      x.limiter.run(
+        async () => undefined,
+        () => accepted,
+      ),
+    );
+    await clock.advance(3000 - clock.nowMs);
+    await Promise.all(waiting);
+    // The window ends at B's throttled start (950 ms): A's 10 calls, 5 each. B learned nothing locally
+    // (nothing of its own was accepted) and would stay unpaced, burst at the hold end and throttle both.
+    expect(b.limiter.snapshot().ratePerSecond).toBeCloseTo(5 * 0.98, 5);
+    expect(a.limiter.snapshot().ratePerSecond).toBeCloseTo(5 * 0.98, 5);
+  });
+
   it('keeps the local pace when the table fails, and calls go on', async () => {
     const clock = new FakeClock();
     const table = new MemoryRateTable();
