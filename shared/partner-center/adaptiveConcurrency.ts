@@ -210,12 +210,21 @@ export class AdaptiveConcurrencyLimiter {
     this.#limit = Math.max(1, Math.floor(this.#effectiveLimit() / 2));
     this.#pendingLearnAtMs = startedAtMs;
     // Probing for a while above a learned rate that held: the limit lies above that rate (it was accepted
-    // for longer than a doubling period), so the relearned pace need not fall below it.
+    // for longer than a doubling period), so the relearned pace need not fall below it. Likewise, once, for
+    // a pace set from a tenant view that had not probed above its share: the instances' paces sum to what
+    // the tenant got in one window, so this event is start-to-arrival jitter against the server's window
+    // (seen in the first seconds, hosts busy), and relearning from the short average since resuming would
+    // leave the instance a call a second under its share for the rest of the pace's life. Were both
+    // instances over the limit, the view splits again; a second event of this instance alone is relearned.
     const probedForMs = this.#probingSinceMs === undefined ? 0 : startedAtMs - this.#probingSinceMs;
+    const keepsTenantShare = this.#limitFoundTenantWide && this.#rate <= this.#learnedRate;
     this.#pendingProbeFloor =
-      Number.isFinite(this.#rate) && this.#learnedRate > 0 && probedForMs >= this.#o.probeDoublingMs
+      Number.isFinite(this.#rate) &&
+      this.#learnedRate > 0 &&
+      (probedForMs >= this.#o.probeDoublingMs || keepsTenantShare)
         ? this.#learnedRate
         : undefined;
+    this.#limitFoundTenantWide = false;
     this.#lastProbeAtMs = undefined;
     this.#probingSinceMs = undefined;
     this.#awaitingShareForMs = startedAtMs;
