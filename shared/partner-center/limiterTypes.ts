@@ -149,8 +149,10 @@ export interface AdaptiveLimiterOptions {
    * an event in which other instances were throttled too, is replaced by this instance's share of what the
    * tenant got accepted in the ONE window the instances share (see {@link TenantShareView.ownSharePerSecond}),
    * less the margin, so the paces of instances that learn from the same burst sum to what the tenant got
-   * accepted, not more; that limit counts as found (gentle probing, `foundLimitProbeFactor`). Without a view
-   * (a lone instance, a storage failure) the local pace stands.
+   * accepted, not more; that limit counts as found (probed at `tenantLimitProbeFactor`). An instance none of
+   * whose calls got through in the burst takes its share too (it would stay unpaced otherwise), and one
+   * event of the instance alone does not lower a share it had not probed above (jitter, not the limit).
+   * Without a view (a lone instance, a storage failure) the local pace stands.
    */
   tenantRate?: TenantRateShare;
   nowMs?: () => number;
