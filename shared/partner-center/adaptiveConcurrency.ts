@@ -86,6 +86,8 @@ export class AdaptiveConcurrencyLimiter {
   #pendingProbeFloor: number | undefined;
   /** The last event was a probe that found the limit: probe gently (`foundLimitProbeFactor`). */
   #limitFound = false;
+  /** The pace is a share of the tenant's window (a tenant view): probe more gently still (`tenantLimitProbeFactor`). */
+  #limitFoundTenantWide = false;
   #lastProbeAtMs: number | undefined;
   #probingSinceMs: number | undefined;
   /** Start times of accepted calls, oldest first (pruned to two windows before the newest). */
@@ -113,6 +115,7 @@ export class AdaptiveConcurrencyLimiter {
       probePerSecond: options.probePerSecond ?? 0.0005,
       probeDoublingMs: options.probeDoublingMs ?? 10_000,
       foundLimitProbeFactor: options.foundLimitProbeFactor ?? 0.25,
+      tenantLimitProbeFactor: options.tenantLimitProbeFactor ?? 0.0625,
       leastDecreaseFactor: options.leastDecreaseFactor ?? 0.8,
       minRatePerSecond: options.minRatePerSecond ?? 0.5,
       paceTtlMs: options.paceTtlMs ?? 60_000,
@@ -207,12 +210,21 @@ export class AdaptiveConcurrencyLimiter {
     this.#limit = Math.max(1, Math.floor(this.#effectiveLimit() / 2));
     this.#pendingLearnAtMs = startedAtMs;
     // Probing for a while above a learned rate that held: the limit lies above that rate (it was accepted
-    // for longer than a doubling period), so the relearned pace need not fall below it.
+    // for longer than a doubling period), so the relearned pace need not fall below it. Likewise, once, for
+    // a pace set from a tenant view that had not probed above its share: the instances' paces sum to what
+    // the tenant got in one window, so this event is start-to-arrival jitter against the server's window
+    // (seen in the first seconds, hosts busy), and relearning from the short average since resuming would
+    // leave the instance a call a second under its share for the rest of the pace's life. Were both
+    // instances over the limit, the view splits again; a second event of this instance alone is relearned.
     const probedForMs = this.#probingSinceMs === undefined ? 0 : startedAtMs - this.#probingSinceMs;
+    const keepsTenantShare = this.#limitFoundTenantWide && this.#rate <= this.#learnedRate;
     this.#pendingProbeFloor =
-      Number.isFinite(this.#rate) && this.#learnedRate > 0 && probedForMs >= this.#o.probeDoublingMs
+      Number.isFinite(this.#rate) &&
+      this.#learnedRate > 0 &&
+      (probedForMs >= this.#o.probeDoublingMs || keepsTenantShare)
         ? this.#learnedRate
         : undefined;
+    this.#limitFoundTenantWide = false;
     this.#lastProbeAtMs = undefined;
     this.#probingSinceMs = undefined;
     this.#awaitingShareForMs = startedAtMs;
@@ -284,20 +296,25 @@ export class AdaptiveConcurrencyLimiter {
       this.#pendingShare = share;
       return;
     }
-    if (this.#applyShare(share)) this.#onAdjust?.('paced', this.snapshot());
+    this.#applyShare(share);
+    this.#onAdjust?.('paced', this.snapshot());
     this.#pump();
   }
 
-  /** Paces at the tenant share less the margin, a limit found; false while unpaced (nothing learned). */
-  #applyShare(sharePerSecond: number): boolean {
+  /**
+   * Paces at the tenant share less the margin, a limit found; also when the local learning left the
+   * instance unpaced (none of its calls got through in the burst: another instance had filled the window,
+   * the view says how much it got). Unpaced, it would burst again at once and throttle both (one more
+   * event). A view in which nothing got through has no share and never gets here (a storm stays unpaced).
+   */
+  #applyShare(sharePerSecond: number): void {
     this.#paceFromStorm = false;
-    if (!Number.isFinite(this.#rate)) return false;
     this.#learnedRate = Math.max(this.#o.minRatePerSecond, sharePerSecond);
     this.#rate = Math.max(this.#o.minRatePerSecond, sharePerSecond * (1 - this.#o.safetyMargin));
     this.#limitFound = true;
+    this.#limitFoundTenantWide = true;
     this.#probingSinceMs = undefined;
     this.#lastProbeAtMs = undefined;
-    return true;
   }
 
   /** Accepted calls that started in (fromMs, toMs]. */
@@ -320,7 +337,12 @@ export class AdaptiveConcurrencyLimiter {
       return;
     }
     this.#probingSinceMs ??= now;
-    const slope = this.#o.probePerSecond * (this.#limitFound ? this.#o.foundLimitProbeFactor : 1);
+    const factor = this.#limitFoundTenantWide
+      ? this.#o.tenantLimitProbeFactor
+      : this.#limitFound
+        ? this.#o.foundLimitProbeFactor
+        : 1;
+    const slope = this.#o.probePerSecond * factor;
     const share = slope * 2 ** ((now - this.#probingSinceMs) / this.#o.probeDoublingMs);
     this.#rate += this.#rate * Math.min(share, 0.25) * elapsedSeconds;
   }
@@ -342,6 +364,7 @@ export class AdaptiveConcurrencyLimiter {
         if (this.#pendingLearnAtMs !== undefined) {
           this.#learn(this.#pendingLearnAtMs, this.#pendingProbeFloor);
           this.#limitFound = this.#pendingProbeFloor !== undefined;
+          this.#limitFoundTenantWide = false;
           if (this.#pendingShare !== undefined) this.#applyShare(this.#pendingShare);
           this.#pendingShare = undefined;
           this.#pendingLearnAtMs = undefined;
@@ -357,6 +380,7 @@ export class AdaptiveConcurrencyLimiter {
           this.#rate = Number.POSITIVE_INFINITY; // the storm it was learned in is over: probe the tenant afresh
           this.#learnedRate = 0;
           this.#limitFound = false;
+          this.#limitFoundTenantWide = false;
           this.#probingSinceMs = undefined;
           this.#lastProbeAtMs = undefined;
           this.#onAdjust?.('paced', this.snapshot());

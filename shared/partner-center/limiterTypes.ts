@@ -104,6 +104,17 @@ export interface AdaptiveLimiterOptions {
    * ≈ 20 s per crossing with the defaults). Any other throttle event restores the full slope. @default 0.25
    */
   foundLimitProbeFactor?: number;
+  /**
+   * A pace set from a tenant view (see `tenantRate`: the instances' shares of ONE window, summing to what
+   * the tenant got accepted) is probed at this share of `probePerSecond`. Against a window the instances
+   * share, a crossing throttles every instance at once (the whole tenant holds ≈ 1 s), and the instances,
+   * probing the same shares from the same event, cross together. At 1/16 a crossing comes ≈ 55 s after
+   * the event, just inside `paceTtlMs` (60 s), which re-measures the tenant anyway: the probe finds a limit
+   * raised by a few per cent no later than that; a share another instance freed (it went idle) is found
+   * when the pace expires (a doubled share would take ≈ 106 s at this slope, ≈ 86 s at
+   * `foundLimitProbeFactor`: the 60 s TTL comes first either way). @default 0.0625
+   */
+  tenantLimitProbeFactor?: number;
   /** A paced instance's rate falls at most to this share of its rate per throttle event. @default 0.8 */
   leastDecreaseFactor?: number;
   /** Lowest paced rate. @default 0.5 */
@@ -138,8 +149,10 @@ export interface AdaptiveLimiterOptions {
    * an event in which other instances were throttled too, is replaced by this instance's share of what the
    * tenant got accepted in the ONE window the instances share (see {@link TenantShareView.ownSharePerSecond}),
    * less the margin, so the paces of instances that learn from the same burst sum to what the tenant got
-   * accepted, not more; that limit counts as found (gentle probing, `foundLimitProbeFactor`). Without a view
-   * (a lone instance, a storage failure) the local pace stands.
+   * accepted, not more; that limit counts as found (probed at `tenantLimitProbeFactor`). An instance none of
+   * whose calls got through in the burst takes its share too (it would stay unpaced otherwise), and one
+   * event of the instance alone does not lower a share it had not probed above (jitter, not the limit).
+   * Without a view (a lone instance, a storage failure) the local pace stands.
    */
   tenantRate?: TenantRateShare;
   nowMs?: () => number;

@@ -5,7 +5,11 @@
  */
 import fc from 'fast-check';
 import { AdaptiveConcurrencyLimiter } from '../../../shared/partner-center/adaptiveConcurrency';
-import { CallSignal, type CallFeedback } from '../../../shared/partner-center/limiterTypes';
+import {
+  type AdaptiveLimiterOptions,
+  CallSignal,
+  type CallFeedback,
+} from '../../../shared/partner-center/limiterTypes';
 import {
   decodeStarts,
   encodeStarts,
@@ -46,12 +50,19 @@ class MemoryRateTable implements TenantRateTable {
 const accepted: CallFeedback = { signal: CallSignal.Accepted };
 const throttled: CallFeedback = { signal: CallSignal.Throttled, retryAfterMs: 1000 };
 
-function instance(clock: FakeClock, table: MemoryRateTable, id: string, sharing = true) {
+function instance(
+  clock: FakeClock,
+  table: MemoryRateTable,
+  id: string,
+  sharing = true,
+  options: Partial<AdaptiveLimiterOptions> = {},
+) {
   const tenantRate = new TableTenantRate({ table, instanceId: id, nowMs: clock.now, sleep: clock.sleep });
   const limiter = new AdaptiveConcurrencyLimiter({
     ceiling: 16,
     nowMs: clock.now,
     sleep: clock.sleep,
+    ...options,
     ...(sharing ? { tenantRate } : {}),
   });
   return { tenantRate, limiter };
@@ -125,6 +136,30 @@ describe('TableTenantRate', () => {
     expect(table.writes + table.reads).toBe(0);
   });
 
+  it('paces an instance that got nothing through in the burst at its share, instead of leaving it unpaced', async () => {
+    const clock = new FakeClock();
+    const table = new MemoryRateTable();
+    const a = instance(clock, table, 'a');
+    const b = instance(clock, table, 'b');
+    // A fills the window (10 accepted in (0, 1000]); B's first call, at 950 ms, is throttled, then A's.
+    const script: Array<[number, Limiter, CallFeedback]> = [];
+    for (let i = 0; i < 10; i++) script.push([i * 90, a.limiter, accepted]);
+    script.push([950, b.limiter, throttled], [1000, a.limiter, throttled]);
+    await play(clock, script);
+    const waiting = [a, b].map((x) =>
+      x.limiter.run(
+        async () => undefined,
+        () => accepted,
+      ),
+    );
+    await clock.advance(3000 - clock.nowMs);
+    await Promise.all(waiting);
+    // The window ends at B's throttled start (950 ms): A's 10 calls, 5 each. B learned nothing locally
+    // (nothing of its own was accepted) and would stay unpaced, burst at the hold end and throttle both.
+    expect(b.limiter.snapshot().ratePerSecond).toBeCloseTo(5 * 0.98, 5);
+    expect(a.limiter.snapshot().ratePerSecond).toBeCloseTo(5 * 0.98, 5);
+  });
+
   it('keeps the local pace when the table fails, and calls go on', async () => {
     const clock = new FakeClock();
     const table = new MemoryRateTable();
@@ -166,28 +201,35 @@ describe('TableTenantRate', () => {
     expect(a.tenantRate.stats()).toMatchObject({ views: 1 });
   });
 
-  it('leaves the pace of a later, paced event to the local learning: the view is read and not used', async () => {
+  it('keeps a shared pace through one later event of this instance alone, then leaves it to the local learning', async () => {
     const clock = new FakeClock();
     const table = new MemoryRateTable();
     const a = instance(clock, table, 'a');
     const b = instance(clock, table, 'b');
     await outOfPhaseBurst(clock, a.limiter, b.limiter);
     const paced = a.limiter.snapshot().ratePerSecond!;
+    /** B keeps calling; A, paced, is throttled alone at `atMs`; the hold ends. */
+    async function aThrottledAloneAt(atMs: number): Promise<void> {
+      const script: Array<[number, Limiter, CallFeedback]> = [];
+      for (let i = 0; i < 8; i++)
+        script.push([atMs - 1000 + i * 120, a.limiter, accepted], [atMs - 1000 + i * 60, b.limiter, accepted]);
+      script.push([atMs, a.limiter, throttled]);
+      await play(clock, script);
+      const next = a.limiter.run(
+        async () => undefined,
+        () => accepted,
+      );
+      await clock.advance(2000);
+      await next;
+    }
     const readsBefore = table.reads;
-    // B keeps calling; A is throttled again while paced: its relearned pace comes from its own window only.
-    const script: Array<[number, Limiter, CallFeedback]> = [];
-    for (let i = 0; i < 8; i++)
-      script.push([3000 + i * 120, a.limiter, accepted], [3000 + i * 60, b.limiter, accepted]);
-    script.push([4000, a.limiter, throttled]);
-    await play(clock, script);
-    const next = a.limiter.run(
-      async () => undefined,
-      () => accepted,
-    );
-    await clock.advance(2000);
-    await next;
-    expect(table.reads).toBe(readsBefore + 1); // the view was read, and ignored
-    // Local: at most a fifth down per event (0.8 × 7.35); the view's share (A's 8 accepted: 7.84) is not used.
+    // The first: the pace (a share of the tenant's window, not probed above) is kept, jitter not a limit.
+    await aThrottledAloneAt(4000);
+    expect(a.limiter.snapshot().ratePerSecond).toBeCloseTo(paced, 5);
+    // The second: relearned from its own window only, at most a fifth down per event (0.8 × 7.35); the
+    // view (read each time) is not used.
+    await aThrottledAloneAt(8000);
+    expect(table.reads).toBe(readsBefore + 2);
     expect(a.limiter.snapshot().ratePerSecond).toBeCloseTo(paced * 0.8, 5);
   });
 
@@ -214,6 +256,36 @@ describe('TableTenantRate', () => {
     const paceA = a.limiter.snapshot().ratePerSecond!;
     expect(paceA).toBeCloseTo(b.limiter.snapshot().ratePerSecond!, 5); // equal shares, not 7 : 3
     expect(paceA).toBeLessThan(7.35 * 0.8); // below the local relearning (at most a fifth down per event)
+  });
+
+  it('probes a pace set from a tenant view at a sixteenth of the slope: instances probing together cross together', async () => {
+    /** The climb above the shared pace after 30 s of calls waiting for their slot. */
+    async function climbAfter30s(options: Partial<AdaptiveLimiterOptions>): Promise<number> {
+      const clock = new FakeClock();
+      const table = new MemoryRateTable();
+      const a = instance(clock, table, 'a', true, options);
+      const b = instance(clock, table, 'b', true, options);
+      await outOfPhaseBurst(clock, a.limiter, b.limiter);
+      const shared = a.limiter.snapshot().ratePerSecond!;
+      expect(shared).toBeCloseTo(7.35, 5);
+      const backlog = Array.from({ length: 300 }, () =>
+        a.limiter.run(
+          async () => undefined,
+          () => accepted,
+        ),
+      );
+      for (let tick = 0; tick < 300; tick++) await clock.advance(100);
+      const climb = a.limiter.snapshot().ratePerSecond! / shared - 1;
+      void Promise.all(backlog);
+      return climb;
+    }
+    const tenantWide = await climbAfter30s({});
+    const asALocalFoundLimit = await climbAfter30s({ tenantLimitProbeFactor: 0.25 });
+    // 0.0005/s ÷ 16, doubling every 10 s: 0.3 % in 30 s (2 % takes ≈ 55 s); a quarter of the slope: 1.3 %.
+    expect(tenantWide).toBeGreaterThan(0);
+    expect(tenantWide).toBeLessThan(0.005);
+    expect(asALocalFoundLimit).toBeGreaterThan(0.01);
+    expect(tenantWide).toBeLessThan(asALocalFoundLimit * 0.3);
   });
 
   it('publishes again after a throttle event, with the calls of the burst answered after the event', async () => {
