@@ -410,7 +410,8 @@ async function drive(
     // retrying its upgrade through 503s meanwhile (giving up earlier left upgrades unsent, not lost).
     if (planned.upgrade) upgrades.push(upgradeOnce(planned, Date.now() + (options.settleTimeoutMs ?? 180_000)));
     const update = plannedUpdates.get(planned.index);
-    if (update) updates.start(update, Date.now() + 180_000);
+    // The same bound as the upgrades: a deal held up by the storms and kills gets its changes later, not never.
+    if (update) updates.start(update, Date.now() + (options.settleTimeoutMs ?? 180_000));
   });
   fireEventsUpTo(1);
   await eventChain;

@@ -40,13 +40,13 @@ export interface PlannedUpdate {
 
 /** The updates figures of the chaos run. */
 export interface ChaosUpdateFigures {
-  /** Distinct changes sent (each UPDATE_SENDS times). */
+  /** Distinct changes the app accepted (200 or 202 to one of its UPDATE_SENDS sends); one it never accepted is a problem line. */
   updatesSent: number;
   /** Changes whose effect Partner Center holds exactly once. */
   updatesApplied: number;
-  /** Changes sent whose effect Partner Center does not hold (member missing, or not the last dealValue). */
+  /** Accepted changes whose effect Partner Center does not hold (member missing, or not the last dealValue). */
   lostChanges: number;
-  /** Changes whose member is on the team more than once. */
+  /** Changes (sent, accepted or not) whose member is on the team more than once. */
   doubleApplied: number;
   /** PATCH requests sent (retries counted in `updateRetries`). */
   updateSends: number;
@@ -154,7 +154,9 @@ export class ChaosUpdates {
       if (Date.now() > deadlineMs) return this.#problem(update, 'never final for its updates');
       await sleep(500);
     }
-    const entry = { update, partnerReferralId, sent: 0 };
+    // `sent`: changes sent at least once (a send without an answer may still have been applied: checked for
+    // double application); `accepted`: changes the app answered 200 or 202 for (only those can be lost).
+    const entry = { update, partnerReferralId, sent: 0, accepted: 0 };
     this.#started.set(update.trackingId, entry);
     for (const change of update.changes) {
       entry.sent++;
@@ -162,6 +164,7 @@ export class ChaosUpdates {
         Array.from({ length: UPDATE_SENDS }, () => this.#sendOne(update, change, deadlineMs)),
       );
       if (!answers.some((ok) => ok)) return;
+      entry.accepted++;
       // The next change is based on this one: wait until the record shows it (a 202 finishes from the queue).
       for (;;) {
         const view = await this.#o.client.request(url, { timeoutMs: 15_000 });
@@ -239,14 +242,15 @@ export class ChaosUpdates {
       });
     }
     const figures = { updatesSent: 0, updatesApplied: 0, lostChanges: 0, doubleApplied: 0 };
-    for (const { update, partnerReferralId, sent } of this.#started.values()) {
+    for (const { update, partnerReferralId, sent, accepted } of this.#started.values()) {
       const held = byId.get(partnerReferralId);
       const changes = update.changes.slice(0, sent);
       changes.forEach((change, n) => {
-        figures.updatesSent++;
         const copies = held?.team.filter((email) => email === change.memberEmail.toLowerCase()).length ?? 0;
-        const last = n === update.changes.length - 1;
         if (copies > 1) figures.doubleApplied++;
+        if (n >= accepted) return; // never accepted (the harness gave up: a problem line says so), so not lost
+        figures.updatesSent++;
+        const last = n === update.changes.length - 1;
         if (copies === 0 || (last && held?.dealValue !== change.dealValue)) figures.lostChanges++;
         else if (copies === 1) figures.updatesApplied++;
       });
