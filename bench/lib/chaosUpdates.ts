@@ -96,7 +96,10 @@ export interface ChaosUpdatesOptions {
 /** Sends the planned updates and checks them against the simulator. */
 export class ChaosUpdates {
   readonly #o: ChaosUpdatesOptions;
-  readonly #started = new Map<string, { update: PlannedUpdate; partnerReferralId: string; sent: number }>();
+  readonly #started = new Map<
+    string,
+    { update: PlannedUpdate; partnerReferralId: string; sent: number; accepted: number }
+  >();
   readonly #stats = { sends: 0, retries: 0, sendsDuringFaults: 0, skipped: 0 };
   readonly #answers: Record<string, number> = {};
   readonly #running: Array<Promise<void>> = [];
