@@ -21,6 +21,7 @@ export async function listReferrals(request: HttpRequest, context: InvocationCon
       { items: page.items, nextCursor: page.nextCursor },
       {
         'Cache-Control': 'no-store',
+        'Index-Days-Examined': String(page.cost.days),
         'Index-Partitions-Examined': String(page.cost.partitions),
         'Index-Entries-Returned': String(page.cost.entries),
         'Record-Reads': String(page.cost.recordReads),

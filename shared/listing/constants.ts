@@ -7,7 +7,7 @@
 export const DEFAULT_PAGE_LIMIT = 50;
 /** Largest `limit` accepted. */
 export const MAX_PAGE_LIMIT = 200;
-/** Day partitions one page may query before it answers with a cursor (bounds a page's cost). */
+/** Days one page may walk (each its shard partitions) before it answers with a cursor (bounds a page's cost). */
 export const MAX_PARTITIONS_PER_PAGE = 31;
 /** Tracking records read at once while a page's views are built. */
 export const RECORD_READ_CONCURRENCY = 16;

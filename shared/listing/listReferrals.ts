@@ -19,6 +19,7 @@ import {
   dayOf,
   decisionOf,
   directionOf,
+  partitionKeysOf,
   previousDay,
   projectionChanged,
   projectionOf,
@@ -34,6 +35,9 @@ export type ListItem = TrackingView & { direction: Direction; decision?: Decisio
 
 /** What one page cost (answered as response headers; docs/console.md). */
 export interface ListCost {
+  /** Days walked (at most {@link MAX_PARTITIONS_PER_PAGE} a page). */
+  days: number;
+  /** Index partitions queried: each day's shard partitions. */
   partitions: number;
   entries: number;
   recordReads: number;
@@ -64,7 +68,7 @@ export class ReferralLister {
 
   /** One page; `selfUrlOf` builds each view's status URL. */
   async list(query: ListQuery, selfUrlOf: (trackingId: string) => string): Promise<ListPage> {
-    const cost: ListCost = { partitions: 0, entries: 0, recordReads: 0 };
+    const cost: ListCost = { days: 0, partitions: 0, entries: 0, recordReads: 0 };
     const direct = query.cursor ? undefined : await this.#directHit(query, cost);
     const walk = await this.#walk(query, query.limit - (direct ? 1 : 0), cost);
     const entries = walk.entries.filter((entry) => entry.trackingId !== direct?.trackingId);
@@ -112,9 +116,9 @@ export class ReferralLister {
     const filter = projectionFilterOf(query.filters);
     for (;;) {
       if (day < firstDay) return { entries, next: undefined };
-      if (entries.length >= wanted || cost.partitions >= MAX_PARTITIONS_PER_PAGE)
-        return { entries, next: at(day, after) };
-      cost.partitions++;
+      if (entries.length >= wanted || cost.days >= MAX_PARTITIONS_PER_PAGE) return { entries, next: at(day, after) };
+      cost.days++;
+      cost.partitions += partitionKeysOf(day).length;
       const pages = this.#o.index.queryDay({
         day,
         ...(after ? { afterRowKey: after } : {}),

@@ -1,8 +1,9 @@
 /**
  * The console's charts: referrals per creation day by outcome, Microsoft's answers and its response
- * times, computed from the index partitions of the last N days (N ≤ 31: one query per day, each pinned
+ * times, computed from the index partitions of the last N days (N ≤ 31: one query per shard of a day, each pinned
  * to its PartitionKey; every entry of those days is read, see docs/console.md).
  */
+import { INDEX_SHARDS } from '../tracking/openWork';
 import { TrackingState } from '../tracking/states';
 import { Decision, MAX_SUMMARY_DAYS, MICROSOFT_DECISION_WINDOW_DAYS } from './constants';
 import { dayOf, previousDay, type IndexEntry } from './indexEntry';
@@ -93,7 +94,7 @@ export async function summarise(options: SummaryOptions): Promise<ConsoleSummary
       histogram,
     },
     generatedAt: new Date(nowMs).toISOString(),
-    cost: { partitions: dayList.length, entries: entriesRead },
+    cost: { partitions: dayList.length * INDEX_SHARDS, entries: entriesRead },
   };
 }
 

@@ -26,6 +26,7 @@ import { summarise } from '../../../shared/listing/summary';
 import { entryKeysOf, ROW_KEY_PATTERN } from '../../../shared/listing/indexEntry';
 import { listEntryRowsOf } from '../../../shared/listing/indexedTrackingRecords';
 import { identifyRequest } from '../../../shared/workflow/idempotency';
+import { INDEX_SHARDS } from '../../../shared/tracking/openWork';
 
 const DAY_MS = 86_400_000;
 let azurite: RunningAzurite;
@@ -263,7 +264,7 @@ describe('ReferralLister (Azurite)', () => {
     const cosell = await lister.list(query('dealType=CoSell'), self);
     expect(cosell.items.map((i) => i.trackingId)).toEqual([made[0], made[2], made[4]]);
     expect(cosell.items[0]).toMatchObject({ direction: 'outbound', links: { self: self(made[0]) } });
-    expect(cosell.cost.partitions).toBe(5);
+    expect(cosell.cost).toMatchObject({ days: 5, partitions: 5 * INDEX_SHARDS });
   });
 
   it('pages a busy day spread over its shard partitions newest first, each record once, cursors inside the day', async () => {
@@ -281,7 +282,8 @@ describe('ReferralLister (Azurite)', () => {
     for (let pages = 0; pages < 20; pages++) {
       const page = await lister.list(query(`limit=7${cursor ? `&cursor=${cursor}` : ''}`), self);
       listed.push(...page.items.map((i) => i.trackingId));
-      if (pages === 0) expect(page.cost).toMatchObject({ partitions: 1, entries: 7, recordReads: 7 });
+      if (pages === 0)
+        expect(page.cost).toMatchObject({ days: 1, partitions: INDEX_SHARDS, entries: 7, recordReads: 7 });
       if (page.nextCursor === null) break;
       cursor = page.nextCursor;
     }
@@ -377,7 +379,7 @@ describe('ReferralLister (Azurite)', () => {
     expect(summary.days).toHaveLength(3);
     expect(summary.days[2].outcomes).toMatchObject({ linked: 1, rejected: 1 });
     expect(summary.answers).toEqual({ accepted: 0, declined: 0, expired: 0, waiting: 1 });
-    expect(summary.cost).toEqual({ partitions: 3, entries: 2 });
+    expect(summary.cost).toEqual({ partitions: 3 * INDEX_SHARDS, entries: 2 });
   });
 
   it("indexes Microsoft's answer when it reaches the record: the decision filter, the answers and the response time", async () => {
