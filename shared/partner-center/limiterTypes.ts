@@ -33,6 +33,11 @@ export interface SharedThrottleHold {
 export interface TenantShareView {
   /** The start of this instance's throttled call the view answers (its throttle event). */
   forThrottledStartMs: number;
+  /**
+   * `first`: read `settleMs` after the event, sets the share; `second`: the same rows read again later
+   * (`secondViewDelayMs`), with every instance's late answers in: may only raise the share (tenantShareViews.ts).
+   */
+  read: 'first' | 'second';
   /** End of the shared window: the earliest throttled start of the burst among the instances. */
   windowEndMs: number;
   /** This instance's accepted calls in the shared window, per second. */
@@ -54,7 +59,7 @@ export interface TenantShareView {
 export interface TenantRateShare {
   /** An accepted call of this instance, by its start time. */
   noteAccepted(startedAtMs: number): void;
-  /** A throttle event of this instance (the throttled call's start); a view for it follows, or nothing on failure. */
+  /** A throttle event of this instance (the throttled call's start); a first view and a second follow, or nothing on failure. */
   noteThrottleEvent(throttledStartMs: number): void;
   /** Where the views go (the limiter registers itself). */
   onView(listener: (view: TenantShareView) => void): void;

@@ -14,11 +14,12 @@
  *
  * ```
  *  every instance, while it makes calls: upsert { acceptedStartsMs, throttledStartMs, atEpochMs }  every heartbeatIntervalMs
- *  on its throttle event:                upsert now and after publishDelayMs; after settleMs one partition query ─► view ─► limiter
+ *  on its throttle event:                upsert now and after publishDelayMs; after settleMs one partition query ─► first view ─► limiter
+ *                                        after secondViewDelayMs the same query again ─► second view (may only raise the share)
  * ```
  *
  * Table operations per instance: one upsert per `heartbeatIntervalMs` while it makes calls (≤ 60 a minute at
- * the default 1 s), plus two upserts and one partition query per throttle event; nothing while idle. Rows of
+ * the default 1 s), plus two upserts and two partition queries per throttle event; nothing while idle. Rows of
  * instances that went quiet age out of the view after `liveMs` (they stay in the table, one per instance
  * that ever ran: a few hundred bytes each). Storage failures are logged and ignored: the limiter then
  * keeps the pace it learned locally. Clocks of the instances are assumed within tens of ms of each other
@@ -63,6 +64,14 @@ export interface TableTenantRateOptions {
   publishDelayMs?: number;
   /** How long after its own throttle event the instance reads the other rows (they publish theirs). @default 700 */
   settleMs?: number;
+  /**
+   * How long after its own throttle event the instance reads the rows a second time (the first read done):
+   * a host busy at start-up may write its `publishDelayMs` row after the others' first read, which then
+   * misses the burst's late answers and sets shares too low; the second view may only raise them
+   * (tenantShareViews.ts). Well over `settleMs`, and well under `historyMs` − the window (the shared window
+   * must still be in every row). 0: no second read. @default 1500
+   */
+  secondViewDelayMs?: number;
   /** Accepted start times kept in the row. @default 3000 */
   historyMs?: number;
   /** A row older than this is ignored (its instance went quiet). @default 5000 */
@@ -105,6 +114,7 @@ export class TableTenantRate implements TenantRateShare {
       heartbeatIntervalMs: options.heartbeatIntervalMs ?? 1000,
       publishDelayMs: options.publishDelayMs ?? 300,
       settleMs: options.settleMs ?? 700,
+      secondViewDelayMs: options.secondViewDelayMs ?? 1500,
       historyMs: options.historyMs ?? 3000,
       liveMs: options.liveMs ?? 5000,
       sameBurstMs: options.sameBurstMs ?? 1000,
@@ -133,13 +143,20 @@ export class TableTenantRate implements TenantRateShare {
 
   /**
    * A throttle event of this instance: publish now and again after `publishDelayMs`, read the others after
-   * `settleMs`, pass the view on.
+   * `settleMs` and again after `secondViewDelayMs` (once the first read is done), pass the views on.
    */
   noteThrottleEvent(throttledStartMs: number): void {
+    const eventAtMs = this.#o.nowMs();
     this.#throttledStartMs = throttledStartMs;
     void this.#write(true);
     void this.#o.sleep(this.#o.publishDelayMs).then(() => this.#write(true));
-    void this.#o.sleep(this.#o.settleMs).then(() => this.#readView(throttledStartMs));
+    void this.#o.sleep(this.#o.settleMs).then(async () => {
+      if (!(await this.#readView(throttledStartMs, eventAtMs, 'first'))) return;
+      if (this.#o.secondViewDelayMs <= 0) return;
+      const leftMs = eventAtMs + this.#o.secondViewDelayMs - this.#o.nowMs();
+      if (leftMs > 0) await this.#o.sleep(leftMs);
+      await this.#readView(throttledStartMs, eventAtMs, 'second');
+    });
   }
 
   #prune(): void {
@@ -174,10 +191,11 @@ export class TableTenantRate implements TenantRateShare {
     }
   }
 
-  async #readView(ownThrottledStartMs: number): Promise<void> {
+  /** One partition query and its view; false when the table failed (no view). */
+  async #readView(ownThrottledStartMs: number, eventAtMs: number, read: TenantShareView['read']): Promise<boolean> {
     this.#stats.reads++;
     const now = this.#o.nowMs();
-    const others: Array<{ acceptedStartsMs: number[]; throttledStartMs: number }> = [];
+    const others: Array<{ acceptedStartsMs: number[]; throttledStartMs: number; atEpochMs: number }> = [];
     try {
       const rows = this.#table.listEntities<Partial<TenantRateRow>>({
         queryOptions: { filter: `PartitionKey eq '${TENANT_RATE_PARTITION}'` },
@@ -189,21 +207,52 @@ export class TableTenantRate implements TenantRateShare {
         others.push({
           acceptedStartsMs: decodeStarts(String(row.acceptedStarts ?? '')),
           throttledStartMs: Number(row.throttledStartMs) || 0,
+          atEpochMs,
         });
       }
     } catch (error) {
       this.#failed('read', error);
-      return;
+      return false;
     }
-    const view = shareOfWindow({
-      ownAcceptedStartsMs: this.#acceptedStartsMs,
-      ownThrottledStartMs,
-      others,
-      windowMs: this.#o.windowMs,
-      sameBurstMs: this.#o.sameBurstMs,
-    });
+    const view: TenantShareView = {
+      ...shareOfWindow({
+        ownAcceptedStartsMs: this.#acceptedStartsMs,
+        ownThrottledStartMs,
+        others,
+        windowMs: this.#o.windowMs,
+        sameBurstMs: this.#o.sameBurstMs,
+      }),
+      read,
+    };
     this.#stats.views++;
+    this.#logView(view, eventAtMs, now, others);
     this.#listener?.(view);
+    return true;
+  }
+
+  /** Debug: what a view saw (when each row was written, relative to the event, and its calls in the window). */
+  #logView(
+    view: TenantShareView,
+    eventAtMs: number,
+    readAtMs: number,
+    others: ReadonlyArray<{ acceptedStartsMs: readonly number[]; throttledStartMs: number; atEpochMs: number }>,
+  ): void {
+    const inWindow = (starts: readonly number[]) =>
+      starts.filter((t) => t > view.windowEndMs - this.#o.windowMs && t <= view.windowEndMs).length;
+    this.#logger?.debug('Partner Center tenant share view', {
+      read: view.read,
+      readAfterEventMs: readAtMs - eventAtMs,
+      windowEndAfterThrottledStartMs: view.windowEndMs - view.forThrottledStartMs,
+      ownAcceptedInWindow: inWindow(this.#acceptedStartsMs),
+      tenantAcceptedPerSecond: view.tenantAcceptedPerSecond,
+      ownSharePerSecond: view.ownSharePerSecond,
+      throttledInstances: view.throttledInstances,
+      rows: others.map((row) => ({
+        writtenAfterEventMs: row.atEpochMs - eventAtMs,
+        throttledStartAfterOwnMs: row.throttledStartMs > 0 ? row.throttledStartMs - view.forThrottledStartMs : null,
+        acceptedInWindow: inWindow(row.acceptedStartsMs),
+      })),
+    });
   }
 
   #failed(operation: 'read' | 'write', error: unknown): void {
@@ -230,7 +279,7 @@ export interface ShareOfWindowInput {
  * (end − windowMs, end], less what the instances NOT throttled in the burst got (they took what they
  * needed), split equally among the throttled ones (each had more calls than it got through).
  */
-export function shareOfWindow(input: ShareOfWindowInput): TenantShareView {
+export function shareOfWindow(input: ShareOfWindowInput): Omit<TenantShareView, 'read'> {
   const inBurst = (t: number) => t > 0 && Math.abs(t - input.ownThrottledStartMs) <= input.sameBurstMs;
   let endMs = input.ownThrottledStartMs;
   for (const other of input.others)
