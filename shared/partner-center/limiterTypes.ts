@@ -42,6 +42,8 @@ export interface TenantShareView {
   windowEndMs: number;
   /** This instance's accepted calls in the shared window, per second. */
   ownAcceptedPerSecond: number;
+  /** Of those, the calls that started after the window's end but reached the server before it was full (logs). */
+  ownOvertakingCalls: number;
   /**
    * This instance's share of the limit: the tenant's accepted calls in the shared window, less those of
    * the instances not throttled in the burst, split equally among the throttled ones; per second.

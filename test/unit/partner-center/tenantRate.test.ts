@@ -17,35 +17,9 @@ import {
   TableTenantRate,
   TENANT_RATE_PARTITION,
   type TenantRateRow,
-  type TenantRateTable,
 } from '../../../shared/partner-center/tenantRate';
 import { createPartnerCenterLimiter } from '../../../shared/partner-center/throttleGate';
-import { FakeClock, settle } from './adaptiveHelpers';
-
-/** An in-memory stand-in of the `$rate` partition (the real table is exercised by the benchmark). */
-class MemoryRateTable implements TenantRateTable {
-  readonly rows = new Map<string, TenantRateRow>();
-  writes = 0;
-  reads = 0;
-  failing = false;
-
-  async upsertEntity(entity: TenantRateRow): Promise<unknown> {
-    this.writes++;
-    if (this.failing) throw Object.assign(new Error('storage down'), { statusCode: 503 });
-    this.rows.set(entity.rowKey, { ...entity });
-    return {};
-  }
-
-  async *listEntities<T extends object>(options: { queryOptions: { filter: string } }): AsyncIterable<T> {
-    this.reads++;
-    if (this.failing) throw Object.assign(new Error('storage down'), { statusCode: 503 });
-    expect(options.queryOptions.filter).toBe(`PartitionKey eq '${TENANT_RATE_PARTITION}'`);
-    for (const row of [...this.rows.values()]) {
-      await Promise.resolve();
-      yield row as unknown as T;
-    }
-  }
-}
+import { FakeClock, MemoryRateTable, settle } from './adaptiveHelpers';
 
 const accepted: CallFeedback = { signal: CallSignal.Accepted };
 const throttled: CallFeedback = { signal: CallSignal.Throttled, retryAfterMs: 1000 };
@@ -371,6 +345,7 @@ describe('shareOfWindow', () => {
       forThrottledStartMs: 1300,
       windowEndMs: 1000,
       ownAcceptedPerSecond: 3,
+      ownOvertakingCalls: 0, // no answer times given: by start alone
       // The unthrottled instance keeps its 2; the two throttled ones split the rest.
       ownSharePerSecond: (3 + 2) / 2,
       tenantAcceptedPerSecond: 3 + 2 + 2,
