@@ -59,7 +59,7 @@ export interface TenantShareView {
 
 /** Tenant-wide shares of the limit through a store shared by the instances (tenantRate.ts); calls are cheap and synchronous. */
 export interface TenantRateShare {
-  /** An accepted call of this instance, by its start time. */
+  /** An accepted call of this instance, by its start time; called when its answer arrives (the answer's time counts). */
   noteAccepted(startedAtMs: number): void;
   /** A throttle event of this instance (the throttled call's start); a first view and a second follow, or nothing on failure. */
   noteThrottleEvent(throttledStartMs: number): void;

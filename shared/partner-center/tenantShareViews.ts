@@ -5,12 +5,13 @@
  * Up to two views answer one throttle event. The FIRST (read `settleMs` after the event) sets the share
  * after an unpaced event, or after a paced one in which other instances were throttled too. The SECOND
  * (read `secondViewDelayMs` after the event) reads the same rows again once every instance's late-answer
- * publish is surely in: a host busy at start-up can write its second row (`publishDelayMs` after its event)
- * after the others read at `settleMs`, and the first view then misses the calls of the burst answered late
- * (14–17 of 20 counted in two of ≈ 22 two-instance bench runs: both instances paced low until the pace
- * TTL). The second view may only RAISE the share the first set, over the same window: it never lowers a
- * share, never sets one where the first set none (a lone instance, a storm, a probe crossing), and never
- * touches a hold.
+ * publish is surely in: an instance whose event comes more than `settleMs − publishDelayMs` after ours (or
+ * a host too busy to write in time) publishes its burst's late answers after our first read, which then
+ * undercounts the window [inferred: not seen in the bench runs so far, where every row read at `settleMs`
+ * already held its second publish; the undercount seen there came from start order, see shareOfWindow in
+ * tenantRate.ts]. The second view may only RAISE the share the first set, over the same window: it never
+ * lowers a share, never sets one where the first set none (a lone instance, a storm, a probe crossing),
+ * and never touches a hold.
  */
 import type { TenantShareView } from './limiterTypes';
 
