@@ -60,9 +60,11 @@ export class AdaptiveConcurrencyLimiter {
   readonly #shared?: SharedThrottleHold;
   readonly #tenantRate?: TenantRateShare;
   /** Which tenant views of the last throttle event set the pace (tenantShareViews.ts). */
-  readonly #tenantViews = new TenantShareViews();
+  readonly #tenantViews: TenantShareViews;
   /** A tenant share (per second) that arrived before the hold ended. */
   #pendingShare: number | undefined;
+  /** That share is one kept through a jitter event (tenantShareViews.ts). */
+  #pendingShareKept = false;
   readonly #onAdjust?: AdaptiveLimiterOptions['onAdjust'];
   /** When calls last resumed after a hold (the start of the long measurement window). */
   #resumedAtMs = Number.NEGATIVE_INFINITY;
@@ -113,6 +115,7 @@ export class AdaptiveConcurrencyLimiter {
       probeDoublingMs: options.probeDoublingMs ?? 10_000,
       foundLimitProbeFactor: options.foundLimitProbeFactor ?? 0.25,
       tenantLimitProbeFactor: options.tenantLimitProbeFactor ?? 0.0625,
+      keptShareTolerance: options.keptShareTolerance ?? 0.15,
       leastDecreaseFactor: options.leastDecreaseFactor ?? 0.8,
       minRatePerSecond: options.minRatePerSecond ?? 0.5,
       paceTtlMs: options.paceTtlMs ?? 60_000,
@@ -123,6 +126,7 @@ export class AdaptiveConcurrencyLimiter {
     };
     this.#shared = this.adaptive ? options.sharedHold : undefined;
     this.#tenantRate = this.adaptive ? options.tenantRate : undefined;
+    this.#tenantViews = new TenantShareViews({ keptShareTolerance: this.#o.keptShareTolerance });
     this.#tenantRate?.onView((view) => this.#onTenantView(view));
     this.#onAdjust = options.onAdjust;
     this.#limit = this.ceiling;
@@ -224,8 +228,14 @@ export class AdaptiveConcurrencyLimiter {
     this.#limitFoundTenantWide = false;
     this.#lastProbeAtMs = undefined;
     this.#probingSinceMs = undefined;
-    this.#tenantViews.expectViewsFor(startedAtMs, Number.isFinite(this.#rate), this.#learnedRate);
+    this.#tenantViews.expectViewsFor(
+      startedAtMs,
+      Number.isFinite(this.#rate),
+      this.#learnedRate,
+      keepsTenantShare && this.#learnedRate > 0 ? this.#learnedRate : undefined,
+    );
     this.#pendingShare = undefined;
+    this.#pendingShareKept = false;
     this.#tenantRate?.noteThrottleEvent(startedAtMs);
     this.#onAdjust?.('throttled', this.snapshot());
   }
@@ -283,9 +293,10 @@ export class AdaptiveConcurrencyLimiter {
     if (decision === undefined) return;
     if (this.#pendingLearnAtMs !== undefined) {
       this.#pendingShare = Math.max(this.#pendingShare ?? 0, decision.sharePerSecond);
+      this.#pendingShareKept ||= decision.kept;
       return;
     }
-    this.#applyShare(decision.sharePerSecond, decision.raiseOnly);
+    this.#applyShare(decision.sharePerSecond, decision.raiseOnly, decision.kept);
     this.#onAdjust?.('paced', this.snapshot());
     this.#pump();
   }
@@ -295,16 +306,17 @@ export class AdaptiveConcurrencyLimiter {
    * instance unpaced (none of its calls got through in the burst: another instance had filled the window,
    * the view says how much it got). Unpaced, it would burst again at once and throttle both (one more
    * event). A view in which nothing got through has no share and never gets here (a storm stays unpaced).
-   * `raiseOnly` (a second view's correction): neither the pace nor the learned rate goes down.
+   * `raiseOnly` (a second view's correction): neither the pace nor the learned rate goes down. `kept` (a
+   * share kept through a jitter event): the next such event is split from its view, not kept again.
    */
-  #applyShare(sharePerSecond: number, raiseOnly = false): void {
+  #applyShare(sharePerSecond: number, raiseOnly = false, kept = false): void {
     const learned = Math.max(this.#o.minRatePerSecond, sharePerSecond);
     const pace = Math.max(this.#o.minRatePerSecond, sharePerSecond * (1 - this.#o.safetyMargin));
     this.#paceFromStorm = false;
     this.#learnedRate = raiseOnly ? Math.max(this.#learnedRate, learned) : learned;
     this.#rate = raiseOnly ? Math.max(this.#rate, pace) : pace;
     this.#limitFound = true;
-    this.#limitFoundTenantWide = true;
+    this.#limitFoundTenantWide = !kept;
     this.#probingSinceMs = undefined;
     this.#lastProbeAtMs = undefined;
   }
@@ -357,8 +369,9 @@ export class AdaptiveConcurrencyLimiter {
           this.#learn(this.#pendingLearnAtMs, this.#pendingProbeFloor);
           this.#limitFound = this.#pendingProbeFloor !== undefined;
           this.#limitFoundTenantWide = false;
-          if (this.#pendingShare !== undefined) this.#applyShare(this.#pendingShare);
+          if (this.#pendingShare !== undefined) this.#applyShare(this.#pendingShare, false, this.#pendingShareKept);
           this.#pendingShare = undefined;
+          this.#pendingShareKept = false;
           this.#pendingLearnAtMs = undefined;
           this.#pendingProbeFloor = undefined;
           this.#nextStartAtMs = now;

@@ -122,6 +122,13 @@ export interface AdaptiveLimiterOptions {
    * `foundLimitProbeFactor`: the 60 s TTL comes first either way). @default 0.0625
    */
   tenantLimitProbeFactor?: number;
+  /**
+   * A paced event in which the instances were throttled together, pacing at a tenant share they had not
+   * probed above, keeps that share once when its view is at most this share below it (start-to-arrival
+   * jitter: the view undercounts by a call or two; see tenantShareViews.ts); a view further below is a
+   * lower limit, split at once. 0: only a view at the share keeps it. @default 0.15
+   */
+  keptShareTolerance?: number;
   /** A paced instance's rate falls at most to this share of its rate per throttle event. @default 0.8 */
   leastDecreaseFactor?: number;
   /** Lowest paced rate. @default 0.5 */

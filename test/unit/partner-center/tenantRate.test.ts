@@ -232,6 +232,38 @@ describe('TableTenantRate', () => {
     expect(paceA).toBeLessThan(7.35 * 0.8); // below the local relearning (at most a fifth down per event)
   });
 
+  it('keeps a tenant share once through an event of both instances a call or two under it (jitter), then splits again', async () => {
+    const clock = new FakeClock();
+    const table = new MemoryRateTable();
+    const a = instance(clock, table, 'a');
+    const b = instance(clock, table, 'b');
+    await outOfPhaseBurst(clock, a.limiter, b.limiter);
+    /** A and B, paced at 7.35 (a share of 7.5), get 7 calls each through in the second before `atMs`; then both are throttled. */
+    async function bothThrottledAt(atMs: number): Promise<void> {
+      const script: Array<[number, Limiter, CallFeedback]> = [];
+      for (let i = 0; i < 7; i++)
+        script.push([atMs - 950 + i * 130, a.limiter, accepted], [atMs - 900 + i * 130, b.limiter, accepted]);
+      script.push([atMs, a.limiter, throttled], [atMs + 10, b.limiter, throttled]);
+      await play(clock, script);
+      const next = [a, b].map((x) =>
+        x.limiter.run(
+          async () => undefined,
+          () => accepted,
+        ),
+      );
+      await clock.advance(3000);
+      await Promise.all(next);
+    }
+    // 14 in the shared window: 7 each, within 15 % of the share: kept (it was 6.86 before).
+    await bothThrottledAt(4150);
+    expect(a.limiter.snapshot().ratePerSecond).toBeCloseTo(7.35, 5);
+    expect(b.limiter.snapshot().ratePerSecond).toBeCloseTo(7.35, 5);
+    // The same again: split from the view, 0.98 × 7.
+    await bothThrottledAt(8150);
+    expect(a.limiter.snapshot().ratePerSecond).toBeCloseTo(7 * 0.98, 5);
+    expect(b.limiter.snapshot().ratePerSecond).toBeCloseTo(7 * 0.98, 5);
+  });
+
   it('probes a pace set from a tenant view at a sixteenth of the slope: instances probing together cross together', async () => {
     /** The climb above the shared pace after 30 s of calls waiting for their slot. */
     async function climbAfter30s(options: Partial<AdaptiveLimiterOptions>): Promise<number> {
