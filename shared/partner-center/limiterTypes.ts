@@ -165,7 +165,8 @@ export interface AdaptiveLimiterOptions {
    * less the margin, so the paces of instances that learn from the same burst sum to what the tenant got
    * accepted, not more; that limit counts as found (probed at `tenantLimitProbeFactor`). An instance none of
    * whose calls got through in the burst takes its share too (it would stay unpaced otherwise), and one
-   * event of the instance alone does not lower a share it had not probed above (jitter, not the limit).
+   * event of the instance alone, or of the instances together with a view within `keptShareTolerance`,
+   * does not lower a share it had not probed above (jitter, not the limit).
    * Without a view (a lone instance, a storage failure) the local pace stands.
    */
   tenantRate?: TenantRateShare;

@@ -329,9 +329,10 @@ export interface ShareOfWindowInput {
  * Accepted calls that started after the window's end but were answered before the burst's first 429
  * answer (of any throttled instance) count in the window too: start order is not arrival order (calls
  * started within a few ms reach the server in any order), and answers come back in arrival order, so such
- * a call reached the server before the window was full [inferred: same latency for every answer]. Counting
- * starts alone missed them: 16 of 20 in a start burst of two instances, both paced at 8/s instead of 10/s
- * until the pace TTL. Rows without answer times count by start alone.
+ * a call reached the server before the window was full [inferred: same latency for every answer]. Seen
+ * in a start burst of two instances (one such call: 20 of 20 counted instead of 19); a start burst that
+ * counted 16 of 20 (both paced at 8/s until the pace TTL) is not explained by it or by late publishes [I].
+ * Rows without answer times count by start alone.
  */
 export function shareOfWindow(input: ShareOfWindowInput): Omit<TenantShareView, 'read'> {
   const inBurst = (t: number) => t > 0 && Math.abs(t - input.ownThrottledStartMs) <= input.sameBurstMs;

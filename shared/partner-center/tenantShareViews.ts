@@ -8,7 +8,7 @@
  * publish is surely in: an instance whose event comes more than `settleMs − publishDelayMs` after ours (or
  * a host too busy to write in time) publishes its burst's late answers after our first read, which then
  * undercounts the window [inferred: not seen in the bench runs so far, where every row read at `settleMs`
- * already held its second publish; the undercount seen there came from start order, see shareOfWindow in
+ * already held its second publish, and the second read never counted more; see also shareOfWindow in
  * tenantRate.ts]. The second view may only RAISE the share the first set, over the same window: it never
  * lowers a share, never sets one where the first set none (a lone instance, a storm, a probe crossing),
  * and never touches a hold.
@@ -18,7 +18,7 @@
  * their paces summed to what the tenant got in one window, so it is start-to-arrival jitter (seen right
  * after both resumed from a hold, hosts busy), and the view of such an event undercounts by a call or two:
  * the server's window opens at its first arrival, so its oldest calls can start just over `windowMs`
- * before the throttled one (18–19 of 20 counted in three of six two-instance runs, both paced at
+ * before the throttled one [inferred] (18–19 of 20 counted in three of six two-instance runs, both paced at
  * 8.8–9.3/s instead of 9.8/s until the pace TTL). Only when the view is at most `keptShareTolerance`
  * below the share (more is a lower limit, split at once); a second such event is split from its view.
  */
