@@ -41,6 +41,7 @@ import {
   type TenantRateShare,
   type TenantShareView,
 } from './limiterTypes';
+import { TenantShareViews } from './tenantShareViews';
 
 interface Waiter {
   start: () => void;
@@ -58,14 +59,12 @@ export class AdaptiveConcurrencyLimiter {
   >;
   readonly #shared?: SharedThrottleHold;
   readonly #tenantRate?: TenantRateShare;
-  /** The throttled start of the event whose tenant view is awaited (undefined: none). */
-  #awaitingShareForMs: number | undefined;
-  /** That event found the instance paced: its view counts only when other instances were throttled too. */
-  #awaitingWasPaced = false;
-  /** The learned rate when that event came: a paced share never exceeds the rate just throttled. */
-  #awaitingLearnedRate = 0;
+  /** Which tenant views of the last throttle event set the pace (tenantShareViews.ts). */
+  readonly #tenantViews: TenantShareViews;
   /** A tenant share (per second) that arrived before the hold ended. */
   #pendingShare: number | undefined;
+  /** That share is one kept through a jitter event (tenantShareViews.ts). */
+  #pendingShareKept = false;
   readonly #onAdjust?: AdaptiveLimiterOptions['onAdjust'];
   /** When calls last resumed after a hold (the start of the long measurement window). */
   #resumedAtMs = Number.NEGATIVE_INFINITY;
@@ -116,6 +115,7 @@ export class AdaptiveConcurrencyLimiter {
       probeDoublingMs: options.probeDoublingMs ?? 10_000,
       foundLimitProbeFactor: options.foundLimitProbeFactor ?? 0.25,
       tenantLimitProbeFactor: options.tenantLimitProbeFactor ?? 0.0625,
+      keptShareTolerance: options.keptShareTolerance ?? 0.15,
       leastDecreaseFactor: options.leastDecreaseFactor ?? 0.8,
       minRatePerSecond: options.minRatePerSecond ?? 0.5,
       paceTtlMs: options.paceTtlMs ?? 60_000,
@@ -126,6 +126,7 @@ export class AdaptiveConcurrencyLimiter {
     };
     this.#shared = this.adaptive ? options.sharedHold : undefined;
     this.#tenantRate = this.adaptive ? options.tenantRate : undefined;
+    this.#tenantViews = new TenantShareViews({ keptShareTolerance: this.#o.keptShareTolerance });
     this.#tenantRate?.onView((view) => this.#onTenantView(view));
     this.#onAdjust = options.onAdjust;
     this.#limit = this.ceiling;
@@ -227,10 +228,14 @@ export class AdaptiveConcurrencyLimiter {
     this.#limitFoundTenantWide = false;
     this.#lastProbeAtMs = undefined;
     this.#probingSinceMs = undefined;
-    this.#awaitingShareForMs = startedAtMs;
-    this.#awaitingWasPaced = Number.isFinite(this.#rate);
-    this.#awaitingLearnedRate = this.#learnedRate;
+    this.#tenantViews.expectViewsFor(
+      startedAtMs,
+      Number.isFinite(this.#rate),
+      this.#learnedRate,
+      keepsTenantShare && this.#learnedRate > 0 ? this.#learnedRate : undefined,
+    );
     this.#pendingShare = undefined;
+    this.#pendingShareKept = false;
     this.#tenantRate?.noteThrottleEvent(startedAtMs);
     this.#onAdjust?.('throttled', this.snapshot());
   }
@@ -276,27 +281,22 @@ export class AdaptiveConcurrencyLimiter {
   }
 
   /**
-   * A tenant view for the event awaited: its share sets the pace (now, or at the hold end when the pace is
+   * A tenant view for the last event: its share sets the pace (now, or at the hold end when the pace is
    * still to be learned) after an unpaced event, or after a paced one in which other instances were
    * throttled too (their paces summed above the limit: each relearning alone, with the decrease floor,
    * takes two or three more events). A paced event of this instance alone (a probe crossing) is learned
-   * locally; views of a lone instance or of another event change nothing.
+   * locally; views of a lone instance or of another event change nothing; a second view only raises the
+   * share of the first (tenantShareViews.ts).
    */
   #onTenantView(view: TenantShareView): void {
-    if (view.forThrottledStartMs !== this.#awaitingShareForMs) return;
-    this.#awaitingShareForMs = undefined;
-    if (view.instances < 2 || view.ownSharePerSecond <= 0) return;
-    if (this.#awaitingWasPaced && view.throttledInstances < 2) return;
-    // One call more or less in the shared window is 5 % at 20/s: a paced share is capped at the rate the
-    // instance was throttled at (the window can hold one call of the next server window).
-    const share = this.#awaitingWasPaced
-      ? Math.min(view.ownSharePerSecond, this.#awaitingLearnedRate)
-      : view.ownSharePerSecond;
+    const decision = this.#tenantViews.decide(view);
+    if (decision === undefined) return;
     if (this.#pendingLearnAtMs !== undefined) {
-      this.#pendingShare = share;
+      this.#pendingShare = Math.max(this.#pendingShare ?? 0, decision.sharePerSecond);
+      this.#pendingShareKept ||= decision.kept;
       return;
     }
-    this.#applyShare(share);
+    this.#applyShare(decision.sharePerSecond, decision.raiseOnly, decision.kept);
     this.#onAdjust?.('paced', this.snapshot());
     this.#pump();
   }
@@ -306,13 +306,17 @@ export class AdaptiveConcurrencyLimiter {
    * instance unpaced (none of its calls got through in the burst: another instance had filled the window,
    * the view says how much it got). Unpaced, it would burst again at once and throttle both (one more
    * event). A view in which nothing got through has no share and never gets here (a storm stays unpaced).
+   * `raiseOnly` (a second view's correction): neither the pace nor the learned rate goes down. `kept` (a
+   * share kept through a jitter event): the next such event is split from its view, not kept again.
    */
-  #applyShare(sharePerSecond: number): void {
+  #applyShare(sharePerSecond: number, raiseOnly = false, kept = false): void {
+    const learned = Math.max(this.#o.minRatePerSecond, sharePerSecond);
+    const pace = Math.max(this.#o.minRatePerSecond, sharePerSecond * (1 - this.#o.safetyMargin));
     this.#paceFromStorm = false;
-    this.#learnedRate = Math.max(this.#o.minRatePerSecond, sharePerSecond);
-    this.#rate = Math.max(this.#o.minRatePerSecond, sharePerSecond * (1 - this.#o.safetyMargin));
+    this.#learnedRate = raiseOnly ? Math.max(this.#learnedRate, learned) : learned;
+    this.#rate = raiseOnly ? Math.max(this.#rate, pace) : pace;
     this.#limitFound = true;
-    this.#limitFoundTenantWide = true;
+    this.#limitFoundTenantWide = !kept;
     this.#probingSinceMs = undefined;
     this.#lastProbeAtMs = undefined;
   }
@@ -365,8 +369,9 @@ export class AdaptiveConcurrencyLimiter {
           this.#learn(this.#pendingLearnAtMs, this.#pendingProbeFloor);
           this.#limitFound = this.#pendingProbeFloor !== undefined;
           this.#limitFoundTenantWide = false;
-          if (this.#pendingShare !== undefined) this.#applyShare(this.#pendingShare);
+          if (this.#pendingShare !== undefined) this.#applyShare(this.#pendingShare, false, this.#pendingShareKept);
           this.#pendingShare = undefined;
+          this.#pendingShareKept = false;
           this.#pendingLearnAtMs = undefined;
           this.#pendingProbeFloor = undefined;
           this.#nextStartAtMs = now;

@@ -33,10 +33,17 @@ export interface SharedThrottleHold {
 export interface TenantShareView {
   /** The start of this instance's throttled call the view answers (its throttle event). */
   forThrottledStartMs: number;
+  /**
+   * `first`: read `settleMs` after the event, sets the share; `second`: the same rows read again later
+   * (`secondViewDelayMs`), with every instance's late answers in: may only raise the share (tenantShareViews.ts).
+   */
+  read: 'first' | 'second';
   /** End of the shared window: the earliest throttled start of the burst among the instances. */
   windowEndMs: number;
   /** This instance's accepted calls in the shared window, per second. */
   ownAcceptedPerSecond: number;
+  /** Of those, the calls that started after the window's end but reached the server before it was full (logs). */
+  ownOvertakingCalls: number;
   /**
    * This instance's share of the limit: the tenant's accepted calls in the shared window, less those of
    * the instances not throttled in the burst, split equally among the throttled ones; per second.
@@ -52,9 +59,9 @@ export interface TenantShareView {
 
 /** Tenant-wide shares of the limit through a store shared by the instances (tenantRate.ts); calls are cheap and synchronous. */
 export interface TenantRateShare {
-  /** An accepted call of this instance, by its start time. */
+  /** An accepted call of this instance, by its start time; called when its answer arrives (the answer's time counts). */
   noteAccepted(startedAtMs: number): void;
-  /** A throttle event of this instance (the throttled call's start); a view for it follows, or nothing on failure. */
+  /** A throttle event of this instance (the throttled call's start); a first view and a second follow, or nothing on failure. */
   noteThrottleEvent(throttledStartMs: number): void;
   /** Where the views go (the limiter registers itself). */
   onView(listener: (view: TenantShareView) => void): void;
@@ -115,6 +122,13 @@ export interface AdaptiveLimiterOptions {
    * `foundLimitProbeFactor`: the 60 s TTL comes first either way). @default 0.0625
    */
   tenantLimitProbeFactor?: number;
+  /**
+   * A paced event in which the instances were throttled together, pacing at a tenant share they had not
+   * probed above, keeps that share once when its view is at most this share below it (start-to-arrival
+   * jitter: the view undercounts by a call or two; see tenantShareViews.ts); a view further below is a
+   * lower limit, split at once. 0: only a view at the share keeps it. @default 0.15
+   */
+  keptShareTolerance?: number;
   /** A paced instance's rate falls at most to this share of its rate per throttle event. @default 0.8 */
   leastDecreaseFactor?: number;
   /** Lowest paced rate. @default 0.5 */
@@ -151,7 +165,8 @@ export interface AdaptiveLimiterOptions {
    * less the margin, so the paces of instances that learn from the same burst sum to what the tenant got
    * accepted, not more; that limit counts as found (probed at `tenantLimitProbeFactor`). An instance none of
    * whose calls got through in the burst takes its share too (it would stay unpaced otherwise), and one
-   * event of the instance alone does not lower a share it had not probed above (jitter, not the limit).
+   * event of the instance alone, or of the instances together with a view within `keptShareTolerance`,
+   * does not lower a share it had not probed above (jitter, not the limit).
    * Without a view (a lone instance, a storage failure) the local pace stands.
    */
   tenantRate?: TenantRateShare;

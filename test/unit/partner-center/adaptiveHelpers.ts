@@ -1,7 +1,12 @@
 /**
  * A fake clock for the adaptive limiter's tests: `sleep` resolves only when the test advances the clock,
- * so no test depends on wall-clock time.
+ * so no test depends on wall-clock time; an in-memory `$rate` partition for the tenant shares.
  */
+import {
+  TENANT_RATE_PARTITION,
+  type TenantRateRow,
+  type TenantRateTable,
+} from '../../../shared/partner-center/tenantRate';
 
 /** Waits until every pending promise callback has run (one macrotask turn, repeated). */
 export async function settle(turns = 5): Promise<void> {
@@ -56,4 +61,29 @@ export function seededRandom(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/** An in-memory stand-in of the `$rate` partition (the real table is exercised by the benchmark). */
+export class MemoryRateTable implements TenantRateTable {
+  readonly rows = new Map<string, TenantRateRow>();
+  writes = 0;
+  reads = 0;
+  failing = false;
+
+  async upsertEntity(entity: TenantRateRow): Promise<unknown> {
+    this.writes++;
+    if (this.failing) throw Object.assign(new Error('storage down'), { statusCode: 503 });
+    this.rows.set(entity.rowKey, { ...entity });
+    return {};
+  }
+
+  async *listEntities<T extends object>(options: { queryOptions: { filter: string } }): AsyncIterable<T> {
+    this.reads++;
+    if (this.failing) throw Object.assign(new Error('storage down'), { statusCode: 503 });
+    expect(options.queryOptions.filter).toBe(`PartitionKey eq '${TENANT_RATE_PARTITION}'`);
+    for (const row of [...this.rows.values()]) {
+      await Promise.resolve();
+      yield row as unknown as T;
+    }
+  }
 }
