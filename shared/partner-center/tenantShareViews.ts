@@ -9,7 +9,7 @@
  * a host too busy to write in time) publishes its burst's late answers after our first read, which then
  * undercounts the window [inferred: not seen in the bench runs so far, where every row read at `settleMs`
  * already held its second publish, and the second read never counted more; see also shareOfWindow in
- * tenantRate.ts]. The second view may only RAISE the share the first set, over the same window: it never
+ * tenantWindow.ts]. The second view may only RAISE the share the first set, over the same window: it never
  * lowers a share, never sets one where the first set none (a lone instance, a storm, a probe crossing),
  * and never touches a hold.
  *

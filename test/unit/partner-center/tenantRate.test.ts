@@ -10,14 +10,8 @@ import {
   CallSignal,
   type CallFeedback,
 } from '../../../shared/partner-center/limiterTypes';
-import {
-  decodeStarts,
-  encodeStarts,
-  shareOfWindow,
-  TableTenantRate,
-  TENANT_RATE_PARTITION,
-  type TenantRateRow,
-} from '../../../shared/partner-center/tenantRate';
+import { TableTenantRate, TENANT_RATE_PARTITION, type TenantRateRow } from '../../../shared/partner-center/tenantRate';
+import { decodeStarts, encodeStarts, shareOfWindow } from '../../../shared/partner-center/tenantWindow';
 import { createPartnerCenterLimiter } from '../../../shared/partner-center/throttleGate';
 import { FakeClock, MemoryRateTable, settle } from './adaptiveHelpers';
 

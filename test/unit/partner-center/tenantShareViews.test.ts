@@ -5,12 +5,8 @@
  */
 import { AdaptiveConcurrencyLimiter } from '../../../shared/partner-center/adaptiveConcurrency';
 import { CallSignal, type CallFeedback } from '../../../shared/partner-center/limiterTypes';
-import {
-  encodeStarts,
-  shareOfWindow,
-  TableTenantRate,
-  TENANT_RATE_PARTITION,
-} from '../../../shared/partner-center/tenantRate';
+import { TableTenantRate, TENANT_RATE_PARTITION } from '../../../shared/partner-center/tenantRate';
+import { encodeStarts, shareOfWindow } from '../../../shared/partner-center/tenantWindow';
 import { FakeClock, MemoryRateTable, settle } from './adaptiveHelpers';
 
 const accepted: CallFeedback = { signal: CallSignal.Accepted };
