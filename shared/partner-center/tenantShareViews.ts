@@ -1,6 +1,6 @@
 /**
  * Which tenant views (tenantRate.ts) set the adaptive limiter's pace, and at what share: the limiter's side
- * of the tenant-wide shares, apart from its pacing (adaptiveConcurrency.ts).
+ * of the tenant-wide shares, apart from the rest of its pacing (learnedPace.ts).
  *
  * Up to two views answer one throttle event. The FIRST (read `settleMs` after the event) sets the share
  * after an unpaced event, or after a paced one in which other instances were throttled too. The SECOND
@@ -14,7 +14,7 @@
  * and never touches a hold.
  *
  * A paced event in which the instances were throttled together while pacing at a tenant share they had
- * not probed above keeps that share, once (as one event of an instance alone does, adaptiveConcurrency.ts):
+ * not probed above keeps that share, once (as one event of an instance alone does, learnedPace.ts):
  * their paces summed to what the tenant got in one window, so it is start-to-arrival jitter (seen right
  * after both resumed from a hold, hosts busy), and the view of such an event undercounts by a call or two:
  * the server's window opens at its first arrival, so its oldest calls can start just over `windowMs`
