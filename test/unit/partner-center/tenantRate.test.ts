@@ -79,6 +79,18 @@ async function outOfPhaseBurst(clock: FakeClock, a: Limiter, b: Limiter): Promis
   await Promise.all(waiting);
 }
 
+/** One more call of each limiter, past its hold end (`afterMs`): the pace each then keeps is what the event taught it. */
+async function nextCallOfEach(clock: FakeClock, limiters: Limiter[], afterMs = 3000): Promise<void> {
+  const next = limiters.map((limiter) =>
+    limiter.run(
+      async () => undefined,
+      () => accepted,
+    ),
+  );
+  await clock.advance(afterMs);
+  await Promise.all(next);
+}
+
 describe('TableTenantRate', () => {
   it('gives instances throttled in the same burst equal shares of what the tenant got in ONE window', async () => {
     const clock = new FakeClock();
@@ -158,12 +170,7 @@ describe('TableTenantRate', () => {
     for (let i = 0; i < 10; i++) script.push([10_000 + i * 100, a.limiter, accepted]);
     script.push([11_000, a.limiter, throttled]);
     await play(clock, script);
-    const next = a.limiter.run(
-      async () => undefined,
-      () => accepted,
-    );
-    await clock.advance(2000);
-    await next;
+    await nextCallOfEach(clock, [a.limiter], 2000);
     // Local learning: 9 accepted in (10 000, 11 000] … the fullest second of the last two is 10: 9.8.
     expect(a.limiter.snapshot().ratePerSecond).toBeCloseTo(9.8, 5);
     expect(a.tenantRate.stats()).toMatchObject({ views: 2 }); // read twice, neither used
@@ -183,12 +190,7 @@ describe('TableTenantRate', () => {
         script.push([atMs - 1000 + i * 120, a.limiter, accepted], [atMs - 1000 + i * 60, b.limiter, accepted]);
       script.push([atMs, a.limiter, throttled]);
       await play(clock, script);
-      const next = a.limiter.run(
-        async () => undefined,
-        () => accepted,
-      );
-      await clock.advance(2000);
-      await next;
+      await nextCallOfEach(clock, [a.limiter], 2000);
     }
     const readsBefore = table.reads;
     // The first: the pace (a share of the tenant's window, not probed above) is kept, jitter not a limit.
@@ -213,14 +215,7 @@ describe('TableTenantRate', () => {
     for (let i = 0; i < 3; i++) script.push([3100 + i * 300, b.limiter, accepted]);
     script.push([4150, a.limiter, throttled], [4160, b.limiter, throttled]);
     await play(clock, script);
-    const next = [a, b].map((x) =>
-      x.limiter.run(
-        async () => undefined,
-        () => accepted,
-      ),
-    );
-    await clock.advance(3000);
-    await Promise.all(next);
+    await nextCallOfEach(clock, [a.limiter, b.limiter]);
     const paceA = a.limiter.snapshot().ratePerSecond!;
     expect(paceA).toBeCloseTo(b.limiter.snapshot().ratePerSecond!, 5); // equal shares, not 7 : 3
     expect(paceA).toBeLessThan(7.35 * 0.8); // below the local relearning (at most a fifth down per event)
@@ -239,14 +234,7 @@ describe('TableTenantRate', () => {
         script.push([atMs - 950 + i * 130, a.limiter, accepted], [atMs - 900 + i * 130, b.limiter, accepted]);
       script.push([atMs, a.limiter, throttled], [atMs + 10, b.limiter, throttled]);
       await play(clock, script);
-      const next = [a, b].map((x) =>
-        x.limiter.run(
-          async () => undefined,
-          () => accepted,
-        ),
-      );
-      await clock.advance(3000);
-      await Promise.all(next);
+      await nextCallOfEach(clock, [a.limiter, b.limiter]);
     }
     // 14 in the shared window: 7 each, within 15 % of the share: kept (it was 6.86 before).
     await bothThrottledAt(4150);

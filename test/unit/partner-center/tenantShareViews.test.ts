@@ -41,18 +41,23 @@ function call(limiter: AdaptiveConcurrencyLimiter) {
   return { answer, done };
 }
 
+/** Ten calls of `limiter`, started `everyMs` apart from 0 ms, each answered at once and accepted. */
+async function acceptedCallsEvery(clock: FakeClock, limiter: AdaptiveConcurrencyLimiter, everyMs: number) {
+  for (let i = 0; i < 10; i++) {
+    await clock.advance(i * everyMs - clock.nowMs);
+    const c = call(limiter);
+    await settle();
+    c.answer(accepted);
+    await c.done;
+  }
+}
+
 /**
  * A, unpaced, gets 10 calls accepted at 0, 100, … 900 ms and is throttled at 1000 ms (its event); one more
  * call waits for the hold end (2000 ms). B's row says B was throttled at 990 ms too.
  */
 async function aThrottledAfterTenCalls(clock: FakeClock, a: ReturnType<typeof instanceA>) {
-  for (let i = 0; i < 10; i++) {
-    await clock.advance(i * 100 - clock.nowMs);
-    const c = call(a.limiter);
-    await settle();
-    c.answer(accepted);
-    await c.done;
-  }
+  await acceptedCallsEvery(clock, a.limiter, 100);
   await clock.advance(1000 - clock.nowMs);
   const c = call(a.limiter);
   await settle();
@@ -139,13 +144,7 @@ describe('calls that overtook the throttled one', () => {
     writeRowB(table, 500, [50, 150, 250, 350, 450, 550, 650, 750, 850], 505);
     // A's burst: 10 calls accepted at 0 … 450 ms; then X starts at 500 ms and Y at 510 ms; Y is answered
     // (accepted) at 520 ms, X (429) at 600 ms: Y reached the server before X, in the window X found full.
-    for (let i = 0; i < 10; i++) {
-      await clock.advance(i * 50 - clock.nowMs);
-      const c = call(a.limiter);
-      await settle();
-      c.answer(accepted);
-      await c.done;
-    }
+    await acceptedCallsEvery(clock, a.limiter, 50);
     await clock.advance(500 - clock.nowMs);
     const x = call(a.limiter);
     await clock.advance(10);
