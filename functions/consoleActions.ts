@@ -1,6 +1,5 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { getAppServices } from './edge/services';
-import { problem } from '../shared/referral/problem';
 import {
   baseUrlOf,
   guard,
@@ -18,44 +17,32 @@ import {
  * unless CONSOLE_ACTIONS_ENABLED, same-origin only (CSRF). The console's reads: consoleApi.ts.
  */
 const requests = () => import('../shared/listing/consoleRequests');
-const poisonQueues = () => import('../shared/listing/poisonQueues');
 const consoleResend = () => import('../shared/listing/consoleResend');
 const noStore = { 'Cache-Control': 'no-store' };
-const ACTIONS_OFF = problem(
-  403,
-  'console-actions-disabled',
-  'Console actions are off',
-  'Set CONSOLE_ACTIONS_ENABLED=true.',
-);
 
 /** 403 unless actions are on and the request comes from the console's own origin (CSRF), else undefined. */
 async function refuseAction(request: HttpRequest): Promise<HttpResponseInit | undefined> {
   const { listing, settings } = getAppServices();
-  if (!listing.actionsEnabled) return problemResponse(ACTIONS_OFF);
-  const origins = [baseUrlOf(request), ...(settings.PUBLIC_BASE_URL ? [settings.PUBLIC_BASE_URL] : [])];
-  const crossSite = (await requests()).crossSiteProblem(
-    { origin: request.headers.get('origin'), secFetchSite: request.headers.get('sec-fetch-site') },
-    origins,
-  );
-  return crossSite ? problemResponse(crossSite) : undefined;
+  const refusal = (await requests()).actionRefusal({
+    actionsEnabled: listing.actionsEnabled,
+    origins: [baseUrlOf(request), ...(settings.PUBLIC_BASE_URL ? [settings.PUBLIC_BASE_URL] : [])],
+    headers: { origin: request.headers.get('origin'), secFetchSite: request.headers.get('sec-fetch-site') },
+  });
+  return refusal ? problemResponse(refusal) : undefined;
 }
 
 /** POST /api/console/actions/poison `{ queue, messageId, action: replay|discard }`: 403 unless CONSOLE_ACTIONS_ENABLED. */
 export async function consolePoisonAction(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   return guard(context, async () => {
-    const { listing } = getAppServices();
     const refusal = await refuseAction(request);
     if (refusal) return refusal;
     const body = await readJsonBody(request);
     if (!body.ok) return body.response;
-    const action = (await requests()).parsePoisonAction(body.value);
-    if (!action.ok) return problemResponse(action.problem);
-    const { actOnPoisonMessage } = await poisonQueues();
-    const { queue, messageId, action: kind } = action.value;
-    const found = await actOnPoisonMessage(listing.queueFor, queue, messageId, kind);
-    context.log(`Console poison action: ${kind} ${messageId} of ${queue}-poison (${found ? 'done' : 'not found'})`);
-    if (!found) return problemResponse(problem(404, 'not-found', 'No such poison message (already moved?)'));
-    return jsonResponse(200, { queue, messageId, action: kind, done: true }, noStore);
+    const outcome = await (await requests()).runPoisonAction(getAppServices().listing.queueFor, body.value);
+    if (!outcome.ok) return problemResponse(outcome.problem);
+    const { queue, messageId, action } = outcome.value;
+    context.log(`Console poison action: ${action} ${messageId} of ${queue}-poison`);
+    return jsonResponse(200, { queue, messageId, action, done: true }, noStore);
   });
 }
 

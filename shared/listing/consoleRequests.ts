@@ -1,11 +1,12 @@
 /**
- * Parsing of the console's own requests: the summary's `days`, a poison queue's name, a poison action body.
- * Each answers a value or the 400 problem naming the bad parameter; nothing here throws.
+ * The console's own requests: parsing the summary's `days`, a poison queue's name, a poison action body
+ * (each answers a value or the 400 problem naming the bad parameter; nothing here throws), whether an action
+ * may be taken at all (on, same-origin), and the poison action itself.
  */
 import { z } from 'zod';
 import { problem, type ProblemDetails } from '../referral/problem';
 import { DEFAULT_SUMMARY_DAYS, MAX_SUMMARY_DAYS } from './constants';
-import { PoisonAction, WATCHED_QUEUES } from './poisonQueues';
+import { actOnPoisonMessage, PoisonAction, WATCHED_QUEUES, type QueueClientFactory } from './poisonQueues';
 
 type Parsed<T> = { ok: true; value: T } | { ok: false; problem: ProblemDetails };
 
@@ -88,4 +89,39 @@ function sameOriginAs(origin: string, allowed: string): boolean {
   } catch {
     return false;
   }
+}
+
+const ACTIONS_OFF = problem(
+  403,
+  'console-actions-disabled',
+  'Console actions are off',
+  'Set CONSOLE_ACTIONS_ENABLED=true.',
+);
+
+/** What {@link actionRefusal} decides on. */
+export interface ActionRequest {
+  /** CONSOLE_ACTIONS_ENABLED. */
+  actionsEnabled: boolean;
+  /** The console's own origins (the request's, PUBLIC_BASE_URL's). */
+  origins: readonly string[];
+  headers: ActionOriginHeaders;
+}
+
+/** The 403 problem refusing a console action (actions off, or sent by another site), else undefined. */
+export function actionRefusal(request: ActionRequest): ProblemDetails | undefined {
+  if (!request.actionsEnabled) return ACTIONS_OFF;
+  return crossSiteProblem(request.headers, request.origins);
+}
+
+/** What {@link runPoisonAction} did: the action taken, or the 400/404 problem (nothing done). */
+export type PoisonActionOutcome =
+  { ok: true; value: z.infer<typeof actionSchema> } | { ok: false; problem: ProblemDetails };
+
+/** POST /api/console/actions/poison: parses the body, then replays or discards the message (404: not there). */
+export async function runPoisonAction(queueFor: QueueClientFactory, body: unknown): Promise<PoisonActionOutcome> {
+  const action = parsePoisonAction(body);
+  if (!action.ok) return action;
+  const { queue, messageId, action: kind } = action.value;
+  if (await actOnPoisonMessage(queueFor, queue, messageId, kind)) return action;
+  return { ok: false, problem: problem(404, 'not-found', 'No such poison message (already moved?)') };
 }
