@@ -124,18 +124,7 @@ export function connectorPaths(): Record<string, unknown> {
       description:
         'The tracking view of a referral request: its state and the ids of the referrals created. Answers 202 with Location and Retry-After while work continues (the flow engine polls until it is final) and 200 once final.',
       'x-ms-visibility': 'advanced',
-      parameters: [
-        {
-          name: 'trackingId',
-          in: 'path',
-          required: true,
-          type: 'string',
-          pattern: '^r[0-9a-f]{31}$',
-          description: 'The trackingId of a Submit a referral answer.',
-          'x-ms-summary': 'Tracking ID',
-          'x-ms-url-encoding': 'single',
-        },
-      ],
+      parameters: [trackingIdParameter],
       responses: {
         '200': trackingResponse('The request is final (Completed, Linked or Rejected).'),
         '202': trackingResponse('Work continues: poll Location.', locationHeaders),
