@@ -34,6 +34,28 @@ describe('Token broker against Key Vault, Entra and Azurite', () => {
     await azurite?.stop();
   });
 
+  /** One app instance: its own Key Vault and table clients, the shared clock (NTP), a 30 s expiry margin. */
+  function instanceBroker(
+    clock: FakeClock,
+    instanceId: string,
+    extra: Partial<Parameters<typeof brokerOptions>[1]> = {},
+  ): TokenBroker {
+    return new TokenBroker(
+      brokerOptions(standIns, {
+        clock,
+        instanceId,
+        secretClient: standIns.createSecretClient(),
+        leaseTable: TableClient.fromConnectionString(azurite.connectionString, 'referrals', {
+          allowInsecureConnection: true,
+        }),
+        expiryMarginSeconds: 30,
+        leasePollIntervalMs: 20,
+        sleep: realSleep,
+        ...extra,
+      }),
+    );
+  }
+
   it('stores every rotated refresh token as a new Key Vault version before handing out the access token', async () => {
     // Prepare
     const broker = new TokenBroker(brokerOptions(standIns, { clock: new FakeClock(), leaseTable: table }));
@@ -83,22 +105,7 @@ describe('Token broker against Key Vault, Entra and Azurite', () => {
   it('never lets two instances sharing one vault and one table redeem the same refresh token', async () => {
     // Prepare: two instances (their own Key Vault clients), one clock (NTP), 120 s tokens, 30 s margin
     const clock = new FakeClock();
-    const instances = ['a', 'b'].map(
-      (instanceId) =>
-        new TokenBroker(
-          brokerOptions(standIns, {
-            clock,
-            instanceId,
-            secretClient: standIns.createSecretClient(),
-            leaseTable: TableClient.fromConnectionString(azurite.connectionString, 'referrals', {
-              allowInsecureConnection: true,
-            }),
-            expiryMarginSeconds: 30,
-            leasePollIntervalMs: 20,
-            sleep: realSleep,
-          }),
-        ),
-    );
+    const instances = ['a', 'b'].map((instanceId) => instanceBroker(clock, instanceId));
     const entraBefore = standIns.entra.stats();
     const versionsBefore = await refreshTokenVersions(standIns.secretClient);
     const last = new Map<TokenBroker, string>();
@@ -129,22 +136,8 @@ describe('Token broker against Key Vault, Entra and Azurite', () => {
   it('redeems once per token lifetime across three instances sharing the access token through Key Vault', async () => {
     // Prepare: three instances (own Key Vault clients and table clients), one clock, 120 s tokens, 30 s margin
     const clock = new FakeClock();
-    const instances = ['a', 'b', 'c'].map(
-      (instanceId) =>
-        new TokenBroker(
-          brokerOptions(standIns, {
-            clock,
-            instanceId,
-            secretClient: standIns.createSecretClient(),
-            leaseTable: TableClient.fromConnectionString(azurite.connectionString, 'referrals', {
-              allowInsecureConnection: true,
-            }),
-            expiryMarginSeconds: 30,
-            leasePollIntervalMs: 20,
-            sleep: realSleep,
-            sharedAccessTokenSecretName: 'partner-center-access-token',
-          }),
-        ),
+    const instances = ['a', 'b', 'c'].map((instanceId) =>
+      instanceBroker(clock, instanceId, { sharedAccessTokenSecretName: 'partner-center-access-token' }),
     );
     const entraBefore = standIns.entra.stats();
     const versionsBefore = await refreshTokenVersions(standIns.secretClient);
