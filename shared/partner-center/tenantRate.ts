@@ -77,11 +77,7 @@ export interface TableTenantRateOptions {
    * must still be in every row). 0: no second read. @default 1500
    */
   secondViewDelayMs?: number;
-  /**
-   * Count in the shared window the accepted calls that started after its end but were answered before the
-   * burst's first 429 (they reached the server first; see {@link shareOfWindow}). false: by start alone,
-   * as before. @default true
-   */
+  /** Count the calls that overtook the throttled one (tenantWindow.ts); false: by start alone. @default true */
   countOvertakingCalls?: boolean;
   /** Accepted start times kept in the row. @default 3000 */
   historyMs?: number;
